@@ -1,0 +1,47 @@
+package broker
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Acks says how much replication a produce waits for before it answers.
+type Acks int8
+
+const (
+	// AcksNone answers without waiting for replication. On this broker the
+	// leader's append still completes before the answer (it keeps the order
+	// of consecutive requests), but the high watermark is not awaited.
+	AcksNone Acks = 0
+	// AcksLeader answers once the leader has appended the records.
+	AcksLeader Acks = 1
+	// AcksAll answers once the high watermark has passed the records, that
+	// is once every in-sync replica has them. It fails up front with
+	// ErrNotEnoughReplicas when the ISR is smaller than min.insync.replicas.
+	AcksAll Acks = -1
+)
+
+// ParseAcks reads "0", "1", "all" or "-1". The empty string is AcksLeader,
+// the default.
+func ParseAcks(s string) (Acks, error) {
+	switch s {
+	case "", "1":
+		return AcksLeader, nil
+	case "0":
+		return AcksNone, nil
+	case "all", "-1":
+		return AcksAll, nil
+	}
+	return 0, fmt.Errorf("%w: acks %q: want 0, 1 or all", ErrInvalidRequest, s)
+}
+
+// String returns "0", "1" or "all".
+func (a Acks) String() string {
+	if a == AcksAll {
+		return "all"
+	}
+	return strconv.Itoa(int(a))
+}
+
+// Valid reports whether a is one of the three defined values.
+func (a Acks) Valid() bool { return a == AcksNone || a == AcksLeader || a == AcksAll }

@@ -1,0 +1,38 @@
+package broker
+
+import "errors"
+
+// The errors callers act on. They are wrapped with context where they are
+// returned; test with errors.Is. The HTTP API maps each to one wire code in
+// one place (platform/httpapi).
+var (
+	// ErrUnknownTopic: the topic does not exist (or has been deleted).
+	ErrUnknownTopic = errors.New("unknown topic")
+	// ErrUnknownPartition: the topic exists but has no such partition.
+	ErrUnknownPartition = errors.New("unknown partition")
+	// ErrNotLeader: this broker does not lead the partition (or has not
+	// opened its replica yet); the client should refresh metadata and retry
+	// on the leader.
+	ErrNotLeader = errors.New("not the leader for partition")
+	// ErrNotEnoughReplicas: acks=all was asked and the ISR is smaller than
+	// the topic's min.insync.replicas; nothing was written.
+	ErrNotEnoughReplicas = errors.New("not enough in-sync replicas")
+	// ErrRecordTooLarge: a record is larger than the topic's
+	// max.message.bytes; nothing of the request was written.
+	ErrRecordTooLarge = errors.New("record too large")
+	// ErrOffsetOutOfRange: a fetch offset below the log start or past the
+	// log end.
+	ErrOffsetOutOfRange = errors.New("offset out of range")
+	// ErrInvalidRequest: the request is malformed (bad acks, empty batch,
+	// negative byte limit, ...).
+	ErrInvalidRequest = errors.New("invalid request")
+	// ErrTimeout: acks=all and the high watermark did not pass the records
+	// before the produce timeout. The records were appended on the leader
+	// and may still be committed.
+	ErrTimeout = errors.New("timed out waiting for replication")
+	// ErrPartitioner: the topic's partitioner failed or returned a
+	// partition out of range; nothing was written.
+	ErrPartitioner = errors.New("partitioner failed")
+	// ErrClosed: the broker is shutting down.
+	ErrClosed = errors.New("broker closed")
+)
