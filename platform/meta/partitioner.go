@@ -1,0 +1,76 @@
+package meta
+
+import (
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+)
+
+// Partitioner names in PartitionerSpec.Name.
+const (
+	PartitionerAuto       = "auto"       // hash with a key, round-robin without (default)
+	PartitionerHash       = "hash"       // Kafka's murmur2 of the key
+	PartitionerRoundRobin = "roundrobin" // spread evenly, keys ignored
+	PartitionerWasm       = "wasm"       // a partitioner plugin from the registry
+)
+
+// PartitionerSpec is a topic's choice of partitioner.
+type PartitionerSpec struct {
+	// Name is auto, hash, roundrobin or wasm; empty means auto.
+	Name string `json:"name"`
+	// Plugin names the registry plugin (Name == wasm only).
+	Plugin string `json:"plugin,omitempty"`
+	// Version of the plugin; 0 means whatever version is latest at the time
+	// the broker builds the partitioner.
+	Version int `json:"version,omitempty"`
+	// Params are handed to the plugin at instantiation.
+	Params map[string]string `json:"params,omitempty"`
+}
+
+// ParsePartitionerSpec parses "auto", "hash", "roundrobin", "wasm:NAME" or
+// "wasm:NAME@VERSION". The empty string means auto.
+func ParsePartitionerSpec(s string) (PartitionerSpec, error) {
+	s = strings.TrimSpace(s)
+	switch s {
+	case "", PartitionerAuto:
+		return PartitionerSpec{Name: PartitionerAuto}, nil
+	case PartitionerHash, PartitionerRoundRobin:
+		return PartitionerSpec{Name: s}, nil
+	}
+	rest, ok := strings.CutPrefix(s, PartitionerWasm+":")
+	if !ok {
+		return PartitionerSpec{}, fmt.Errorf("partitioner %q: want auto, hash, roundrobin or wasm:NAME[@VERSION]: %w", s, ErrInvalidRequest)
+	}
+	spec := PartitionerSpec{Name: PartitionerWasm, Plugin: rest}
+	if name, ver, ok := strings.Cut(rest, "@"); ok {
+		v, err := strconv.Atoi(ver)
+		if err != nil || v < 1 {
+			return PartitionerSpec{}, fmt.Errorf("partitioner %q: version must be a positive integer: %w", s, ErrInvalidRequest)
+		}
+		spec.Plugin, spec.Version = name, v
+	}
+	if !validPluginName(spec.Plugin) {
+		return PartitionerSpec{}, fmt.Errorf("partitioner %q: bad plugin name: %w", s, ErrInvalidRequest)
+	}
+	return spec, nil
+}
+
+// String is the inverse of ParsePartitionerSpec (Params are not shown).
+func (s PartitionerSpec) String() string {
+	switch {
+	case s.Name == "":
+		return PartitionerAuto
+	case s.Name != PartitionerWasm:
+		return s.Name
+	case s.Version == 0:
+		return PartitionerWasm + ":" + s.Plugin
+	default:
+		return fmt.Sprintf("%s:%s@%d", PartitionerWasm, s.Plugin, s.Version)
+	}
+}
+
+func (s PartitionerSpec) clone() PartitionerSpec {
+	s.Params = maps.Clone(s.Params)
+	return s
+}
