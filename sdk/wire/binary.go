@@ -1,0 +1,358 @@
+package wire
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// The binary formats (MediaTypeRecords, MediaTypeResults) are
+// length-prefixed and compact. Integers are varints as in Protocol Buffers
+// and encoding/binary: "uvarint" is unsigned LEB128, "varint" is zig-zag
+// signed LEB128. Every body starts with a version byte, BinaryVersion.
+//
+// Produce request body (MediaTypeRecords):
+//
+//	version  byte = 1
+//	count    uvarint
+//	count × record
+//
+//	record:
+//	  flags      byte     bit 0: key present; other bits zero
+//	  timestamp  varint   ms since the Unix epoch, 0 = stamp on append
+//	  key        uvarint length, bytes   (only when bit 0 is set)
+//	  value      uvarint length, bytes
+//	  headers    uvarint count, then count × (uvarint length, key bytes,
+//	             uvarint length, value bytes)
+//
+// Fetch answer body (MediaTypeRecords, format=binary):
+//
+//	version         byte = 1
+//	partition       varint
+//	next_offset     varint
+//	high_watermark  varint
+//	log_start       varint
+//	log_end         varint
+//	count           uvarint
+//	count × (offset varint, record)
+//
+// Produce answer body (MediaTypeResults):
+//
+//	version  byte = 1
+//	count    uvarint
+//	count × result, each a status byte then
+//	  0 (ok):    partition varint, offset varint
+//	  1 (error): code (uvarint length, bytes), message (uvarint length, bytes)
+
+// BinaryVersion is the version byte every binary body starts with.
+const BinaryVersion = 1
+
+// ErrMalformed is returned (wrapped with detail) by the binary decoders for
+// any body that does not follow the format.
+var ErrMalformed = errors.New("malformed binary body")
+
+const flagKey = 1 << 0
+
+// minRecordLen is the smallest encoding of a record: flags, timestamp,
+// value length, header count.
+const minRecordLen = 4
+
+// RecordSize is the number of bytes AppendRecords uses for r (without the
+// body's version and count).
+func RecordSize(r *Record) int {
+	n := 1 + varintLen(r.Timestamp)
+	if r.Key != nil {
+		n += uvarintLen(uint64(len(r.Key))) + len(r.Key)
+	}
+	n += uvarintLen(uint64(len(r.Value))) + len(r.Value)
+	n += uvarintLen(uint64(len(r.Headers)))
+	for _, h := range r.Headers {
+		n += uvarintLen(uint64(len(h.Key))) + len(h.Key) + uvarintLen(uint64(len(h.Value))) + len(h.Value)
+	}
+	return n
+}
+
+// AppendRecords appends a produce request body holding recs to dst.
+// Offset and Partition are not encoded.
+func AppendRecords(dst []byte, recs []Record) []byte {
+	dst = append(dst, BinaryVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(recs)))
+	for i := range recs {
+		dst = appendRecord(dst, &recs[i])
+	}
+	return dst
+}
+
+// DecodeRecords reads a produce request body. The returned records' Key,
+// Value and header values alias b; b must not change while they are used.
+func DecodeRecords(b []byte) ([]Record, error) {
+	d := decoder{b: b}
+	d.version()
+	n := d.count(minRecordLen)
+	recs := make([]Record, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		var r Record
+		d.record(&r)
+		recs = append(recs, r)
+	}
+	if err := d.finish(); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// AppendFetchBatch appends a binary fetch answer to dst. Every record is
+// encoded with its Offset; its Partition is taken to be fb.Partition.
+func AppendFetchBatch(dst []byte, fb *FetchBatch) []byte {
+	dst = append(dst, BinaryVersion)
+	dst = binary.AppendVarint(dst, int64(fb.Partition))
+	dst = binary.AppendVarint(dst, fb.NextOffset)
+	dst = binary.AppendVarint(dst, fb.HighWatermark)
+	dst = binary.AppendVarint(dst, fb.LogStart)
+	dst = binary.AppendVarint(dst, fb.LogEnd)
+	dst = binary.AppendUvarint(dst, uint64(len(fb.Records)))
+	for i := range fb.Records {
+		dst = binary.AppendVarint(dst, fb.Records[i].Offset)
+		dst = appendRecord(dst, &fb.Records[i])
+	}
+	return dst
+}
+
+// DecodeFetchBatch reads a binary fetch answer. Records alias b, as in
+// DecodeRecords, and carry the batch's partition.
+func DecodeFetchBatch(b []byte) (*FetchBatch, error) {
+	d := decoder{b: b}
+	d.version()
+	fb := &FetchBatch{}
+	p := d.varint()
+	if d.err == nil && (p < -1<<31 || p > 1<<31-1) {
+		d.fail("partition %d out of range", p)
+	}
+	fb.Partition = int32(p)
+	fb.NextOffset = d.varint()
+	fb.HighWatermark = d.varint()
+	fb.LogStart = d.varint()
+	fb.LogEnd = d.varint()
+	n := d.count(minRecordLen + 1)
+	fb.Records = make([]Record, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		r := Record{Partition: fb.Partition, Offset: d.varint()}
+		d.record(&r)
+		fb.Records = append(fb.Records, r)
+	}
+	if err := d.finish(); err != nil {
+		return nil, err
+	}
+	return fb, nil
+}
+
+// AppendProduceResults appends a binary produce answer to dst. Error
+// details are not carried; code and message are.
+func AppendProduceResults(dst []byte, rs []ProduceResult) []byte {
+	dst = append(dst, BinaryVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(rs)))
+	for _, r := range rs {
+		if r.Error != nil {
+			dst = append(dst, 1)
+			dst = appendBytes(dst, []byte(r.Error.Code))
+			dst = appendBytes(dst, []byte(r.Error.Message))
+			continue
+		}
+		dst = append(dst, 0)
+		dst = binary.AppendVarint(dst, int64(r.Partition))
+		dst = binary.AppendVarint(dst, r.Offset)
+	}
+	return dst
+}
+
+// DecodeProduceResults reads a binary produce answer.
+func DecodeProduceResults(b []byte) ([]ProduceResult, error) {
+	d := decoder{b: b}
+	d.version()
+	n := d.count(3)
+	rs := make([]ProduceResult, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		var r ProduceResult
+		switch st := d.byte(); st {
+		case 0:
+			p := d.varint()
+			if d.err == nil && (p < -1<<31 || p > 1<<31-1) {
+				d.fail("result %d: partition %d out of range", i, p)
+			}
+			r.Partition = int32(p)
+			r.Offset = d.varint()
+		case 1:
+			code := d.bytes()
+			msg := d.bytes()
+			r.Error = &Error{Code: Code(code), Message: string(msg)}
+		default:
+			if d.err == nil {
+				d.fail("result %d: unknown status %d", i, st)
+			}
+		}
+		rs = append(rs, r)
+	}
+	if err := d.finish(); err != nil {
+		return nil, err
+	}
+	return rs, nil
+}
+
+func appendRecord(dst []byte, r *Record) []byte {
+	var flags byte
+	if r.Key != nil {
+		flags |= flagKey
+	}
+	dst = append(dst, flags)
+	dst = binary.AppendVarint(dst, r.Timestamp)
+	if r.Key != nil {
+		dst = appendBytes(dst, r.Key)
+	}
+	dst = appendBytes(dst, r.Value)
+	dst = binary.AppendUvarint(dst, uint64(len(r.Headers)))
+	for _, h := range r.Headers {
+		dst = binary.AppendUvarint(dst, uint64(len(h.Key)))
+		dst = append(dst, h.Key...)
+		dst = appendBytes(dst, h.Value)
+	}
+	return dst
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+func varintLen(v int64) int {
+	return uvarintLen(uint64(v<<1) ^ uint64(v>>63))
+}
+
+// decoder reads a binary body; the first error sticks and later reads
+// return zero values, so call sites stay linear.
+type decoder struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (d *decoder) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: at byte %d: %s", ErrMalformed, d.off, fmt.Sprintf(format, args...))
+	}
+}
+
+func (d *decoder) remaining() int { return len(d.b) - d.off }
+
+func (d *decoder) byte() byte {
+	if d.err != nil {
+		return 0
+	}
+	if d.remaining() < 1 {
+		d.fail("unexpected end")
+		return 0
+	}
+	c := d.b[d.off]
+	d.off++
+	return c
+}
+
+func (d *decoder) version() {
+	if v := d.byte(); d.err == nil && v != BinaryVersion {
+		d.fail("version %d, want %d", v, BinaryVersion)
+	}
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		d.fail("bad uvarint")
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+// count reads an element count and checks it against the bytes left, given
+// the smallest size of one element, so a lying count cannot make the
+// decoder allocate more than the body justifies.
+func (d *decoder) count(minElem int) int {
+	v := d.uvarint()
+	if d.err != nil {
+		return 0
+	}
+	if v > uint64(d.remaining()/minElem) {
+		d.fail("count %d exceeds what %d remaining bytes can hold", v, d.remaining())
+		return 0
+	}
+	return int(v)
+}
+
+// bytes reads a length-prefixed byte string, aliasing the body. An empty
+// string is a non-nil empty slice.
+func (d *decoder) bytes() []byte {
+	v := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if v > uint64(d.remaining()) {
+		d.fail("length %d exceeds %d remaining bytes", v, d.remaining())
+		return nil
+	}
+	b := d.b[d.off : d.off+int(v) : d.off+int(v)]
+	d.off += int(v)
+	return b
+}
+
+func (d *decoder) record(r *Record) {
+	flags := d.byte()
+	if d.err == nil && flags&^flagKey != 0 {
+		d.fail("unknown record flags %#x", flags)
+		return
+	}
+	r.Timestamp = d.varint()
+	if flags&flagKey != 0 {
+		r.Key = d.bytes()
+	}
+	r.Value = d.bytes()
+	nh := d.count(2)
+	if nh > 0 {
+		r.Headers = make([]Header, 0, nh)
+		for i := 0; i < nh && d.err == nil; i++ {
+			k := d.bytes()
+			v := d.bytes()
+			r.Headers = append(r.Headers, Header{Key: string(k), Value: v})
+		}
+	}
+}
+
+func (d *decoder) finish() error {
+	if d.err == nil && d.off != len(d.b) {
+		d.fail("%d trailing bytes", len(d.b)-d.off)
+	}
+	return d.err
+}
