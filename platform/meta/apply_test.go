@@ -24,7 +24,9 @@ func TestApplyRejectsBadCommands(t *testing.T) {
 
 func TestSetClusterID(t *testing.T) {
 	s := newSeq(t)
-	set := func(id string) Command { return Command{Op: OpSetClusterID, SetClusterID: &SetClusterID{ClusterID: id}} }
+	set := func(id string) Command {
+		return Command{Op: OpSetClusterID, SetClusterID: &SetClusterID{ClusterID: id}}
+	}
 	if !s.must(set("abc")).Changed || s.c.ClusterID != "abc" {
 		t.Fatal("not set")
 	}
