@@ -387,3 +387,14 @@ func (g *Group) Holder(tp TopicPartition) (string, bool) {
 	id, ok := g.holder[tp]
 	return id, ok
 }
+
+// Stable reports whether every member serves exactly its target: no
+// revocation is pending and nothing waits to be granted.
+func (g *Group) Stable() bool {
+	for _, m := range g.members {
+		if len(m.revoking) > 0 || len(m.owned) != len(m.target) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,151 @@
+package groups
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/sluicehq/sluice/record"
+)
+
+// loadLoop creates __consumer_offsets if needed and loads every committed
+// offset, retrying until it succeeds or the coordinator closes.
+func (c *Coordinator) loadLoop() {
+	defer c.stopped.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-c.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for attempt := 1; ; attempt++ {
+		offsets, parts, err := c.load(ctx)
+		if err == nil {
+			c.cfg.Logger.Info("committed offsets loaded", "topic", OffsetsTopic, "positions", len(offsets))
+			c.mu.Lock()
+			c.offsets = offsets
+			c.offsetsParts = parts
+			c.mu.Unlock()
+			close(c.ready)
+			return
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			c.cfg.Logger.Info("loading committed offsets; will retry", "err", err, "attempt", attempt)
+		}
+		select {
+		case <-c.stop:
+			return
+		case <-c.cfg.Clock.After(c.cfg.LoadRetry):
+		}
+	}
+}
+
+// load reads every partition of __consumer_offsets up to its high watermark
+// and keeps the last value per key (tombstones delete).
+func (c *Coordinator) load(ctx context.Context) (map[OffsetKey]Committed, int, error) {
+	if err := c.cfg.Log.CreateInternalTopic(ctx, OffsetsTopic, c.cfg.OffsetsPartitions); err != nil {
+		return nil, 0, fmt.Errorf("create %s: %w", OffsetsTopic, err)
+	}
+	n, err := c.cfg.Log.Partitions(ctx, OffsetsTopic)
+	if err != nil {
+		return nil, 0, fmt.Errorf("partitions of %s: %w", OffsetsTopic, err)
+	}
+	out := map[OffsetKey]Committed{}
+	for p := int32(0); p < n; p++ {
+		start, end, err := c.cfg.Log.Bounds(ctx, OffsetsTopic, p)
+		if err != nil {
+			return nil, 0, fmt.Errorf("bounds of %s/%d: %w", OffsetsTopic, p, err)
+		}
+		for off := start; off < end; {
+			recs, _, err := c.cfg.Log.Read(ctx, OffsetsTopic, p, off, c.cfg.LoadBatchBytes)
+			if err != nil {
+				return nil, 0, fmt.Errorf("read %s/%d at %d: %w", OffsetsTopic, p, off, err)
+			}
+			if len(recs) == 0 {
+				break
+			}
+			for _, r := range recs {
+				if r.Offset < off {
+					continue // the batch began before the offset asked for
+				}
+				off = r.Offset + 1
+				k, err := decodeOffsetKey(r.Key)
+				if err != nil {
+					c.cfg.Logger.Warn("skipping malformed offsets record", "partition", p, "offset", r.Offset, "err", err)
+					continue
+				}
+				if len(r.Value) == 0 {
+					delete(out, k)
+					continue
+				}
+				v, err := decodeCommitted(r.Value)
+				if err != nil {
+					c.cfg.Logger.Warn("skipping malformed offsets record", "partition", p, "offset", r.Offset, "err", err)
+					continue
+				}
+				out[k] = v
+			}
+		}
+	}
+	return out, int(n), nil
+}
+
+// writeOffsets appends commits of one group to its offsets partition and,
+// once durable, updates the in-memory view. The caller holds the group's
+// commitMu (not c.mu).
+func (c *Coordinator) writeOffsets(ctx context.Context, group string, vals map[OffsetKey]Committed) error {
+	return c.appendOffsets(ctx, group, vals, nil)
+}
+
+func (c *Coordinator) deleteOffsets(ctx context.Context, group string, keys []OffsetKey) error {
+	return c.appendOffsets(ctx, group, nil, keys)
+}
+
+func (c *Coordinator) appendOffsets(ctx context.Context, group string, vals map[OffsetKey]Committed, tombstones []OffsetKey) error {
+	keys := slices.SortedFunc(maps.Keys(vals), compareKeys)
+	recs := make([]record.Record, 0, len(keys)+len(tombstones))
+	for _, k := range keys {
+		recs = append(recs, record.Record{Key: encodeOffsetKey(k), Value: encodeCommitted(vals[k])})
+	}
+	for _, k := range tombstones {
+		recs = append(recs, record.Record{Key: encodeOffsetKey(k), Value: []byte{}})
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	p := offsetsPartition(group, c.offsetsParts)
+	c.mu.Unlock()
+	if err := c.cfg.Log.Append(ctx, OffsetsTopic, p, recs); err != nil {
+		return fmt.Errorf("commit offsets of group %s to %s/%d: %w", group, OffsetsTopic, p, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range vals {
+		c.offsets[k] = v
+	}
+	for _, k := range tombstones {
+		delete(c.offsets, k)
+	}
+	return nil
+}
+
+func compareKeys(a, b OffsetKey) int {
+	if a.Group != b.Group {
+		if a.Group < b.Group {
+			return -1
+		}
+		return 1
+	}
+	if a.Topic != b.Topic {
+		if a.Topic < b.Topic {
+			return -1
+		}
+		return 1
+	}
+	return int(a.Partition) - int(b.Partition)
+}
