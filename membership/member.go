@@ -1,0 +1,104 @@
+package membership
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/serf/serf"
+)
+
+// Status is a member's liveness as serf sees it.
+type Status string
+
+const (
+	// StatusAlive: the member answers probes.
+	StatusAlive Status = "alive"
+	// StatusFailed: the member stopped answering without leaving.
+	StatusFailed Status = "failed"
+	// StatusLeft: the member left on purpose (or is leaving).
+	StatusLeft Status = "left"
+)
+
+// Tag keys carried in serf tags.
+const (
+	tagID    = "id"
+	tagRoles = "roles"
+	tagHTTP  = "http"
+	tagRaft  = "raft"
+	tagRack  = "rack"
+)
+
+// Tags is what a node tells the cluster about itself.
+type Tags struct {
+	NodeID   int32
+	Roles    []string // e.g. "controller", "broker"
+	HTTPAddr string   // advertised HTTP address (host:port)
+	RaftAddr string   // advertised raft address; empty unless a controller
+	Rack     string
+}
+
+func (t Tags) encode() map[string]string {
+	m := map[string]string{
+		tagID:    strconv.FormatInt(int64(t.NodeID), 10),
+		tagRoles: strings.Join(t.Roles, ","),
+		tagHTTP:  t.HTTPAddr,
+	}
+	if t.RaftAddr != "" {
+		m[tagRaft] = t.RaftAddr
+	}
+	if t.Rack != "" {
+		m[tagRack] = t.Rack
+	}
+	return m
+}
+
+// Member is one node as serf sees it, with its tags parsed.
+type Member struct {
+	ID       int32
+	Name     string // serf node name
+	Roles    []string
+	HTTPAddr string
+	RaftAddr string
+	SerfAddr string // host:port serf gossips on
+	Rack     string
+	Status   Status
+}
+
+// HasRole reports whether the member carries role.
+func (m Member) HasRole(role string) bool { return slices.Contains(m.Roles, role) }
+
+// parseMember turns a serf member into a Member; it fails when the node's
+// tags are not Sluice's (for example a foreign serf agent joined by mistake).
+func parseMember(sm serf.Member) (Member, error) {
+	idTag, ok := sm.Tags[tagID]
+	if !ok {
+		return Member{}, fmt.Errorf("member %s: no %q tag", sm.Name, tagID)
+	}
+	id, err := strconv.ParseInt(idTag, 10, 32)
+	if err != nil || id < 0 {
+		return Member{}, fmt.Errorf("member %s: bad %q tag %q", sm.Name, tagID, idTag)
+	}
+	m := Member{
+		ID:       int32(id),
+		Name:     sm.Name,
+		HTTPAddr: sm.Tags[tagHTTP],
+		RaftAddr: sm.Tags[tagRaft],
+		SerfAddr: net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
+		Rack:     sm.Tags[tagRack],
+	}
+	if r := sm.Tags[tagRoles]; r != "" {
+		m.Roles = strings.Split(r, ",")
+	}
+	switch sm.Status {
+	case serf.StatusAlive:
+		m.Status = StatusAlive
+	case serf.StatusFailed:
+		m.Status = StatusFailed
+	default: // leaving, left
+		m.Status = StatusLeft
+	}
+	return m, nil
+}

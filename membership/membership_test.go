@@ -1,0 +1,153 @@
+package membership
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fastConfig is a config with failure detection tuned for loopback tests.
+func fastConfig(id int32, join ...string) Config {
+	return Config{
+		BindAddr: "127.0.0.1:0",
+		Tags: Tags{NodeID: id, Roles: []string{"controller", "broker"},
+			HTTPAddr: fmt.Sprintf("127.0.0.1:%d", 9000+id), RaftAddr: fmt.Sprintf("127.0.0.1:%d", 9100+id), Rack: "r1"},
+		Join:                join,
+		ProbeInterval:       50 * time.Millisecond,
+		ProbeTimeout:        25 * time.Millisecond,
+		GossipInterval:      20 * time.Millisecond,
+		SuspicionMult:       1,
+		LeavePropagateDelay: 50 * time.Millisecond,
+	}
+}
+
+func start(t *testing.T, cfg Config) *Membership {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+// waitEvent reads m's events until one matches or the deadline passes.
+func waitEvent(t *testing.T, m *Membership, typ EventType, id int32) Event {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-m.Events():
+			if ev.Type == typ && ev.Member.ID == id {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s event for node %d", typ, id)
+		}
+	}
+}
+
+func memberByID(ms []Member, id int32) (Member, bool) {
+	i := slices.IndexFunc(ms, func(m Member) bool { return m.ID == id })
+	if i < 0 {
+		return Member{}, false
+	}
+	return ms[i], true
+}
+
+func TestJoinFailLeave(t *testing.T) {
+	a := start(t, fastConfig(1))
+	seed := a.Local().SerfAddr
+	b := start(t, fastConfig(2, seed))
+	c := start(t, fastConfig(3, seed))
+
+	// a hears about both joins, with typed tags.
+	ev := waitEvent(t, a, EventJoin, 2)
+	if ev.Member.Name != "node-2" || ev.Member.HTTPAddr != "127.0.0.1:9002" || ev.Member.RaftAddr != "127.0.0.1:9102" ||
+		ev.Member.Rack != "r1" || !ev.Member.HasRole("broker") || !ev.Member.HasRole("controller") ||
+		ev.Member.Status != StatusAlive || ev.Member.SerfAddr != b.Local().SerfAddr {
+		t.Fatalf("join event member: %+v", ev.Member)
+	}
+	waitEvent(t, a, EventJoin, 3)
+	if got := len(a.Members()); got != 3 {
+		t.Fatalf("a knows %d members, want 3", got)
+	}
+
+	// c crashes (no leave): a sees it fail.
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ev = waitEvent(t, a, EventFailed, 3)
+	if ev.Member.Status != StatusFailed {
+		t.Fatalf("failed event status %s", ev.Member.Status)
+	}
+	if m, ok := memberByID(a.Members(), 3); !ok || m.Status != StatusFailed {
+		t.Fatalf("Members() has node 3 as %+v", m)
+	}
+
+	// b leaves on purpose: a sees a leave, not a failure.
+	if err := b.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	ev = waitEvent(t, a, EventLeave, 2)
+	if ev.Member.Status != StatusLeft {
+		t.Fatalf("leave event status %s", ev.Member.Status)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range a.Events() { // Close closes Events after what was buffered
+	}
+}
+
+func TestEventsDroppedWhenNobodyReads(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.EventBuffer = 1
+	a := start(t, cfg)
+	for id := int32(2); id <= 4; id++ {
+		start(t, fastConfig(id, a.Local().SerfAddr))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Dropped() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no event counted as dropped")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Members still reports everyone: the reconcile loop's safety net.
+	if got := len(a.Members()); got != 4 {
+		t.Fatalf("Members() = %d, want 4", got)
+	}
+}
+
+func TestJoinFailureFailsStart(t *testing.T) {
+	cfg := fastConfig(1, "127.0.0.1:1")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	m, err := Start(ctx, cfg)
+	if err == nil {
+		_ = m.Close()
+		t.Fatal("Start with an unreachable join address succeeded")
+	}
+}
+
+func TestBadBindAddr(t *testing.T) {
+	cfg := fastConfig(1)
+	cfg.BindAddr = "nope"
+	if _, err := Start(context.Background(), cfg); err == nil {
+		t.Fatal("bad bind address accepted")
+	}
+}
