@@ -1,0 +1,95 @@
+package storage
+
+import (
+	"encoding/binary"
+	"math"
+
+	"github.com/sluicehq/sluice/record"
+)
+
+// timestamps returns the stamped timestamp of every record (now where the
+// caller left 0), the first and the max.
+func timestamps(recs []record.Record, nowMs int64) (ts []int64, first, maxTS int64) {
+	ts = make([]int64, len(recs))
+	maxTS = math.MinInt64
+	for i := range recs {
+		t := recs[i].Timestamp
+		if t == 0 {
+			t = nowMs
+		}
+		ts[i] = t
+		maxTS = max(maxTS, t)
+	}
+	return ts, ts[0], maxTS
+}
+
+func varintLen(v int64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutVarint(b[:], v)
+}
+
+func uvarintLen(v uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], v)
+}
+
+func nullableLen(b []byte) int {
+	if b == nil {
+		return varintLen(-1)
+	}
+	return varintLen(int64(len(b))) + len(b)
+}
+
+// recordBodyLen is the encoded size of one record without its length prefix.
+func recordBodyLen(r *record.Record, delta int64) int {
+	n := varintLen(delta) + nullableLen(r.Key) + nullableLen(r.Value) + uvarintLen(uint64(len(r.Headers)))
+	for _, h := range r.Headers {
+		n += varintLen(int64(len(h.Key))) + len(h.Key) + nullableLen(h.Value)
+	}
+	return n
+}
+
+// encodedSize is the size of the batch that encodeBatch would produce.
+func encodedSize(recs []record.Record, ts []int64, first int64) int {
+	n := batchHeaderSize
+	for i := range recs {
+		body := recordBodyLen(&recs[i], ts[i]-first)
+		n += uvarintLen(uint64(body)) + body
+	}
+	return n
+}
+
+func putNullable(dst []byte, b []byte) []byte {
+	if b == nil {
+		return binary.AppendVarint(dst, -1)
+	}
+	dst = binary.AppendVarint(dst, int64(len(b)))
+	return append(dst, b...)
+}
+
+// encodeBatch encodes recs with base offset 0 and no CRC; stamp seals it.
+// size must be encodedSize(recs, ts, first).
+func encodeBatch(recs []record.Record, ts []int64, first, maxTS int64, epoch int32, size int) []byte {
+	buf := make([]byte, batchHeaderSize, size)
+	buf[offMagic] = batchMagic
+	binary.BigEndian.PutUint32(buf[offLength:], uint32(size))
+	binary.BigEndian.PutUint32(buf[offEpoch:], uint32(epoch))
+	binary.BigEndian.PutUint32(buf[offCount:], uint32(len(recs)))
+	binary.BigEndian.PutUint64(buf[offFirstTS:], uint64(first))
+	binary.BigEndian.PutUint64(buf[offMaxTS:], uint64(maxTS))
+	for i := range recs {
+		r := &recs[i]
+		delta := ts[i] - first
+		buf = binary.AppendUvarint(buf, uint64(recordBodyLen(r, delta)))
+		buf = binary.AppendVarint(buf, delta)
+		buf = putNullable(buf, r.Key)
+		buf = putNullable(buf, r.Value)
+		buf = binary.AppendUvarint(buf, uint64(len(r.Headers)))
+		for _, h := range r.Headers {
+			buf = binary.AppendVarint(buf, int64(len(h.Key)))
+			buf = append(buf, h.Key...)
+			buf = putNullable(buf, h.Value)
+		}
+	}
+	return buf
+}

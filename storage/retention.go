@@ -1,0 +1,140 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Retention limits how much a log keeps. A limit <= 0 is disabled.
+type Retention struct {
+	// Ms: a batch whose newest record is older than Ms milliseconds is
+	// removed (retention.ms).
+	Ms int64
+	// Bytes: head batches are removed while the log stays at or above Bytes
+	// without them (retention.bytes, with Kafka's rounding to whole units).
+	Bytes int64
+}
+
+// ApplyRetention removes whole batches from the head of the log that
+// exceed r, and moves the log start offset past them. It stops at the
+// first batch that is kept, and never removes a batch holding an offset at
+// or past the high watermark. It returns the number of batches removed.
+func (l *Log) ApplyRetention(now time.Time, r Retention) (int, error) {
+	if r.Ms <= 0 && r.Bytes <= 0 {
+		return 0, nil
+	}
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.isClosed.Load() {
+		return 0, ErrClosed
+	}
+	hw, nowMs := l.hw.Load(), now.UnixMilli()
+	start, size := l.start.Load(), l.size.Load()
+	epochs := l.epochs.snapshot()
+	var newEpochs []epochEntry
+	removed := 0
+	err := l.update(func(tx *bolt.Tx) error {
+		bb := tx.Bucket(bucketBatches)
+		c := bb.Cursor()
+		var doomed [][]byte
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			h, err := checkedHeader(bb, k)
+			if err != nil {
+				return err
+			}
+			if h.end() > hw {
+				break
+			}
+			old := r.Ms > 0 && nowMs-h.maxTS > r.Ms
+			big := r.Bytes > 0 && size-int64(h.length) >= r.Bytes
+			if !old && !big {
+				break
+			}
+			doomed = append(doomed, bytes.Clone(k))
+			size -= int64(h.length)
+			start = h.end()
+		}
+		if len(doomed) == 0 {
+			return nil
+		}
+		for _, k := range doomed {
+			if err := bb.DeleteBucket(k); err != nil {
+				return fmt.Errorf("delete batch %x: %w", k, err)
+			}
+		}
+		removed = len(doomed)
+		newEpochs = truncateEpochsFromStart(epochs, start)
+		if err := writeEpochs(tx, epochs, newEpochs); err != nil {
+			return err
+		}
+		if err := trimTindexHead(tx, start); err != nil {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		if err := meta.Put(keyStart, u64key(start)); err != nil {
+			return err
+		}
+		return meta.Put(keySize, u64key(size))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retention on %s: %w", l.path, l.wrapClosed(err))
+	}
+	if removed > 0 {
+		l.start.Store(start)
+		l.size.Store(size)
+		l.epochs.set(newEpochs)
+		l.log.Debug("retention removed batches", "batches", removed, "start", start)
+	}
+	return removed, nil
+}
+
+// checkedHeader reads the header of the batch under key, checking framing
+// and key but not the CRC (retention only needs sizes and timestamps).
+func checkedHeader(bb *bolt.Bucket, key []byte) (header, error) {
+	raw, err := getBatch(bb, key)
+	if err != nil {
+		return header{}, err
+	}
+	if raw == nil {
+		return header{}, fmt.Errorf("%w: key %x in batches is not a batch", ErrCorrupt, key)
+	}
+	h, err := parseHeader(raw)
+	if err != nil {
+		return header{}, fmt.Errorf("batch %x: %w", key, err)
+	}
+	if string(u64key(h.base)) != string(key) {
+		return header{}, fmt.Errorf("%w: batch under key %x has base offset %d", ErrCorrupt, key, h.base)
+	}
+	return h, nil
+}
+
+// trimTindexHead deletes time index entries for batches before start,
+// keeping the newest of them: lookups clamp it to the log start, and it
+// still bounds the timestamps of the batches that follow.
+func trimTindexHead(tx *bolt.Tx, start int64) error {
+	ti := tx.Bucket(bucketTindex)
+	c := ti.Cursor()
+	var below [][]byte
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		base, err := decodeU64("time index entry", v)
+		if err != nil {
+			return err
+		}
+		if base >= start {
+			break
+		}
+		below = append(below, bytes.Clone(k))
+	}
+	if len(below) < 2 {
+		return nil
+	}
+	for _, k := range below[:len(below)-1] {
+		if err := ti.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
