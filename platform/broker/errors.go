@@ -1,6 +1,9 @@
 package broker
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // The errors callers act on. They are wrapped with context where they are
 // returned; test with errors.Is. The HTTP API maps each to one wire code in
@@ -36,3 +39,42 @@ var (
 	// ErrClosed: the broker is shutting down.
 	ErrClosed = errors.New("broker closed")
 )
+
+// NotLeaderError is the ErrNotLeader a client can act on: it names the
+// partition's leader as the metadata this broker applied knows it.
+type NotLeaderError struct {
+	Topic       string
+	Partition   int32
+	LeaderID    int32  // -1 when the partition has no leader
+	LeaderEpoch int32  // the epoch of that leadership
+	LeaderAddr  string // the leader's HTTP address, "" when unknown
+	Reason      string
+}
+
+func (e *NotLeaderError) Error() string {
+	msg := fmt.Sprintf("%s-%d: node leads nothing here (leader %d, epoch %d)", e.Topic, e.Partition, e.LeaderID, e.LeaderEpoch)
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrNotLeader) hold.
+func (e *NotLeaderError) Is(target error) bool { return target == ErrNotLeader }
+
+// OffsetRangeError is the ErrOffsetOutOfRange of a fetch: the offset asked
+// for and the valid range.
+type OffsetRangeError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	LogStart  int64
+	LogEnd    int64
+}
+
+func (e *OffsetRangeError) Error() string {
+	return fmt.Sprintf("%s-%d: offset %d is outside the log [%d, %d]", e.Topic, e.Partition, e.Offset, e.LogStart, e.LogEnd)
+}
+
+// Is makes errors.Is(err, ErrOffsetOutOfRange) hold.
+func (e *OffsetRangeError) Is(target error) bool { return target == ErrOffsetOutOfRange }

@@ -1,0 +1,152 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/record"
+)
+
+// FetchRequest asks for committed records of one partition.
+type FetchRequest struct {
+	Topic     string
+	Partition int32
+	// Offset is the first offset wanted.
+	Offset int64
+	// MaxBytes bounds the answer's payload (at least one record is
+	// returned when one is there, however large). <= 0 means 1 MiB.
+	MaxBytes int
+	// MaxWait is how long to wait for records when none is committed at
+	// Offset yet (long-poll); 0 answers at once.
+	MaxWait time.Duration
+}
+
+// DefaultFetchMaxBytes is FetchRequest.MaxBytes when unset.
+const DefaultFetchMaxBytes = 1 << 20
+
+// FetchResult is a fetch answer: records in offset order, all below
+// HighWatermark, and the offset to ask for next.
+type FetchResult struct {
+	Records    []record.Record
+	NextOffset int64
+	ReadInfo
+}
+
+// Fetch returns records from req.Offset up to the high watermark,
+// appending them to dst (which it may reuse). With MaxWait it waits until
+// the HW passes req.Offset, MaxWait passes or ctx ends; the wake-up is a
+// broadcast on the partition when its HW moves, never a poll.
+func (b *Broker) Fetch(ctx context.Context, req FetchRequest, dst []record.Record) (FetchResult, error) {
+	if req.MaxBytes <= 0 {
+		req.MaxBytes = DefaultFetchMaxBytes
+	}
+	var timer <-chan time.Time
+	if req.MaxWait > 0 {
+		t := time.NewTimer(req.MaxWait)
+		defer t.Stop()
+		timer = t.C
+	}
+	for {
+		t, p, err := b.partitionOf(req.Topic, req.Partition)
+		if err != nil {
+			return FetchResult{}, err
+		}
+		changed := p.changed.Wait()
+		recs, info, err := p.read(dst[:0], req.Offset, req.MaxBytes)
+		if err != nil {
+			return FetchResult{ReadInfo: info}, b.enrich(t, req.Partition, err)
+		}
+		res := FetchResult{Records: recs, NextOffset: req.Offset, ReadInfo: info}
+		if len(recs) > 0 {
+			res.NextOffset = recs[len(recs)-1].Offset + 1
+			return res, nil
+		}
+		if timer == nil {
+			return res, nil
+		}
+		select {
+		case <-changed:
+		case <-timer:
+			return res, nil
+		case <-ctx.Done():
+			return res, fmt.Errorf("fetch %s-%d: %w", req.Topic, req.Partition, ctx.Err())
+		}
+	}
+}
+
+// Offset positions for ListOffset.
+const (
+	// OffsetEarliest asks for the log start.
+	OffsetEarliest int64 = -2
+	// OffsetLatest asks for the high watermark (where a consumer that
+	// wants only new records starts).
+	OffsetLatest int64 = -1
+)
+
+// ListOffset returns the log start (at == OffsetEarliest), the high
+// watermark (OffsetLatest) or the first committed offset whose timestamp
+// is >= at (a time in ms; the high watermark when there is none).
+func (b *Broker) ListOffset(ctx context.Context, topic string, partition int32, at int64) (int64, error) {
+	t, p, err := b.partitionOf(topic, partition)
+	if err != nil {
+		return 0, err
+	}
+	if !p.isLeader() {
+		return 0, b.notLeader(t, partition, nil)
+	}
+	switch {
+	case at == OffsetEarliest:
+		start, _, _, err := p.offsets()
+		return start, err
+	case at == OffsetLatest:
+		_, _, hw, err := p.offsets()
+		return hw, err
+	case at < 0:
+		return 0, fmt.Errorf("%w: offset position %d", ErrInvalidRequest, at)
+	}
+	return p.offsetForTimestamp(at)
+}
+
+// PartitionInfo is a local replica's state, for describe and metrics.
+type PartitionInfo struct {
+	Topic     string
+	Partition int32
+	Leader    bool
+	ReadInfo
+}
+
+// PartitionInfo returns the state of the local replica of topic/partition.
+func (b *Broker) PartitionInfo(topic string, partition int32) (PartitionInfo, error) {
+	_, p, err := b.partitionOf(topic, partition)
+	if err != nil {
+		return PartitionInfo{}, err
+	}
+	start, end, hw, err := p.offsets()
+	if err != nil {
+		return PartitionInfo{}, err
+	}
+	return PartitionInfo{Topic: topic, Partition: partition, Leader: p.isLeader(),
+		ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}}, nil
+}
+
+// Partitions returns the state of every local replica, appended to dst.
+func (b *Broker) Partitions(dst []PartitionInfo) []PartitionInfo {
+	b.mu.RLock()
+	topics := b.topics
+	b.mu.RUnlock()
+	for name, t := range topics {
+		for i, p := range t.parts {
+			if p == nil {
+				continue
+			}
+			start, end, hw, err := p.offsets()
+			if err != nil {
+				continue
+			}
+			dst = append(dst, PartitionInfo{Topic: name, Partition: int32(i), Leader: p.isLeader(),
+				ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}})
+		}
+	}
+	return dst
+}

@@ -1,0 +1,46 @@
+package broker
+
+import (
+	"context"
+
+	"github.com/sluicehq/sluice/record"
+)
+
+// Log is what the broker needs of one partition replica's log. The
+// storage package's *storage.Log is adapted to it (storagelog.go); tests
+// wrap it to inject faults.
+type Log interface {
+	// Append assigns offsets base..base+len(recs)-1, stamping leaderEpoch,
+	// and returns base once the records are durable as the log's
+	// durability says.
+	Append(ctx context.Context, recs []record.Record, leaderEpoch int32) (base int64, err error)
+	// ReadRecords appends to dst the records with offsets in
+	// [from, maxOffset), up to about maxBytes (always at least one record
+	// when any is there), and returns dst.
+	ReadRecords(dst []record.Record, from int64, maxBytes int, maxOffset int64) ([]record.Record, error)
+	// StartOffset is the first offset still in the log.
+	StartOffset() int64
+	// EndOffset is the offset the next append gets (the LEO).
+	EndOffset() int64
+	// HighWatermark is the last checkpointed high watermark.
+	HighWatermark() int64
+	// SetHighWatermark records a new high watermark.
+	SetHighWatermark(off int64) error
+	// OffsetForTimestamp is the first offset whose timestamp is >= ts, or
+	// EndOffset when there is none.
+	OffsetForTimestamp(ts int64) (int64, error)
+	// Close flushes and closes the log.
+	Close() error
+}
+
+// LogOptions are what the broker asks of a log when it opens one: the
+// topic's configuration as it applies to storage.
+type LogOptions struct {
+	// Sync is true for durability "fsync", false for "replicated".
+	Sync bool
+	// MaxRecordBytes is the topic's max.message.bytes.
+	MaxRecordBytes int
+}
+
+// LogOpener opens (creating if needed) the log file at path.
+type LogOpener func(path string, opts LogOptions) (Log, error)

@@ -1,0 +1,283 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/record"
+)
+
+// partition is this broker's replica of one partition: its log, its role
+// and, while it leads, the replication state that yields the HW.
+//
+// Locking: life is held shared by every operation that touches the log
+// and exclusively by close and reopen, so a log is never closed under an
+// append or a read. mu guards the role and the Replication value; it is
+// never held across log I/O except the HW checkpoint.
+type partition struct {
+	topic  string
+	index  int32
+	path   string
+	nodeID int32
+
+	life   sync.RWMutex
+	log    Log // nil once closed
+	opts   LogOptions
+	opener LogOpener
+
+	mu     sync.Mutex
+	leader bool
+	epoch  int32 // leader epoch of the current assignment
+	repl   Replication
+
+	hw      atomic.Int64 // published high watermark, read without mu
+	changed *broadcast   // closed when the HW moves or the replica closes
+}
+
+func openPartition(topic string, index, nodeID int32, path string, opener LogOpener, opts LogOptions) (*partition, error) {
+	l, err := opener(path, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open %s-%d at %s: %w", topic, index, path, err)
+	}
+	p := &partition{
+		topic: topic, index: index, path: path, nodeID: nodeID,
+		log: l, opts: opts, opener: opener,
+		changed: newBroadcast(),
+	}
+	p.hw.Store(l.HighWatermark())
+	return p, nil
+}
+
+func (p *partition) String() string { return fmt.Sprintf("%s-%d", p.topic, p.index) }
+
+// assign applies the partition's committed assignment: leader (with a new
+// Replication when the leader epoch changed), ISR, or follower.
+func (p *partition) assign(a *meta.Partition) error {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.log == nil {
+		return nil
+	}
+	p.mu.Lock()
+	lead := int32(a.Leader) == p.nodeID
+	var advanced bool
+	switch {
+	case lead && (!p.leader || p.epoch != a.LeaderEpoch):
+		p.repl = NewReplication(p.nodeID, a.LeaderEpoch, ids(a.Replicas), ids(a.ISR), p.log.EndOffset(), p.log.HighWatermark())
+		advanced = true
+	case lead:
+		advanced = p.repl.SetISR(ids(a.ISR))
+	}
+	p.leader, p.epoch = lead, a.LeaderEpoch
+	var err error
+	if lead && advanced {
+		err = p.publishHW()
+	}
+	p.mu.Unlock()
+	if advanced {
+		p.changed.Notify()
+	}
+	return err
+}
+
+// publishHW checkpoints and publishes the HW; p.mu is held.
+func (p *partition) publishHW() error {
+	hw := p.repl.HighWatermark()
+	if hw == p.hw.Load() {
+		return nil
+	}
+	p.hw.Store(hw)
+	if err := p.log.SetHighWatermark(hw); err != nil {
+		return fmt.Errorf("checkpoint high watermark of %s: %w", p, err)
+	}
+	return nil
+}
+
+// append writes recs as one batch if this replica leads, then waits as
+// acks says. It returns the base offset.
+func (p *partition) append(ctx context.Context, recs []record.Record, acks Acks, minISR int) (int64, error) {
+	p.life.RLock()
+	if p.log == nil {
+		p.life.RUnlock()
+		return 0, fmt.Errorf("%s: %w", p, ErrNotLeader)
+	}
+	p.mu.Lock()
+	if !p.leader {
+		p.mu.Unlock()
+		p.life.RUnlock()
+		return 0, fmt.Errorf("%s: %w", p, ErrNotLeader)
+	}
+	epoch := p.epoch
+	err := p.repl.CheckProduce(acks, minISR)
+	p.mu.Unlock()
+	if err != nil {
+		p.life.RUnlock()
+		return 0, fmt.Errorf("%s: %w", p, err)
+	}
+	base, err := p.log.Append(ctx, recs, epoch)
+	if err != nil {
+		p.life.RUnlock()
+		return 0, fmt.Errorf("append to %s: %w", p, err)
+	}
+	end := base + int64(len(recs))
+	p.mu.Lock()
+	var advanced bool
+	if p.leader && p.epoch == epoch {
+		advanced, err = p.repl.UpdateLEO(p.nodeID, end)
+		if err == nil && advanced {
+			err = p.publishHW()
+		}
+	}
+	p.mu.Unlock()
+	p.life.RUnlock()
+	if advanced {
+		p.changed.Notify()
+	}
+	if err != nil {
+		return base, err
+	}
+	if acks == AcksAll {
+		return base, p.awaitHW(ctx, end)
+	}
+	return base, nil
+}
+
+// awaitHW blocks until the HW reaches end, ctx ends (ErrTimeout) or the
+// replica closes or loses leadership (ErrNotLeader).
+func (p *partition) awaitHW(ctx context.Context, end int64) error {
+	for {
+		ch := p.changed.Wait()
+		if p.hw.Load() >= end {
+			return nil
+		}
+		if !p.isLeader() {
+			return fmt.Errorf("%s: leadership lost before offset %d was committed: %w", p, end-1, ErrNotLeader)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%s: offset %d not committed: %w (%w)", p, end-1, ErrTimeout, ctx.Err())
+		}
+	}
+}
+
+func (p *partition) isLeader() bool {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.log != nil && p.leader
+}
+
+// offsets returns the log start, the log end and the HW.
+func (p *partition) offsets() (start, end, hw int64, err error) {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.log == nil {
+		return 0, 0, 0, fmt.Errorf("%s: %w", p, ErrNotLeader)
+	}
+	return p.log.StartOffset(), p.log.EndOffset(), p.hw.Load(), nil
+}
+
+// read appends committed records from offset on to dst. An offset in
+// [HW, LEO] is valid and yields nothing (yet); outside [start, LEO] it is
+// ErrOffsetOutOfRange.
+func (p *partition) read(dst []record.Record, from int64, maxBytes int) ([]record.Record, ReadInfo, error) {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.log == nil || !p.isLeaderLocked() {
+		return dst, ReadInfo{}, fmt.Errorf("%s: %w", p, ErrNotLeader)
+	}
+	info := ReadInfo{LogStart: p.log.StartOffset(), LogEnd: p.log.EndOffset(), HighWatermark: p.hw.Load()}
+	if from < info.LogStart || from > info.LogEnd {
+		return dst, info, &OffsetRangeError{Topic: p.topic, Partition: p.index, Offset: from, LogStart: info.LogStart, LogEnd: info.LogEnd}
+	}
+	if from >= info.HighWatermark {
+		return dst, info, nil
+	}
+	out, err := p.log.ReadRecords(dst, from, maxBytes, info.HighWatermark)
+	if err != nil {
+		return dst, info, fmt.Errorf("read %s from %d: %w", p, from, err)
+	}
+	return out, info, nil
+}
+
+func (p *partition) isLeaderLocked() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.leader
+}
+
+// offsetForTimestamp is the first offset with a timestamp >= ts, bounded
+// by the HW (a consumer never starts past what it may see).
+func (p *partition) offsetForTimestamp(ts int64) (int64, error) {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	if p.log == nil {
+		return 0, fmt.Errorf("%s: %w", p, ErrNotLeader)
+	}
+	off, err := p.log.OffsetForTimestamp(ts)
+	if err != nil {
+		return 0, fmt.Errorf("%s: offset for timestamp %d: %w", p, ts, err)
+	}
+	return min(off, p.hw.Load()), nil
+}
+
+// reconfigure reopens the log with new options (durability or record
+// size changed); appends wait for it.
+func (p *partition) reconfigure(opts LogOptions) error {
+	p.life.Lock()
+	defer p.life.Unlock()
+	if p.log == nil || opts == p.opts {
+		return nil
+	}
+	if err := p.log.Close(); err != nil {
+		p.log = nil
+		return fmt.Errorf("close %s to reconfigure: %w", p, err)
+	}
+	l, err := p.opener(p.path, opts)
+	if err != nil {
+		p.log = nil
+		return fmt.Errorf("reopen %s: %w", p, err)
+	}
+	p.log, p.opts = l, opts
+	return nil
+}
+
+// close closes the log once in-flight operations are done and wakes every
+// waiter, which then sees the replica gone.
+func (p *partition) close() error {
+	p.life.Lock()
+	var err error
+	if p.log != nil {
+		err = p.log.Close()
+		p.log = nil
+	}
+	p.life.Unlock()
+	p.mu.Lock()
+	p.leader = false
+	p.mu.Unlock()
+	p.changed.Notify()
+	if err != nil {
+		return fmt.Errorf("close %s: %w", p, err)
+	}
+	return nil
+}
+
+// ReadInfo is a partition's log state at the time of a read.
+type ReadInfo struct {
+	LogStart      int64
+	LogEnd        int64
+	HighWatermark int64
+}
+
+func ids(ns []meta.NodeID) []int32 {
+	out := make([]int32, len(ns))
+	for i, n := range ns {
+		out[i] = int32(n)
+	}
+	return out
+}

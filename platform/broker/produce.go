@@ -1,0 +1,169 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/record"
+)
+
+// ProduceResult is where one record of a produce went: its partition and
+// offset, or the error that kept it from being written. Offset is -1 when
+// unknown (Err set).
+type ProduceResult struct {
+	Partition int32
+	Offset    int64
+	Err       error
+}
+
+// RecordError ties an error to one record of a request, by index.
+type RecordError struct {
+	Index int
+	Err   error
+}
+
+func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the cause.
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// ProduceRequest is one produce call. Records' Key and Value may alias the
+// caller's request buffer: the broker does not keep them past Produce.
+type ProduceRequest struct {
+	Topic   string
+	Records []record.Record
+	Acks    Acks
+	// Timeout bounds the wait for acks=all; 0 means no bound beyond ctx.
+	Timeout time.Duration
+}
+
+// Produce appends a batch of records to a topic and returns where each
+// went, in request order, appending to results (which it may reuse).
+//
+// Everything that can fail the whole request is checked before anything
+// is written: the topic, every record's size against max.message.bytes,
+// the partitioner (run once over the whole batch), and, for every
+// partition the batch touches, that this broker leads it and that the
+// ISR satisfies acks. Then each partition's records are appended as one
+// batch, so concurrent produces to one partition share a commit in
+// storage. Failures after that point (a log error, acks=all timing out)
+// are reported per record, for the records of the partition concerned.
+func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []ProduceResult) ([]ProduceResult, error) {
+	if !req.Acks.Valid() {
+		return results, fmt.Errorf("%w: acks %d", ErrInvalidRequest, req.Acks)
+	}
+	if len(req.Records) == 0 {
+		return results, fmt.Errorf("%w: no records", ErrInvalidRequest)
+	}
+	t, err := b.lookup(req.Topic)
+	if err != nil {
+		return results, err
+	}
+	cfg := t.meta.Config
+	for i := range req.Records {
+		if n := req.Records[i].Size(); n > cfg.MaxMessageBytes {
+			return results, &RecordError{Index: i, Err: fmt.Errorf("%d bytes, topic %s allows %d (max.message.bytes): %w",
+				n, req.Topic, cfg.MaxMessageBytes, ErrRecordTooLarge)}
+		}
+	}
+
+	n := len(t.meta.Partitions)
+	part, err := t.part.get(ctx, b.Cluster())
+	if err != nil {
+		return results, err
+	}
+	s := getSplit(len(req.Records))
+	defer s.release()
+	if err := part.Partition(ctx, req.Records, n, s.parts); err != nil {
+		return results, fmt.Errorf("topic %s: %w: %w", req.Topic, ErrPartitioner, err)
+	}
+	for i, p := range s.parts {
+		if p < 0 || int(p) >= n {
+			return results, &RecordError{Index: i, Err: fmt.Errorf("topic %s: partitioner chose partition %d of %d: %w", req.Topic, p, n, ErrPartitioner)}
+		}
+	}
+	s.group(req.Records, n)
+
+	// Check every target partition before writing to any.
+	for p := range n {
+		if recs, _ := s.groupOf(p); len(recs) == 0 {
+			continue
+		}
+		if err := b.checkTarget(t, int32(p), req.Acks, cfg.MinInsyncReplicas); err != nil {
+			return results, b.enrich(t, int32(p), err)
+		}
+	}
+
+	if req.Timeout > 0 && req.Acks == AcksAll {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
+	}
+	results = grow(results, len(req.Records))
+	for p := range n {
+		recs, index := s.groupOf(p)
+		if len(recs) == 0 {
+			continue
+		}
+		base, err := b.appendTo(ctx, t, int32(p), recs, req.Acks, cfg.MinInsyncReplicas)
+		err = b.enrich(t, int32(p), err)
+		for k, i := range index {
+			r := &results[i]
+			r.Partition, r.Offset, r.Err = int32(p), -1, err
+			if base >= 0 && (err == nil || errors.Is(err, ErrTimeout)) {
+				r.Offset = base + int64(k)
+			}
+		}
+	}
+	return results, nil
+}
+
+// checkTarget is the pre-write check for one partition: led here (or
+// forwardable) and, for acks=all, an ISR of at least minISR.
+func (b *Broker) checkTarget(t *topic, index int32, acks Acks, minISR int) error {
+	a := &t.meta.Partitions[index]
+	p := t.parts[index]
+	if int32(a.Leader) != b.cfg.NodeID || p == nil {
+		if b.cfg.Forwarder != nil && a.Leader != meta.NoLeader {
+			return nil
+		}
+		return fmt.Errorf("%s-%d is led by node %d, not %d: %w", t.meta.Name, index, a.Leader, b.cfg.NodeID, ErrNotLeader)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.leader {
+		return fmt.Errorf("%s: %w", p, ErrNotLeader)
+	}
+	if err := p.repl.CheckProduce(acks, minISR); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	return nil
+}
+
+// appendTo appends locally or forwards; base is -1 when nothing was
+// appended.
+func (b *Broker) appendTo(ctx context.Context, t *topic, index int32, recs []record.Record, acks Acks, minISR int) (int64, error) {
+	a := &t.meta.Partitions[index]
+	if p := t.parts[index]; p != nil && int32(a.Leader) == b.cfg.NodeID {
+		base, err := p.append(ctx, recs, acks, minISR)
+		if err != nil && !errors.Is(err, ErrTimeout) {
+			return -1, err
+		}
+		return base, err
+	}
+	if b.cfg.Forwarder == nil {
+		return -1, fmt.Errorf("%s-%d: %w", t.meta.Name, index, ErrNotLeader)
+	}
+	leader, ok := b.Cluster().Broker(a.Leader)
+	if !ok {
+		return -1, fmt.Errorf("%s-%d: leader %d unknown: %w", t.meta.Name, index, a.Leader, ErrNotLeader)
+	}
+	base, err := b.cfg.Forwarder.Forward(ctx, leader, t.meta.Name, index, recs, acks)
+	if err != nil {
+		return -1, fmt.Errorf("forward to %s-%d on node %d: %w", t.meta.Name, index, a.Leader, err)
+	}
+	return base, nil
+}

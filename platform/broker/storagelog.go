@@ -1,0 +1,40 @@
+package broker
+
+import (
+	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/storage"
+)
+
+// OpenStorageLog opens a replica's bbolt log from package storage: the
+// default LogOpener.
+func OpenStorageLog(path string, opts LogOptions) (Log, error) {
+	o := storage.Options{MaxRecordBytes: opts.MaxRecordBytes}
+	if !opts.Sync {
+		o.Durability = storage.DurabilityReplicated
+	}
+	l, err := storage.Open(path, o)
+	if err != nil {
+		return nil, err
+	}
+	return storageLog{l}, nil
+}
+
+// storageLog adapts *storage.Log to Log: reads come back as records,
+// without the records of the first batch that precede from or any at or
+// past maxOffset (storage returns whole batches).
+type storageLog struct{ *storage.Log }
+
+func (l storageLog) ReadRecords(dst []record.Record, from int64, maxBytes int, maxOffset int64) ([]record.Record, error) {
+	res, err := l.Read(from, maxBytes, maxOffset)
+	if err != nil {
+		return dst, err
+	}
+	for _, b := range res.Batches {
+		for _, r := range b.Records {
+			if r.Offset >= from && r.Offset < maxOffset {
+				dst = append(dst, r)
+			}
+		}
+	}
+	return dst, nil
+}

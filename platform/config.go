@@ -1,0 +1,162 @@
+package platform
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"slices"
+	"time"
+)
+
+// Role names a node's job. A node has one or both.
+const (
+	// RoleController: a voter in the raft metadata quorum.
+	RoleController = "controller"
+	// RoleBroker: holds partition replicas and serves produce and fetch.
+	RoleBroker = "broker"
+)
+
+// Config configures one node. DefaultConfig returns the values documented
+// on each field; Start validates the whole struct once and fails with
+// ErrInvalidConfig before it touches the disk or the network.
+type Config struct {
+	// NodeID identifies the node in the cluster, stable across restarts.
+	// Default 1.
+	NodeID int32
+	// Roles are "controller", "broker" or both. Default both.
+	Roles []string
+	// DataDir holds the raft log, the metadata snapshots and the
+	// partition logs (<DataDir>/partitions/<topic>-<topicID>/<n>.db).
+	// Default "sluice-data".
+	DataDir string
+	// HTTPAddr is where the /v1 API listens. Port 0 picks a free one
+	// (Node.HTTPAddr says which). Default "127.0.0.1:8080".
+	HTTPAddr string
+	// RaftAddr is the controller's raft transport address (controllers
+	// only). Default "127.0.0.1:9093".
+	RaftAddr string
+	// SerfAddr is the gossip address. Default "127.0.0.1:7946".
+	SerfAddr string
+	// AdvertiseAddr is the host other nodes and clients use to reach this
+	// one; empty means the hosts of the listen addresses.
+	AdvertiseAddr string
+	// Join lists serf addresses of existing members to join at start.
+	Join []string
+	// BootstrapExpect is how many controllers form the first quorum;
+	// the quorum bootstraps once that many have joined. Default 1.
+	BootstrapExpect int
+	// Logger receives the node's structured logs. Default slog.Default().
+	Logger *slog.Logger
+
+	// MaxRequestBytes bounds an HTTP request body; a larger one gets 413
+	// record_too_large. Default 64 MiB.
+	MaxRequestBytes int64
+	// ShutdownTimeout bounds Close's wait for in-flight HTTP requests
+	// (long-polls are cancelled at once). Default 10 s.
+	ShutdownTimeout time.Duration
+}
+
+// Defaults of Config, named so that docs and flags can quote them.
+const (
+	DefaultNodeID          = 1
+	DefaultDataDir         = "sluice-data"
+	DefaultHTTPAddr        = "127.0.0.1:8080"
+	DefaultRaftAddr        = "127.0.0.1:9093"
+	DefaultSerfAddr        = "127.0.0.1:7946"
+	DefaultBootstrapExpect = 1
+	DefaultMaxRequestBytes = 64 << 20
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// ErrInvalidConfig is returned by Start (wrapped) when Config is not usable.
+var ErrInvalidConfig = errors.New("invalid node configuration")
+
+// DefaultConfig returns a one-node cluster with both roles on loopback.
+func DefaultConfig() Config {
+	return Config{
+		NodeID:          DefaultNodeID,
+		Roles:           []string{RoleController, RoleBroker},
+		DataDir:         DefaultDataDir,
+		HTTPAddr:        DefaultHTTPAddr,
+		RaftAddr:        DefaultRaftAddr,
+		SerfAddr:        DefaultSerfAddr,
+		BootstrapExpect: DefaultBootstrapExpect,
+		MaxRequestBytes: DefaultMaxRequestBytes,
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+}
+
+// HasRole reports whether the configuration gives the node role.
+func (c *Config) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
+
+// withDefaults fills zero optional fields and returns the result; it does
+// not touch the fields an operator must choose consciously (NodeID, roles,
+// addresses stay as given when set).
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.BootstrapExpect == 0 && slices.Contains(c.Roles, RoleController) {
+		c.BootstrapExpect = DefaultBootstrapExpect
+	}
+	if c.DataDir != "" {
+		c.DataDir = filepath.Clean(c.DataDir)
+	}
+	return c
+}
+
+// Validate checks the configuration as Start will use it.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.NodeID < 0 {
+		bad("node id %d: must be >= 0", c.NodeID)
+	}
+	if len(c.Roles) == 0 {
+		bad("roles: need controller, broker or both")
+	}
+	for _, r := range c.Roles {
+		if r != RoleController && r != RoleBroker {
+			bad("role %q: want %q or %q", r, RoleController, RoleBroker)
+		}
+	}
+	if c.DataDir == "" {
+		bad("data dir: must be set")
+	}
+	checkAddr := func(name, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad("%s %q: %v", name, addr, err)
+		}
+	}
+	checkAddr("http addr", c.HTTPAddr)
+	checkAddr("serf addr", c.SerfAddr)
+	if c.HasRole(RoleController) {
+		checkAddr("raft addr", c.RaftAddr)
+		if c.BootstrapExpect < 1 {
+			bad("bootstrap expect %d: must be >= 1", c.BootstrapExpect)
+		}
+	}
+	if c.AdvertiseAddr != "" && net.ParseIP(c.AdvertiseAddr) == nil {
+		if _, _, err := net.SplitHostPort(c.AdvertiseAddr); err == nil {
+			bad("advertise addr %q: a host, without a port", c.AdvertiseAddr)
+		}
+	}
+	if c.MaxRequestBytes < 1<<10 {
+		bad("max request bytes %d: must be >= 1024", c.MaxRequestBytes)
+	}
+	if c.ShutdownTimeout < 0 {
+		bad("shutdown timeout %v: must be >= 0", c.ShutdownTimeout)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return nil
+}
