@@ -15,12 +15,14 @@ import (
 // reset-offsets). The node adapts its broker and controller to it.
 type Log interface {
 	// CreateInternalTopic creates topic, marked internal, with the given
-	// partition count through the controller; it succeeds without change
-	// when the topic exists. Internal topics should keep records forever
-	// (no retention by time or size).
+	// partition count and the hash partitioner through the controller; it
+	// succeeds without change when the topic exists. Internal topics should
+	// keep records forever (no retention by time or size).
 	CreateInternalTopic(ctx context.Context, topic string, partitions int) error
 	// Append appends recs to one partition and returns once they are
-	// committed (acks=all).
+	// committed (acks=all). The coordinator keys every record so that the
+	// topic's hash partitioner picks that partition; an adapter over a
+	// produce path that partitions by key may rely on it (and should check).
 	Append(ctx context.Context, topic string, partition int32, recs []record.Record) error
 	// Read returns committed records of one partition from offset (about
 	// maxBytes, at least one batch when there is one) and the high

@@ -34,77 +34,87 @@ func offsetsPartition(group string, partitions int) int32 {
 	return partitioner.HashPartition([]byte(group), partitions)
 }
 
-// Record layout in __consumer_offsets (all integers big-endian):
+// Record layout in __consumer_offsets (integers big-endian):
 //
-//	key:   version u8 (0) | group len u16 | group | topic len u16 | topic | partition i32
-//	value: version u8 (0) | offset i64 | timestamp i64 | metadata len u16 | metadata
+//	key:   the group name (so the topic's hash partitioner puts every
+//	       commit of a group on offsetsPartition(group))
+//	value: version u8 (0) | kind u8 (0 commit, 1 tombstone) |
+//	       topic len u16 | topic | partition i32 |
+//	       commit only: offset i64 | timestamp i64 | metadata len u16 | metadata
 //
-// An empty value is a tombstone: the group's position there was deleted.
-// Read-back keeps the last record per key (compaction on read).
+// The position a record sets is keyed by (group, topic, partition); read-back
+// keeps the last record per position, and a tombstone deletes it.
 const offsetsFormatVersion = 0
+
+const (
+	kindCommit    = 0
+	kindTombstone = 1
+)
 
 var errBadOffsetRecord = errors.New("malformed __consumer_offsets record")
 
-func encodeOffsetKey(k OffsetKey) []byte {
-	b := make([]byte, 0, 1+2+len(k.Group)+2+len(k.Topic)+4)
-	b = append(b, offsetsFormatVersion)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(k.Group)))
-	b = append(b, k.Group...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(k.Topic)))
-	b = append(b, k.Topic...)
-	return binary.BigEndian.AppendUint32(b, uint32(k.Partition))
+// encodeOffsetRecord returns the key and value of a commit (c != nil) or a
+// tombstone (c == nil) for k.
+func encodeOffsetRecord(k OffsetKey, c *Committed) (key, value []byte) {
+	v := make([]byte, 0, 2+2+len(k.Topic)+4+18)
+	v = append(v, offsetsFormatVersion)
+	if c == nil {
+		v = append(v, kindTombstone)
+	} else {
+		v = append(v, kindCommit)
+	}
+	v = binary.BigEndian.AppendUint16(v, uint16(len(k.Topic)))
+	v = append(v, k.Topic...)
+	v = binary.BigEndian.AppendUint32(v, uint32(k.Partition))
+	if c != nil {
+		v = binary.BigEndian.AppendUint64(v, uint64(c.Offset))
+		v = binary.BigEndian.AppendUint64(v, uint64(c.Timestamp))
+		v = binary.BigEndian.AppendUint16(v, uint16(len(c.Metadata)))
+		v = append(v, c.Metadata...)
+	}
+	return []byte(k.Group), v
 }
 
-func decodeOffsetKey(b []byte) (OffsetKey, error) {
-	var k OffsetKey
-	if len(b) < 1 || b[0] != offsetsFormatVersion {
-		return k, fmt.Errorf("%w: key version", errBadOffsetRecord)
+// decodeOffsetRecord reverses encodeOffsetRecord; tombstone reports a
+// deletion (c is then zero).
+func decodeOffsetRecord(key, value []byte) (k OffsetKey, c Committed, tombstone bool, err error) {
+	bad := func(what string) (OffsetKey, Committed, bool, error) {
+		return OffsetKey{}, Committed{}, false, fmt.Errorf("%w: %s", errBadOffsetRecord, what)
 	}
-	b = b[1:]
-	str := func() (string, bool) {
-		if len(b) < 2 {
-			return "", false
+	if len(key) == 0 {
+		return bad("empty key")
+	}
+	k.Group = string(key)
+	b := value
+	if len(b) < 4 || b[0] != offsetsFormatVersion || b[1] > kindTombstone {
+		return bad("value header")
+	}
+	kind := b[1]
+	n := int(binary.BigEndian.Uint16(b[2:]))
+	b = b[4:]
+	if len(b) < n+4 {
+		return bad("topic")
+	}
+	k.Topic = string(b[:n])
+	k.Partition = int32(binary.BigEndian.Uint32(b[n:]))
+	b = b[n+4:]
+	if kind == kindTombstone {
+		if len(b) != 0 {
+			return bad("tombstone length")
 		}
-		n := int(binary.BigEndian.Uint16(b))
-		if len(b) < 2+n {
-			return "", false
-		}
-		s := string(b[2 : 2+n])
-		b = b[2+n:]
-		return s, true
+		return k, Committed{}, true, nil
 	}
-	var ok1, ok2 bool
-	k.Group, ok1 = str()
-	k.Topic, ok2 = str()
-	if !ok1 || !ok2 || len(b) != 4 {
-		return k, fmt.Errorf("%w: key layout", errBadOffsetRecord)
+	if len(b) < 18 {
+		return bad("commit length")
 	}
-	k.Partition = int32(binary.BigEndian.Uint32(b))
-	return k, nil
-}
-
-func encodeCommitted(c Committed) []byte {
-	b := make([]byte, 0, 1+8+8+2+len(c.Metadata))
-	b = append(b, offsetsFormatVersion)
-	b = binary.BigEndian.AppendUint64(b, uint64(c.Offset))
-	b = binary.BigEndian.AppendUint64(b, uint64(c.Timestamp))
-	b = binary.BigEndian.AppendUint16(b, uint16(len(c.Metadata)))
-	return append(b, c.Metadata...)
-}
-
-func decodeCommitted(b []byte) (Committed, error) {
-	var c Committed
-	if len(b) < 19 || b[0] != offsetsFormatVersion {
-		return c, fmt.Errorf("%w: value layout", errBadOffsetRecord)
+	c.Offset = int64(binary.BigEndian.Uint64(b))
+	c.Timestamp = int64(binary.BigEndian.Uint64(b[8:]))
+	m := int(binary.BigEndian.Uint16(b[16:]))
+	if len(b) != 18+m {
+		return bad("metadata length")
 	}
-	c.Offset = int64(binary.BigEndian.Uint64(b[1:]))
-	c.Timestamp = int64(binary.BigEndian.Uint64(b[9:]))
-	n := int(binary.BigEndian.Uint16(b[17:]))
-	if len(b) != 19+n {
-		return c, fmt.Errorf("%w: metadata length", errBadOffsetRecord)
-	}
-	c.Metadata = string(b[19:])
-	return c, nil
+	c.Metadata = string(b[18:])
+	return k, c, false, nil
 }
 
 // maxMetadata bounds the client's commit metadata (it must fit a u16).

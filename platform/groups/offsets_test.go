@@ -7,22 +7,25 @@ import (
 
 func TestOffsetRecordRoundTrip(t *testing.T) {
 	k := OffsetKey{Group: "billing/eu", Topic: "orders", Partition: 7}
-	gotK, err := decodeOffsetKey(encodeOffsetKey(k))
-	if err != nil || gotK != k {
-		t.Fatalf("key round trip = %+v, %v", gotK, err)
-	}
 	c := Committed{Offset: 1 << 40, Metadata: "worker-3", Timestamp: 1700000000000}
-	gotC, err := decodeCommitted(encodeCommitted(c))
-	if err != nil || gotC != c {
-		t.Fatalf("value round trip = %+v, %v", gotC, err)
+	key, val := encodeOffsetRecord(k, &c)
+	gotK, gotC, tomb, err := decodeOffsetRecord(key, val)
+	if err != nil || gotK != k || gotC != c || tomb {
+		t.Fatalf("commit round trip = %+v %+v %v %v", gotK, gotC, tomb, err)
 	}
-	for _, bad := range [][]byte{nil, {1}, {0, 0, 5, 'a'}, encodeOffsetKey(k)[:10]} {
-		if _, err := decodeOffsetKey(bad); !errors.Is(err, errBadOffsetRecord) {
-			t.Fatalf("decodeOffsetKey(%v) = %v", bad, err)
+	key, val = encodeOffsetRecord(k, nil)
+	gotK, _, tomb, err = decodeOffsetRecord(key, val)
+	if err != nil || gotK != k || !tomb {
+		t.Fatalf("tombstone round trip = %+v %v %v", gotK, tomb, err)
+	}
+	_, good := encodeOffsetRecord(k, &c)
+	for _, bad := range [][]byte{nil, {0}, {1, 0, 0, 0}, {0, 2, 0, 0}, {0, 0, 0, 9, 'a'}, good[:len(good)-1], append(good, 0)} {
+		if _, _, _, err := decodeOffsetRecord([]byte("g"), bad); !errors.Is(err, errBadOffsetRecord) {
+			t.Fatalf("decodeOffsetRecord(%v) = %v", bad, err)
 		}
 	}
-	if _, err := decodeCommitted(encodeCommitted(c)[:20]); !errors.Is(err, errBadOffsetRecord) {
-		t.Fatalf("truncated value decoded: %v", err)
+	if _, _, _, err := decodeOffsetRecord(nil, good); !errors.Is(err, errBadOffsetRecord) {
+		t.Fatalf("empty key accepted: %v", err)
 	}
 }
 

@@ -73,21 +73,15 @@ func (c *Coordinator) load(ctx context.Context) (map[OffsetKey]Committed, int, e
 					continue // the batch began before the offset asked for
 				}
 				off = r.Offset + 1
-				k, err := decodeOffsetKey(r.Key)
-				if err != nil {
+				k, v, tombstone, err := decodeOffsetRecord(r.Key, r.Value)
+				switch {
+				case err != nil:
 					c.cfg.Logger.Warn("skipping malformed offsets record", "partition", p, "offset", r.Offset, "err", err)
-					continue
-				}
-				if len(r.Value) == 0 {
+				case tombstone:
 					delete(out, k)
-					continue
+				default:
+					out[k] = v
 				}
-				v, err := decodeCommitted(r.Value)
-				if err != nil {
-					c.cfg.Logger.Warn("skipping malformed offsets record", "partition", p, "offset", r.Offset, "err", err)
-					continue
-				}
-				out[k] = v
 			}
 		}
 	}
@@ -109,10 +103,13 @@ func (c *Coordinator) appendOffsets(ctx context.Context, group string, vals map[
 	keys := slices.SortedFunc(maps.Keys(vals), compareKeys)
 	recs := make([]record.Record, 0, len(keys)+len(tombstones))
 	for _, k := range keys {
-		recs = append(recs, record.Record{Key: encodeOffsetKey(k), Value: encodeCommitted(vals[k])})
+		v := vals[k]
+		key, val := encodeOffsetRecord(k, &v)
+		recs = append(recs, record.Record{Key: key, Value: val})
 	}
 	for _, k := range tombstones {
-		recs = append(recs, record.Record{Key: encodeOffsetKey(k), Value: []byte{}})
+		key, val := encodeOffsetRecord(k, nil)
+		recs = append(recs, record.Record{Key: key, Value: val})
 	}
 	if len(recs) == 0 {
 		return nil
