@@ -1,0 +1,92 @@
+package plugins
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// watCache holds modules built from testdata or examples once per test run.
+var watCache sync.Map // path -> []byte
+
+// buildWAT compiles a .wat file (relative to the package dir) with wat2wasm,
+// skipping the test when wat2wasm is not installed.
+func buildWAT(t testing.TB, path string) []byte {
+	t.Helper()
+	if b, ok := watCache.Load(path); ok {
+		return b.([]byte)
+	}
+	bin, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		t.Skip("wat2wasm not found on PATH (install Debian's wabt: apt-get install wabt); skipping WAT-based test")
+	}
+	out := filepath.Join(t.TempDir(), filepath.Base(path)+".wasm")
+	if msg, err := exec.Command(bin, path, "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm %s: %v\n%s", path, err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watCache.Store(path, b)
+	return b
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newTestHost starts a Host closed at the end of the test, logging into the
+// returned buffer.
+func newTestHost(t testing.TB, cfg Config) (*Host, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h, err := NewHost(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(context.Background()); err != nil {
+			t.Errorf("Host.Close: %v", err)
+		}
+	})
+	return h, logs
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}

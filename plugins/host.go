@@ -1,0 +1,171 @@
+package plugins
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// Host runs plugins: it validates modules, compiles them (once per content,
+// cached on disk), and serves partitioners and processors from pools of
+// instances. A Host is safe for concurrent use. Close releases everything.
+type Host struct {
+	cfg   Config
+	log   *slog.Logger
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+	epoch time.Time // zero of the guests' monotonic clock
+
+	compileMu sync.Mutex // serialises compiles, so one module compiles once
+
+	mu       sync.Mutex
+	closed   bool
+	compiled map[string]*compiled // by sha256 hex
+	pools    map[poolKey]*pool
+}
+
+// compiled is a compiled module shared by every pool running its bytes.
+type compiled struct {
+	sum  string
+	mod  wazero.CompiledModule
+	refs int // pools using it; closed at 0
+}
+
+// NewHost starts a wazero runtime in compiler mode (interpreter where the
+// platform has no compiler), with the on-disk compilation cache in
+// cfg.CacheDir if set, and the minimal WASI subset of docs/plugin-abi.md.
+func NewHost(ctx context.Context, cfg Config) (*Host, error) {
+	cfg = cfg.withDefaults()
+	h := &Host{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		epoch:    time.Now(),
+		compiled: make(map[string]*compiled),
+		pools:    make(map[poolKey]*pool),
+	}
+	var err error
+	if cfg.CacheDir != "" {
+		if h.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("plugin compilation cache in %s: %w", cfg.CacheDir, err)
+		}
+	} else {
+		h.cache = wazero.NewCompilationCache()
+	}
+	rc := wazero.NewRuntimeConfig(). // the compiler where supported
+						WithCompilationCache(h.cache).
+						WithCloseOnContextDone(true).
+						WithMemoryLimitPages(cfg.MaxMemoryPages)
+	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if err := h.instantiateWASI(ctx); err != nil {
+		h.rt.Close(ctx)
+		h.cache.Close(ctx)
+		return nil, fmt.Errorf("plugin host: %w", err)
+	}
+	return h, nil
+}
+
+// Close closes every pool and compiled module, then the runtime. Partitioners
+// and processors still held fail with ErrClosed afterwards. Close is
+// idempotent.
+func (h *Host) Close(ctx context.Context) error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	pools := h.pools
+	h.pools = map[poolKey]*pool{}
+	h.mu.Unlock()
+	for _, p := range pools {
+		p.close(ctx)
+	}
+	h.mu.Lock()
+	for _, c := range h.compiled {
+		c.mod.Close(ctx)
+	}
+	h.compiled = map[string]*compiled{}
+	h.mu.Unlock()
+	err := h.rt.Close(ctx)
+	return errors.Join(err, h.cache.Close(ctx))
+}
+
+// Sum is the hex SHA-256 of a module's bytes, the key of its compiled form.
+func Sum(wasm []byte) string {
+	s := sha256.Sum256(wasm)
+	return hex.EncodeToString(s[:])
+}
+
+// compile returns the compiled form of wasm with one more reference; the
+// caller must release it. Bytes already compiled (same SHA-256) are not
+// compiled again; bytes compiled by an earlier Host on the same CacheDir are
+// loaded from the cache.
+func (h *Host) compile(ctx context.Context, wasm []byte) (*compiled, error) {
+	if err := checkBinary(wasm); err != nil {
+		return nil, err
+	}
+	sum := Sum(wasm)
+	h.compileMu.Lock()
+	defer h.compileMu.Unlock()
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if c, ok := h.compiled[sum]; ok {
+		c.refs++
+		h.mu.Unlock()
+		return c, nil
+	}
+	h.mu.Unlock()
+	mod, err := h.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: does not compile: %v", ErrInvalidModule, err)
+	}
+	c := &compiled{sum: sum, mod: mod, refs: 1}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		mod.Close(ctx)
+		return nil, ErrClosed
+	}
+	h.compiled[sum] = c
+	return c, nil
+}
+
+// release drops a reference taken by compile.
+func (h *Host) release(ctx context.Context, c *compiled) {
+	h.mu.Lock()
+	c.refs--
+	drop := c.refs == 0 && h.compiled[c.sum] == c
+	if drop {
+		delete(h.compiled, c.sum)
+	}
+	h.mu.Unlock()
+	if drop {
+		c.mod.Close(ctx)
+	}
+}
+
+// checkBinary refuses what cannot be a Wasm binary, with a message a user
+// understands.
+func checkBinary(wasm []byte) error {
+	switch {
+	case len(wasm) == 0:
+		return fmt.Errorf("%w: empty module (0 bytes)", ErrInvalidModule)
+	case len(wasm) > MaxModuleBytes:
+		return fmt.Errorf("%w: module is %d bytes, the limit is %d", ErrInvalidModule, len(wasm), MaxModuleBytes)
+	case len(wasm) >= 7 && string(wasm[:7]) == "(module":
+		return fmt.Errorf("%w: this is the WAT text format; build the binary with wat2wasm", ErrInvalidModule)
+	case len(wasm) < 8 || string(wasm[:4]) != "\x00asm":
+		return fmt.Errorf("%w: not a WebAssembly binary (no \\0asm magic number)", ErrInvalidModule)
+	}
+	return nil
+}

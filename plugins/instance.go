@@ -1,0 +1,206 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// instance is one running copy of a module. It is used by one caller at a
+// time (the pool guarantees that); after any failure it is closed, never
+// reused.
+type instance struct {
+	mod    api.Module
+	mem    api.Memory
+	alloc  api.Function
+	entry  api.Function
+	memory *limitedMemory
+	io     *guestIO
+	limits Limits
+	stack  [3]uint64
+}
+
+// newInstance instantiates c under limits, runs _initialize, checks the ABI
+// version and, if init is set, passes params to sluice_init. The whole start
+// is bounded by Config.InstantiateTimeout.
+func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Limits, params map[string]string, kind Kind, init bool) (*instance, error) {
+	inst := &instance{
+		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize},
+		io:     newGuestIO(h.log.With("plugin", m.ID())),
+		limits: limits,
+	}
+	ictx, cancel := context.WithTimeout(ctx, h.cfg.InstantiateTimeout)
+	defer cancel()
+	ictx = experimental.WithMemoryAllocator(ictx, inst.memory.allocator())
+	mod, err := h.rt.InstantiateModule(withGuest(ictx, inst.io), c.mod,
+		wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", inst.failure(ctx, err, h.cfg.InstantiateTimeout))
+	}
+	inst.mod, inst.mem = mod, mod.Memory()
+	fail := func(err error) (*instance, error) {
+		inst.close(ctx)
+		return nil, err
+	}
+	if f := mod.ExportedFunction(exportInitGuest); f != nil {
+		if err := inst.call(ictx, h.cfg.InstantiateTimeout, f, inst.stack[:]); err != nil {
+			return fail(fmt.Errorf("%s: %w", exportInitGuest, err))
+		}
+	}
+	f := mod.ExportedFunction(exportVersion)
+	if f == nil {
+		return fail(fmt.Errorf("%w: does not export %s", ErrInvalidModule, exportVersion))
+	}
+	if err := inst.call(ictx, h.cfg.InstantiateTimeout, f, inst.stack[:]); err != nil {
+		return fail(fmt.Errorf("%s: %w", exportVersion, err))
+	}
+	if v := int32(inst.stack[0]); v != ABIVersion {
+		return fail(fmt.Errorf("%w: declares ABI version %d; this host speaks version %d", ErrInvalidModule, v, ABIVersion))
+	}
+	inst.alloc = mod.ExportedFunction(exportAlloc)
+	inst.entry = mod.ExportedFunction(entryPoint(kind))
+	if inst.alloc == nil || inst.entry == nil {
+		return fail(fmt.Errorf("%w: does not export %s and %s", ErrInvalidModule, exportAlloc, entryPoint(kind)))
+	}
+	if !init {
+		return inst, nil
+	}
+	initFn := mod.ExportedFunction(exportInit)
+	if initFn == nil {
+		if len(params) > 0 {
+			return fail(fmt.Errorf("%w: parameters given, but the plugin takes none (it does not export %s)", ErrPluginFailed, exportInit))
+		}
+		return inst, nil
+	}
+	enc := encodeParams(params)
+	ptr, err := inst.place(ictx, h.cfg.InstantiateTimeout, len(enc))
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", exportInit, err))
+	}
+	inst.mem.Write(ptr, enc)
+	inst.stack[0], inst.stack[1] = uint64(ptr), uint64(len(enc))
+	if err := inst.call(ictx, h.cfg.InstantiateTimeout, initFn, inst.stack[:]); err != nil {
+		return fail(fmt.Errorf("%s: %w", exportInit, err))
+	}
+	if inst.stack[0] != 0 {
+		res, err := inst.result(inst.stack[0])
+		if err == nil {
+			_, err = parseStatus(res)
+		}
+		if err != nil {
+			var pe *pluginError
+			if errors.As(err, &pe) {
+				return fail(fmt.Errorf("%w: refused its parameters: %s", ErrPluginFailed, pe.msg))
+			}
+			return fail(fmt.Errorf("%s: %w: %w", exportInit, ErrPluginFailed, err))
+		}
+	}
+	return inst, nil
+}
+
+// place asks the module for n bytes of room (sluice_alloc) and returns their
+// address, checked to lie inside memory.
+func (inst *instance) place(ctx context.Context, timeout time.Duration, n int) (uint32, error) {
+	if uint64(n) > inst.memory.limit {
+		return 0, fmt.Errorf("%w: %w: input of %d bytes is over the memory limit of %d pages",
+			ErrPluginFailed, ErrMemoryLimit, n, inst.limits.MemoryPages)
+	}
+	inst.stack[0] = uint64(n)
+	if err := inst.call(ctx, timeout, inst.alloc, inst.stack[:]); err != nil {
+		return 0, fmt.Errorf("%s: %w", exportAlloc, err)
+	}
+	ptr := uint32(inst.stack[0])
+	if ptr == 0 {
+		if inst.memory.denied.Load() {
+			return 0, fmt.Errorf("%w: %w: %s(%d) failed", ErrPluginFailed, ErrMemoryLimit, exportAlloc, n)
+		}
+		return 0, fmt.Errorf("%w: %s(%d) returned 0", ErrPluginFailed, exportAlloc, n)
+	}
+	if uint64(ptr)+uint64(n) > uint64(inst.mem.Size()) {
+		return 0, fmt.Errorf("%w: %w: %s(%d) returned %d, outside memory of %d bytes",
+			ErrPluginFailed, ErrBadOutput, exportAlloc, n, ptr, inst.mem.Size())
+	}
+	return ptr, nil
+}
+
+// result returns a view of the packed (ptr << 32 | len) result in memory.
+// The view is valid until the next call into the instance.
+func (inst *instance) result(packed uint64) ([]byte, error) {
+	ptr, n := uint32(packed>>32), uint32(packed)
+	if uint64(n) > uint64(inst.limits.MaxOutputBytes) {
+		return nil, fmt.Errorf("%w: output of %d bytes is over the limit of %d", ErrBadOutput, n, inst.limits.MaxOutputBytes)
+	}
+	b, ok := inst.mem.Read(ptr, n)
+	if !ok {
+		return nil, fmt.Errorf("%w: result [%d, %d) lies outside memory of %d bytes", ErrBadOutput, ptr, uint64(ptr)+uint64(n), inst.mem.Size())
+	}
+	return b, nil
+}
+
+// call runs fn under the time limit and classifies a failure.
+func (inst *instance) call(ctx context.Context, timeout time.Duration, fn api.Function, stack []uint64) error {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := fn.CallWithStack(withGuest(cctx, inst.io), stack)
+	if err == nil {
+		return nil
+	}
+	return inst.failure(ctx, err, timeout)
+}
+
+// failure turns a wazero error into one that names the cause: the caller's
+// context, ErrTimeout, ErrMemoryLimit, an exit code or a trap. All but the
+// first wrap ErrPluginFailed.
+func (inst *instance) failure(ctx context.Context, err error, timeout time.Duration) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("call abandoned: %w", cerr)
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch code := exit.ExitCode(); code {
+		case sys.ExitCodeDeadlineExceeded:
+			return fmt.Errorf("%w: %w: interrupted after %v", ErrPluginFailed, ErrTimeout, timeout)
+		case sys.ExitCodeContextCanceled:
+			return fmt.Errorf("%w: call cancelled", ErrPluginFailed)
+		default:
+			if inst.memory.denied.Load() {
+				return inst.memoryError(fmt.Sprintf("exited with code %d", code))
+			}
+			return fmt.Errorf("%w: exited with code %d", ErrPluginFailed, code)
+		}
+	}
+	if inst.memory.denied.Load() {
+		return inst.memoryError(firstLine(err))
+	}
+	return fmt.Errorf("%w: trap: %s", ErrPluginFailed, firstLine(err))
+}
+
+func (inst *instance) memoryError(detail string) error {
+	return fmt.Errorf("%w: %w: limit %d pages (%d MiB): %s", ErrPluginFailed, ErrMemoryLimit,
+		inst.limits.MemoryPages, uint64(inst.limits.MemoryPages)*wasmPageSize>>20, detail)
+}
+
+// firstLine drops wazero's stack trace from a trap message (the trace goes
+// to the debug log of the caller if needed).
+func firstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// close ends the instance and flushes its log lines.
+func (inst *instance) close(ctx context.Context) {
+	inst.io.flush()
+	if inst.mod != nil {
+		inst.mod.Close(ctx)
+	}
+}

@@ -1,0 +1,172 @@
+// Package plugins runs user-supplied WebAssembly modules inside a Sluice node:
+// partitioners, which decide the partition of each produced record, and
+// processors, which filter, rewrite or expand records on their way to a
+// consumer. It is the host side of the ABI in docs/plugin-abi.md.
+//
+// A Host owns one wazero runtime (compiler mode, with an on-disk compilation
+// cache so a restart does not recompile), validates modules at upload
+// (Validate), and hands out a WasmPartitioner or Processor per user. Users of
+// the same module, version, parameters and limits share one pool of instances;
+// the pool is bounded (Config.MaxInstancesPerModule) and dropped when its last
+// user closes. Every call runs under the plugin's limits: memory pages, time
+// per call (a runaway call is interrupted) and output size. A trap, timeout,
+// memory exhaustion or malformed result fails that call with an error wrapping
+// ErrPluginFailed and naming the plugin ("plugin NAME@V: ..."); the instance is
+// discarded and the host keeps serving.
+package plugins
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Kind is what a plugin does.
+type Kind string
+
+// The plugin kinds.
+const (
+	// KindPartitioner modules export sluice_partition.
+	KindPartitioner Kind = "partitioner"
+	// KindProcessor modules export sluice_process.
+	KindProcessor Kind = "processor"
+)
+
+// ParseKind parses "partitioner" or "processor".
+func ParseKind(s string) (Kind, error) {
+	switch Kind(s) {
+	case KindPartitioner, KindProcessor:
+		return Kind(s), nil
+	}
+	return "", fmt.Errorf("unknown plugin kind %q (want partitioner or processor)", s)
+}
+
+// ABIVersion is the plugin ABI version this host speaks (docs/plugin-abi.md).
+const ABIVersion = 1
+
+// Defaults for Limits and Config.
+const (
+	DefaultMemoryPages        uint32 = 1024 // 64 MiB
+	DefaultCallTimeout               = 100 * time.Millisecond
+	DefaultMaxOutputBytes            = 16 << 20
+	DefaultMaxMemoryPages     uint32 = 16384 // 1 GiB
+	DefaultInstantiateTimeout        = 5 * time.Second
+	// MaxModuleBytes is the largest module Validate accepts.
+	MaxModuleBytes = 64 << 20
+)
+
+// wasmPageSize is the size of one Wasm memory page.
+const wasmPageSize = 65536
+
+// Limits bound one plugin instance. A zero field takes the host's default
+// (Config.DefaultLimits), and a zero there takes the package default.
+type Limits struct {
+	// MemoryPages is the most linear memory an instance may have, in 64 KiB
+	// pages. Default 1024 (64 MiB). memory.grow past it fails.
+	MemoryPages uint32
+	// CallTimeout bounds one call into the plugin (one batch). Default 100 ms.
+	// A call still running then is interrupted and fails with ErrTimeout.
+	CallTimeout time.Duration
+	// MaxOutputBytes bounds the result of one call. Default 16 MiB.
+	MaxOutputBytes int
+}
+
+// withDefaults fills zero fields from d, then from the package defaults.
+func (l Limits) withDefaults(d Limits) Limits {
+	if l.MemoryPages == 0 {
+		l.MemoryPages = d.MemoryPages
+	}
+	if l.MemoryPages == 0 {
+		l.MemoryPages = DefaultMemoryPages
+	}
+	if l.CallTimeout <= 0 {
+		l.CallTimeout = d.CallTimeout
+	}
+	if l.CallTimeout <= 0 {
+		l.CallTimeout = DefaultCallTimeout
+	}
+	if l.MaxOutputBytes <= 0 {
+		l.MaxOutputBytes = d.MaxOutputBytes
+	}
+	if l.MaxOutputBytes <= 0 {
+		l.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	return l
+}
+
+// Config configures a Host. The zero value is usable.
+type Config struct {
+	// CacheDir holds compiled modules so that a restart does not recompile
+	// them (e.g. DATA_DIR/plugin-cache). Empty: compile in memory only.
+	CacheDir string
+	// Logger receives the plugins' stdout/stderr lines and host events.
+	// Default slog.Default().
+	Logger *slog.Logger
+	// MaxInstancesPerModule bounds the live instances of one pool (one
+	// module, version, parameter set and limits), and so the concurrency of
+	// its calls; callers beyond it wait. Default GOMAXPROCS.
+	MaxInstancesPerModule int
+	// DefaultLimits apply to modules whose Limits leave a field zero.
+	// Zero fields take DefaultMemoryPages, DefaultCallTimeout and
+	// DefaultMaxOutputBytes.
+	DefaultLimits Limits
+	// MaxMemoryPages is the ceiling for any plugin's Limits.MemoryPages.
+	// Default 16384 (1 GiB).
+	MaxMemoryPages uint32
+	// InstantiateTimeout bounds starting one instance: the module's start
+	// function, _initialize and sluice_init. Default 5 s.
+	InstantiateTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxInstancesPerModule <= 0 {
+		c.MaxInstancesPerModule = runtime.GOMAXPROCS(0)
+	}
+	if c.MaxMemoryPages == 0 {
+		c.MaxMemoryPages = DefaultMaxMemoryPages
+	}
+	if c.InstantiateTimeout <= 0 {
+		c.InstantiateTimeout = DefaultInstantiateTimeout
+	}
+	c.DefaultLimits = c.DefaultLimits.withDefaults(Limits{})
+	return c
+}
+
+// Errors callers act on. Every failure a plugin causes at run time wraps
+// ErrPluginFailed; timeouts, memory exhaustion and malformed results also
+// wrap their specific error.
+var (
+	// ErrInvalidModule: the module cannot be used as the requested kind
+	// (does not compile, wrong exports or ABI version, forbidden imports,
+	// empty or not Wasm). Upload should be refused; the message says why.
+	ErrInvalidModule = errors.New("invalid plugin module")
+	// ErrPluginFailed: a call into the plugin failed (trap, exit, timeout,
+	// memory limit, malformed output, or an error the plugin reported).
+	ErrPluginFailed = errors.New("plugin failed")
+	// ErrTimeout: the call ran past Limits.CallTimeout and was interrupted.
+	ErrTimeout = errors.New("timed out")
+	// ErrMemoryLimit: the instance needed more than Limits.MemoryPages.
+	ErrMemoryLimit = errors.New("memory limit exceeded")
+	// ErrBadOutput: the plugin's result broke the ABI (out-of-range
+	// partition, wrong count, unknown source offset, malformed bytes, too
+	// large).
+	ErrBadOutput = errors.New("malformed plugin output")
+	// ErrClosed: the Host, partitioner or processor was closed.
+	ErrClosed = errors.New("plugin host closed")
+)
+
+// Module is one immutable version of an uploaded plugin.
+type Module struct {
+	Name    string // registry name, e.g. "by-customer"
+	Version int    // registry version, 1, 2, ...
+	Wasm    []byte // the module's binary
+	Limits  Limits // zero fields take the host's defaults
+}
+
+// ID is "NAME@VERSION", as errors and logs name the plugin.
+func (m Module) ID() string { return fmt.Sprintf("%s@%d", m.Name, m.Version) }

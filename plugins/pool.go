@@ -1,0 +1,209 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// poolKey identifies instances that are interchangeable: same bytes, same
+// registry identity (errors and logs name it), same parameters and limits.
+type poolKey struct {
+	sum    string
+	id     string
+	kind   Kind
+	params string
+	limits Limits
+}
+
+func canonicalParams(params map[string]string) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		fmt.Fprintf(&b, "%d:%s%d:%s", len(k), k, len(params[k]), params[k])
+	}
+	return b.String()
+}
+
+// pool holds the instances of one poolKey. At most max instances live at
+// once (idle plus in use); callers beyond that wait for one to come back.
+type pool struct {
+	h      *Host
+	key    poolKey
+	mod    Module
+	c      *compiled
+	params map[string]string
+	limits Limits
+
+	users int // guarded by h.mu
+
+	tokens chan struct{}  // one per live instance
+	idle   chan *instance // capacity max, never blocks a put
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// acquirePool returns the pool for the key with one more user, creating it
+// (and compiling the module) if needed. New pools start one instance at
+// once, so bad parameters or a module that cannot start fail here, not on
+// the first batch.
+func (h *Host) acquirePool(ctx context.Context, m Module, kind Kind, params map[string]string) (*pool, error) {
+	limits := m.Limits.withDefaults(h.cfg.DefaultLimits)
+	if limits.MemoryPages > h.cfg.MaxMemoryPages {
+		return nil, fmt.Errorf("plugin %s: memory limit of %d pages is over the host's maximum of %d", m.ID(), limits.MemoryPages, h.cfg.MaxMemoryPages)
+	}
+	key := poolKey{sum: Sum(m.Wasm), id: m.ID(), kind: kind, params: canonicalParams(params), limits: limits}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if p, ok := h.pools[key]; ok {
+		p.users++
+		h.mu.Unlock()
+		return p, nil
+	}
+	h.mu.Unlock()
+
+	c, err := h.compile(ctx, m.Wasm)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", m.ID(), err)
+	}
+	if _, err := inspect(c.mod, kind, limits.MemoryPages); err != nil {
+		h.release(ctx, c)
+		return nil, fmt.Errorf("plugin %s: %w", m.ID(), err)
+	}
+	p := &pool{
+		h: h, key: key, mod: m, c: c, params: maps.Clone(params), limits: limits, users: 1,
+		tokens: make(chan struct{}, h.cfg.MaxInstancesPerModule),
+		idle:   make(chan *instance, h.cfg.MaxInstancesPerModule),
+	}
+	p.tokens <- struct{}{}
+	inst, err := h.newInstance(ctx, c, m, limits, params, kind, true)
+	if err != nil {
+		h.release(ctx, c)
+		return nil, fmt.Errorf("plugin %s: %w", m.ID(), err)
+	}
+	p.idle <- inst
+
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		p.close(ctx)
+		return nil, ErrClosed
+	}
+	if q, ok := h.pools[key]; ok { // another caller won the race: use theirs
+		q.users++
+		h.mu.Unlock()
+		p.close(ctx)
+		return q, nil
+	}
+	h.pools[key] = p
+	h.mu.Unlock()
+	return p, nil
+}
+
+// releasePool drops one user; the last one closes the pool and its
+// instances, and releases the compiled module.
+func (h *Host) releasePool(ctx context.Context, p *pool) {
+	h.mu.Lock()
+	p.users--
+	last := p.users == 0
+	if last && h.pools[p.key] == p {
+		delete(h.pools, p.key)
+	}
+	h.mu.Unlock()
+	if last {
+		p.close(ctx)
+	}
+}
+
+// get returns an idle instance, starts a new one if the pool is below its
+// bound, or waits for one to be put back.
+func (p *pool) get(ctx context.Context) (*instance, error) {
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	default:
+	}
+	select {
+	case inst := <-p.idle:
+		return inst, nil
+	case p.tokens <- struct{}{}:
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			<-p.tokens
+			return nil, ErrClosed
+		}
+		inst, err := p.h.newInstance(ctx, p.c, p.mod, p.limits, p.params, p.key.kind, true)
+		if err != nil {
+			<-p.tokens
+			return nil, err
+		}
+		return inst, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for a plugin instance: %w", ctx.Err())
+	}
+}
+
+// put returns a healthy instance for reuse.
+func (p *pool) put(ctx context.Context, inst *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		inst.close(ctx)
+		<-p.tokens
+		return
+	}
+	p.idle <- inst
+}
+
+// discard closes an instance that failed; its slot frees up.
+func (p *pool) discard(ctx context.Context, inst *instance) {
+	inst.close(ctx)
+	<-p.tokens
+}
+
+// close closes the idle instances; busy ones are closed when put back.
+func (p *pool) close(ctx context.Context) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.mu.Unlock()
+	for {
+		select {
+		case inst := <-p.idle:
+			p.discard(ctx, inst)
+		default:
+			p.h.release(ctx, p.c)
+			return
+		}
+	}
+}
+
+// run takes an instance, runs fn on it and puts it back, or discards it if
+// fn reports it unusable. Errors are prefixed with the plugin's identity.
+func (p *pool) run(ctx context.Context, fn func(*instance) (healthy bool, err error)) error {
+	inst, err := p.get(ctx)
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", p.key.id, err)
+	}
+	healthy, err := fn(inst)
+	if healthy {
+		p.put(ctx, inst)
+	} else {
+		p.discard(ctx, inst)
+	}
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", p.key.id, err)
+	}
+	return nil
+}

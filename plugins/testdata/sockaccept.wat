@@ -1,0 +1,7 @@
+;; Hostile: imports a WASI socket.
+(module
+  (import "wasi_snapshot_preview1" "sock_accept" (func $sock_accept (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "sluice_abi_version") (result i32) (i32.const 1))
+  (func (export "sluice_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "sluice_partition") (param i32 i32 i32) (result i64) (i64.const 0)))
