@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/storage"
+)
+
+// ErrNotController is what an Admin returns (wrapped, ideally in a
+// *NotControllerError) when it cannot reach the active controller.
+var ErrNotController = errors.New("not the active controller")
+
+// NotControllerError names the active controller, when known, so the
+// client can go there.
+type NotControllerError struct {
+	LeaderID   int32  // -1 when unknown
+	LeaderAddr string // HTTP base URL, "" when unknown
+}
+
+func (e *NotControllerError) Error() string { return ErrNotController.Error() }
+
+// Is makes errors.Is(err, ErrNotController) hold.
+func (e *NotControllerError) Is(target error) bool { return target == ErrNotController }
+
+// errBadRequest marks malformed input found by this package (bad JSON, a
+// bad parameter).
+var errBadRequest = errors.New("bad request")
+
+// codeTable maps each sentinel to its API code. Order matters where an
+// error could match two (it cannot today); the first match wins.
+var codeTable = []struct {
+	err  error
+	code wire.Code
+}{
+	{broker.ErrUnknownTopic, wire.CodeUnknownTopic},
+	{meta.ErrUnknownTopic, wire.CodeUnknownTopic},
+	{broker.ErrUnknownPartition, wire.CodeUnknownPartition},
+	{meta.ErrUnknownPartition, wire.CodeUnknownPartition},
+	{broker.ErrNotLeader, wire.CodeNotLeader},
+	{broker.ErrClosed, wire.CodeNotLeader},
+	{storage.ErrClosed, wire.CodeNotLeader},
+	{broker.ErrNotEnoughReplicas, wire.CodeNotEnoughReplicas},
+	{broker.ErrRecordTooLarge, wire.CodeRecordTooLarge},
+	{storage.ErrRecordTooLarge, wire.CodeRecordTooLarge},
+	{storage.ErrBatchTooLarge, wire.CodeRecordTooLarge},
+	{broker.ErrOffsetOutOfRange, wire.CodeOffsetOutOfRange},
+	{storage.ErrOffsetOutOfRange, wire.CodeOffsetOutOfRange},
+	{broker.ErrTimeout, wire.CodeTimeout},
+	{context.DeadlineExceeded, wire.CodeTimeout},
+	{broker.ErrPartitioner, wire.CodePluginFailed},
+	{broker.ErrInvalidRequest, wire.CodeInvalidRequest},
+	{meta.ErrInvalidRequest, wire.CodeInvalidRequest},
+	{meta.ErrNotEnoughBrokers, wire.CodeNotEnoughReplicas},
+	{errBadRequest, wire.CodeInvalidRequest},
+	{wire.ErrMalformed, wire.CodeInvalidRequest},
+	{meta.ErrInvalidConfig, wire.CodeInvalidConfig},
+	{meta.ErrTopicExists, wire.CodeTopicExists},
+	{meta.ErrUnknownPlugin, wire.CodeUnknownPlugin},
+	{meta.ErrPluginInUse, wire.CodePluginInUse},
+	{ErrNotController, wire.CodeNotController},
+}
+
+// toWire is the one place errors become API errors: every handler's error
+// goes through it. Unknown errors are internal (500) and logged by the
+// caller.
+func toWire(err error) *wire.Error {
+	var we *wire.Error
+	if errors.As(err, &we) {
+		return we
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return wire.Errorf(wire.CodeRecordTooLarge, "request body larger than %d bytes", tooBig.Limit)
+	}
+	out := &wire.Error{Code: wire.CodeInternal, Message: err.Error()}
+	for _, m := range codeTable {
+		if errors.Is(err, m.err) {
+			out.Code = m.code
+			break
+		}
+	}
+	var re *broker.RecordError
+	if errors.As(err, &re) {
+		out.Details = &wire.ErrorDetails{Index: wire.Ptr(re.Index)}
+	}
+	var nl *broker.NotLeaderError
+	if errors.As(err, &nl) {
+		out.Details = &wire.ErrorDetails{LeaderID: wire.Ptr(nl.LeaderID), LeaderAddr: nl.LeaderAddr, LeaderEpoch: wire.Ptr(nl.LeaderEpoch)}
+	}
+	var oe *broker.OffsetRangeError
+	if errors.As(err, &oe) {
+		out.Details = &wire.ErrorDetails{LogStart: wire.Ptr(oe.LogStart), LogEnd: wire.Ptr(oe.LogEnd)}
+	}
+	var nc *NotControllerError
+	if errors.As(err, &nc) {
+		out.Details = &wire.ErrorDetails{LeaderID: wire.Ptr(nc.LeaderID), LeaderAddr: nc.LeaderAddr}
+	}
+	return out
+}

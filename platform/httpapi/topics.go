@@ -1,0 +1,252 @@
+package httpapi
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"time"
+
+	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// metadataWait bounds how long a topic change waits for the local broker
+// to apply it before answering (so "created" means "produce works here").
+const metadataWait = 10 * time.Second
+
+func (s *Server) listTopics(w http.ResponseWriter, r *http.Request) {
+	c := s.cfg.Metadata()
+	out := wire.TopicList{Topics: make([]wire.TopicSummary, 0, len(c.Topics))}
+	for _, name := range c.TopicNames() {
+		t := c.Topics[name]
+		out.Topics = append(out.Topics, wire.TopicSummary{
+			Name:              t.Name,
+			Partitions:        int32(len(t.Partitions)),
+			ReplicationFactor: int32(t.ReplicationFactor),
+			Partitioner:       t.Partitioner.String(),
+			Internal:          t.Internal,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) describeTopic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("topic")
+	t, ok := s.cfg.Metadata().Topic(name)
+	if !ok {
+		s.writeError(w, r, unknownTopic(name))
+		return
+	}
+	writeJSON(w, http.StatusOK, s.topicAnswer(t))
+}
+
+func (s *Server) createTopic(w http.ResponseWriter, r *http.Request) {
+	var req wire.CreateTopicRequest
+	if err := readJSON(w, r, s.cfg.MaxRequestBytes, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := wire.ValidateTopicName(req.Name, false); err != nil {
+		s.writeError(w, r, badRequest("%v", err))
+		return
+	}
+	if req.Partitions < 1 {
+		s.writeError(w, r, badRequest("partitions %d: need at least 1", req.Partitions))
+		return
+	}
+	if req.ReplicationFactor < 0 {
+		s.writeError(w, r, badRequest("replication_factor %d: must be positive", req.ReplicationFactor))
+		return
+	}
+	spec, err := meta.ParsePartitionerSpec(req.Partitioner)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	spec.Params = req.PartitionerParams
+	rf := int(req.ReplicationFactor)
+	if rf == 0 {
+		rf = defaultReplicationFactor(s.cfg.Metadata())
+	}
+	res, err := s.propose(r.Context(), meta.Command{Op: meta.OpCreateTopic, CreateTopic: &meta.CreateTopic{
+		Name:              req.Name,
+		Partitions:        int(req.Partitions),
+		ReplicationFactor: rf,
+		Partitioner:       spec,
+		Config:            req.Config,
+	}})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.answerTopic(w, r, http.StatusCreated, req.Name, res)
+}
+
+func (s *Server) alterTopic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("topic")
+	var req wire.AlterTopicRequest
+	if err := readJSON(w, r, s.cfg.MaxRequestBytes, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, ok := s.cfg.Metadata().Topic(name)
+	if !ok {
+		s.writeError(w, r, unknownTopic(name))
+		return
+	}
+	cmd := &meta.AlterTopic{Name: name, Config: resetToDefaults(req.Config)}
+	if req.Partitioner != nil || req.PartitionerParams != nil {
+		spec := t.Partitioner
+		if req.Partitioner != nil {
+			var err error
+			if spec, err = meta.ParsePartitionerSpec(*req.Partitioner); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			spec.Params = t.Partitioner.Params
+		}
+		if req.PartitionerParams != nil {
+			spec.Params = req.PartitionerParams
+		}
+		cmd.Partitioner = &spec
+	}
+	res, err := s.propose(r.Context(), meta.Command{Op: meta.OpAlterTopic, AlterTopic: cmd})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.answerTopic(w, r, http.StatusOK, name, res)
+}
+
+func (s *Server) deleteTopic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("topic")
+	if _, ok := s.cfg.Metadata().Topic(name); !ok {
+		s.writeError(w, r, unknownTopic(name))
+		return
+	}
+	res, err := s.propose(r.Context(), meta.Command{Op: meta.OpDeleteTopic, DeleteTopic: &meta.DeleteTopic{Name: name}})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.awaitLocal(r.Context(), res.Version); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// propose sends a metadata change to the controller.
+func (s *Server) propose(ctx context.Context, cmd meta.Command) (meta.Result, error) {
+	if s.cfg.Admin == nil {
+		return meta.Result{}, &NotControllerError{LeaderID: -1}
+	}
+	cmd.At = time.Now()
+	return s.cfg.Admin.Propose(ctx, cmd)
+}
+
+// awaitLocal waits until this node's broker has applied version v.
+func (s *Server) awaitLocal(ctx context.Context, v uint64) error {
+	if s.cfg.Broker == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, metadataWait)
+	defer cancel()
+	return s.cfg.Broker.WaitForVersion(ctx, v)
+}
+
+// answerTopic answers a topic change once the local broker has it.
+func (s *Server) answerTopic(w http.ResponseWriter, r *http.Request, status int, name string, res meta.Result) {
+	if err := s.awaitLocal(r.Context(), res.Version); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t := res.Topic
+	if t == nil {
+		var ok bool
+		if t, ok = s.cfg.Metadata().Topic(name); !ok {
+			s.writeError(w, r, unknownTopic(name))
+			return
+		}
+	}
+	writeJSON(w, status, s.topicAnswer(t))
+}
+
+// topicAnswer describes a topic; the log fields come from the local
+// broker where it holds the leader replica, else they are -1.
+func (s *Server) topicAnswer(t *meta.Topic) wire.Topic {
+	out := wire.Topic{
+		Name:              t.Name,
+		PartitionCount:    int32(len(t.Partitions)),
+		ReplicationFactor: int32(t.ReplicationFactor),
+		Partitioner:       t.Partitioner.String(),
+		PartitionerParams: t.Partitioner.Params,
+		Config:            setConfig(t.Config),
+		Internal:          t.Internal,
+		Partitions:        make([]wire.Partition, len(t.Partitions)),
+	}
+	for i, p := range t.Partitions {
+		wp := wire.Partition{
+			Index:          p.Index,
+			Leader:         int32(p.Leader),
+			Replicas:       nodeIDs(p.Replicas),
+			ISR:            nodeIDs(p.ISR),
+			LeaderEpoch:    p.LeaderEpoch,
+			PartitionEpoch: p.PartitionEpoch,
+			LogStart:       -1, LogEnd: -1, HighWatermark: -1,
+		}
+		if s.cfg.Broker != nil && int32(p.Leader) == s.cfg.NodeID {
+			if info, err := s.cfg.Broker.PartitionInfo(t.Name, p.Index); err == nil {
+				wp.LogStart, wp.LogEnd, wp.HighWatermark = info.LogStart, info.LogEnd, info.HighWatermark
+			}
+		}
+		out.Partitions[i] = wp
+	}
+	return out
+}
+
+// setConfig is the topic's configuration without the keys at their
+// default, as docs/api.md shows it.
+func setConfig(c meta.TopicConfig) map[string]string {
+	defaults := meta.DefaultTopicConfig().ToMap()
+	out := map[string]string{}
+	for k, v := range c.ToMap() {
+		if defaults[k] != v {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// resetToDefaults turns "key": "" (reset, in the API) into the default
+// value, which is what the metadata command applies.
+func resetToDefaults(kv map[string]string) map[string]string {
+	if len(kv) == 0 {
+		return kv
+	}
+	defaults := meta.DefaultTopicConfig().ToMap()
+	out := maps.Clone(kv)
+	for k, v := range out {
+		if d, known := defaults[k]; v == "" && known {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// defaultReplicationFactor: 1 on one broker, else min(3, alive brokers).
+func defaultReplicationFactor(c *meta.Cluster) int {
+	return max(1, min(3, len(c.AliveBrokers())))
+}
+
+func nodeIDs(ns []meta.NodeID) []int32 {
+	out := make([]int32, len(ns))
+	for i, n := range ns {
+		out[i] = int32(n)
+	}
+	return out
+}
+
+func unknownTopic(name string) error {
+	return wire.Errorf(wire.CodeUnknownTopic, "topic %q does not exist", name)
+}
