@@ -167,7 +167,9 @@ func (s *Server) Registry() *prometheus.Registry { return s.cfg.Registry }
 
 // WriteError writes err as the API's error answer, mapped to its code and
 // status; handlers of other packages use it to keep one error format.
-func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) { s.writeError(w, r, err) }
+func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeError(w, r, err)
+}
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	we := toWire(err)
