@@ -63,8 +63,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("start controller: %w", err)
 	}
-	snapDir := filepath.Join(cfg.DataDir, "snapshots")
-	if err := os.MkdirAll(snapDir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("controller data dir: %w", err)
 	}
 	c := &Controller{
@@ -76,7 +75,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		reconcileCh:   make(chan struct{}, 1),
 		shutdown:      make(chan struct{}),
 	}
-	if err := c.open(snapDir); err != nil {
+	if err := c.open(); err != nil {
 		c.closeStores()
 		return nil, err
 	}
@@ -102,7 +101,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 }
 
 // open creates the stores, transport and raft instance.
-func (c *Controller) open(snapDir string) error {
+func (c *Controller) open() error {
 	cfg := c.cfg
 	hlog := newRaftLogger(cfg.Logger)
 	store, err := raftboltdb.New(raftboltdb.Options{
@@ -117,7 +116,7 @@ func (c *Controller) open(snapDir string) error {
 	if err != nil {
 		return fmt.Errorf("raft log cache: %w", err)
 	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(snapDir, cfg.SnapshotsRetained, hlog)
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.SnapshotsRetained, hlog)
 	if err != nil {
 		return fmt.Errorf("raft snapshot store: %w", err)
 	}
