@@ -189,7 +189,11 @@ func (c *Client) do(ctx context.Context, r request) (status int, header http.Hea
 func (c *Client) transportError(r request, err error) error {
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
-		return fmt.Errorf("%s %s: %w: %w", r.method, r.path, ErrUnavailable, err)
+		base := c.base
+		if r.baseURL != nil {
+			base = r.baseURL
+		}
+		return fmt.Errorf("%w at %s: %w", ErrUnavailable, base, oe)
 	}
 	return fmt.Errorf("%s %s: %w", r.method, r.path, err)
 }

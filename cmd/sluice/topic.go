@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/urfave/cli/v2"
+)
+
+func topicCommand() *cli.Command {
+	configFlag := &cli.StringSliceFlag{Name: "config", Aliases: []string{"c"}, Usage: "topic setting `KEY=VALUE` (repeatable), e.g. retention.ms=86400000, durability=replicated"}
+	partitionerFlag := &cli.StringFlag{Name: "partitioner", Usage: "auto (hash keyed records, round-robin the rest), hash, roundrobin or wasm:NAME[@N]"}
+	paramFlag := &cli.StringSliceFlag{Name: "partitioner-param", Usage: "parameter `KEY=VALUE` for a Wasm partitioner (repeatable)"}
+	return &cli.Command{
+		Name:  "topic",
+		Usage: "create, list, describe, alter and delete topics",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "create",
+				Usage:     "create a topic",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					&cli.IntFlag{Name: "partitions", Aliases: []string{"p"}, Value: 1, Usage: "number of partitions"},
+					&cli.IntFlag{Name: "replication-factor", Aliases: []string{"r"}, Usage: "replicas per partition", DefaultText: "1 on one broker, else min(3, brokers)"},
+					partitionerFlag, paramFlag, configFlag,
+				},
+				Action: topicCreate,
+			},
+			{Name: "list", Aliases: []string{"ls"}, Usage: "list topics", Action: topicList},
+			{Name: "describe", Usage: "show a topic's settings and partitions (leader, replicas, ISR, offsets)", ArgsUsage: "NAME", Action: topicDescribe},
+			{
+				Name:        "alter",
+				Usage:       "change a topic's settings or partitioner",
+				ArgsUsage:   "NAME",
+				Description: "An empty value (--config retention.ms=) resets a setting to its default.",
+				Flags:       []cli.Flag{configFlag, partitionerFlag, paramFlag},
+				Action:      topicAlter,
+			},
+			{Name: "delete", Usage: "delete a topic and its records", ArgsUsage: "NAME", Action: topicDelete},
+		},
+	}
+}
+
+func topicCreate(c *cli.Context) error {
+	name, err := oneArg(c, "topic NAME")
+	if err != nil {
+		return err
+	}
+	cfg, err := parseKV("config", c.StringSlice("config"))
+	if err != nil {
+		return err
+	}
+	params, err := parseKV("partitioner-param", c.StringSlice("partitioner-param"))
+	if err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	t, err := cl.CreateTopic(c.Context, wire.CreateTopicRequest{
+		Name:              name,
+		Partitions:        int32(c.Int("partitions")),
+		ReplicationFactor: int32(c.Int("replication-factor")),
+		Partitioner:       c.String("partitioner"),
+		PartitionerParams: params,
+		Config:            cfg,
+	})
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c.App.Writer, t)
+	}
+	fmt.Fprintf(c.App.Writer, "created topic %s: %d partitions, replication factor %d, partitioner %s\n",
+		t.Name, t.PartitionCount, t.ReplicationFactor, t.Partitioner)
+	return nil
+}
+
+func topicList(c *cli.Context) error {
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ts, err := cl.ListTopics(c.Context)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c.App.Writer, wire.TopicList{Topics: ts})
+	}
+	t := newTable(c.App.Writer, "NAME", "PARTITIONS", "RF", "PARTITIONER")
+	for _, tp := range ts {
+		t.row(tp.Name, itoa(tp.Partitions), itoa(tp.ReplicationFactor), tp.Partitioner)
+	}
+	return t.flush()
+}
+
+func topicDescribe(c *cli.Context) error {
+	name, err := oneArg(c, "topic NAME")
+	if err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	tp, err := cl.DescribeTopic(c.Context, name)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c.App.Writer, tp)
+	}
+	return printTopic(c, tp)
+}
+
+func printTopic(c *cli.Context, tp *wire.Topic) error {
+	w := c.App.Writer
+	h := newTable(w)
+	h.row("topic", tp.Name)
+	h.row("partitions", itoa(tp.PartitionCount))
+	h.row("replication factor", itoa(tp.ReplicationFactor))
+	part := tp.Partitioner
+	if len(tp.PartitionerParams) > 0 {
+		part += " (" + kvString(tp.PartitionerParams) + ")"
+	}
+	h.row("partitioner", part)
+	h.row("config", kvString(tp.Config))
+	if err := h.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	t := newTable(w, "PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW")
+	for _, p := range tp.Partitions {
+		leader := itoa(p.Leader)
+		if p.Leader < 0 {
+			leader = "none"
+		}
+		t.row(itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark))
+	}
+	return t.flush()
+}
+
+func topicAlter(c *cli.Context) error {
+	name, err := oneArg(c, "topic NAME")
+	if err != nil {
+		return err
+	}
+	var req wire.AlterTopicRequest
+	if req.Config, err = parseKV("config", c.StringSlice("config")); err != nil {
+		return err
+	}
+	if req.PartitionerParams, err = parseKV("partitioner-param", c.StringSlice("partitioner-param")); err != nil {
+		return err
+	}
+	if c.IsSet("partitioner") {
+		p := c.String("partitioner")
+		req.Partitioner = &p
+	}
+	if req.Config == nil && req.Partitioner == nil && req.PartitionerParams == nil {
+		return fmt.Errorf("topic alter: nothing to change: give --config, --partitioner or --partitioner-param")
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	tp, err := cl.AlterTopic(c.Context, name, req)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c.App.Writer, tp)
+	}
+	fmt.Fprintf(c.App.Writer, "altered topic %s: partitioner %s, config %s\n", tp.Name, tp.Partitioner, kvString(tp.Config))
+	return nil
+}
+
+func topicDelete(c *cli.Context) error {
+	name, err := oneArg(c, "topic NAME")
+	if err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	if err := cl.DeleteTopic(c.Context, name); err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c.App.Writer, map[string]string{"deleted": name})
+	}
+	fmt.Fprintf(c.App.Writer, "deleted topic %s\n", name)
+	return nil
+}
