@@ -1,0 +1,304 @@
+// Package jsonscan finds values in JSON documents without decoding them:
+// no reflection, no maps, no allocation on the lookup path. It is meant for
+// plugins, which look at one or two fields of every record and must stay
+// cheap per record. It does not validate the parts of a document it skips;
+// use encoding/json when you need a full decode or strict validation.
+package jsonscan
+
+import (
+	"bytes"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Get returns the raw JSON of the value at path: each path element is an
+// object key, descending into nested objects ("customer", "id" finds
+// {"customer":{"id":...}}). ok is false if a key is missing, a level is not
+// an object, or the document is malformed on the way. The result aliases
+// doc. With no path it returns doc's top-level value, trimmed.
+func Get(doc []byte, path ...string) (raw []byte, ok bool) {
+	s, e, ok := Find(doc, path...)
+	if !ok {
+		return nil, false
+	}
+	return doc[s:e], true
+}
+
+// Find is Get returning the value's bounds in doc, for splicing (see Set).
+func Find(doc []byte, path ...string) (start, end int, ok bool) {
+	start = skipWS(doc, 0)
+	end, ok = skipValue(doc, start)
+	if !ok {
+		return 0, 0, false
+	}
+	for _, key := range path {
+		start, end, ok = findKey(doc, start, key)
+		if !ok {
+			return 0, 0, false
+		}
+	}
+	return start, end, true
+}
+
+// Set returns a copy of doc with the value at path replaced by raw (which
+// must be valid JSON, e.g. `"***"` or `null`). ok is false if the path does
+// not exist; doc is then returned unchanged.
+func Set(doc []byte, raw []byte, path ...string) ([]byte, bool) {
+	s, e, ok := Find(doc, path...)
+	if !ok || len(path) == 0 {
+		return doc, false
+	}
+	out := make([]byte, 0, len(doc)-(e-s)+len(raw))
+	out = append(out, doc[:s]...)
+	out = append(out, raw...)
+	return append(out, doc[e:]...), true
+}
+
+// Text returns the text of a raw JSON value: the unescaped contents of a
+// string, or the literal itself for numbers, true, false and null. Objects
+// and arrays are returned as they are. It allocates only for strings with
+// escapes.
+func Text(raw []byte) []byte {
+	if len(raw) >= 2 && raw[0] == '"' {
+		if s, ok := Unquote(raw); ok {
+			return s
+		}
+	}
+	return raw
+}
+
+// Equal reports whether the raw JSON value's Text is s.
+func Equal(raw []byte, s string) bool {
+	return string(Text(raw)) == s
+}
+
+// Unquote returns the contents of a JSON string with escapes resolved.
+// Without escapes the result aliases raw.
+func Unquote(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return body, true
+	}
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(body) {
+			return nil, false
+		}
+		switch body[i] {
+		case '"', '\\', '/':
+			out = append(out, body[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(body, i+1)
+			if !ok {
+				return nil, false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if r2, ok := hex4(body, i+3); ok && i+2 < len(body) && body[i+1] == '\\' && body[i+2] == 'u' {
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						r = d
+						i += 6
+					}
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(b[i:i+4]), 16, 16)
+	return rune(v), err == nil
+}
+
+// Each calls fn with the raw JSON of every element of the array arr, in
+// order, until fn returns false. It reports whether arr was a well-formed
+// array as far as it was read.
+func Each(arr []byte, fn func(elem []byte) bool) bool {
+	i := skipWS(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return false
+	}
+	i = skipWS(arr, i+1)
+	if i < len(arr) && arr[i] == ']' {
+		return true
+	}
+	for i < len(arr) {
+		e, ok := skipValue(arr, i)
+		if !ok {
+			return false
+		}
+		if !fn(arr[i:e]) {
+			return true
+		}
+		i = skipWS(arr, e)
+		if i >= len(arr) {
+			return false
+		}
+		switch arr[i] {
+		case ',':
+			i = skipWS(arr, i+1)
+		case ']':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// findKey looks for key among the members of the object starting at i.
+func findKey(b []byte, i int, key string) (int, int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, 0, false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return 0, 0, false
+	}
+	for i < len(b) {
+		if b[i] != '"' {
+			return 0, 0, false
+		}
+		ke, ok := stringEnd(b, i)
+		if !ok {
+			return 0, 0, false
+		}
+		name := b[i:ke]
+		i = skipWS(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return 0, 0, false
+		}
+		vs := skipWS(b, i+1)
+		ve, ok := skipValue(b, vs)
+		if !ok {
+			return 0, 0, false
+		}
+		if keyIs(name, key) {
+			return vs, ve, true
+		}
+		i = skipWS(b, ve)
+		if i >= len(b) || b[i] != ',' {
+			return 0, 0, false // '}' (not found) or malformed
+		}
+		i = skipWS(b, i+1)
+	}
+	return 0, 0, false
+}
+
+// keyIs compares a quoted member name with key.
+func keyIs(quoted []byte, key string) bool {
+	body := quoted[1 : len(quoted)-1]
+	if len(body) == len(key) && string(body) == key {
+		return true
+	}
+	if bytes.IndexByte(body, '\\') < 0 {
+		return false
+	}
+	u, ok := Unquote(quoted)
+	return ok && string(u) == key
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// stringEnd returns the index after the closing quote of the string that
+// starts at b[i] == '"'.
+func stringEnd(b []byte, i int) (int, bool) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, false
+		}
+		q := j + k
+		bs := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			bs++
+		}
+		if bs%2 == 0 {
+			return q + 1, true
+		}
+		j = q + 1
+	}
+}
+
+// skipValue returns the index after the value that starts at b[i].
+func skipValue(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; c {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				e, ok := stringEnd(b, j)
+				if !ok {
+					return 0, false
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, true
+				}
+			}
+		}
+		return 0, false
+	default:
+		j := i
+		for j < len(b) {
+			switch b[j] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				goto done
+			}
+			j++
+		}
+	done:
+		if j == i {
+			return 0, false
+		}
+		return j, true
+	}
+}
