@@ -154,6 +154,7 @@ func (c *Controller) open() error {
 
 func (c *Controller) closeStores() {
 	if c.trans != nil {
+		c.trans.CloseStreams()
 		_ = c.trans.Close()
 	}
 	if c.store != nil {
@@ -291,6 +292,9 @@ func (c *Controller) Close() error {
 		if err != nil {
 			c.closeErr = fmt.Errorf("raft shutdown: %w", err)
 		}
+		// Close also our pooled outgoing connections, so that peers'
+		// connection handlers end instead of waiting for a next request.
+		c.trans.CloseStreams()
 		if err := c.trans.Close(); err != nil && c.closeErr == nil {
 			c.closeErr = fmt.Errorf("close raft transport: %w", err)
 		}

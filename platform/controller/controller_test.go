@@ -221,9 +221,9 @@ func TestSnapshotAndRestart(t *testing.T) {
 
 func TestStartValidatesConfig(t *testing.T) {
 	for name, cfg := range map[string]Config{
-		"no data dir":  {RaftAddr: "127.0.0.1:0"},
-		"no raft addr": {DataDir: t.TempDir()},
-		"negative id":  {NodeID: -1, DataDir: t.TempDir(), RaftAddr: "127.0.0.1:1"},
+		"no data dir":           {RaftAddr: "127.0.0.1:0"},
+		"no raft addr":          {DataDir: t.TempDir()},
+		"negative id":           {NodeID: -1, DataDir: t.TempDir(), RaftAddr: "127.0.0.1:1"},
 		"unspecified advertise": {DataDir: t.TempDir(), RaftAddr: "0.0.0.0:0"},
 	} {
 		if c, err := Start(context.Background(), cfg); err == nil {
