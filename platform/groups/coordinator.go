@@ -340,3 +340,6 @@ func (c *Coordinator) groupTopics(group string) []string {
 	}
 	return slices.Sorted(maps.Keys(set))
 }
+
+// SessionTimeout is the session timeout of members that ask for none.
+func (c *Coordinator) SessionTimeout() time.Duration { return c.cfg.SessionTimeout }

@@ -1,0 +1,145 @@
+package wsapi
+
+import (
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gorilla/websocket"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// Handler serves the WebSocket endpoints and the group admin routes.
+// Create it with NewHandler, mount Routes on the node's HTTP server, and
+// Close it before the broker and the coordinator: Close ends every
+// connection (with a shutting_down error frame) and waits for them.
+type Handler struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+
+	mu     sync.Mutex
+	conns  map[uint64]connStats
+	closed bool
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	nextID atomic.Uint64
+}
+
+// connStats is what a live connection reports to Stats.
+type connStats interface{ stats() ConnStats }
+
+// ConnStats describes one live connection.
+type ConnStats struct {
+	ID    uint64
+	Kind  string // "consume" or "produce"
+	Topic string
+	// BufferedBytes is what a consume connection holds now (records
+	// fetched and not sent, plus fetch reservations); PeakBufferedBytes
+	// is the most it ever held.
+	BufferedBytes, PeakBufferedBytes int64
+	// InFlight and PeakInFlight count a produce connection's batches read
+	// and not yet answered.
+	InFlight, PeakInFlight int64
+	// RecordsSent counts records sent to a consumer; RecordsProduced
+	// records appended for a producer.
+	RecordsSent, RecordsProduced int64
+}
+
+// NewHandler validates cfg and returns a Handler.
+func NewHandler(cfg Config) (*Handler, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg, conns: map[uint64]connStats{}, stop: make(chan struct{})}
+	h.upgrader = websocket.Upgrader{
+		ReadBufferSize:  32 << 10,
+		WriteBufferSize: 64 << 10,
+		CheckOrigin:     cfg.CheckOrigin,
+	}
+	return h, nil
+}
+
+// Routes returns the handler of every route, keyed by its ServeMux pattern
+// (wire.RouteWSConsume, wire.RouteWSProduce and the four group routes).
+func (h *Handler) Routes() map[string]http.Handler {
+	return map[string]http.Handler{
+		wire.RouteWSConsume:     http.HandlerFunc(h.serveConsume),
+		wire.RouteWSProduce:     http.HandlerFunc(h.serveProduce),
+		wire.RouteListGroups:    http.HandlerFunc(h.listGroups),
+		wire.RouteDescribeGroup: http.HandlerFunc(h.describeGroup),
+		wire.RouteResetOffsets:  http.HandlerFunc(h.resetOffsets),
+		wire.RouteDeleteGroup:   http.HandlerFunc(h.deleteGroup),
+	}
+}
+
+// Register mounts Routes on mux.
+func (h *Handler) Register(mux interface {
+	Handle(pattern string, handler http.Handler)
+}) {
+	for pattern, hh := range h.Routes() {
+		mux.Handle(pattern, hh)
+	}
+}
+
+// Stats returns the live connections, by id.
+func (h *Handler) Stats() []ConnStats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]ConnStats, 0, len(h.conns))
+	for _, c := range h.conns {
+		out = append(out, c.stats())
+	}
+	return out
+}
+
+// Close ends every connection with a shutting_down error frame and waits
+// for their goroutines. New upgrades are refused afterwards.
+func (h *Handler) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	close(h.stop)
+	h.mu.Unlock()
+	h.wg.Wait()
+	return nil
+}
+
+// track registers a connection; false when the handler is closed.
+func (h *Handler) track(c connStats) (uint64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return 0, false
+	}
+	id := h.nextID.Add(1)
+	h.conns[id] = c
+	h.wg.Add(1)
+	return id, true
+}
+
+func (h *Handler) untrack(id uint64) {
+	h.mu.Lock()
+	delete(h.conns, id)
+	h.mu.Unlock()
+	h.wg.Done()
+}
+
+// upgrade switches the request to a WebSocket; on failure the upgrader has
+// already answered with an HTTP error.
+func (h *Handler) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Conn, bool) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		writeHTTPError(w, wire.Errorf(wire.CodeInvalidRequest, "%s needs a WebSocket upgrade", r.URL.Path))
+		return nil, false
+	}
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		h.cfg.Logger.Debug("websocket upgrade failed", "path", r.URL.Path, "err", err)
+		return nil, false
+	}
+	ws.SetReadLimit(h.cfg.MaxMessageBytes)
+	return ws, true
+}

@@ -1,0 +1,297 @@
+package wsapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// producer is one produce connection: a reader that decodes batches into a
+// bounded queue (blocking when it is full: backpressure) and a worker that
+// produces them one after another, answering in order, so records from one
+// connection to one partition keep their order.
+type producer struct {
+	conn
+	id    uint64
+	topic string
+	acks  string
+
+	inFlight, peakInFlight, produced atomic.Int64
+}
+
+// produceBatch is a decoded batch, or a per-batch error to answer.
+type produceBatch struct {
+	seq  int64
+	recs []record.Record
+	err  error
+}
+
+func (p *producer) stats() ConnStats {
+	return ConnStats{ID: p.id, Kind: "produce", Topic: p.topic,
+		InFlight: p.inFlight.Load(), PeakInFlight: p.peakInFlight.Load(), RecordsProduced: p.produced.Load()}
+}
+
+func (h *Handler) serveProduce(w http.ResponseWriter, r *http.Request) {
+	ws, ok := h.upgrade(w, r)
+	if !ok {
+		return
+	}
+	p := &producer{conn: conn{h: h, ws: ws}, topic: r.PathValue("topic")}
+	id, ok := h.track(p)
+	if !ok {
+		p.fail(wire.Errorf(wire.CodeShuttingDown, "server is shutting down"), websocket.CloseGoingAway)
+		ws.Close()
+		return
+	}
+	defer h.untrack(id)
+	p.id = id
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	ws.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
+	queue := make(chan produceBatch, h.cfg.ProduceMaxInFlight-1) // plus the one the worker holds
+	readEnded := make(chan readEnd, 1)
+	var fatal atomic.Pointer[error]
+	readerStopped := make(chan struct{})
+	go func() {
+		defer close(readerStopped)
+		defer close(queue)
+		readEnded <- p.readLoop(ctx, queue, &fatal)
+	}()
+
+	err := p.setup(ctx, r)
+	var workerErr error
+	if err == nil {
+		workerErr = p.work(ctx, queue)
+	}
+	// Why did it end? Setup and worker errors first, then a malformed
+	// frame seen by the reader, then how reading ended.
+	if err == nil {
+		err = workerErr
+	}
+	if err == nil {
+		if fe := fatal.Load(); fe != nil {
+			err = *fe
+		}
+	}
+	end := endVanished
+	select {
+	case end = <-readEnded:
+		readEnded <- end
+	default:
+	}
+	if err == nil && end == endIdle {
+		err = wire.Errorf(wire.CodeIdleTimeout, "no message or pong for %v", h.cfg.IdleTimeout)
+	}
+	if err == nil && end == endTooBig {
+		err = fmt.Errorf("%w: frame larger than %d bytes", errMalformed, h.cfg.MaxMessageBytes)
+	}
+	switch {
+	case err != nil:
+		e := h.toWire(err)
+		status := closeCode(e.Code)
+		if errorsIsMalformed(err) {
+			status = websocket.CloseUnsupportedData
+		}
+		p.fail(e, status)
+	case end == endClosed:
+		p.sendClose(websocket.CloseNormalClosure, "")
+	}
+	cancel()
+	select {
+	case <-readerStopped:
+	case <-time.After(h.cfg.CloseGrace):
+	}
+	ws.Close()
+	<-readerStopped
+	for range queue {
+		// drain what the reader queued after the worker stopped
+	}
+}
+
+func (p *producer) setup(ctx context.Context, r *http.Request) error {
+	q := r.URL.Query()
+	for k := range q {
+		if k != wire.WSParamAcks {
+			return fmt.Errorf("%w: unknown parameter %q", errBadRequest, k)
+		}
+	}
+	p.acks = q.Get(wire.WSParamAcks)
+	switch p.acks {
+	case "":
+		p.acks = wire.AcksAll
+	case wire.AcksNone, wire.AcksLeader, wire.AcksAll, "-1":
+	default:
+		return fmt.Errorf("%w: acks=%q: want 0, 1 or all", errBadRequest, p.acks)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := p.h.cfg.Broker.Partitions(sctx, p.topic); err != nil {
+		return fmt.Errorf("topic %q: %w", p.topic, err)
+	}
+	return nil
+}
+
+// readLoop decodes frames into queue until the socket ends or a frame is
+// malformed (stored in fatal). Sending on a full queue blocks: the server
+// stops reading and TCP pushes back on the client.
+func (p *producer) readLoop(ctx context.Context, queue chan<- produceBatch, fatal *atomic.Pointer[error]) readEnd {
+	h := p.h
+	p.ws.SetPongHandler(func(string) error {
+		p.ws.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
+		return nil
+	})
+	ping := time.NewTicker(h.cfg.PingInterval)
+	defer ping.Stop()
+	pingDone := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // pings keep flowing while the reader blocks on a full queue
+		defer wg.Done()
+		for {
+			select {
+			case <-ping.C:
+				p.ping()
+			case <-pingDone:
+				return
+			}
+		}
+	}()
+	defer func() { close(pingDone); wg.Wait() }()
+	for {
+		mt, data, err := p.ws.ReadMessage()
+		if err != nil {
+			return classifyReadErr(err)
+		}
+		p.ws.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
+		b, ferr := decodeProduceFrame(mt, data)
+		if ferr != nil {
+			fatal.Store(&ferr)
+			return endClosed
+		}
+		if b.recs == nil && b.err == nil {
+			continue // a ping, answered
+		}
+		n := p.inFlight.Add(1)
+		if n > p.peakInFlight.Load() {
+			p.peakInFlight.Store(n)
+		}
+		select {
+		case queue <- b:
+		case <-ctx.Done():
+			return endVanished
+		}
+	}
+}
+
+// decodeProduceFrame reads one client frame. A frame that cannot be read
+// at all is fatal; a batch whose records are bad gets an error answer.
+func decodeProduceFrame(mt int, data []byte) (produceBatch, error) {
+	if mt == websocket.BinaryMessage {
+		seq, recs, err := wire.DecodeWSProduce(data)
+		if err != nil {
+			return produceBatch{}, fmt.Errorf("%w: %w", errMalformed, err)
+		}
+		out := make([]record.Record, len(recs))
+		for i, r := range recs {
+			out[i] = toRecord(r)
+		}
+		if len(out) == 0 {
+			return produceBatch{seq: seq, err: fmt.Errorf("%w: empty batch", errBadRequest)}, nil
+		}
+		return produceBatch{seq: seq, recs: out}, nil
+	}
+	typ, err := wire.DecodeWSType(data)
+	if err != nil {
+		return produceBatch{}, fmt.Errorf("%w: %w", errMalformed, err)
+	}
+	switch typ {
+	case wire.WSPing:
+		return produceBatch{}, nil
+	case wire.WSProduce:
+	default:
+		return produceBatch{}, fmt.Errorf("%w: unknown message type %q", errMalformed, typ)
+	}
+	var m wire.WSProduceMsg
+	if err := decodeStrict(data, &m); err != nil {
+		return produceBatch{}, fmt.Errorf("%w: produce: %w", errMalformed, err)
+	}
+	if len(m.Records) == 0 {
+		return produceBatch{seq: m.Seq, err: fmt.Errorf("%w: empty batch", errBadRequest)}, nil
+	}
+	out := make([]record.Record, len(m.Records))
+	for i := range m.Records {
+		r, err := m.Records[i].Decode()
+		if err != nil {
+			return produceBatch{seq: m.Seq, err: fmt.Errorf("%w: record %d: %w", errBadRequest, i, err)}, nil
+		}
+		out[i] = toRecord(r)
+	}
+	return produceBatch{seq: m.Seq, recs: out}, nil
+}
+
+func toRecord(r wire.Record) record.Record {
+	out := record.Record{Timestamp: r.Timestamp, Key: r.Key, Value: r.Value}
+	if len(r.Headers) > 0 {
+		out.Headers = make([]record.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			out.Headers[i] = record.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return out
+}
+
+// work produces queued batches in order and answers each.
+func (p *producer) work(ctx context.Context, queue <-chan produceBatch) error {
+	h := p.h
+	for {
+		var b produceBatch
+		var ok bool
+		select {
+		case b, ok = <-queue:
+			if !ok {
+				return nil
+			}
+		case <-h.stop:
+			return wire.Errorf(wire.CodeShuttingDown, "server is shutting down")
+		}
+		ack := wire.WSAckMsg{Type: wire.WSAck, Seq: b.seq}
+		if b.err != nil {
+			ack.Error = h.toWire(b.err)
+		} else {
+			res, err := h.cfg.Broker.Produce(ctx, p.topic, b.recs, p.acks)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				ack.Error = h.toWire(err)
+			} else {
+				ack.Results = make([]wire.ProduceResult, len(res))
+				ok := int64(0)
+				for i, r := range res {
+					ack.Results[i] = wire.ProduceResult{Partition: r.Partition, Offset: r.Offset}
+					if r.Err != nil {
+						ack.Results[i].Error = h.toWire(r.Err)
+					} else {
+						ok++
+					}
+				}
+				p.produced.Add(ok)
+			}
+		}
+		if err := p.writeJSON(ack); err != nil {
+			return nil
+		}
+		p.inFlight.Add(-1)
+	}
+}
+
+func errorsIsMalformed(err error) bool { return errors.Is(err, errMalformed) }
