@@ -56,6 +56,9 @@ type Config struct {
 	// ShutdownTimeout bounds Close's wait for in-flight HTTP requests
 	// (long-polls are cancelled at once). Default 10 s.
 	ShutdownTimeout time.Duration
+	// Timing overrides raft and serf timings; the zero value keeps their
+	// production defaults. See FastTiming.
+	Timing Timing
 }
 
 // Defaults of Config, named so that docs and flags can quote them.

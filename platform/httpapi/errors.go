@@ -6,26 +6,11 @@ import (
 	"net/http"
 
 	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/sdk/wire"
 	"github.com/sluicehq/sluice/storage"
 )
-
-// ErrNotController is what an Admin returns (wrapped, ideally in a
-// *NotControllerError) when it cannot reach the active controller.
-var ErrNotController = errors.New("not the active controller")
-
-// NotControllerError names the active controller, when known, so the
-// client can go there.
-type NotControllerError struct {
-	LeaderID   int32  // -1 when unknown
-	LeaderAddr string // HTTP base URL, "" when unknown
-}
-
-func (e *NotControllerError) Error() string { return ErrNotController.Error() }
-
-// Is makes errors.Is(err, ErrNotController) hold.
-func (e *NotControllerError) Is(target error) bool { return target == ErrNotController }
 
 // errBadRequest marks malformed input found by this package (bad JSON, a
 // bad parameter).
@@ -62,7 +47,8 @@ var codeTable = []struct {
 	{meta.ErrTopicExists, wire.CodeTopicExists},
 	{meta.ErrUnknownPlugin, wire.CodeUnknownPlugin},
 	{meta.ErrPluginInUse, wire.CodePluginInUse},
-	{ErrNotController, wire.CodeNotController},
+	{controller.ErrNotController, wire.CodeNotController},
+	{controller.ErrClosed, wire.CodeNotController},
 }
 
 // toWire is the one place errors become API errors: every handler's error
@@ -96,9 +82,9 @@ func toWire(err error) *wire.Error {
 	if errors.As(err, &oe) {
 		out.Details = &wire.ErrorDetails{LogStart: wire.Ptr(oe.LogStart), LogEnd: wire.Ptr(oe.LogEnd)}
 	}
-	var nc *NotControllerError
+	var nc *controller.NotControllerError
 	if errors.As(err, &nc) {
-		out.Details = &wire.ErrorDetails{LeaderID: wire.Ptr(nc.LeaderID), LeaderAddr: nc.LeaderAddr}
+		out.Details = &wire.ErrorDetails{LeaderID: wire.Ptr(int32(nc.LeaderID)), LeaderAddr: nc.LeaderHTTPAddr}
 	}
 	return out
 }

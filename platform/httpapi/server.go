@@ -27,9 +27,9 @@ import (
 )
 
 // Admin changes cluster metadata: the controller quorum, reached locally
-// or forwarded to the active controller. It answers ErrNotController
-// (ideally as a *NotControllerError) when no active controller can be
-// reached.
+// or forwarded to the active controller. It answers
+// controller.ErrNotController (as a *controller.NotControllerError naming
+// the leader) when it cannot reach the active controller.
 type Admin interface {
 	Propose(ctx context.Context, cmd meta.Command) (meta.Result, error)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -139,7 +140,7 @@ func (s *Server) deleteTopic(w http.ResponseWriter, r *http.Request) {
 // propose sends a metadata change to the controller.
 func (s *Server) propose(ctx context.Context, cmd meta.Command) (meta.Result, error) {
 	if s.cfg.Admin == nil {
-		return meta.Result{}, &NotControllerError{LeaderID: -1}
+		return meta.Result{}, &controller.NotControllerError{LeaderID: meta.NoLeader}
 	}
 	cmd.At = time.Now()
 	return s.cfg.Admin.Propose(ctx, cmd)

@@ -1,0 +1,306 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluicehq/sluice/membership"
+	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/controller"
+	"github.com/sluicehq/sluice/platform/httpapi"
+	"github.com/sluicehq/sluice/platform/meta"
+)
+
+// Node is a running Sluice node. Close it to stop.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	httpURL  string // advertised base URL of the API
+	listener net.Listener
+
+	members    *membership.Membership
+	controller *controller.Controller // nil without the controller role
+	broker     *broker.Broker         // nil without the broker role
+	api        *httpapi.Server
+	server     *http.Server
+
+	serveCtx    context.Context // parent of every request's context
+	cancelServe context.CancelFunc
+	serveDone   chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// readyPoll is how often Start re-checks readiness while it waits for the
+// node to register itself (an event-driven wait would need a membership
+// hook the controller does not expose; this is a bounded start-up wait,
+// not synchronisation between components).
+const readyPoll = 20 * time.Millisecond
+
+// Start starts a node and returns once it serves. A node that bootstraps
+// a cluster on its own (BootstrapExpect 1, no Join) also waits until its
+// controller leads and its broker is registered, so that the caller can
+// create topics at once; other nodes return as soon as they listen, and
+// Node.WaitReady waits for the cluster. ctx bounds the start only.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), serveDone: make(chan struct{})}
+	if err := n.start(ctx); err != nil {
+		n.stop()
+		return nil, err
+	}
+	n.log.Info("node started", "http", n.httpURL, "roles", cfg.Roles, "data_dir", cfg.DataDir)
+	if cfg.BootstrapExpect <= 1 && len(cfg.Join) == 0 && cfg.HasRole(RoleController) {
+		if err := n.WaitReady(ctx); err != nil {
+			n.stop()
+			return nil, fmt.Errorf("start node %d: %w", cfg.NodeID, err)
+		}
+	}
+	return n, nil
+}
+
+func (n *Node) start(ctx context.Context) error {
+	cfg := n.cfg
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on http addr %s: %w", cfg.HTTPAddr, err)
+	}
+	n.listener = ln
+	n.httpURL = "http://" + advertise(cfg.AdvertiseAddr, ln.Addr().String())
+
+	var raftAdvertise string
+	if cfg.HasRole(RoleController) {
+		raftAdvertise = advertise(cfg.AdvertiseAddr, cfg.RaftAddr)
+	}
+	mcfg := membership.Config{
+		NodeName: "node-" + strconv.Itoa(int(cfg.NodeID)),
+		BindAddr: cfg.SerfAddr,
+		Tags: membership.Tags{
+			NodeID:   cfg.NodeID,
+			Roles:    cfg.Roles,
+			HTTPAddr: n.httpURL,
+			RaftAddr: raftAdvertise,
+		},
+		Join:   cfg.Join,
+		Logger: cfg.Logger.With("component", "serf"),
+	}
+	if cfg.AdvertiseAddr != "" {
+		_, port, _ := net.SplitHostPort(cfg.SerfAddr)
+		mcfg.AdvertiseAddr = net.JoinHostPort(cfg.AdvertiseAddr, port)
+	}
+	tuneMembership(&mcfg, cfg)
+	if n.members, err = membership.Start(ctx, mcfg); err != nil {
+		return fmt.Errorf("start membership: %w", err)
+	}
+
+	if cfg.HasRole(RoleController) {
+		ccfg := controller.Config{
+			NodeID:          meta.NodeID(cfg.NodeID),
+			DataDir:         filepath.Join(cfg.DataDir, "controller"),
+			RaftAddr:        cfg.RaftAddr,
+			AdvertiseRaft:   raftAdvertise,
+			BootstrapExpect: cfg.BootstrapExpect,
+			Membership:      n.members,
+			Logger:          cfg.Logger.With("component", "controller"),
+		}
+		tuneController(&ccfg, cfg)
+		if n.controller, err = controller.Start(ctx, ccfg); err != nil {
+			return fmt.Errorf("start controller: %w", err)
+		}
+	}
+
+	var source broker.MetadataSource
+	if n.controller != nil {
+		source = n.controller
+	}
+	if cfg.HasRole(RoleBroker) {
+		if source == nil {
+			return fmt.Errorf("%w: a broker-only node needs a remote metadata source, which this version lacks; give the node the controller role too", ErrInvalidConfig)
+		}
+		if n.broker, err = broker.Start(ctx, broker.Config{
+			NodeID:   cfg.NodeID,
+			DataDir:  cfg.DataDir,
+			Metadata: source,
+			Logger:   cfg.Logger,
+		}); err != nil {
+			return fmt.Errorf("start broker: %w", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	apiCfg := httpapi.Config{
+		NodeID:          cfg.NodeID,
+		Broker:          n.broker,
+		Metadata:        n.metadata,
+		Cluster:         n.clusterInfo,
+		Health:          n.health,
+		MaxRequestBytes: cfg.MaxRequestBytes,
+		Registry:        reg,
+		Logger:          cfg.Logger,
+	}
+	if n.controller != nil {
+		apiCfg.Admin = n.controller
+	}
+	if n.api, err = httpapi.New(apiCfg); err != nil {
+		return fmt.Errorf("build http api: %w", err)
+	}
+	n.serveCtx, n.cancelServe = context.WithCancel(context.Background())
+	n.server = &http.Server{
+		Handler:           n.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return n.serveCtx },
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		defer close(n.serveDone)
+		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// advertise is the host other nodes use for a listen address: the
+// configured advertise host, else the listen host (loopback when it is a
+// wildcard), with the listen port.
+func advertise(host, listen string) string {
+	lh, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if host == "" {
+		host = lh
+		if ip := net.ParseIP(lh); lh == "" || (ip != nil && ip.IsUnspecified()) {
+			host = "127.0.0.1"
+		}
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// metadata is the newest metadata this node holds.
+func (n *Node) metadata() *meta.Cluster {
+	if n.controller != nil {
+		return n.controller.Metadata()
+	}
+	if n.broker != nil {
+		return n.broker.Cluster()
+	}
+	return meta.NewCluster()
+}
+
+// health is "ok" once the node can do its job: a controller leader is
+// known and, for a broker, it is registered and has applied metadata.
+func (n *Node) health() string {
+	if n.controller != nil {
+		if id, _ := n.controller.Leader(); id == meta.NoLeader {
+			return httpapi.HealthNoController
+		}
+	}
+	if n.broker != nil {
+		b, ok := n.broker.Cluster().Broker(meta.NodeID(n.cfg.NodeID))
+		if !ok || !b.Alive() {
+			return httpapi.HealthStarting
+		}
+	}
+	return httpapi.HealthOK
+}
+
+// WaitReady blocks until the node is healthy (see /healthz) or ctx ends.
+func (n *Node) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(readyPoll)
+	defer t.Stop()
+	for {
+		status := n.health()
+		if status == httpapi.HealthOK {
+			return nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return fmt.Errorf("wait until ready (status %s): %w", status, ctx.Err())
+		}
+	}
+}
+
+// HTTPAddr is the host:port the API listens on (the chosen port when
+// Config.HTTPAddr asked for port 0).
+func (n *Node) HTTPAddr() string { return n.listener.Addr().String() }
+
+// URL is the API's advertised base URL, "http://host:port".
+func (n *Node) URL() string { return n.httpURL }
+
+// ID is the node's id.
+func (n *Node) ID() int32 { return n.cfg.NodeID }
+
+// Broker is the node's broker, nil without the broker role.
+func (n *Node) Broker() *broker.Broker { return n.broker }
+
+// Controller is the node's controller, nil without the controller role.
+func (n *Node) Controller() *controller.Controller { return n.controller }
+
+// API is the node's HTTP handler; other packages add routes with
+// API().Handle before clients use them.
+func (n *Node) API() *httpapi.Server { return n.api }
+
+// Membership is the node's serf agent.
+func (n *Node) Membership() *membership.Membership { return n.members }
+
+// Close stops the node in order: the HTTP server (long-polls are cut
+// short, other requests get Config.ShutdownTimeout to finish), the broker
+// (flushes and closes every partition log), the controller, then serf.
+// The data stays in DataDir for the next Start.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.closeErr = n.stop()
+		n.log.Info("node stopped", "err", n.closeErr)
+	})
+	return n.closeErr
+}
+
+func (n *Node) stop() error {
+	var errs []error
+	if n.server != nil {
+		n.cancelServe()
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+		if err := n.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop http server: %w", err))
+			_ = n.server.Close()
+		}
+		cancel()
+		<-n.serveDone
+	} else if n.listener != nil {
+		_ = n.listener.Close()
+	}
+	if n.broker != nil {
+		if err := n.broker.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close broker: %w", err))
+		}
+	}
+	if n.controller != nil {
+		if err := n.controller.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close controller: %w", err))
+		}
+	}
+	if n.members != nil {
+		if err := n.members.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close membership: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

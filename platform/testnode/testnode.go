@@ -1,0 +1,123 @@
+// Package testnode starts real Sluice nodes for tests: a temporary data
+// directory, free loopback ports, fast raft and serf timings, and cleanup
+// through t.Cleanup.
+//
+//	n := testnode.Start(t)
+//	resp, err := http.Get(n.URL() + "/v1/topics")
+//	n.Restart(t) // same data directory and ports
+package testnode
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/platform"
+)
+
+// Node is a running test node.
+type Node struct {
+	*platform.Node
+	Config platform.Config
+}
+
+// Option changes the node's configuration before it starts.
+type Option func(*platform.Config)
+
+// WithConfig applies f to the configuration.
+func WithConfig(f func(*platform.Config)) Option { return Option(f) }
+
+// WithLogger sends the node's logs to l (default: discarded, unless the
+// test runs with -v, where they go to t.Log).
+func WithLogger(l *slog.Logger) Option { return func(c *platform.Config) { c.Logger = l } }
+
+// startTimeout bounds a node's start in tests.
+const startTimeout = 30 * time.Second
+
+// Start starts a one-node cluster (both roles) on t.TempDir() with free
+// 127.0.0.1 ports and FastTiming; the node is closed when the test ends.
+func Start(t testing.TB, opts ...Option) *Node {
+	t.Helper()
+	cfg := platform.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.RaftAddr = freeAddr(t)
+	cfg.SerfAddr = freeAddr(t)
+	cfg.Timing = platform.FastTiming()
+	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		cfg.Logger = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	n := &Node{Config: cfg}
+	n.start(t)
+	t.Cleanup(func() {
+		if n.Node != nil {
+			if err := n.Node.Close(); err != nil {
+				t.Errorf("close node %d: %v", cfg.NodeID, err)
+			}
+		}
+	})
+	return n
+}
+
+func (n *Node) start(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	pn, err := platform.Start(ctx, n.Config)
+	if err != nil {
+		t.Fatalf("start node %d: %v", n.Config.NodeID, err)
+	}
+	n.Node = pn
+	// Later restarts keep the port the first start picked.
+	n.Config.HTTPAddr = pn.HTTPAddr()
+}
+
+// Restart closes the node and starts it again on the same data directory
+// and addresses, as an operator's restart would.
+func (n *Node) Restart(t testing.TB) {
+	t.Helper()
+	n.Stop(t)
+	n.start(t)
+}
+
+// Stop closes the node (Restart or the test's cleanup may start it again).
+func (n *Node) Stop(t testing.TB) {
+	t.Helper()
+	if n.Node == nil {
+		return
+	}
+	if err := n.Node.Close(); err != nil {
+		t.Fatalf("close node %d: %v", n.Config.NodeID, err)
+	}
+	n.Node = nil
+}
+
+// freeAddr returns a 127.0.0.1 address with a port free right now. Serf
+// and raft bind their own sockets, so the port is released before they
+// take it; on a quiet test machine nobody takes it in between.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer ln.Close()
+	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// tWriter sends log lines to t.Log.
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}

@@ -1,0 +1,56 @@
+package platform
+
+import (
+	"time"
+
+	"github.com/sluicehq/sluice/membership"
+	"github.com/sluicehq/sluice/platform/controller"
+)
+
+// Timing overrides protocol timings. The zero value keeps the defaults:
+// hashicorp/raft's (1 s heartbeat and election timeouts) and serf's LAN
+// profile (1 s probes). Tests and one-process demo clusters shorten them
+// (FastTiming) so that elections and failure detection take milliseconds.
+type Timing struct {
+	// RaftHeartbeat, RaftElection, RaftLeaderLease and RaftCommit are
+	// hashicorp/raft's HeartbeatTimeout, ElectionTimeout,
+	// LeaderLeaseTimeout and CommitTimeout.
+	RaftHeartbeat, RaftElection, RaftLeaderLease, RaftCommit time.Duration
+	// Reconcile is how often the active controller compares serf's
+	// members with the metadata in full (events trigger it in between).
+	Reconcile time.Duration
+	// SerfProbeInterval, SerfProbeTimeout and SerfGossipInterval tune
+	// failure detection and gossip.
+	SerfProbeInterval, SerfProbeTimeout, SerfGossipInterval time.Duration
+}
+
+// FastTiming is Timing for loopback clusters in one process: raft elects
+// in about 100 ms and serf notices a dead node in well under a second.
+func FastTiming() Timing {
+	return Timing{
+		RaftHeartbeat:      100 * time.Millisecond,
+		RaftElection:       100 * time.Millisecond,
+		RaftLeaderLease:    50 * time.Millisecond,
+		RaftCommit:         5 * time.Millisecond,
+		Reconcile:          time.Second,
+		SerfProbeInterval:  100 * time.Millisecond,
+		SerfProbeTimeout:   50 * time.Millisecond,
+		SerfGossipInterval: 20 * time.Millisecond,
+	}
+}
+
+func tuneController(c *controller.Config, cfg Config) {
+	t := cfg.Timing
+	c.HeartbeatTimeout = t.RaftHeartbeat
+	c.ElectionTimeout = t.RaftElection
+	c.LeaderLeaseTimeout = t.RaftLeaderLease
+	c.CommitTimeout = t.RaftCommit
+	c.ReconcileInterval = t.Reconcile
+}
+
+func tuneMembership(m *membership.Config, cfg Config) {
+	t := cfg.Timing
+	m.ProbeInterval = t.SerfProbeInterval
+	m.ProbeTimeout = t.SerfProbeTimeout
+	m.GossipInterval = t.SerfGossipInterval
+}
