@@ -60,7 +60,12 @@ func partitionPath(dir string, index int32) string {
 }
 
 func logOptions(cfg meta.TopicConfig) LogOptions {
-	return LogOptions{Sync: cfg.Durability != meta.DurabilityReplicated, MaxRecordBytes: cfg.MaxMessageBytes}
+	return LogOptions{
+		Sync:           cfg.Durability != meta.DurabilityReplicated,
+		MaxRecordBytes: cfg.MaxMessageBytes,
+		RetentionMs:    cfg.RetentionMs,
+		RetentionBytes: cfg.RetentionBytes,
+	}
 }
 
 // apply makes the broker's replicas match snapshot c: topics gone (or
@@ -191,7 +196,7 @@ func (b *Broker) openAll(t *topic, indexes []int32, opts LogOptions) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			p, err := openPartition(t.meta.Name, i, b.cfg.NodeID, partitionPath(t.dir, i), b.cfg.OpenLog, opts)
+			p, err := openPartition(t.meta.Name, i, b.cfg.NodeID, partitionPath(t.dir, i), b.cfg.OpenLog, opts, b.ret)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/storage"
 )
 
 // Config configures a Broker. Zero optional fields take the documented
@@ -38,7 +40,13 @@ type Config struct {
 	OpenConcurrency int
 	// Logger receives the broker's logs. Default slog.Default().
 	Logger *slog.Logger
+	// JanitorInterval is how often retention runs and high watermarks
+	// are checkpointed. Default DefaultJanitorInterval.
+	JanitorInterval time.Duration
 }
+
+// DefaultJanitorInterval is Config.JanitorInterval's default.
+const DefaultJanitorInterval = 30 * time.Second
 
 // DefaultOpenConcurrency is Config.OpenConcurrency's default.
 const DefaultOpenConcurrency = 8
@@ -58,6 +66,7 @@ type Broker struct {
 	dir    string // <DataDir>/partitions
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the watch loop has returned
+	ret    retainer
 
 	applyMu sync.Mutex // serialises apply (the watch loop and Close)
 
@@ -93,6 +102,9 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.JanitorInterval <= 0 {
+		cfg.JanitorInterval = DefaultJanitorInterval
+	}
 	b := &Broker{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "broker", "node", cfg.NodeID),
@@ -106,9 +118,11 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.ret = retainer{storage.NewJanitor(cfg.JanitorInterval, b.log)}
 	if c := cfg.Metadata.Metadata(); c != nil && c.Version >= floor && c.Version > 0 {
 		if err := b.apply(ctx, c, true); err != nil {
 			b.closeAll()
+			b.ret.j.Close()
 			return nil, err
 		}
 	} else if floor > 0 {
@@ -252,6 +266,7 @@ func (b *Broker) Close() error {
 	b.applied.Notify()
 	b.cancel()
 	<-b.done
+	b.ret.j.Close()
 	return b.closeAll()
 }
 

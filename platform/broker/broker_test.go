@@ -396,3 +396,45 @@ func TestAcksAllFollowsISR(t *testing.T) {
 		t.Fatalf("log end %d after a refused produce, want 2 (nothing written)", info.LogEnd)
 	}
 }
+
+func TestTopicConfigChangesApply(t *testing.T) {
+	src := newMemSource(t, 1)
+	b := startBroker(t, src, t.TempDir(), func(c *Config) { c.JanitorInterval = 10 * time.Millisecond })
+	waitVersion(t, b, src.createTopic(t, "cfg", 1, nil))
+	for range 20 {
+		produce(t, b, "cfg", []record.Record{{Value: make([]byte, 500)}}, AcksAll)
+	}
+	// durability fsync -> replicated reopens the log; nothing is lost.
+	waitVersion(t, b, src.propose(t, meta.Command{Op: meta.OpAlterTopic, AlterTopic: &meta.AlterTopic{
+		Name: "cfg", Config: map[string]string{"durability": "replicated", "max.message.bytes": "600"}}}))
+	if got := fetchAll(t, b, "cfg", 0); len(got) != 20 {
+		t.Fatalf("%d records after the durability change, want 20", len(got))
+	}
+	if _, err := b.Produce(context.Background(), ProduceRequest{Topic: "cfg", Records: []record.Record{{Value: make([]byte, 601)}}, Acks: AcksAll}, nil); !errors.Is(err, ErrRecordTooLarge) {
+		t.Fatalf("601 bytes after max.message.bytes=600: %v", err)
+	}
+	// retention.bytes: the janitor drops whole batches from the head.
+	waitVersion(t, b, src.propose(t, meta.Command{Op: meta.OpAlterTopic, AlterTopic: &meta.AlterTopic{
+		Name: "cfg", Config: map[string]string{"retention.bytes": "2000"}}}))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := b.PartitionInfo("cfg", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.LogStart > 0 {
+			if info.LogEnd != 20 || info.HighWatermark != 20 {
+				t.Fatalf("retention moved the end: %+v", info)
+			}
+			got, err := b.ListOffset(context.Background(), "cfg", 0, OffsetEarliest)
+			if err != nil || got != info.LogStart {
+				t.Fatalf("earliest %d %v, want %d", got, err, info.LogStart)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("retention.bytes=2000 never removed a batch: %+v", info)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

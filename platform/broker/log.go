@@ -40,6 +40,17 @@ type LogOptions struct {
 	Sync bool
 	// MaxRecordBytes is the topic's max.message.bytes.
 	MaxRecordBytes int
+	// RetentionMs and RetentionBytes are the topic's retention.ms and
+	// retention.bytes; <= 0 keeps everything. The broker's janitor
+	// applies them in the background (storage logs only).
+	RetentionMs, RetentionBytes int64
+}
+
+// storageOpts are the options a log is opened with: a retention change
+// alone does not reopen the log.
+func (o LogOptions) storageOpts() LogOptions {
+	o.RetentionMs, o.RetentionBytes = 0, 0
+	return o
 }
 
 // LogOpener opens (creating if needed) the log file at path.

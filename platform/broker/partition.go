@@ -27,6 +27,7 @@ type partition struct {
 	log    Log // nil once closed
 	opts   LogOptions
 	opener LogOpener
+	ret    retainer
 
 	mu     sync.Mutex
 	leader bool
@@ -37,17 +38,18 @@ type partition struct {
 	changed *broadcast   // closed when the HW moves or the replica closes
 }
 
-func openPartition(topic string, index, nodeID int32, path string, opener LogOpener, opts LogOptions) (*partition, error) {
-	l, err := opener(path, opts)
+func openPartition(topic string, index, nodeID int32, path string, opener LogOpener, opts LogOptions, ret retainer) (*partition, error) {
+	l, err := opener(path, opts.storageOpts())
 	if err != nil {
 		return nil, fmt.Errorf("open %s-%d at %s: %w", topic, index, path, err)
 	}
 	p := &partition{
 		topic: topic, index: index, path: path, nodeID: nodeID,
-		log: l, opts: opts, opener: opener,
+		log: l, opts: opts, opener: opener, ret: ret,
 		changed: newBroadcast(),
 	}
 	p.hw.Store(l.HighWatermark())
+	ret.track(l, opts)
 	return p, nil
 }
 
@@ -234,16 +236,23 @@ func (p *partition) reconfigure(opts LogOptions) error {
 	if p.log == nil || opts == p.opts {
 		return nil
 	}
+	if opts.storageOpts() == p.opts.storageOpts() {
+		p.ret.track(p.log, opts) // retention only: no reopen
+		p.opts = opts
+		return nil
+	}
+	p.ret.untrack(p.log)
 	if err := p.log.Close(); err != nil {
 		p.log = nil
 		return fmt.Errorf("close %s to reconfigure: %w", p, err)
 	}
-	l, err := p.opener(p.path, opts)
+	l, err := p.opener(p.path, opts.storageOpts())
 	if err != nil {
 		p.log = nil
 		return fmt.Errorf("reopen %s: %w", p, err)
 	}
 	p.log, p.opts = l, opts
+	p.ret.track(l, opts)
 	return nil
 }
 
@@ -253,6 +262,7 @@ func (p *partition) close() error {
 	p.life.Lock()
 	var err error
 	if p.log != nil {
+		p.ret.untrack(p.log)
 		err = p.log.Close()
 		p.log = nil
 	}

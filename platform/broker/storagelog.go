@@ -38,3 +38,21 @@ func (l storageLog) ReadRecords(dst []record.Record, from int64, maxBytes int, m
 	}
 	return dst, nil
 }
+
+// retainer is the janitor a broker runs for its storage logs: retention
+// and high-watermark checkpoints on one background tick.
+type retainer struct{ j *storage.Janitor }
+
+// track puts l under the janitor's care with opts' retention; logs that
+// are not storage logs (tests' fault injectors) are left alone.
+func (r retainer) track(l Log, opts LogOptions) {
+	if sl, ok := l.(storageLog); ok && r.j != nil {
+		r.j.Add(sl.Log, storage.Retention{Ms: max(opts.RetentionMs, 0), Bytes: max(opts.RetentionBytes, 0)})
+	}
+}
+
+func (r retainer) untrack(l Log) {
+	if sl, ok := l.(storageLog); ok && r.j != nil {
+		r.j.Remove(sl.Log)
+	}
+}
