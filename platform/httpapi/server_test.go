@@ -352,3 +352,47 @@ func TestMetricsAndHealth(t *testing.T) {
 		}
 	}
 }
+
+func TestAcksAllWithTooSmallISRIsRefused(t *testing.T) {
+	ctl := newMemController(t)
+	propose := func(cmd meta.Command) {
+		t.Helper()
+		if _, err := ctl.Propose(context.Background(), cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	propose(meta.Command{Op: meta.OpRegisterBroker, RegisterBroker: &meta.RegisterBroker{Broker: meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:2"}}})
+	propose(meta.Command{Op: meta.OpCreateTopic, CreateTopic: &meta.CreateTopic{Name: "safe", Partitions: 1, ReplicationFactor: 2,
+		Config: map[string]string{"min.insync.replicas": "2"}}})
+	tp, _ := ctl.Metadata().Topic("safe")
+	if tp.Partitions[0].Leader != 1 {
+		t.Fatalf("node 1 does not lead safe-0: %+v", tp.Partitions[0])
+	}
+	// Broker 2 fails: the ISR shrinks to {1}, below min.insync.replicas.
+	propose(meta.Command{Op: meta.OpFenceBroker, FenceBroker: &meta.FenceBroker{ID: 2}})
+
+	b, err := broker.Start(context.Background(), broker.Config{NodeID: 1, DataDir: t.TempDir(), Metadata: ctl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv, err := New(Config{NodeID: 1, Broker: b, Admin: ctl, Metadata: ctl.Metadata})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c := &apiClient{t: t, url: hs.URL}
+
+	st, raw := c.do("POST", "/v1/topics/safe/records?acks=all", "", []byte(`{"records":[{"value":"must not be written"}]}`), nil)
+	c.wantError(st, raw, http.StatusServiceUnavailable, wire.CodeNotEnoughReplicas)
+	// acks=1 does not need the ISR.
+	if st, raw := c.do("POST", "/v1/topics/safe/records?acks=1", "", []byte(`{"records":[{"value":"ok"}]}`), nil); st != 200 {
+		t.Fatalf("acks=1: %d %s", st, raw)
+	}
+	var fr wire.FetchResponse
+	c.do("GET", "/v1/topics/safe/partitions/0/records?offset=0", "", nil, &fr)
+	if len(fr.Records) != 1 || fr.Records[0].Value != "ok" || fr.LogEnd != 1 {
+		t.Fatalf("log after the refused produce: %+v", fr)
+	}
+}
