@@ -10,29 +10,34 @@ import (
 // `sluice topic create orders --partitions 3`. urfave/cli (like package
 // flag) stops at the first positional argument, so this moves the flags of
 // the command being run in front of its positional arguments, keeping their
-// order. Global flags and command names stay where they are; everything
-// after "--" stays positional.
+// order. Global flags (--server, --output) may appear anywhere: they move
+// to the front. Everything after "--" stays positional.
 func interleaveArgs(app *cli.App, args []string) []string {
 	if len(args) == 0 {
 		return args
 	}
-	out := []string{args[0]}
-	flags, cmds := app.Flags, app.Commands
 	rest := args[1:]
+	var glob, out []string
+	flags, cmds := app.Flags, app.Commands
 	for len(rest) > 0 {
 		tok := rest[0]
 		if tok == "--" {
-			return append(out, rest...)
+			return join(args[0], glob, append(out, rest...))
 		}
 		if isFlag(tok) {
-			n := flagTokens(flags, tok, rest)
-			out = append(out, rest[:n]...)
+			n, global := classify(app, flags, tok, rest)
+			if global {
+				glob = append(glob, rest[:n]...)
+			} else {
+				out = append(out, rest[:n]...)
+			}
 			rest = rest[n:]
 			continue
 		}
 		cmd := findCommand(cmds, tok)
 		if cmd == nil {
-			return append(out, rest...) // unknown: let cli report it
+			out = append(out, rest...) // unknown: let cli report it
+			return join(args[0], glob, out)
 		}
 		out = append(out, tok)
 		rest = rest[1:]
@@ -50,8 +55,12 @@ func interleaveArgs(app *cli.App, args []string) []string {
 			break
 		}
 		if isFlag(tok) {
-			n := flagTokens(flags, tok, rest)
-			fl = append(fl, rest[:n]...)
+			n, global := classify(app, flags, tok, rest)
+			if global {
+				glob = append(glob, rest[:n]...)
+			} else {
+				fl = append(fl, rest[:n]...)
+			}
 			rest = rest[n:]
 			continue
 		}
@@ -62,7 +71,36 @@ func interleaveArgs(app *cli.App, args []string) []string {
 	if len(pos) > 0 && pos[0] != "--" {
 		out = append(out, "--")
 	}
-	return append(out, pos...)
+	return join(args[0], glob, append(out, pos...))
+}
+
+func join(prog string, glob, rest []string) []string {
+	out := append([]string{prog}, glob...)
+	return append(out, rest...)
+}
+
+// classify returns how many tokens the flag at rest[0] takes and whether it
+// is a global flag rather than one of the current command's.
+func classify(app *cli.App, flags []cli.Flag, tok string, rest []string) (int, bool) {
+	if hasFlag(flags, tok) {
+		return flagTokens(flags, tok, rest), false
+	}
+	if hasFlag(app.Flags, tok) {
+		return flagTokens(app.Flags, tok, rest), true
+	}
+	return 1, false // unknown (or help): let cli report it
+}
+
+func hasFlag(flags []cli.Flag, tok string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(tok, "-"), "=")
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isFlag(tok string) bool { return len(tok) > 1 && tok[0] == '-' }

@@ -101,7 +101,7 @@ func (c *Client) produceBody(ctx context.Context, topic string, body []byte, n i
 		query:  q,
 		body:   body,
 		ctype:  wire.MediaTypeRecords,
-		accept: wire.MediaTypeResults + ", " + wire.MediaTypeJSON,
+		accept: wire.MediaTypeResults,
 		extra:  opts.Timeout,
 	})
 	if err != nil {

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/sluicehq/sluice/platform"
+	"github.com/urfave/cli/v2"
+)
+
+func serverCommand() *cli.Command {
+	d := platform.DefaultConfig()
+	return &cli.Command{
+		Name:  "server",
+		Usage: "run a node of a Sluice cluster",
+		Description: "Runs until SIGINT or SIGTERM, then shuts down cleanly (in-flight requests\n" +
+			"finish, partition files are closed). Every flag can also come from an\n" +
+			"environment variable (shown in brackets) or from a JSON --config file whose\n" +
+			"keys are the flag names, e.g.\n\n" +
+			"   {\"node-id\": 2, \"roles\": \"broker\", \"data-dir\": \"/var/lib/sluice\",\n" +
+			"    \"join\": [\"10.0.0.1:7946\"], \"log-level\": \"info\"}\n\n" +
+			"Flags win over the environment, which wins over the file.\n\n" +
+			"A three-node cluster on one machine:\n\n" +
+			"   sluice server --node-id 1 --data-dir d1 --http-addr :8080 --raft-addr 127.0.0.1:9093 --serf-addr 127.0.0.1:7946 --bootstrap-expect 3\n" +
+			"   sluice server --node-id 2 --data-dir d2 --http-addr :8081 --raft-addr 127.0.0.1:9094 --serf-addr 127.0.0.1:7947 --bootstrap-expect 3 --join 127.0.0.1:7946\n" +
+			"   sluice server --node-id 3 --data-dir d3 --http-addr :8082 --raft-addr 127.0.0.1:9095 --serf-addr 127.0.0.1:7948 --bootstrap-expect 3 --join 127.0.0.1:7946",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", EnvVars: []string{"SLUICE_CONFIG"}, Usage: "read settings from JSON `FILE`"},
+			&cli.IntFlag{Name: "node-id", EnvVars: []string{"SLUICE_NODE_ID"}, Value: int(d.NodeID), Usage: "node id, unique in the cluster and stable across restarts"},
+			&cli.StringFlag{Name: "roles", EnvVars: []string{"SLUICE_ROLES"}, Value: strings.Join(d.Roles, ","), Usage: "controller, broker, or both (comma-separated)"},
+			&cli.StringFlag{Name: "data-dir", EnvVars: []string{"SLUICE_DATA_DIR"}, Value: d.DataDir, Usage: "`DIR` for the raft log, metadata and partition files"},
+			&cli.StringFlag{Name: "http-addr", EnvVars: []string{"SLUICE_HTTP_ADDR"}, Value: d.HTTPAddr, Usage: "listen address of the HTTP API"},
+			&cli.StringFlag{Name: "raft-addr", EnvVars: []string{"SLUICE_RAFT_ADDR"}, Value: d.RaftAddr, Usage: "raft address (controllers)"},
+			&cli.StringFlag{Name: "serf-addr", EnvVars: []string{"SLUICE_SERF_ADDR"}, Value: d.SerfAddr, Usage: "gossip (serf) address"},
+			&cli.StringFlag{Name: "advertise-addr", EnvVars: []string{"SLUICE_ADVERTISE_ADDR"}, Usage: "host other nodes and clients reach this node at (default: the listen hosts)"},
+			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"SLUICE_JOIN"}, Usage: "serf `ADDR` of a member to join (repeatable; comma-separated in the env)"},
+			&cli.IntFlag{Name: "bootstrap-expect", EnvVars: []string{"SLUICE_BOOTSTRAP_EXPECT"}, Value: d.BootstrapExpect, Usage: "controllers that form the first quorum"},
+			logLevelFlag("info"),
+			&cli.StringFlag{Name: "log-format", EnvVars: []string{"SLUICE_LOG_FORMAT"}, Value: "text", Usage: "text or json"},
+		},
+		Action: runServer,
+	}
+}
+
+func logLevelFlag(def string) cli.Flag {
+	return &cli.StringFlag{Name: "log-level", EnvVars: []string{"SLUICE_LOG_LEVEL"}, Value: def, Usage: "debug, info, warn or error"}
+}
+
+// newLogger builds the slog logger of --log-level and --log-format.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// serverSettings are the settings of `sluice server` after file, env and
+// flags were merged.
+type serverSettings struct {
+	cfg       platform.Config
+	logLevel  string
+	logFormat string
+}
+
+// configKeys are the keys a --config file may hold: the flag names.
+var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "bootstrap-expect", "log-level", "log-format"}
+
+func loadServerSettings(c *cli.Context) (*serverSettings, error) {
+	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
+	values := map[string]any{}
+	if path := c.String("config"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		raw := map[string]any{}
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		for k, v := range raw {
+			k = strings.ReplaceAll(k, "_", "-")
+			if !contains(configKeys, k) {
+				return nil, fmt.Errorf("config file %s: unknown key %q (keys are the flag names: %s)", path, k, strings.Join(configKeys, ", "))
+			}
+			values[k] = v
+		}
+	}
+	// Flags and environment variables win over the file.
+	for _, k := range configKeys {
+		if c.IsSet(k) {
+			if k == "join" {
+				values[k] = c.StringSlice(k)
+			} else {
+				values[k] = c.Value(k)
+			}
+		}
+	}
+	for k, v := range values {
+		if err := s.set(k, v); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *serverSettings) set(key string, v any) error {
+	str := func() (string, error) {
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case float64:
+			return fmt.Sprint(x), nil
+		}
+		return "", fmt.Errorf("setting %s: want a string, got %v", key, v)
+	}
+	num := func() (int, error) {
+		switch x := v.(type) {
+		case int:
+			return x, nil
+		case float64:
+			if x == float64(int(x)) {
+				return int(x), nil
+			}
+		case string:
+			var n int
+			if _, err := fmt.Sscan(x, &n); err == nil {
+				return n, nil
+			}
+		}
+		return 0, fmt.Errorf("setting %s: want an integer, got %v", key, v)
+	}
+	list := func() ([]string, error) {
+		var out []string
+		switch x := v.(type) {
+		case string:
+			out = strings.Split(x, ",")
+		case []string:
+			for _, e := range x {
+				out = append(out, strings.Split(e, ",")...)
+			}
+		case []any:
+			for _, e := range x {
+				es, ok := e.(string)
+				if !ok {
+					return nil, fmt.Errorf("setting %s: want strings, got %v", key, e)
+				}
+				out = append(out, es)
+			}
+		default:
+			return nil, fmt.Errorf("setting %s: want a list of strings, got %v", key, v)
+		}
+		clean := out[:0]
+		for _, e := range out {
+			if e = strings.TrimSpace(e); e != "" {
+				clean = append(clean, e)
+			}
+		}
+		return clean, nil
+	}
+	var err error
+	switch key {
+	case "node-id":
+		var n int
+		n, err = num()
+		s.cfg.NodeID = int32(n)
+	case "bootstrap-expect":
+		s.cfg.BootstrapExpect, err = num()
+	case "roles":
+		s.cfg.Roles, err = list()
+	case "join":
+		s.cfg.Join, err = list()
+	case "data-dir":
+		s.cfg.DataDir, err = str()
+	case "http-addr":
+		s.cfg.HTTPAddr, err = str()
+	case "raft-addr":
+		s.cfg.RaftAddr, err = str()
+	case "serf-addr":
+		s.cfg.SerfAddr, err = str()
+	case "advertise-addr":
+		s.cfg.AdvertiseAddr, err = str()
+	case "log-level":
+		s.logLevel, err = str()
+	case "log-format":
+		s.logFormat, err = str()
+	}
+	return err
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func runServer(c *cli.Context) error {
+	s, err := loadServerSettings(c)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(c.App.ErrWriter, s.logLevel, s.logFormat)
+	if err != nil {
+		return err
+	}
+	s.cfg.Logger = logger
+	return serveNodes(c.Context, []platform.Config{s.cfg}, func(nodes []*platform.Node) {
+		logger.Info("sluice server ready", "node_id", s.cfg.NodeID, "http", httpURL(nodes[0].HTTPAddr()), "roles", strings.Join(s.cfg.Roles, ","), "data_dir", s.cfg.DataDir)
+	})
+}
+
+// serveNodes starts the nodes (concurrently: a controller may wait for
+// its peers to form the quorum), calls ready, serves until ctx ends
+// (SIGINT/SIGTERM), then closes them in reverse order.
+func serveNodes(ctx context.Context, cfgs []platform.Config, ready func([]*platform.Node)) error {
+	nodes := make([]*platform.Node, len(cfgs))
+	errs := make([]error, len(cfgs))
+	var wg sync.WaitGroup
+	for i, cfg := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i], errs[i] = platform.Start(ctx, cfg)
+		}()
+	}
+	wg.Wait()
+	closeAll := func() error {
+		var first error
+		for i := len(nodes) - 1; i >= 0; i-- {
+			if nodes[i] == nil {
+				continue
+			}
+			if err := nodes[i].Close(); err != nil && first == nil {
+				first = fmt.Errorf("close node %d: %w", cfgs[i].NodeID, err)
+			}
+		}
+		return first
+	}
+	if err := errors.Join(errs...); err != nil {
+		closeAll()
+		if ctx.Err() != nil {
+			return nil // interrupted while starting
+		}
+		return fmt.Errorf("start: %w", err)
+	}
+	// Nodes that join others return from Start before the cluster has
+	// formed; report ready once every node serves.
+	for _, n := range nodes {
+		if err := n.WaitReady(ctx); err != nil {
+			closeAll()
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	ready(nodes)
+	<-ctx.Done()
+	return closeAll()
+}
+
+// httpURL turns a listen address into a base URL.
+func httpURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return addr
+	}
+	return "http://" + addr
+}
