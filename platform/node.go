@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,8 @@ type Node struct {
 	serveCtx    context.Context // parent of every request's context
 	cancelServe context.CancelFunc
 	serveDone   chan struct{}
+
+	caughtUp atomic.Bool // the broker once applied all the controller had
 
 	closeOnce sync.Once
 	closeErr  error
@@ -205,7 +208,9 @@ func (n *Node) metadata() *meta.Cluster {
 }
 
 // health is "ok" once the node can do its job: a controller leader is
-// known and, for a broker, it is registered and has applied metadata.
+// known and, for a broker, it is registered and has once caught up with
+// the metadata this node's controller holds (so after a restart every
+// replica is open before the node reports ready).
 func (n *Node) health() string {
 	if n.controller != nil {
 		if id, _ := n.controller.Leader(); id == meta.NoLeader {
@@ -213,9 +218,16 @@ func (n *Node) health() string {
 		}
 	}
 	if n.broker != nil {
-		b, ok := n.broker.Cluster().Broker(meta.NodeID(n.cfg.NodeID))
+		applied := n.broker.Cluster()
+		b, ok := applied.Broker(meta.NodeID(n.cfg.NodeID))
 		if !ok || !b.Alive() {
 			return httpapi.HealthStarting
+		}
+		if !n.caughtUp.Load() {
+			if n.controller != nil && applied.Version < n.controller.Metadata().Version {
+				return httpapi.HealthStarting
+			}
+			n.caughtUp.Store(true)
 		}
 	}
 	return httpapi.HealthOK

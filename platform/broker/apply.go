@@ -212,12 +212,13 @@ func (b *Broker) openAll(t *topic, indexes []int32, opts LogOptions) error {
 
 // removeTopic closes a deleted topic's replicas and deletes its files.
 func (b *Broker) removeTopic(t *topic) error {
-	var errs []error
+	var parts []*partition
 	for _, p := range t.parts {
 		if p != nil {
-			errs = append(errs, p.close())
+			parts = append(parts, p)
 		}
 	}
+	errs := []error{closeParallel(parts, b.cfg.OpenConcurrency)}
 	if err := os.RemoveAll(t.dir); err != nil {
 		errs = append(errs, fmt.Errorf("delete topic %s files: %w", t.meta.Name, err))
 	}

@@ -140,8 +140,8 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 func (b *Broker) watch(ctx context.Context, floor uint64) {
 	defer close(b.done)
 	swept := b.Version() > 0
+	after := b.Version()
 	for {
-		after := b.Version()
 		c, err := b.cfg.Metadata.Watch(ctx, after)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -149,11 +149,9 @@ func (b *Broker) watch(ctx context.Context, floor uint64) {
 			}
 			return
 		}
+		after = c.Version
 		if c.Version < floor {
-			b.mu.Lock()
-			b.cluster = c // keep Watch moving; nothing is acted on
-			b.mu.Unlock()
-			continue
+			continue // nothing is acted on, and nothing is published
 		}
 		if err := b.apply(ctx, c, !swept); err != nil {
 			b.log.Error("apply metadata", "version", c.Version, "err", err)
@@ -277,14 +275,41 @@ func (b *Broker) closeAll() error {
 	topics := b.topics
 	b.topics = map[string]*topic{}
 	b.mu.Unlock()
-	var errs []error
+	var all []*partition
 	for _, t := range topics {
 		for _, p := range t.parts {
 			if p != nil {
-				errs = append(errs, p.close())
+				all = append(all, p)
 			}
 		}
 	}
+	return closeParallel(all, b.cfg.OpenConcurrency)
+}
+
+// closeParallel closes partitions, n at a time: a close waits for a
+// final commit (the clean flag, and an fsync under durability replicated),
+// so a thousand in a row would take seconds.
+func closeParallel(parts []*partition, n int) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, n)
+	)
+	for _, p := range parts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := p.close(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
