@@ -301,7 +301,8 @@ func (m *Membership) Dropped() uint64 { return m.dropped.Load() }
 
 // Leave tells the cluster this node is leaving on purpose (others see
 // StatusLeft, not failed), waiting LeavePropagateDelay for the news to
-// spread. Call Close afterwards.
+// spread. Call Close right afterwards: a node that left but keeps answering
+// probes can stay "alive" to peers that missed the leave gossip.
 func (m *Membership) Leave() error {
 	if err := m.serf.Leave(); err != nil {
 		return fmt.Errorf("serf leave: %w", err)

@@ -35,11 +35,11 @@ func (n *node) start(t *testing.T, join []string, expect int) {
 		Tags: membership.Tags{NodeID: int32(n.id), Roles: []string{meta.RoleController, meta.RoleBroker},
 			HTTPAddr: n.httpAddr, RaftAddr: n.raftAddr},
 		Join:                join,
-		ProbeInterval:       50 * time.Millisecond,
-		ProbeTimeout:        25 * time.Millisecond,
+		ProbeInterval:       100 * time.Millisecond,
+		ProbeTimeout:        100 * time.Millisecond,
 		GossipInterval:      20 * time.Millisecond,
-		SuspicionMult:       1,
-		LeavePropagateDelay: 50 * time.Millisecond,
+		SuspicionMult:       2,
+		LeavePropagateDelay: 300 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
