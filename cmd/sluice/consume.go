@@ -33,6 +33,7 @@ func consumeCommand() *cli.Command {
 			&cli.StringFlag{Name: "processor", Usage: "run processor plugin `NAME[@N]` on the broker"},
 			&cli.StringSliceFlag{Name: "param", Usage: "processor parameter `KEY=VALUE` (repeatable)"},
 			&cli.DurationFlag{Name: "idle-timeout", Usage: "exit when no record arrives for this long (0: never)"},
+			&cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "consume as a member of consumer group `G` (over WebSocket; --from applies where G has no committed offset; commits every second and on exit)"},
 		},
 		Action: consume,
 	}
@@ -67,6 +68,13 @@ func consume(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
+	pr := recordPrinter{w: c.App.Writer, json: format == "json", sep: c.String("key-separator")}
+	if g := c.String("group"); g != "" {
+		if len(parts) > 0 {
+			return fmt.Errorf("--partition and --group exclude each other: the group assigns partitions")
+		}
+		return consumeGroup(c, cl, topic, g, from, params, &pr)
+	}
 	cs, err := cl.NewConsumer(c.Context, client.ConsumerConfig{
 		Topic:      topic,
 		Partitions: parts,
@@ -80,7 +88,6 @@ func consume(c *cli.Context) error {
 	defer cs.Close()
 
 	max, idle := c.Int("max"), c.Duration("idle-timeout")
-	pr := recordPrinter{w: c.App.Writer, json: format == "json", sep: c.String("key-separator")}
 	n := 0
 	for max == 0 || n < max {
 		ctx, cancel := c.Context, context.CancelFunc(func() {})

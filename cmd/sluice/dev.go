@@ -24,7 +24,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "raft-addr", Value: platform.DefaultRaftAddr, Usage: "raft address of node 1"},
 			&cli.StringFlag{Name: "serf-addr", Value: platform.DefaultSerfAddr, Usage: "gossip address of node 1"},
 			&cli.IntFlag{Name: "nodes", Value: 1, Usage: "number of nodes"},
-			logLevelFlag("warn"),
+			logLevelFlag("error"),
 		},
 		Action: runDev,
 	}
