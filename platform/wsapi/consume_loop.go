@@ -416,8 +416,12 @@ func (c *consumer) fetch(ctx context.Context, st *partState, offset, maxBytes in
 		res, err := h.cfg.Broker.Fetch(ctx, FetchRequest{Topic: c.params.topic, Partition: st.p,
 			Offset: offset, MaxBytes: int(maxBytes), MaxWait: h.cfg.FetchMaxWait})
 		if err == nil {
+			recs := trimToBudget(res.Records, offset, maxBytes)
 			out.hw, out.next = res.HighWatermark, max(res.NextOffset, offset)
-			out.outs, out.bytes, out.err = c.process(ctx, st.p, offset, res.Records)
+			if len(recs) < len(res.Records) && len(recs) > 0 {
+				out.next = recs[len(recs)-1].Offset + 1
+			}
+			out.outs, out.bytes, out.err = c.process(ctx, st.p, offset, recs)
 			break
 		}
 		if ctx.Err() != nil {
@@ -456,6 +460,24 @@ func (c *consumer) fetch(ctx context.Context, st *partState, offset, maxBytes in
 	case c.fetched <- out:
 	case <-c.ctx.Done():
 	}
+}
+
+// trimToBudget drops records before offset and those past maxBytes (the
+// broker may return whole storage batches), keeping at least one.
+func trimToBudget(recs []record.Record, offset, maxBytes int64) []record.Record {
+	i := 0
+	for i < len(recs) && recs[i].Offset < offset {
+		i++
+	}
+	recs = recs[i:]
+	var size int64
+	for j := range recs {
+		size += int64(recs[j].Size()) + RecordOverhead
+		if size > maxBytes && j > 0 {
+			return recs[:j]
+		}
+	}
+	return recs
 }
 
 // process drops records before offset and runs the processor.
