@@ -19,8 +19,10 @@ import (
 	"github.com/sluicehq/sluice/membership"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/controller"
+	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/platform/httpapi"
 	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/platform/wsapi"
 )
 
 // Node is a running Sluice node. Close it to stop.
@@ -33,6 +35,8 @@ type Node struct {
 	members    *membership.Membership
 	controller *controller.Controller // nil without the controller role
 	broker     *broker.Broker         // nil without the broker role
+	groups     *groups.Coordinator // nil unless the node has both roles
+	ws         *wsapi.Handler      // nil unless groups runs
 	api        *httpapi.Server
 	server     *http.Server
 
@@ -163,6 +167,11 @@ func (n *Node) start(ctx context.Context) error {
 	if n.api, err = httpapi.New(apiCfg); err != nil {
 		return fmt.Errorf("build http api: %w", err)
 	}
+	if n.broker != nil && n.controller != nil {
+		if err := n.startGroups(); err != nil {
+			return err
+		}
+	}
 	n.serveCtx, n.cancelServe = context.WithCancel(context.Background())
 	n.server = &http.Server{
 		Handler:           n.api,
@@ -273,8 +282,9 @@ func (n *Node) API() *httpapi.Server { return n.api }
 // Membership is the node's serf agent.
 func (n *Node) Membership() *membership.Membership { return n.members }
 
-// Close stops the node in order: the HTTP server (long-polls are cut
-// short, other requests get Config.ShutdownTimeout to finish), the broker
+// Close stops the node in order: WebSocket connections, the HTTP server
+// (long-polls are cut short, other requests get Config.ShutdownTimeout
+// to finish), the group coordinator, the broker
 // (flushes and closes every partition log), the controller, then serf.
 // The data stays in DataDir for the next Start.
 func (n *Node) Close() error {
@@ -287,6 +297,13 @@ func (n *Node) Close() error {
 
 func (n *Node) stop() error {
 	var errs []error
+	if n.ws != nil {
+		// WebSocket connections are hijacked: http.Server.Shutdown does
+		// not wait for them, so they are ended first.
+		if err := n.ws.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close websocket api: %w", err))
+		}
+	}
 	if n.server != nil {
 		n.cancelServe()
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
@@ -298,6 +315,11 @@ func (n *Node) stop() error {
 		<-n.serveDone
 	} else if n.listener != nil {
 		_ = n.listener.Close()
+	}
+	if n.groups != nil {
+		if err := n.groups.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close group coordinator: %w", err))
+		}
 	}
 	if n.broker != nil {
 		if err := n.broker.Close(); err != nil {

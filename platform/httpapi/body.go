@@ -74,8 +74,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, buf []byte) (
 		return buf, &http.MaxBytesError{Limit: limit}
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
-	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength {
-		buf = make([]byte, 0, r.ContentLength)
+	// One spare byte lets the read that sees EOF land without growing
+	// the buffer.
+	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength+1 {
+		buf = make([]byte, 0, r.ContentLength+1)
 	}
 	for {
 		if len(buf) == cap(buf) {

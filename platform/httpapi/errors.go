@@ -88,3 +88,13 @@ func toWire(err error) *wire.Error {
 	}
 	return out
 }
+
+// ErrorCode is the API code of err, or "" when err maps to no specific
+// code (internal). Other APIs of the node (WebSocket) use it so that both
+// name an error the same way.
+func ErrorCode(err error) string {
+	if c := toWire(err).Code; c != wire.CodeInternal {
+		return string(c)
+	}
+	return ""
+}

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 // Timings short enough for fast tests, long enough for a loaded 2-core CI.
 const (
 	sessionTimeout   = 1500 * time.Millisecond
-	rebalanceTimeout = 1500 * time.Millisecond
+	rebalanceTimeout = 10 * time.Second
 )
 
 // env is a real node (raft controller, broker on bbolt) with the group
