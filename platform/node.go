@@ -35,8 +35,8 @@ type Node struct {
 	members    *membership.Membership
 	controller *controller.Controller // nil without the controller role
 	broker     *broker.Broker         // nil without the broker role
-	groups     *groups.Coordinator // nil unless the node has both roles
-	ws         *wsapi.Handler      // nil unless groups runs
+	groups     *groups.Coordinator    // nil unless the node has both roles
+	ws         *wsapi.Handler         // nil unless groups runs
 	api        *httpapi.Server
 	server     *http.Server
 
