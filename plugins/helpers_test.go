@@ -15,7 +15,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) {
+		closeSharedHost()
+		cleanupGoBuilds()
+	}))
+}
+
+func newLogger(w *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // watCache holds modules built from testdata or examples once per test run.
@@ -68,7 +75,7 @@ func newTestHost(t testing.TB, cfg Config) (*Host, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Logger = newLogger(logs)
 	}
 	h, err := NewHost(context.Background(), cfg)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,7 +28,8 @@ type Host struct {
 
 	mu       sync.Mutex
 	closed   bool
-	compiled map[string]*compiled // by sha256 hex
+	compiled map[string]*compiled // by sha256 hex, in use or idle
+	idle     []*compiled          // compiled modules no pool uses, oldest first
 	pools    map[poolKey]*pool
 }
 
@@ -58,10 +60,13 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 	} else {
 		h.cache = wazero.NewCompilationCache()
 	}
-	rc := wazero.NewRuntimeConfig(). // the compiler where supported
-						WithCompilationCache(h.cache).
-						WithCloseOnContextDone(true).
-						WithMemoryLimitPages(cfg.MaxMemoryPages)
+	rc := wazero.NewRuntimeConfig() // the compiler where supported
+	if cfg.Interpreter {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	rc = rc.WithCompilationCache(h.cache).
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(cfg.MaxMemoryPages)
 	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	if err := h.instantiateWASI(ctx); err != nil {
 		h.rt.Close(ctx)
@@ -92,6 +97,7 @@ func (h *Host) Close(ctx context.Context) error {
 		c.mod.Close(ctx)
 	}
 	h.compiled = map[string]*compiled{}
+	h.idle = nil
 	h.mu.Unlock()
 	err := h.rt.Close(ctx)
 	return errors.Join(err, h.cache.Close(ctx))
@@ -120,6 +126,9 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 		return nil, ErrClosed
 	}
 	if c, ok := h.compiled[sum]; ok {
+		if c.refs == 0 {
+			h.idle = slices.DeleteFunc(h.idle, func(x *compiled) bool { return x == c })
+		}
 		c.refs++
 		h.mu.Unlock()
 		return c, nil
@@ -140,17 +149,29 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	return c, nil
 }
 
-// release drops a reference taken by compile.
+// release drops a reference taken by compile. A module no longer used stays
+// compiled in memory among the Config.IdleCompiled most recently used, so
+// validating then using a module, or re-creating a topic's partitioner,
+// does not compile it again.
 func (h *Host) release(ctx context.Context, c *compiled) {
 	h.mu.Lock()
 	c.refs--
-	drop := c.refs == 0 && h.compiled[c.sum] == c
-	if drop {
-		delete(h.compiled, c.sum)
+	var evict []*compiled
+	if c.refs == 0 {
+		if h.closed || h.compiled[c.sum] != c {
+			evict = append(evict, c)
+		} else {
+			h.idle = append(h.idle, c)
+			for len(h.idle) > h.cfg.IdleCompiled {
+				evict = append(evict, h.idle[0])
+				delete(h.compiled, h.idle[0].sum)
+				h.idle = h.idle[1:]
+			}
+		}
 	}
 	h.mu.Unlock()
-	if drop {
-		c.mod.Close(ctx)
+	for _, e := range evict {
+		e.mod.Close(ctx)
 	}
 }
 

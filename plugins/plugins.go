@@ -118,6 +118,15 @@ type Config struct {
 	// InstantiateTimeout bounds starting one instance: the module's start
 	// function, _initialize and sluice_init. Default 5 s.
 	InstantiateTimeout time.Duration
+	// IdleCompiled is how many compiled modules no pool uses are kept in
+	// memory (least recently used beyond it are dropped; the on-disk cache
+	// still has them). Default 16.
+	IdleCompiled int
+	// Interpreter runs modules in wazero's interpreter instead of compiling
+	// them to machine code: a large module starts in a tenth of the time but
+	// runs several times slower. For short-lived hosts (tests, one-off local
+	// runs); a node should leave it false.
+	Interpreter bool
 }
 
 func (c Config) withDefaults() Config {
@@ -132,6 +141,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InstantiateTimeout <= 0 {
 		c.InstantiateTimeout = DefaultInstantiateTimeout
+	}
+	if c.IdleCompiled <= 0 {
+		c.IdleCompiled = 16
 	}
 	c.DefaultLimits = c.DefaultLimits.withDefaults(Limits{})
 	return c
