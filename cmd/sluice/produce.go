@@ -14,6 +14,10 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// maxReportedFailures bounds the per-record failures produce --verbose
+// prints; the one-line summary counts them all.
+const maxReportedFailures = 5
+
 // maxLine bounds one input line of produce (and so one record).
 const maxLine = 16 << 20
 
@@ -178,7 +182,9 @@ func (pp *producePrinter) drain(wait bool) {
 			if pp.firstErr == nil {
 				pp.firstErr = r.Err
 			}
-			fmt.Fprintf(pp.errw, "sluice: record %d: %v\n", pp.n, r.Err)
+			if pp.verbose && pp.failed <= maxReportedFailures {
+				fmt.Fprintf(pp.errw, "sluice: record %d: %v\n", pp.n, r.Err)
+			}
 			continue
 		}
 		switch {

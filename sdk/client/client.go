@@ -139,8 +139,25 @@ type request struct {
 }
 
 // do sends r and returns the response body of a 2xx answer; any other
-// status becomes an *APIError.
+// status becomes an *APIError. A request answered not_controller (any
+// method) or not_leader (GET: fetch, offsets) with the leader's address is
+// sent once more to that leader: nothing was done the first time, so the
+// retry is safe. A produce is not redirected: its records may belong to
+// several leaders.
 func (c *Client) do(ctx context.Context, r request) (status int, header http.Header, body []byte, err error) {
+	status, header, body, err = c.doOnce(ctx, r)
+	var ae *APIError
+	if r.baseURL == nil && errors.As(err, &ae) && ae.Details != nil && ae.Details.LeaderAddr != "" &&
+		(ae.Code == wire.CodeNotController || ae.Code == wire.CodeNotLeader && r.method == http.MethodGet) {
+		if u, perr := parseAddr(ae.Details.LeaderAddr); perr == nil && u.String() != c.base.String() {
+			r.baseURL = u
+			return c.doOnce(ctx, r)
+		}
+	}
+	return status, header, body, err
+}
+
+func (c *Client) doOnce(ctx context.Context, r request) (status int, header http.Header, body []byte, err error) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout+r.extra)

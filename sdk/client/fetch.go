@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -63,12 +62,6 @@ func (c *Client) Fetch(ctx context.Context, topic string, partition int32, offse
 		extra:  opts.MaxWait,
 	}
 	_, hdr, body, err := c.do(ctx, r)
-	var ae *APIError
-	if errors.As(err, &ae) && ae.Code == wire.CodeNotLeader && ae.Details != nil && ae.Details.LeaderAddr != "" {
-		if r.baseURL, err = parseAddr(ae.Details.LeaderAddr); err == nil {
-			_, hdr, body, err = c.do(ctx, r)
-		}
-	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, offset, err)
 	}
