@@ -176,8 +176,18 @@ func TestErrorsExitNonZeroWithOneLine(t *testing.T) {
 	// Nothing was written by the failed calls.
 	r := ok(t, srv, "", "--output", "json", "topic", "list")
 	var l wire.TopicList
-	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil || len(l.Topics) != 1 {
+	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil || len(l.Topics) != 1 || l.Topics[0].Name != "exists" {
 		t.Errorf("topics after failures: %s (%v)", r.stdout, err)
+	}
+	// Internal topics show only when asked for.
+	r = ok(t, srv, "", "--output", "json", "topic", "list", "--internal")
+	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range l.Topics {
+		if tp.Name != "exists" && !tp.Internal {
+			t.Errorf("unexpected topic %+v", tp)
+		}
 	}
 }
 

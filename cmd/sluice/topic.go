@@ -26,7 +26,11 @@ func topicCommand() *cli.Command {
 				},
 				Action: topicCreate,
 			},
-			{Name: "list", Aliases: []string{"ls"}, Usage: "list topics", Action: topicList},
+			{
+				Name: "list", Aliases: []string{"ls"}, Usage: "list topics",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "internal", Usage: "include internal topics such as __consumer_offsets"}},
+				Action: topicList,
+			},
 			{Name: "describe", Usage: "show a topic's settings and partitions (leader, replicas, ISR, offsets)", ArgsUsage: "NAME", Action: topicDescribe},
 			{
 				Name:        "alter",
@@ -84,9 +88,15 @@ func topicList(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
-	ts, err := cl.ListTopics(c.Context)
+	all, err := cl.ListTopics(c.Context)
 	if err != nil {
 		return err
+	}
+	ts := all[:0:0]
+	for _, tp := range all {
+		if !tp.Internal || c.Bool("internal") {
+			ts = append(ts, tp)
+		}
 	}
 	if wantJSON(c) {
 		return printJSON(c.App.Writer, wire.TopicList{Topics: ts})
