@@ -31,7 +31,11 @@ type Config struct {
 	// BootstrapExpect > 1: once serf shows this many alive controller-role
 	// members and this node has no raft state, bootstrap raft with exactly
 	// those (Consul's bootstrap-expect; every node computes the same set).
-	// 1 is the same as Bootstrap. 0 (default) never bootstraps: the node
+	// 1 bootstraps alone like Bootstrap, unless Membership already shows
+	// other alive controllers (the node joined an existing cluster): then it
+	// waits to be added, so a node restarted with an empty data dir or
+	// started with --join never forms a second quorum. 0 (default) never
+	// bootstraps: the node
 	// waits for an existing cluster's active controller to add it — except
 	// without Membership, where there is no way to be found, so it
 	// bootstraps alone.
@@ -114,9 +118,27 @@ func (c *Config) withDefaults() (Config, error) {
 	return cfg, nil
 }
 
-// bootstrapsAlone reports whether the node bootstraps a one-voter cluster.
-func (c *Config) bootstrapsAlone() bool {
-	return c.Bootstrap || c.BootstrapExpect == 1 || (c.BootstrapExpect == 0 && c.Membership == nil)
+// shouldBootstrapAlone decides, for a node without raft state, whether it
+// bootstraps a one-voter cluster, given the members serf shows.
+func (c *Config) shouldBootstrapAlone(members []membership.Member) bool {
+	switch {
+	case c.Bootstrap:
+		return true
+	case c.BootstrapExpect == 0:
+		return c.Membership == nil // nobody could ever add it
+	case c.BootstrapExpect > 1:
+		return false // bootstrap-expect decides (membershipLoop)
+	}
+	// BootstrapExpect 1 on a node that joined a serf cluster which already
+	// has controllers: bootstrapping alone would start a second, diverging
+	// quorum. Wait for the active controller to add this node instead.
+	for _, m := range members {
+		if meta.NodeID(m.ID) != c.NodeID && m.Status == membership.StatusAlive && m.HasRole(meta.RoleController) {
+			c.Logger.Info("controllers already exist; waiting to be added to their quorum", "seen", m.ID)
+			return false
+		}
+	}
+	return true
 }
 
 func setDefault[T comparable](v *T, def T) {

@@ -23,6 +23,7 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"go.etcd.io/bbolt"
 
+	"github.com/sluicehq/sluice/membership"
 	"github.com/sluicehq/sluice/platform/meta"
 )
 
@@ -165,7 +166,14 @@ func (c *Controller) closeStores() {
 // bootstrapIfAlone bootstraps a one-voter cluster when the config asks for
 // it and there is no raft state yet.
 func (c *Controller) bootstrapIfAlone() error {
-	if !c.cfg.bootstrapsAlone() {
+	if c.raft.LastIndex() > 0 {
+		return nil
+	}
+	var members []membership.Member
+	if c.cfg.Membership != nil {
+		members = c.cfg.Membership.Members()
+	}
+	if !c.cfg.shouldBootstrapAlone(members) {
 		return nil
 	}
 	return c.bootstrap([]raft.Server{{

@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 
+	"github.com/sluicehq/sluice/membership"
 	"github.com/sluicehq/sluice/platform/meta"
 )
 
@@ -25,13 +27,15 @@ func voters(t *testing.T, c *Controller) map[raft.ServerID]raft.ServerAddress {
 }
 
 // TestJoinModeAddsAndRemovesVoters: the first node bootstraps alone; nodes
-// started with BootstrapExpect 0 wait to be added by the active controller,
+// that join it wait to be added by the active controller,
 // which adds controller-role serf members as voters and removes those that
 // leave gracefully (fencing their broker).
 func TestJoinModeAddsAndRemovesVoters(t *testing.T) {
 	first, second, third := newNode(t, 1), newNode(t, 2), newNode(t, 3)
 	first.start(t, nil, 1)
-	second.start(t, []string{first.serfAddr}, 0)
+	// Expect 1 after joining existing controllers must not bootstrap a
+	// second quorum; expect 0 never bootstraps. Both wait to be added.
+	second.start(t, []string{first.serfAddr}, 1)
 	third.start(t, []string{first.serfAddr}, 0)
 	nodes := []*node{first, second, third}
 	leader := leaderOf(t, nodes)
@@ -81,5 +85,35 @@ func TestReconcileFencesBrokersSerfForgot(t *testing.T) {
 	})
 	if b, _ := md.Broker(1); !b.Alive() {
 		t.Fatal("the live node was fenced")
+	}
+}
+
+func TestShouldBootstrapAlone(t *testing.T) {
+	withMembership := &membership.Membership{} // only compared against nil
+	self := membership.Member{ID: 1, Roles: []string{"controller", "broker"}, Status: membership.StatusAlive}
+	otherCtl := membership.Member{ID: 2, Roles: []string{"controller"}, Status: membership.StatusAlive}
+	otherBroker := membership.Member{ID: 3, Roles: []string{"broker"}, Status: membership.StatusAlive}
+	deadCtl := membership.Member{ID: 4, Roles: []string{"controller"}, Status: membership.StatusFailed}
+	tests := []struct {
+		name    string
+		cfg     Config
+		members []membership.Member
+		want    bool
+	}{
+		{"explicit bootstrap", Config{Bootstrap: true, Membership: withMembership}, []membership.Member{self, otherCtl}, true},
+		{"expect 1 alone", Config{BootstrapExpect: 1, Membership: withMembership}, []membership.Member{self, otherBroker, deadCtl}, true},
+		{"expect 1 joined controllers", Config{BootstrapExpect: 1, Membership: withMembership}, []membership.Member{self, otherCtl}, false},
+		{"expect 1 without membership", Config{BootstrapExpect: 1}, nil, true},
+		{"expect 0 with membership waits", Config{Membership: withMembership}, []membership.Member{self}, false},
+		{"expect 0 without membership", Config{}, nil, true},
+		{"expect 3 is bootstrap-expect", Config{BootstrapExpect: 3, Membership: withMembership}, []membership.Member{self}, false},
+	}
+	for _, tc := range tests {
+		cfg := tc.cfg
+		cfg.NodeID = 1
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		if got := cfg.shouldBootstrapAlone(tc.members); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
