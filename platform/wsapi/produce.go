@@ -57,20 +57,23 @@ func (h *Handler) serveProduce(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	ws.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
-	queue := make(chan produceBatch, h.cfg.ProduceMaxInFlight-1) // plus the one the worker holds
+	// A batch takes a slot before its frame is read and gives it back once
+	// answered: at the limit the reader stops reading.
+	slots := make(chan struct{}, h.cfg.ProduceMaxInFlight)
+	queue := make(chan produceBatch, h.cfg.ProduceMaxInFlight)
 	readEnded := make(chan readEnd, 1)
 	var fatal atomic.Pointer[error]
 	readerStopped := make(chan struct{})
 	go func() {
 		defer close(readerStopped)
 		defer close(queue)
-		readEnded <- p.readLoop(ctx, queue, &fatal)
+		readEnded <- p.readLoop(ctx, slots, queue, &fatal)
 	}()
 
 	err := p.setup(ctx, r)
 	var workerErr error
 	if err == nil {
-		workerErr = p.work(ctx, queue)
+		workerErr = p.work(ctx, slots, queue)
 	}
 	// Why did it end? Setup and worker errors first, then a malformed
 	// frame seen by the reader, then how reading ended.
@@ -143,7 +146,7 @@ func (p *producer) setup(ctx context.Context, r *http.Request) error {
 // readLoop decodes frames into queue until the socket ends or a frame is
 // malformed (stored in fatal). Sending on a full queue blocks: the server
 // stops reading and TCP pushes back on the client.
-func (p *producer) readLoop(ctx context.Context, queue chan<- produceBatch, fatal *atomic.Pointer[error]) readEnd {
+func (p *producer) readLoop(ctx context.Context, slots chan struct{}, queue chan<- produceBatch, fatal *atomic.Pointer[error]) readEnd {
 	h := p.h
 	p.ws.SetPongHandler(func(string) error {
 		p.ws.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
@@ -167,28 +170,32 @@ func (p *producer) readLoop(ctx context.Context, queue chan<- produceBatch, fata
 	}()
 	defer func() { close(pingDone); wg.Wait() }()
 	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return endVanished
+		}
+		// The wait for a slot does not count as idleness.
+		p.ws.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
 		mt, data, err := p.ws.ReadMessage()
 		if err != nil {
 			return classifyReadErr(err)
 		}
-		p.ws.SetReadDeadline(time.Now().Add(h.cfg.IdleTimeout))
 		b, ferr := decodeProduceFrame(mt, data)
 		if ferr != nil {
 			fatal.Store(&ferr)
 			return endClosed
 		}
 		if b.recs == nil && b.err == nil {
-			continue // a ping, answered
+			<-slots // a ping: nothing to answer
+			p.writeJSON(wire.WSPingMsg{Type: wire.WSPong})
+			continue
 		}
 		n := p.inFlight.Add(1)
 		if n > p.peakInFlight.Load() {
 			p.peakInFlight.Store(n)
 		}
-		select {
-		case queue <- b:
-		case <-ctx.Done():
-			return endVanished
-		}
+		queue <- b // never blocks: at most cap(slots) batches are queued
 	}
 }
 
@@ -250,7 +257,7 @@ func toRecord(r wire.Record) record.Record {
 }
 
 // work produces queued batches in order and answers each.
-func (p *producer) work(ctx context.Context, queue <-chan produceBatch) error {
+func (p *producer) work(ctx context.Context, slots <-chan struct{}, queue <-chan produceBatch) error {
 	h := p.h
 	for {
 		var b produceBatch
@@ -291,6 +298,7 @@ func (p *producer) work(ctx context.Context, queue <-chan produceBatch) error {
 			return nil
 		}
 		p.inFlight.Add(-1)
+		<-slots
 	}
 }
 
