@@ -39,9 +39,11 @@ func exampleWasm(t testing.TB, name string) []byte {
 				return
 			}
 		}
-		for _, ex := range []string{"json-partitioner", "filter-redact", "flatten"} {
+		for _, pkg := range []string{"examples/json-partitioner", "examples/filter-redact",
+			"examples/flatten", "plugins/testdata/gohostile"} {
+			ex := filepath.Base(pkg)
 			cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-o",
-				filepath.Join(goBuilds.dir, ex+".wasm"), "./examples/"+ex)
+				filepath.Join(goBuilds.dir, ex+".wasm"), "./"+pkg)
 			cmd.Dir = ".."
 			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {

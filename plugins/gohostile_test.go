@@ -1,0 +1,54 @@
+package plugins
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/record"
+)
+
+// A standard Go module that misbehaves: the failures are mapped the same
+// way as for hand-written WAT, and the host keeps serving.
+func TestHostileGoModule(t *testing.T) {
+	h := sharedHost(t)
+	ctx := context.Background()
+	wasm := exampleWasm(t, "gohostile")
+	cases := []struct {
+		mode   string
+		limits Limits
+		want   error
+		msg    string
+	}{
+		{"hog", Limits{MemoryPages: 256}, ErrMemoryLimit, "limit 256 pages (16 MiB)"},
+		{"spin", Limits{CallTimeout: 200 * time.Millisecond}, ErrTimeout, "interrupted after 200ms"},
+		{"exit", Limits{}, ErrPluginFailed, "exited with code 3"},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			p, err := h.Partitioner(ctx, Module{Name: "go-" + c.mode, Version: 1, Wasm: wasm, Limits: c.limits},
+				map[string]string{"mode": c.mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close(ctx)
+			err = p.Partition(ctx, []record.Record{{Value: []byte("x")}}, 4, make([]int32, 1))
+			if !errors.Is(err, c.want) || !strings.HasPrefix(err.Error(), "plugin go-"+c.mode+"@1: ") || !strings.Contains(err.Error(), c.msg) {
+				t.Fatalf("err = %v, want %v saying %q", err, c.want, c.msg)
+			}
+		})
+	}
+	if !strings.Contains(shared.logs.String(), `level=WARN msg="giving up" plugin=go-exit@1 stream=stderr`) {
+		t.Errorf("the module's stderr line was not logged:\n%s", shared.logs.String())
+	}
+	ok, err := h.Partitioner(ctx, Module{Name: "go-ok", Version: 1, Wasm: wasm}, map[string]string{"mode": "ok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ok.Close(ctx)
+	if err := ok.Partition(ctx, []record.Record{{}}, 4, make([]int32, 1)); err != nil {
+		t.Fatalf("host no longer runs a good Go module: %v", err)
+	}
+}
