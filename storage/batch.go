@@ -159,7 +159,7 @@ func (r *reader) uvarint(what string) uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
+	if n <= 0 || overlong(r.b, n) {
 		r.fail(what)
 		return 0
 	}
@@ -172,13 +172,18 @@ func (r *reader) varint(what string) int64 {
 		return 0
 	}
 	v, n := binary.Varint(r.b)
-	if n <= 0 {
+	if n <= 0 || overlong(r.b, n) {
 		r.fail(what)
 		return 0
 	}
 	r.b = r.b[n:]
 	return v
 }
+
+// overlong reports a varint of n bytes with a redundant zero last group.
+// Only the shortest encoding is accepted, so a batch's bytes and its records
+// determine each other.
+func overlong(b []byte, n int) bool { return n > 1 && b[n-1] == 0 }
 
 // bytes reads a length-prefixed field; nullable fields use -1 for nil.
 func (r *reader) bytes(what string, nullable bool) []byte {
