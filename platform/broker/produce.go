@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/meta"
@@ -103,21 +104,41 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 		defer cancel()
 	}
 	results = grow(results, len(req.Records))
+	// Each partition's batch goes to its own log: append them at once, so
+	// a request spread over many partitions waits for one commit round
+	// (an fsync each, in parallel), not one after the other.
+	var (
+		wg    sync.WaitGroup
+		first func()
+	)
 	for p := range n {
 		recs, index := s.groupOf(p)
 		if len(recs) == 0 {
 			continue
 		}
-		base, err := b.appendTo(ctx, t, int32(p), recs, req.Acks, cfg.MinInsyncReplicas)
-		err = b.enrich(t, int32(p), err)
-		for k, i := range index {
-			r := &results[i]
-			r.Partition, r.Offset, r.Err = int32(p), -1, err
-			if base >= 0 && (err == nil || errors.Is(err, ErrTimeout)) {
-				r.Offset = base + int64(k)
+		run := func() {
+			base, err := b.appendTo(ctx, t, int32(p), recs, req.Acks, cfg.MinInsyncReplicas)
+			err = b.enrich(t, int32(p), err)
+			for k, i := range index {
+				r := &results[i]
+				r.Partition, r.Offset, r.Err = int32(p), -1, err
+				if base >= 0 && (err == nil || errors.Is(err, ErrTimeout)) {
+					r.Offset = base + int64(k)
+				}
 			}
 		}
+		if first == nil {
+			first = run // runs on this goroutine once the others are started
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
 	}
+	first()
+	wg.Wait()
 	return results, nil
 }
 
