@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	bolt "go.etcd.io/bbolt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -79,3 +80,5 @@ func readAll(t testing.TB, l *Log, from int64) []record.Record {
 	}
 	return out
 }
+
+type boltTx = bolt.Tx
