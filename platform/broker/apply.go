@@ -86,37 +86,46 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 	next := make(map[string]*topic, len(c.Topics))
 	topicsChanged := false
 
+	var removed []*topic
 	for name, t := range old {
 		if nt, ok := c.Topics[name]; ok && nt.ID == t.meta.ID {
 			continue
 		}
 		topicsChanged = true
-		errs = append(errs, b.removeTopic(t))
+		removed = append(removed, t)
 	}
 
 	for name, mt := range c.Topics {
-		t, err := b.applyTopic(ctx, old[name], mt, c)
+		cur := old[name]
+		if cur != nil && cur.meta.ID != mt.ID {
+			cur = nil // re-created: the old one is removed below
+		}
+		t, err := b.applyTopic(ctx, cur, mt, c)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		if t != nil {
 			next[name] = t
 		}
-		if old[name] == nil || old[name].meta.ID != mt.ID {
+		if cur == nil {
 			topicsChanged = true
 		}
 	}
 
+	// Publish first, then close what went away: a request that wakes up
+	// because its replica closed must already find the topic gone.
+	b.mu.Lock()
+	b.topics, b.cluster = next, c
+	b.mu.Unlock()
+	for _, t := range removed {
+		errs = append(errs, b.removeTopic(t))
+	}
 	if sweep {
 		errs = append(errs, b.sweep(next))
 	}
 	if topicsChanged || sweep {
 		errs = append(errs, b.writeVersion(c.Version))
 	}
-
-	b.mu.Lock()
-	b.topics, b.cluster = next, c
-	b.mu.Unlock()
 	b.applied.Notify()
 	return errors.Join(errs...)
 }
@@ -124,9 +133,6 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 // applyTopic returns the topic as it must be after c: the same partitions
 // where nothing changed, new ones opened, dropped ones closed.
 func (b *Broker) applyTopic(ctx context.Context, cur *topic, mt *meta.Topic, c *meta.Cluster) (*topic, error) {
-	if cur != nil && cur.meta.ID != mt.ID {
-		cur = nil // re-created: the old one was removed above
-	}
 	t := &topic{meta: mt, dir: topicDir(b.dir, mt), parts: make([]*partition, len(mt.Partitions))}
 	if cur != nil {
 		copy(t.parts, cur.parts)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -436,5 +437,111 @@ func TestTopicConfigChangesApply(t *testing.T) {
 			t.Fatalf("retention.bytes=2000 never removed a batch: %+v", info)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestDeleteWakesLongPollAndCloseEndsIt(t *testing.T) {
+	src := newMemSource(t, 1)
+	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: t.TempDir(), Metadata: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitVersion(t, b, src.createTopic(t, "a", 1, nil))
+	waitVersion(t, b, src.createTopic(t, "b", 1, nil))
+	errs := make(chan error, 2)
+	for _, topic := range []string{"a", "b"} {
+		go func() {
+			_, err := b.Fetch(context.Background(), FetchRequest{Topic: topic, MaxWait: time.Minute}, nil)
+			errs <- err
+		}()
+	}
+	// The deleted topic's waiter wakes with ErrUnknownTopic.
+	waitVersion(t, b, src.propose(t, meta.Command{Op: meta.OpDeleteTopic, DeleteTopic: &meta.DeleteTopic{Name: "a"}}))
+	select {
+	case err := <-errs:
+		if !errors.Is(err, ErrUnknownTopic) {
+			t.Fatalf("long-poll on a deleted topic: %v, want ErrUnknownTopic", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("long-poll on a deleted topic did not wake")
+	}
+	// Close ends the other one instead of waiting out its minute.
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errs:
+		if err == nil {
+			t.Fatal("long-poll survived Close without an error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end a long-poll")
+	}
+}
+
+func TestConcurrentProducersGetDenseUniqueOffsets(t *testing.T) {
+	src := newMemSource(t, 1)
+	b := startBroker(t, src, t.TempDir())
+	waitVersion(t, b, src.createTopic(t, "c", 2, map[string]string{"durability": "replicated"}))
+	const producers, requests, perRequest = 8, 20, 25
+	seen := make([]map[int64]bool, 2)
+	for i := range seen {
+		seen[i] = map[int64]bool{}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range requests {
+				res, err := b.Produce(context.Background(), ProduceRequest{Topic: "c", Records: keyed(perRequest, fmt.Sprintf("%d-%d", w, r)), Acks: AcksAll}, nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				for _, x := range res {
+					if x.Err != nil || seen[x.Partition][x.Offset] {
+						t.Errorf("result %+v: error or offset given twice", x)
+					}
+					seen[x.Partition][x.Offset] = true
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// A reader follows partition 0 meanwhile; it must only see dense offsets.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		next := int64(0)
+		for next < 100 {
+			res, err := b.Fetch(context.Background(), FetchRequest{Topic: "c", Offset: next, MaxWait: 5 * time.Second}, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, r := range res.Records {
+				if r.Offset != next {
+					t.Errorf("reader got offset %d, want %d", r.Offset, next)
+					return
+				}
+				next++
+			}
+		}
+	}()
+	wg.Wait()
+	<-done
+	total := 0
+	for p := range int32(2) {
+		info, _ := b.PartitionInfo("c", p)
+		if int(info.LogEnd) != len(seen[p]) || info.HighWatermark != info.LogEnd {
+			t.Fatalf("partition %d: LEO %d HW %d, %d offsets handed out", p, info.LogEnd, info.HighWatermark, len(seen[p]))
+		}
+		total += len(seen[p])
+	}
+	if total != producers*requests*perRequest {
+		t.Fatalf("%d offsets for %d records", total, producers*requests*perRequest)
 	}
 }
