@@ -92,6 +92,7 @@ func DecodeRecords(b []byte) ([]Record, error) {
 	recs := make([]Record, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		var r Record
+		d.left = n - i
 		d.record(&r)
 		recs = append(recs, r)
 	}
@@ -137,6 +138,7 @@ func DecodeFetchBatch(b []byte) (*FetchBatch, error) {
 	fb.Records = make([]Record, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		r := Record{Partition: fb.Partition, Offset: d.varint()}
+		d.left = n - i
 		d.record(&r)
 		fb.Records = append(fb.Records, r)
 	}
@@ -242,6 +244,10 @@ type decoder struct {
 	b   []byte
 	off int
 	err error
+	// hdrs is an arena the records' headers are cut from, so a body
+	// costs one header allocation rather than one per record.
+	hdrs []Header
+	left int // records still to decode, counting the current one
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -341,12 +347,18 @@ func (d *decoder) record(r *Record) {
 	r.Value = d.bytes()
 	nh := d.count(2)
 	if nh > 0 {
-		r.Headers = make([]Header, 0, nh)
+		if cap(d.hdrs)-len(d.hdrs) < nh {
+			// A new arena; earlier records keep the old one.
+			// Size it as if the records still to come carry as many.
+			d.hdrs = make([]Header, 0, nh*max(d.left, 1))
+		}
+		start := len(d.hdrs)
 		for i := 0; i < nh && d.err == nil; i++ {
 			k := d.bytes()
 			v := d.bytes()
-			r.Headers = append(r.Headers, Header{Key: string(k), Value: v})
+			d.hdrs = append(d.hdrs, Header{Key: string(k), Value: v})
 		}
+		r.Headers = d.hdrs[start:len(d.hdrs):len(d.hdrs)]
 	}
 }
 
