@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 // freeAddr returns a loopback host:port that was free (TCP and UDP) a moment
 // ago. It picks below Linux's ephemeral range (32768+), so the outgoing
 // connections of nodes already running cannot take it before it is bound.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	for range 100 {
 		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
@@ -65,7 +65,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
