@@ -24,7 +24,13 @@ func (l *Log) load() (err error) {
 		return err
 	}
 	if fresh {
-		if err := l.db.Update(initFile); err != nil {
+		// The empty layout is synced in every mode, so a file that exists
+		// always has it.
+		noSync := l.db.NoSync
+		l.db.NoSync = false
+		err := l.db.Update(initFile)
+		l.db.NoSync = noSync
+		if err != nil {
 			return fmt.Errorf("initialise: %w", err)
 		}
 	}
@@ -43,6 +49,7 @@ func (l *Log) load() (err error) {
 		}
 	}
 	l.markDirty = true
+	l.cleanOnOpen = clean || fresh
 	return nil
 }
 

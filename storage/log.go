@@ -36,10 +36,11 @@ type Log struct {
 
 	// wmu serialises write transactions and the publication of their
 	// results. Fields below it are guarded by it.
-	wmu       sync.Mutex
-	maxTS     int64 // largest timestamp in the log (time index tail)
-	hasMaxTS  bool
-	markDirty bool // the next write tx must clear meta/clean
+	wmu         sync.Mutex
+	maxTS       int64 // largest timestamp in the log (time index tail)
+	hasMaxTS    bool
+	markDirty   bool // the next write tx must clear meta/clean
+	cleanOnOpen bool // meta/clean was set when the file was opened
 
 	queue    chan *appendReq
 	stopOnce sync.Once
@@ -221,7 +222,10 @@ func (l *Log) Close() error {
 		}
 		l.db.NoSync = false
 	}
-	if len(errs) == 0 {
+	// markDirty still set means no write since Open: the file on disk is
+	// still marked clean, and an idle log closes without a commit.
+	untouched := l.markDirty && l.cleanOnOpen && !l.hwDirty.Load()
+	if len(errs) == 0 && !untouched {
 		l.markDirty = false
 		hwDirty := l.hwDirty.Swap(false)
 		err := l.db.Update(func(tx *bolt.Tx) error {
