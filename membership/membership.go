@@ -70,7 +70,7 @@ type Config struct {
 	LeavePropagateDelay time.Duration
 }
 
-// Event types.
+// EventType says what happened to a member.
 type EventType string
 
 const (

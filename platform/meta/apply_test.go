@@ -90,3 +90,34 @@ func TestReplayIsDeterministic(t *testing.T) {
 		t.Fatalf("unexpected end state: %s", snapshotJSON(t, a))
 	}
 }
+
+func TestTopicCloneIsDeep(t *testing.T) {
+	s := withBrokers(t, 2)
+	s.must(Command{Op: OpCreateTopic, CreateTopic: &CreateTopic{Name: "t", Partitions: 2, ReplicationFactor: 2,
+		Partitioner: PartitionerSpec{Name: "auto", Params: map[string]string{"a": "1"}}}})
+	orig := s.c.Topics["t"]
+	before := snapshotJSON(t, s.c)
+	c := orig.Clone()
+	c.Partitions[0].ISR[0] = 99
+	c.Partitions[1].Replicas = append(c.Partitions[1].Replicas[:0], 42)
+	c.Partitioner.Params["a"] = "changed"
+	if snapshotJSON(t, s.c) != before {
+		t.Fatal("modifying a clone changed the cluster")
+	}
+}
+
+func TestBrokerHasRole(t *testing.T) {
+	none := &Broker{}
+	if !none.HasRole(RoleBroker) || none.HasRole(RoleController) {
+		t.Fatal("a node without roles must count as a broker only")
+	}
+	ctl := &Broker{Roles: []string{RoleController}}
+	if ctl.HasRole(RoleBroker) || !ctl.HasRole(RoleController) {
+		t.Fatal("controller-only node")
+	}
+	s := newSeq(t)
+	s.must(Command{Op: OpRegisterBroker, RegisterBroker: &RegisterBroker{Broker: Broker{ID: 1, Roles: []string{RoleController}}}})
+	if _, err := s.try(create("t", 1, 1, nil)); !errors.Is(err, ErrNotEnoughBrokers) {
+		t.Fatalf("replicas on a controller-only node: %v", err)
+	}
+}
