@@ -53,7 +53,8 @@ func (l *Log) Append(ctx context.Context, recs []record.Record, leaderEpoch int3
 	if size > l.opts.MaxBatchBytes || size > math.MaxUint32 {
 		return 0, fmt.Errorf("append to %s: batch encodes to %d bytes, limit %d: %w", l.path, size, l.opts.MaxBatchBytes, ErrBatchTooLarge)
 	}
-	raw := encodeBatch(recs, ts, first, maxTS, leaderEpoch, size)
+	buf := getEncodeBuf(size)
+	raw := encodeBatchInto(*buf, recs, ts, first, maxTS, leaderEpoch, size)
 	req := &appendReq{
 		ctx:   ctx,
 		raws:  [][]byte{raw},
@@ -61,7 +62,14 @@ func (l *Log) Append(ctx context.Context, recs []record.Record, leaderEpoch int3
 		bytes: size,
 		done:  make(chan struct{}),
 	}
-	if err := l.submit(ctx, req); err != nil {
+	err := l.submit(ctx, req)
+	select {
+	case <-req.done: // the committer is finished with raw
+		*buf = raw[:0]
+		putEncodeBuf(buf)
+	default:
+	}
+	if err != nil {
 		return 0, fmt.Errorf("append to %s: %w", l.path, err)
 	}
 	return req.base, nil

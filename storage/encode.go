@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"math"
+	"sync"
 
 	"github.com/sluicehq/sluice/record"
 )
@@ -70,7 +71,13 @@ func putNullable(dst []byte, b []byte) []byte {
 // encodeBatch encodes recs with base offset 0 and no CRC; stamp seals it.
 // size must be encodedSize(recs, ts, first).
 func encodeBatch(recs []record.Record, ts []int64, first, maxTS int64, epoch int32, size int) []byte {
-	buf := make([]byte, batchHeaderSize, size)
+	return encodeBatchInto(make([]byte, 0, size), recs, ts, first, maxTS, epoch, size)
+}
+
+// encodeBatchInto is encodeBatch reusing buf's capacity (>= size).
+func encodeBatchInto(buf []byte, recs []record.Record, ts []int64, first, maxTS int64, epoch int32, size int) []byte {
+	buf = buf[:batchHeaderSize]
+	clear(buf)
 	buf[offMagic] = batchMagic
 	binary.BigEndian.PutUint32(buf[offLength:], uint32(size))
 	binary.BigEndian.PutUint32(buf[offEpoch:], uint32(epoch))
@@ -92,4 +99,24 @@ func encodeBatch(recs []record.Record, ts []int64, first, maxTS int64, epoch int
 		}
 	}
 	return buf
+}
+
+// encodePool recycles Append's encode buffers: a batch's bytes are only
+// needed until its transaction commits.
+var encodePool sync.Pool // of *[]byte
+
+func getEncodeBuf(size int) *[]byte {
+	if p, ok := encodePool.Get().(*[]byte); ok && cap(*p) >= size {
+		return p
+	}
+	b := make([]byte, 0, size)
+	return &b
+}
+
+// putEncodeBuf returns a buffer; very large ones are left to the GC so the
+// pool does not pin memory after a burst of big batches.
+func putEncodeBuf(p *[]byte) {
+	if cap(*p) <= 1<<20 {
+		encodePool.Put(p)
+	}
 }
