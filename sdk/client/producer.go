@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -33,6 +34,14 @@ type ProducerConfig struct {
 	MaxBuffered int
 	// Timeout is the server-side acks=all wait (default: server's, 30 s).
 	Timeout time.Duration
+	// Retries is how often a request that failed as a whole with an error
+	// that guarantees nothing was written (not leader, not enough replicas,
+	// not controller, node unreachable) is sent again, after RetryBackoff,
+	// doubled each time (default 3; negative: never). Timeouts are not
+	// retried: with acks=all the records may have been written.
+	Retries int
+	// RetryBackoff is the first wait before a retry (default 100 ms).
+	RetryBackoff time.Duration
 }
 
 func (c *ProducerConfig) setDefaults() {
@@ -53,6 +62,12 @@ func (c *ProducerConfig) setDefaults() {
 	}
 	if c.MaxBuffered <= 0 {
 		c.MaxBuffered = 32768
+	}
+	if c.Retries == 0 {
+		c.Retries = 3
+	}
+	if c.RetryBackoff <= 0 {
+		c.RetryBackoff = 100 * time.Millisecond
 	}
 }
 
@@ -263,6 +278,12 @@ func (p *Producer) send(b *batch) {
 	// The request is not tied to any caller's context: a record accepted by
 	// Produce is always sent; the request timeout bounds it.
 	results, err := p.c.Produce(context.Background(), b.topic, b.recs, p.opts)
+	backoff := p.cfg.RetryBackoff
+	for try := 0; try < p.cfg.Retries && err != nil && safeToRetry(err); try++ {
+		<-time.After(backoff) // bounded: Retries × doubling backoff
+		backoff *= 2
+		results, err = p.c.Produce(context.Background(), b.topic, b.recs, p.opts)
+	}
 	for i, e := range b.ents {
 		var r ProduceResult
 		if err != nil {
@@ -282,6 +303,13 @@ func (p *Producer) send(b *batch) {
 	delete(p.unfinished, b)
 	p.mu.Unlock()
 	close(b.done)
+}
+
+// safeToRetry reports whether err guarantees the request wrote nothing and
+// may succeed when sent again.
+func safeToRetry(err error) bool {
+	return errors.Is(err, ErrNotLeader) || errors.Is(err, ErrNotEnoughReplicas) ||
+		errors.Is(err, ErrNotController) || errors.Is(err, ErrUnavailable)
 }
 
 // Flush sends every buffered record and waits until all records produced
