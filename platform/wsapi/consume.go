@@ -19,7 +19,7 @@ import (
 // belong to the serving goroutine (run) alone.
 type consumer struct {
 	conn
-	id     uint64
+	topic  string // from the path; set before the connection is tracked
 	params consumeParams
 	nparts int32
 	proc   Processor
@@ -57,7 +57,7 @@ type clientMsg struct {
 }
 
 func (c *consumer) stats() ConnStats {
-	return ConnStats{ID: c.id, Kind: "consume", Topic: c.params.topic,
+	return ConnStats{Kind: "consume", Topic: c.topic,
 		BufferedBytes: c.bufferedStat.Load(), PeakBufferedBytes: c.peakStat.Load(), RecordsSent: c.sentStat.Load()}
 }
 
@@ -80,6 +80,7 @@ func (h *Handler) serveConsume(w http.ResponseWriter, r *http.Request) {
 		readDone: make(chan readEnd, 1),
 		fetched:  make(chan fetchOutcome),
 		parts:    map[int32]*partState{},
+		topic:    r.PathValue("topic"),
 	}
 	id, ok := h.track(c)
 	if !ok {
@@ -88,7 +89,6 @@ func (h *Handler) serveConsume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.untrack(id)
-	c.id = id
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer c.cancel()
 

@@ -87,8 +87,10 @@ func (h *Handler) Stats() []ConnStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make([]ConnStats, 0, len(h.conns))
-	for _, c := range h.conns {
-		out = append(out, c.stats())
+	for id, c := range h.conns {
+		st := c.stats()
+		st.ID = id
+		out = append(out, st)
 	}
 	return out
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +60,12 @@ type env struct {
 func startEnv(t *testing.T, mod func(*wsapi.Config)) *env {
 	t.Helper()
 	e := &env{node: testnode.Start(t), mod: mod}
-	host, err := plugins.NewHost(context.Background(), plugins.Config{CacheDir: filepath.Join(t.TempDir(), "plugin-cache"), Logger: quiet()})
+	host, err := plugins.NewHost(context.Background(), plugins.Config{
+		CacheDir: filepath.Join(t.TempDir(), "plugin-cache"), Logger: quiet(),
+		// Go-built modules start slowly under -race on a busy machine.
+		InstantiateTimeout: time.Minute,
+		DefaultLimits:      plugins.Limits{CallTimeout: 10 * time.Second},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +190,7 @@ func (e *env) produce(t *testing.T, topic, prefix string, n int) {
 // uploadWasm registers a processor module under name.
 func (e *env) uploadWasm(t *testing.T, name string, wasm []byte) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := e.host.Validate(ctx, wasm, plugins.KindProcessor); err != nil {
 		t.Fatalf("validate %s: %v", name, err)
@@ -263,18 +267,6 @@ func cleanupBuilds() {
 	if builds.dir != "" {
 		os.RemoveAll(builds.dir)
 	}
-}
-
-// exampleWasm builds examples/NAME for wasip1.
-func exampleWasm(t *testing.T, name string) []byte {
-	t.Helper()
-	return build(t, name, func(out string) *exec.Cmd {
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-o", out, "./examples/"+name)
-		cmd.Dir = "../.."
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		return cmd
-	})
 }
 
 // watWasm assembles testdata/NAME.wat with wat2wasm (skips without it).

@@ -20,7 +20,6 @@ import (
 // connection to one partition keep their order.
 type producer struct {
 	conn
-	id    uint64
 	topic string
 	acks  string
 
@@ -35,7 +34,7 @@ type produceBatch struct {
 }
 
 func (p *producer) stats() ConnStats {
-	return ConnStats{ID: p.id, Kind: "produce", Topic: p.topic,
+	return ConnStats{Kind: "produce", Topic: p.topic,
 		InFlight: p.inFlight.Load(), PeakInFlight: p.peakInFlight.Load(), RecordsProduced: p.produced.Load()}
 }
 
@@ -52,7 +51,6 @@ func (h *Handler) serveProduce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.untrack(id)
-	p.id = id
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
