@@ -170,6 +170,13 @@ func (l *Log) CheckpointHighWatermark() error {
 // holds wmu.
 func (l *Log) update(fn func(tx *bolt.Tx) error) error {
 	hwDirty := l.hwDirty.Swap(false)
+	if l.markDirty && l.db.NoSync {
+		// The transaction that clears the clean flag is synced even in
+		// replicated mode: unsynced writes may only follow a durable
+		// "not clean", or a crash could leave a torn file marked clean.
+		l.db.NoSync = false
+		defer func() { l.db.NoSync = true }()
+	}
 	err := l.db.Update(func(tx *bolt.Tx) error {
 		if err := fn(tx); err != nil {
 			return err

@@ -36,10 +36,13 @@ func (l *Log) ApplyRetention(now time.Time, r Retention) (int, error) {
 	epochs := l.epochs.snapshot()
 	var newEpochs []epochEntry
 	removed := 0
-	err := l.update(func(tx *bolt.Tx) error {
+	// Find the batches to remove in a read transaction first, so a sweep
+	// that removes nothing writes (and syncs) nothing. Holding wmu keeps
+	// the batches from changing in between.
+	var doomed [][]byte
+	err := l.view(func(tx *bolt.Tx) error {
 		bb := tx.Bucket(bucketBatches)
 		c := bb.Cursor()
-		var doomed [][]byte
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			h, err := checkedHeader(bb, k)
 			if err != nil {
@@ -57,9 +60,16 @@ func (l *Log) ApplyRetention(now time.Time, r Retention) (int, error) {
 			size -= int64(h.length)
 			start = h.end()
 		}
-		if len(doomed) == 0 {
-			return nil
+		return nil
+	})
+	if err != nil || len(doomed) == 0 {
+		if err != nil {
+			err = fmt.Errorf("retention on %s: %w", l.path, err)
 		}
+		return 0, err
+	}
+	err = l.update(func(tx *bolt.Tx) error {
+		bb := tx.Bucket(bucketBatches)
 		for _, k := range doomed {
 			if err := bb.DeleteBucket(k); err != nil {
 				return fmt.Errorf("delete batch %x: %w", k, err)

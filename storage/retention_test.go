@@ -126,9 +126,15 @@ func TestRetentionByBytes(t *testing.T) {
 	if err != nil || n != 6 || l.Size() != 4*per || l.StartOffset() != 12 {
 		t.Fatalf("removed %d, size %d (per %d), start %d, %v", n, l.Size(), per, l.StartOffset(), err)
 	}
-	// Exactly at the limit: nothing goes.
+	// Exactly at the limit: nothing goes, and nothing is written.
+	st := l.db.Stats()
+	writes := st.TxStats.GetWrite()
 	if n, _ := l.ApplyRetention(time.Now(), Retention{Bytes: 4 * per}); n != 0 {
 		t.Fatalf("at limit removed %d", n)
+	}
+	st = l.db.Stats()
+	if w := st.TxStats.GetWrite(); w != writes {
+		t.Fatalf("a retention pass that removed nothing wrote %d pages", w-writes)
 	}
 	if _, err := l.Read(11, 100, 100); !errors.Is(err, ErrOffsetOutOfRange) {
 		t.Fatalf("read below start: %v", err)
