@@ -233,7 +233,7 @@ func (n *Node) health() string {
 			return httpapi.HealthStarting
 		}
 		if !n.caughtUp.Load() {
-			if n.controller != nil && applied.Version < n.controller.Metadata().Version {
+			if n.controller != nil && n.broker.Version() < n.controller.Metadata().Version {
 				return httpapi.HealthStarting
 			}
 			n.caughtUp.Store(true)

@@ -126,6 +126,9 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 	if topicsChanged || sweep {
 		errs = append(errs, b.writeVersion(c.Version))
 	}
+	b.mu.Lock()
+	b.version = c.Version
+	b.mu.Unlock()
 	b.applied.Notify()
 	return errors.Join(errs...)
 }

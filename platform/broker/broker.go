@@ -71,7 +71,8 @@ type Broker struct {
 	applyMu sync.Mutex // serialises apply (the watch loop and Close)
 
 	mu      sync.RWMutex
-	cluster *meta.Cluster
+	cluster *meta.Cluster // the snapshot requests see
+	version uint64        // the snapshot fully applied (files removed too)
 	topics  map[string]*topic
 	closed  bool
 	applied *broadcast // notified after each applied snapshot
@@ -160,11 +161,12 @@ func (b *Broker) watch(ctx context.Context, floor uint64) {
 	}
 }
 
-// Version is the metadata version the broker has applied.
+// Version is the metadata version the broker has completely applied:
+// replicas opened and closed, deleted topics' files removed.
 func (b *Broker) Version() uint64 {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.cluster.Version
+	return b.version
 }
 
 // Cluster is the metadata snapshot the broker has applied.
@@ -181,7 +183,7 @@ func (b *Broker) WaitForVersion(ctx context.Context, v uint64) error {
 	for {
 		ch := b.applied.Wait()
 		b.mu.RLock()
-		cur, closed := b.cluster.Version, b.closed
+		cur, closed := b.version, b.closed
 		b.mu.RUnlock()
 		if cur >= v {
 			return nil

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -97,6 +99,11 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request) {
 	res, err := s.cfg.Broker.Fetch(r.Context(), req, (*recsp)[:0])
 	if cap(res.Records) > cap(*recsp) {
 		*recsp = res.Records[:0] // keep the grown slice for the next fetch
+	}
+	if err != nil && errors.Is(err, context.Canceled) && len(res.Records) == 0 && res.NextOffset == req.Offset {
+		// A long-poll cut short (the node is shutting down, or the client
+		// left) answers as if its wait had run out: nothing new yet.
+		err = nil
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -20,6 +20,7 @@ import (
 type metrics struct {
 	reg         *prometheus.Registry
 	requests    *prometheus.CounterVec
+	inFlight    *prometheus.GaugeVec
 	latency     *prometheus.HistogramVec
 	prodRecords *prometheus.CounterVec
 	prodBytes   *prometheus.CounterVec
@@ -34,6 +35,10 @@ func newMetrics(reg *prometheus.Registry, b *broker.Broker) (*metrics, error) {
 			Name: "sluice_http_requests_total",
 			Help: "HTTP requests answered, by route pattern and status code.",
 		}, []string{"route", "code"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sluice_http_requests_in_flight",
+			Help: "HTTP requests being answered now (long-polls included), by route pattern.",
+		}, []string{"route"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_http_request_duration_seconds",
 			Help:    "Time to answer an HTTP request, by route pattern (long-polls included).",
@@ -56,7 +61,7 @@ func newMetrics(reg *prometheus.Registry, b *broker.Broker) (*metrics, error) {
 			Help: "Answer body bytes of fetch requests, by topic.",
 		}, []string{"topic"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.latency, m.prodRecords, m.prodBytes, m.fetchRecs, m.fetchBytes}
+	cs := []prometheus.Collector{m.requests, m.inFlight, m.latency, m.prodRecords, m.prodBytes, m.fetchRecs, m.fetchBytes}
 	if b != nil {
 		cs = append(cs, &partitionCollector{b: b})
 	}
@@ -78,8 +83,11 @@ func (m *metrics) handler() http.Handler {
 // instrument counts and times every request of route.
 func (m *metrics) instrument(route string, h http.Handler) http.Handler {
 	lat := m.latency.WithLabelValues(route)
+	inFlight := m.inFlight.WithLabelValues(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		inFlight.Inc()
+		defer inFlight.Dec()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r)
 		lat.Observe(time.Since(start).Seconds())
