@@ -31,6 +31,10 @@ type Log struct {
 	hw      atomic.Int64
 	size    atomic.Int64
 	hwDirty atomic.Bool // hw differs from the checkpoint on disk
+	// hwMu orders changes of hw against the truncations that lower end:
+	// SetHighWatermark checks hw <= end under it, and truncations publish
+	// the new end and clamp hw under it.
+	hwMu sync.Mutex
 
 	epochs epochCache // guarded by its own lock
 
@@ -131,17 +135,33 @@ func (l *Log) Stats() Stats {
 
 // SetHighWatermark records the high watermark. It must lie within
 // [StartOffset, EndOffset], else the error wraps ErrOffsetOutOfRange.
+// Raising it never waits for a commit in progress; lowering it (rare: a
+// follower after a leader change) waits, so it cannot race retention.
 //
 // The checkpoint on disk is written lazily: with the next commit, by a
 // Janitor tick, by CheckpointHighWatermark, or by Close. After a crash the
 // recovered high watermark may therefore be lower than the last one set,
 // never higher (as Kafka's replication-offset-checkpoint).
 func (l *Log) SetHighWatermark(off int64) error {
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
 	if l.isClosed.Load() {
 		return ErrClosed
 	}
+	l.hwMu.Lock()
+	if off >= l.hw.Load() {
+		defer l.hwMu.Unlock()
+		return l.setHWLocked(off)
+	}
+	l.hwMu.Unlock()
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.hwMu.Lock()
+	defer l.hwMu.Unlock()
+	return l.setHWLocked(off)
+}
+
+// setHWLocked stores off as the high watermark; the caller holds hwMu, and
+// wmu too if off is below the current high watermark.
+func (l *Log) setHWLocked(off int64) error {
 	if s, e := l.start.Load(), l.end.Load(); off < s || off > e {
 		return fmt.Errorf("set high watermark %d of %s (log %d..%d): %w", off, l.path, s, e, ErrOffsetOutOfRange)
 	}

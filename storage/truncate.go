@@ -66,7 +66,6 @@ func (l *Log) TruncateTo(off int64) error {
 		}
 		meta := tx.Bucket(bucketMeta)
 		if l.hw.Load() > newEnd {
-			l.hw.Store(newEnd)
 			if err := meta.Put(keyHW, u64key(newEnd)); err != nil {
 				return err
 			}
@@ -79,7 +78,12 @@ func (l *Log) TruncateTo(off int64) error {
 	if err != nil {
 		return fmt.Errorf("truncate %s to %d: %w", l.path, off, l.wrapClosed(err))
 	}
+	l.hwMu.Lock()
 	l.end.Store(newEnd)
+	if l.hw.Load() > newEnd {
+		l.hw.Store(newEnd)
+	}
+	l.hwMu.Unlock()
 	l.size.Store(size)
 	l.epochs.set(newEpochs)
 	l.maxTS, l.hasMaxTS = maxTS, hasMaxTS
@@ -150,9 +154,11 @@ func (l *Log) TruncateFullyAndStartAt(off int64) error {
 	if err != nil {
 		return fmt.Errorf("restart %s at %d: %w", l.path, off, l.wrapClosed(err))
 	}
+	l.hwMu.Lock()
 	l.start.Store(off)
 	l.end.Store(off)
 	l.hw.Store(off)
+	l.hwMu.Unlock()
 	l.size.Store(0)
 	l.epochs.set(nil)
 	l.maxTS, l.hasMaxTS = 0, false
