@@ -8,6 +8,7 @@ import (
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/sdk/wire"
 	"github.com/sluicehq/sluice/storage"
 )
@@ -38,6 +39,8 @@ var codeTable = []struct {
 	{broker.ErrTimeout, wire.CodeTimeout},
 	{context.DeadlineExceeded, wire.CodeTimeout},
 	{broker.ErrPartitioner, wire.CodePluginFailed},
+	{plugins.ErrInvalidModule, wire.CodeInvalidPlugin},
+	{plugins.ErrPluginFailed, wire.CodePluginFailed},
 	{broker.ErrInvalidRequest, wire.CodeInvalidRequest},
 	{meta.ErrInvalidRequest, wire.CodeInvalidRequest},
 	{meta.ErrNotEnoughBrokers, wire.CodeNotEnoughReplicas},
@@ -81,6 +84,13 @@ func toWire(err error) *wire.Error {
 	var oe *broker.OffsetRangeError
 	if errors.As(err, &oe) {
 		out.Details = &wire.ErrorDetails{LogStart: wire.Ptr(oe.LogStart), LogEnd: wire.Ptr(oe.LogEnd)}
+	}
+	var pe *PluginError
+	if errors.As(err, &pe) {
+		if out.Details == nil {
+			out.Details = &wire.ErrorDetails{}
+		}
+		out.Details.Plugin = pe.Plugin
 	}
 	var nc *controller.NotControllerError
 	if errors.As(err, &nc) {
