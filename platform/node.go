@@ -39,6 +39,7 @@ type Node struct {
 	ws         *wsapi.Handler         // nil unless groups runs
 	api        *httpapi.Server
 	server     *http.Server
+	peer       *httpapi.Peer // calls to other nodes
 
 	serveCtx    context.Context // parent of every request's context
 	cancelServe context.CancelFunc
@@ -131,19 +132,28 @@ func (n *Node) start(ctx context.Context) error {
 		}
 	}
 
-	var source broker.MetadataSource
+	// Other nodes are reached over the internal HTTP routes: produce
+	// batches for partitions led elsewhere, and, on a broker-only node,
+	// the metadata and topic changes.
+	peer := &httpapi.Peer{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
+	n.peer = peer
+	var (
+		source broker.MetadataSource
+		admin  httpapi.Admin
+	)
 	if n.controller != nil {
-		source = n.controller
+		source, admin = n.controller, n.controller
+	} else {
+		remote := newRemoteController(peer, n.members, cfg.Logger.With("component", "remote-controller"))
+		source, admin = remote, remote
 	}
 	if cfg.HasRole(RoleBroker) {
-		if source == nil {
-			return fmt.Errorf("%w: a broker-only node needs a remote metadata source, which this version lacks; give the node the controller role too", ErrInvalidConfig)
-		}
 		if n.broker, err = broker.Start(ctx, broker.Config{
-			NodeID:   cfg.NodeID,
-			DataDir:  cfg.DataDir,
-			Metadata: source,
-			Logger:   cfg.Logger,
+			NodeID:    cfg.NodeID,
+			DataDir:   cfg.DataDir,
+			Metadata:  source,
+			Forwarder: peer,
+			Logger:    cfg.Logger,
 		}); err != nil {
 			return fmt.Errorf("start broker: %w", err)
 		}
@@ -161,8 +171,9 @@ func (n *Node) start(ctx context.Context) error {
 		Registry:        reg,
 		Logger:          cfg.Logger,
 	}
+	apiCfg.Admin = admin
 	if n.controller != nil {
-		apiCfg.Admin = n.controller
+		apiCfg.Controller = n.controller
 	}
 	if n.api, err = httpapi.New(apiCfg); err != nil {
 		return fmt.Errorf("build http api: %w", err)
@@ -330,6 +341,9 @@ func (n *Node) stop() error {
 		if err := n.controller.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close controller: %w", err))
 		}
+	}
+	if n.peer != nil {
+		n.peer.HTTP.CloseIdleConnections()
 	}
 	if n.members != nil {
 		if err := n.members.Close(); err != nil {

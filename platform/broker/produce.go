@@ -188,3 +188,37 @@ func (b *Broker) appendTo(ctx context.Context, t *topic, index int32, recs []rec
 	}
 	return base, nil
 }
+
+// ProducePartition appends recs to one partition this broker leads: the
+// receiving end of another broker's Forwarder. The sender already ran
+// the partitioner; the checks are the same as Produce's (record sizes,
+// leadership, ISR for acks=all) and nothing is written if one fails.
+func (b *Broker) ProducePartition(ctx context.Context, topicName string, index int32, recs []record.Record, acks Acks, timeout time.Duration) (int64, error) {
+	if !acks.Valid() || len(recs) == 0 {
+		return -1, fmt.Errorf("%w: acks %d, %d records", ErrInvalidRequest, acks, len(recs))
+	}
+	t, p, err := b.partitionOf(topicName, index)
+	if err != nil {
+		return -1, err
+	}
+	cfg := t.meta.Config
+	for i := range recs {
+		if n := recs[i].Size(); n > cfg.MaxMessageBytes {
+			return -1, &RecordError{Index: i, Err: fmt.Errorf("%d bytes, topic %s allows %d (max.message.bytes): %w",
+				n, topicName, cfg.MaxMessageBytes, ErrRecordTooLarge)}
+		}
+	}
+	if int32(t.meta.Partitions[index].Leader) != b.cfg.NodeID {
+		return -1, b.notLeader(t, index, nil)
+	}
+	if timeout > 0 && acks == AcksAll {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	base, err := p.append(ctx, recs, acks, cfg.MinInsyncReplicas)
+	if err != nil && !errors.Is(err, ErrTimeout) {
+		return -1, b.enrich(t, index, err)
+	}
+	return base, err
+}

@@ -201,3 +201,29 @@ func (d *decoder) bytes() []byte {
 	d.off += int(n)
 	return b
 }
+
+// appendRecords writes a binary produce body (sdk/wire's format) from
+// records; the forwarding client sends partition batches with it.
+func appendRecords(dst []byte, recs []record.Record) []byte {
+	dst = append(dst, wire.BinaryVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(recs)))
+	for i := range recs {
+		r := &recs[i]
+		var flags byte
+		if r.Key != nil {
+			flags = flagKey
+		}
+		dst = append(dst, flags)
+		dst = binary.AppendVarint(dst, r.Timestamp)
+		if r.Key != nil {
+			dst = appendBytes(dst, r.Key)
+		}
+		dst = appendBytes(dst, r.Value)
+		dst = binary.AppendUvarint(dst, uint64(len(r.Headers)))
+		for _, h := range r.Headers {
+			dst = appendString(dst, h.Key)
+			dst = appendBytes(dst, h.Value)
+		}
+	}
+	return dst
+}

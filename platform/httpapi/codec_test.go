@@ -150,3 +150,20 @@ func BenchmarkDecodeRecords(b *testing.B) {
 		}
 	}
 }
+
+func TestAppendRecordsRoundTrips(t *testing.T) {
+	want := sampleWireRecords()
+	recs, err := decodeRecords(nil, wire.AppendRecords(nil, want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := wire.DecodeRecords(appendRecords(nil, recs))
+	if err != nil || len(again) != len(want) {
+		t.Fatalf("%d records, %v", len(again), err)
+	}
+	for i := range again {
+		if !sameRecord(&recs[i], &again[i]) {
+			t.Fatalf("record %d: %+v, want %+v", i, again[i], recs[i])
+		}
+	}
+}

@@ -97,6 +97,9 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request) {
 		fetchRecordsPool.Put(recsp)
 	}()
 	res, err := s.cfg.Broker.Fetch(r.Context(), req, (*recsp)[:0])
+	if err != nil && s.catchUp(r.Context(), err) {
+		res, err = s.cfg.Broker.Fetch(r.Context(), req, (*recsp)[:0])
+	}
 	if cap(res.Records) > cap(*recsp) {
 		*recsp = res.Records[:0] // keep the grown slice for the next fetch
 	}
@@ -191,6 +194,9 @@ func (s *Server) offsets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	off, err := s.cfg.Broker.ListOffset(r.Context(), topic, partition, pos)
+	if err != nil && s.catchUp(r.Context(), err) {
+		off, err = s.cfg.Broker.ListOffset(r.Context(), topic, partition, pos)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

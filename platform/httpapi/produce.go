@@ -91,9 +91,11 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	sc.results, err = s.cfg.Broker.Produce(r.Context(), broker.ProduceRequest{
-		Topic: topic, Records: sc.recs, Acks: acks, Timeout: timeout,
-	}, sc.results[:0])
+	preq := broker.ProduceRequest{Topic: topic, Records: sc.recs, Acks: acks, Timeout: timeout}
+	sc.results, err = s.cfg.Broker.Produce(r.Context(), preq, sc.results[:0])
+	if err != nil && s.catchUp(r.Context(), err) {
+		sc.results, err = s.cfg.Broker.Produce(r.Context(), preq, sc.results[:0])
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

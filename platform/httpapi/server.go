@@ -50,8 +50,13 @@ type Config struct {
 	// Broker serves produce, fetch and offsets; nil on a controller-only
 	// node, which answers them with not_leader.
 	Broker *broker.Broker
-	// Admin makes topic changes; nil answers them with not_controller.
+	// Admin makes topic changes; nil uses Controller, and without either
+	// they are answered with not_controller.
 	Admin Admin
+	// Controller is this node's own controller, nil without the role. It
+	// serves the internal metadata-watch and propose routes that other
+	// nodes' forwarders call.
+	Controller LocalController
 	// Metadata returns the newest metadata this node holds. Required.
 	Metadata func() *meta.Cluster
 	// Cluster answers GET /v1/cluster; nil derives the answer from
@@ -101,6 +106,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.Admin == nil && cfg.Controller != nil {
+		cfg.Admin = cfg.Controller
+	}
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "httpapi"),
@@ -127,6 +135,7 @@ func New(cfg Config) (*Server, error) {
 	s.Handle(wire.RouteCluster, http.HandlerFunc(s.cluster))
 	s.Handle(wire.RouteHealth, http.HandlerFunc(s.health))
 	s.Handle(wire.RouteMetrics, m.handler())
+	s.registerInternal()
 	// Plugin routes (wire.RoutePlugins*) are added by the plugins package
 	// through Handle.
 	return s, nil

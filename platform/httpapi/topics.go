@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"time"
 
+	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -154,6 +156,27 @@ func (s *Server) awaitLocal(ctx context.Context, v uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, metadataWait)
 	defer cancel()
 	return s.cfg.Broker.WaitForVersion(ctx, v)
+}
+
+// catchUpWait bounds how long a request waits for the local broker to
+// apply metadata this node already knows.
+const catchUpWait = 5 * time.Second
+
+// catchUp reports whether err (unknown topic or partition, not leader)
+// may come from the local broker lagging behind the metadata this node
+// holds (a topic created through another node a moment ago); it then
+// waits for the broker to apply it, and the caller retries once.
+func (s *Server) catchUp(ctx context.Context, err error) bool {
+	if s.cfg.Broker == nil || !(errors.Is(err, broker.ErrUnknownTopic) || errors.Is(err, broker.ErrUnknownPartition) || errors.Is(err, broker.ErrNotLeader)) {
+		return false
+	}
+	v := s.cfg.Metadata().Version
+	if v <= s.cfg.Broker.Version() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	return s.cfg.Broker.WaitForVersion(ctx, v) == nil
 }
 
 // answerTopic answers a topic change once the local broker has it.

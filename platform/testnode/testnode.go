@@ -9,7 +9,6 @@ package testnode
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -49,7 +48,7 @@ func Start(t testing.TB, opts ...Option) *Node {
 	cfg.SerfAddr = freeAddr(t)
 	cfg.Timing = platform.FastTiming()
 	cfg.ShutdownTimeout = 5 * time.Second
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		cfg.Logger = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -120,4 +119,27 @@ type tWriter struct{ t testing.TB }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// Join starts another node (id, roles; both roles when none are given)
+// that joins first's cluster through serf, and waits until it serves. A
+// controller-role node joins the quorum as a voter when the active
+// controller adds it.
+func Join(t testing.TB, first *Node, id int32, roles []string, opts ...Option) *Node {
+	t.Helper()
+	all := append([]Option{func(c *platform.Config) {
+		c.NodeID = id
+		if len(roles) > 0 {
+			c.Roles = roles
+		}
+		c.Join = []string{first.Config.SerfAddr}
+		c.BootstrapExpect = 0
+	}}, opts...)
+	n := Start(t, all...)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := n.WaitReady(ctx); err != nil {
+		t.Fatalf("node %d joining node %d: %v", id, first.Config.NodeID, err)
+	}
+	return n
 }

@@ -1,0 +1,63 @@
+package platform_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/sluicehq/sluice/partitioner"
+	"github.com/sluicehq/sluice/platform"
+	"github.com/sluicehq/sluice/platform/testnode"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// Two nodes, the second a broker only: it learns metadata from the first
+// node's controller over HTTP, sends topic changes there, and either node
+// accepts a produce for the whole topic, forwarding each partition's
+// records to its leader.
+func TestTwoNodesForwardProduceAndMetadata(t *testing.T) {
+	n1 := testnode.Start(t)
+	n2 := testnode.Join(t, n1, 2, []string{platform.RoleBroker})
+	a1, a2 := api{t, n1.URL()}, api{t, n2.URL()}
+
+	// Created through the broker-only node, which has no controller.
+	var tp wire.Topic
+	a2.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "spread", Partitions: 4, ReplicationFactor: 1}, &tp)
+	leaders := map[int32]int32{}
+	for _, p := range tp.Partitions {
+		leaders[p.Index] = p.Leader
+	}
+	if len(tp.Partitions) != 4 || leaders[0] == leaders[1] {
+		t.Fatalf("assignment does not spread over both nodes: %+v", tp.Partitions)
+	}
+	urls := map[int32]string{1: n1.URL(), 2: n2.URL()}
+
+	for _, via := range []api{a1, a2} {
+		var req wire.ProduceRequest
+		for i := range 200 {
+			req.Records = append(req.Records, wire.ProduceRecord{Key: wire.Ptr(fmt.Sprintf("k%d", i)), Value: fmt.Sprintf("v%d", i)})
+		}
+		var pr wire.ProduceResponse
+		via.json("POST", "/v1/topics/spread/records?acks=all", req, &pr)
+		for i, r := range pr.Results {
+			if r.Error != nil || r.Partition != partitioner.HashPartition(fmt.Appendf(nil, "k%d", i), 4) {
+				t.Fatalf("record %d via %s: %+v", i, via.base, r)
+			}
+		}
+	}
+	total := 0
+	for p := range int32(4) {
+		leader := api{t, urls[leaders[p]]}
+		total += len(leader.consume("spread", p))
+		// The other node points at the leader.
+		other := a1
+		if leaders[p] == 1 {
+			other = a2
+		}
+		st, raw := other.call("GET", fmt.Sprintf("/v1/topics/spread/partitions/%d/records?offset=0", p), "", "", nil)
+		other.wantError(st, raw, http.StatusServiceUnavailable, wire.CodeNotLeader)
+	}
+	if total != 400 {
+		t.Fatalf("%d records on the leaders, want 400", total)
+	}
+}
