@@ -64,8 +64,11 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 	if cfg.Interpreter {
 		rc = wazero.NewRuntimeConfigInterpreter()
 	}
+	// The compiler's context-done checks cost a call into Go per loop
+	// iteration; instrument.go interrupts compiled code cheaply instead.
+	// The interpreter's checks are cheap, so it keeps them.
 	rc = rc.WithCompilationCache(h.cache).
-		WithCloseOnContextDone(true).
+		WithCloseOnContextDone(cfg.Interpreter).
 		WithMemoryLimitPages(cfg.MaxMemoryPages)
 	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	if err := h.instantiateWASI(ctx); err != nil {
@@ -134,7 +137,11 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 		return c, nil
 	}
 	h.mu.Unlock()
-	mod, err := h.rt.CompileModule(ctx, wasm)
+	prepared, err := instrument(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%w: cannot be prepared for running: %v", ErrInvalidModule, err)
+	}
+	mod, err := h.rt.CompileModule(ctx, prepared)
 	if err != nil {
 		return nil, fmt.Errorf("%w: does not compile: %v", ErrInvalidModule, err)
 	}

@@ -23,8 +23,12 @@ type instance struct {
 	entry  api.Function
 	memory *limitedMemory
 	io     *guestIO
-	limits Limits
-	stack  [3]uint64
+	// interrupt is the global instrument.go added; setting it to 1 makes
+	// running code trap at its next loop iteration. nil in interpreter
+	// mode, where wazero's own context checks stop runaway calls.
+	interrupt api.MutableGlobal
+	limits    Limits
+	stack     [3]uint64
 }
 
 // newInstance instantiates c under limits, runs _initialize, checks the ABI
@@ -42,12 +46,23 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 	mod, err := h.rt.InstantiateModule(withGuest(ictx, inst.io), c.mod,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
-		return nil, fmt.Errorf("instantiate: %w", inst.failure(ctx, err, h.cfg.InstantiateTimeout))
+		return nil, fmt.Errorf("instantiate: %w", inst.failure(ctx, err, h.cfg.InstantiateTimeout, false))
 	}
 	inst.mod, inst.mem = mod, mod.Memory()
 	fail := func(err error) (*instance, error) {
 		inst.close(ctx)
 		return nil, err
+	}
+	if g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal); ok && !h.cfg.Interpreter {
+		inst.interrupt = g
+	}
+	if inst.mem == nil {
+		return fail(fmt.Errorf("%w: has no memory", ErrInvalidModule))
+	}
+	if f := mod.ExportedFunction(startExport); f != nil {
+		if err := inst.call(ictx, h.cfg.InstantiateTimeout, f, inst.stack[:]); err != nil {
+			return fail(fmt.Errorf("start function: %w", err))
+		}
 	}
 	if f := mod.ExportedFunction(exportInitGuest); f != nil {
 		if err := inst.call(ictx, h.cfg.InstantiateTimeout, f, inst.stack[:]); err != nil {
@@ -144,23 +159,45 @@ func (inst *instance) result(packed uint64) ([]byte, error) {
 	return b, nil
 }
 
-// call runs fn under the time limit and classifies a failure.
+// call runs fn under the time limit and classifies a failure. When the
+// limit passes (or ctx ends) during the call, a watchdog sets the interrupt
+// global so the code traps at its next loop iteration.
 func (inst *instance) call(ctx context.Context, timeout time.Duration, fn api.Function, stack []uint64) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var stop func() bool
+	var fired chan struct{}
+	if inst.interrupt != nil {
+		fired = make(chan struct{})
+		stop = context.AfterFunc(cctx, func() {
+			inst.interrupt.Set(1)
+			close(fired)
+		})
+	}
 	err := fn.CallWithStack(withGuest(cctx, inst.io), stack)
+	interrupted := false
+	if stop != nil && !stop() {
+		<-fired // the watchdog ran: wait for its write before ours
+		interrupted = true
+	}
 	if err == nil {
+		if interrupted { // finished just in time: clear the flag for the next call
+			inst.interrupt.Set(0)
+		}
 		return nil
 	}
-	return inst.failure(ctx, err, timeout)
+	return inst.failure(ctx, err, timeout, interrupted)
 }
 
 // failure turns a wazero error into one that names the cause: the caller's
 // context, ErrTimeout, ErrMemoryLimit, an exit code or a trap. All but the
 // first wrap ErrPluginFailed.
-func (inst *instance) failure(ctx context.Context, err error, timeout time.Duration) error {
+func (inst *instance) failure(ctx context.Context, err error, timeout time.Duration, interrupted bool) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("call abandoned: %w", cerr)
+	}
+	if interrupted {
+		return fmt.Errorf("%w: %w: interrupted after %v", ErrPluginFailed, ErrTimeout, timeout)
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {

@@ -102,12 +102,16 @@ func inspect(mod wazero.CompiledModule, kind Kind, memLimit uint32) (Info, error
 
 	funcs := mod.ExportedFunctions()
 	for name := range funcs {
-		info.Exports = append(info.Exports, name)
+		if name != startExport {
+			info.Exports = append(info.Exports, name)
+		}
 	}
 	mems := mod.ExportedMemories()
 	for name := range mems {
 		info.Exports = append(info.Exports, name)
 	}
+	// (the interrupt global instrument.go adds is not a function or memory,
+	// so it never shows here)
 	slices.Sort(info.Exports)
 	mem, ok := mems[exportMemory]
 	if !ok {
