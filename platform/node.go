@@ -37,6 +37,7 @@ type Node struct {
 	broker     *broker.Broker         // nil without the broker role
 	groups     *groups.Coordinator    // nil unless the node has both roles
 	ws         *wsapi.Handler         // nil unless groups runs
+	plugins    *pluginRuntime         // Wasm plugin host: partitioners, processors, registry validation
 	api        *httpapi.Server
 	server     *http.Server
 	peer       *httpapi.Peer // calls to other nodes
@@ -147,6 +148,9 @@ func (n *Node) start(ctx context.Context) error {
 		remote := newRemoteController(peer, n.members, cfg.Logger.With("component", "remote-controller"))
 		source, admin = remote, remote
 	}
+	if n.plugins, err = newPluginRuntime(ctx, cfg.DataDir, cfg.Logger, n.metadata); err != nil {
+		return err
+	}
 	if cfg.HasRole(RoleBroker) {
 		if n.broker, err = broker.Start(ctx, broker.Config{
 			NodeID:    cfg.NodeID,
@@ -154,10 +158,12 @@ func (n *Node) start(ctx context.Context) error {
 			Metadata:  source,
 			Forwarder: peer,
 			Logger:    cfg.Logger,
+			Plugins:   n.plugins,
 		}); err != nil {
 			return fmt.Errorf("start broker: %w", err)
 		}
 	}
+	n.plugins.start(source, n.broker)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -168,6 +174,7 @@ func (n *Node) start(ctx context.Context) error {
 		Cluster:         n.clusterInfo,
 		Health:          n.health,
 		MaxRequestBytes: cfg.MaxRequestBytes,
+		Processors:      n.plugins,
 		Registry:        reg,
 		Logger:          cfg.Logger,
 	}
@@ -178,6 +185,7 @@ func (n *Node) start(ctx context.Context) error {
 	if n.api, err = httpapi.New(apiCfg); err != nil {
 		return fmt.Errorf("build http api: %w", err)
 	}
+	n.api.HandlePlugins(n.plugins.host)
 	if n.broker != nil && n.controller != nil {
 		if err := n.startGroups(); err != nil {
 			return err
@@ -335,6 +343,11 @@ func (n *Node) stop() error {
 	if n.broker != nil {
 		if err := n.broker.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close broker: %w", err))
+		}
+	}
+	if n.plugins != nil {
+		if err := n.plugins.Close(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if n.controller != nil {
