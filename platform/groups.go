@@ -22,11 +22,12 @@ func (n *Node) startGroups() error {
 		return fmt.Errorf("start group coordinator: %w", err)
 	}
 	n.ws, err = wsapi.NewHandler(wsapi.Config{
-		Broker:    wsapi.FromBroker(n.broker),
-		Groups:    n.groups,
-		NodeID:    n.cfg.NodeID,
-		Logger:    n.cfg.Logger.With("component", "wsapi"),
-		ErrorCode: httpapi.ErrorCode,
+		Broker:     wsapi.FromBroker(n.broker),
+		Groups:     n.groups,
+		NodeID:     n.cfg.NodeID,
+		Logger:     n.cfg.Logger.With("component", "wsapi"),
+		ErrorCode:  httpapi.ErrorCode,
+		Processors: wsapi.PluginProcessors(n.plugins.host, n.metadata),
 	})
 	if err != nil {
 		return fmt.Errorf("start websocket api: %w", err)
