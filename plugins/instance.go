@@ -40,7 +40,9 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 		io:     newGuestIO(h.log.With("plugin", m.ID())),
 		limits: limits,
 	}
-	ictx, cancel := context.WithTimeout(ctx, h.cfg.InstantiateTimeout)
+	deadline := time.Now().Add(h.cfg.InstantiateTimeout)
+	left := func() time.Duration { return max(time.Until(deadline), time.Millisecond) }
+	ictx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	ictx = experimental.WithMemoryAllocator(ictx, inst.memory.allocator())
 	mod, err := h.rt.InstantiateModule(withGuest(ictx, inst.io), c.mod,
@@ -60,12 +62,12 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 		return fail(fmt.Errorf("%w: has no memory", ErrInvalidModule))
 	}
 	if f := mod.ExportedFunction(startExport); f != nil {
-		if err := inst.call(ictx, h.cfg.InstantiateTimeout, f, inst.stack[:]); err != nil {
+		if err := inst.call(ctx, left(), f, inst.stack[:]); err != nil {
 			return fail(fmt.Errorf("start function: %w", err))
 		}
 	}
 	if f := mod.ExportedFunction(exportInitGuest); f != nil {
-		if err := inst.call(ictx, h.cfg.InstantiateTimeout, f, inst.stack[:]); err != nil {
+		if err := inst.call(ctx, left(), f, inst.stack[:]); err != nil {
 			return fail(fmt.Errorf("%s: %w", exportInitGuest, err))
 		}
 	}
@@ -73,7 +75,7 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 	if f == nil {
 		return fail(fmt.Errorf("%w: does not export %s", ErrInvalidModule, exportVersion))
 	}
-	if err := inst.call(ictx, h.cfg.InstantiateTimeout, f, inst.stack[:]); err != nil {
+	if err := inst.call(ctx, left(), f, inst.stack[:]); err != nil {
 		return fail(fmt.Errorf("%s: %w", exportVersion, err))
 	}
 	if v := int32(inst.stack[0]); v != ABIVersion {
@@ -95,13 +97,13 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 		return inst, nil
 	}
 	enc := encodeParams(params)
-	ptr, err := inst.place(ictx, h.cfg.InstantiateTimeout, len(enc))
+	ptr, err := inst.place(ctx, left(), len(enc))
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", exportInit, err))
 	}
 	inst.mem.Write(ptr, enc)
 	inst.stack[0], inst.stack[1] = uint64(ptr), uint64(len(enc))
-	if err := inst.call(ictx, h.cfg.InstantiateTimeout, initFn, inst.stack[:]); err != nil {
+	if err := inst.call(ctx, left(), initFn, inst.stack[:]); err != nil {
 		return fail(fmt.Errorf("%s: %w", exportInit, err))
 	}
 	if inst.stack[0] != 0 {
