@@ -57,7 +57,12 @@ type env struct {
 	mod   func(*wsapi.Config)
 }
 
-func startEnv(t *testing.T, mod func(*wsapi.Config)) *env {
+func startEnv(t *testing.T, mod func(*wsapi.Config)) *env { return startEnvMod(t, mod) }
+
+// startEnvTB starts an env with the default configuration, for benchmarks.
+func startEnvTB(tb testing.TB) *env { return startEnvMod(tb, nil) }
+
+func startEnvMod(t testing.TB, mod func(*wsapi.Config)) *env {
 	t.Helper()
 	e := &env{node: testnode.Start(t), mod: mod}
 	host, err := plugins.NewHost(context.Background(), plugins.Config{
@@ -80,7 +85,7 @@ func startEnv(t *testing.T, mod func(*wsapi.Config)) *env {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func (e *env) up(t *testing.T) {
+func (e *env) up(t testing.TB) {
 	t.Helper()
 	n := e.node
 	coord, err := groups.NewCoordinator(groups.Config{
@@ -149,11 +154,17 @@ func (e *env) restart(t *testing.T) {
 }
 
 // createTopic creates a topic and waits until the broker serves it.
-func (e *env) createTopic(t *testing.T, name string, partitions int) {
+func (e *env) createTopic(t testing.TB, name string, partitions int) {
+	t.Helper()
+	e.createTopicConfig(t, name, partitions, nil)
+}
+
+// createTopicConfig is createTopic with topic settings.
+func (e *env) createTopicConfig(t testing.TB, name string, partitions int, config map[string]string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := e.node.Controller().CreateTopic(ctx, meta.CreateTopic{Name: name, Partitions: partitions}); err != nil {
+	if _, err := e.node.Controller().CreateTopic(ctx, meta.CreateTopic{Name: name, Partitions: partitions, Config: config}); err != nil {
 		t.Fatalf("create topic %s: %v", name, err)
 	}
 	for p := int32(0); p < int32(partitions); p++ {
@@ -188,7 +199,9 @@ func (e *env) produce(t *testing.T, topic, prefix string, n int) {
 }
 
 // uploadWasm registers a processor module under name.
-func (e *env) uploadWasm(t *testing.T, name string, wasm []byte) {
+func (e *env) uploadWasm(t *testing.T, name string, wasm []byte) { e.uploadWasmTB(t, name, wasm) }
+
+func (e *env) uploadWasmTB(t testing.TB, name string, wasm []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -270,7 +283,9 @@ func cleanupBuilds() {
 }
 
 // watWasm assembles testdata/NAME.wat with wat2wasm (skips without it).
-func watWasm(t *testing.T, name string) []byte {
+func watWasm(t *testing.T, name string) []byte { return watWasmTB(t, name) }
+
+func watWasmTB(t testing.TB, name string) []byte {
 	t.Helper()
 	if _, err := exec.LookPath("wat2wasm"); err != nil {
 		t.Skip("wat2wasm (Debian package wabt) is not installed; .ci/run installs it")
@@ -280,7 +295,7 @@ func watWasm(t *testing.T, name string) []byte {
 	})
 }
 
-func build(t *testing.T, name string, cmd func(out string) *exec.Cmd) []byte {
+func build(t testing.TB, name string, cmd func(out string) *exec.Cmd) []byte {
 	builds.mu.Lock()
 	defer builds.mu.Unlock()
 	if b, ok := builds.m[name]; ok {

@@ -254,50 +254,116 @@ func toRecord(r wire.Record) record.Record {
 	return out
 }
 
-// work produces queued batches in order and answers each.
+// maxCoalesceRecords bounds the records of batches produced together.
+const maxCoalesceRecords = 10000
+
+// work produces queued batches in order and answers each. Batches that
+// are waiting together are produced in one broker call (in order, so each
+// partition keeps the connection's order) and share its storage commit:
+// a connection pipelining small batches does not pay one commit per batch.
+// If that call fails as a whole, its batches are produced one by one so
+// each gets its own answer.
 func (p *producer) work(ctx context.Context, slots <-chan struct{}, queue <-chan produceBatch) error {
 	h := p.h
+	var group []produceBatch
 	for {
-		var b produceBatch
-		var ok bool
+		group = group[:0]
 		select {
-		case b, ok = <-queue:
+		case b, ok := <-queue:
 			if !ok {
 				return nil
 			}
+			group = append(group, b)
 		case <-h.stop:
 			return wire.Errorf(wire.CodeShuttingDown, "server is shutting down")
 		}
-		ack := wire.WSAckMsg{Type: wire.WSAck, Seq: b.seq}
-		if b.err != nil {
-			ack.Error = h.toWire(b.err)
-		} else {
-			res, err := h.cfg.Broker.Produce(ctx, p.topic, b.recs, p.acks)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				ack.Error = h.toWire(err)
-			} else {
-				ack.Results = make([]wire.ProduceResult, len(res))
-				ok := int64(0)
-				for i, r := range res {
-					ack.Results[i] = wire.ProduceResult{Partition: r.Partition, Offset: r.Offset}
-					if r.Err != nil {
-						ack.Results[i].Error = h.toWire(r.Err)
-					} else {
-						ok++
-					}
-				}
-				p.produced.Add(ok)
+		n := len(group[0].recs)
+		for group[0].err == nil && n < maxCoalesceRecords {
+			var b produceBatch
+			var ok bool
+			select {
+			case b, ok = <-queue:
+			default:
+			}
+			if !ok {
+				break
+			}
+			group = append(group, b)
+			n += len(b.recs)
+			if b.err != nil {
+				break
 			}
 		}
-		if err := p.writeJSON(ack); err != nil {
+		acks, err := p.produceGroup(ctx, group)
+		if err != nil {
 			return nil
 		}
-		p.inFlight.Add(-1)
-		<-slots
+		for _, ack := range acks {
+			if err := p.writeJSON(ack); err != nil {
+				return nil
+			}
+			p.inFlight.Add(-1)
+			<-slots
+		}
 	}
+}
+
+// produceGroup answers a run of batches; only the last may carry a decode
+// error. It returns an error only when the connection is ending.
+func (p *producer) produceGroup(ctx context.Context, group []produceBatch) ([]wire.WSAckMsg, error) {
+	h := p.h
+	acks := make([]wire.WSAckMsg, len(group))
+	good := group
+	if last := group[len(group)-1]; last.err != nil {
+		acks[len(group)-1] = wire.WSAckMsg{Type: wire.WSAck, Seq: last.seq, Error: h.toWire(last.err)}
+		good = group[:len(group)-1]
+	}
+	if len(good) == 0 {
+		return acks, nil
+	}
+	var all []record.Record
+	if len(good) == 1 {
+		all = good[0].recs
+	} else {
+		for _, b := range good {
+			all = append(all, b.recs...)
+		}
+	}
+	res, err := h.cfg.Broker.Produce(ctx, p.topic, all, p.acks)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil && len(good) > 1 {
+		for i, b := range good {
+			one, err := p.produceGroup(ctx, []produceBatch{b})
+			if err != nil {
+				return nil, err
+			}
+			acks[i] = one[0]
+		}
+		return acks, nil
+	}
+	for i, b := range good {
+		ack := wire.WSAckMsg{Type: wire.WSAck, Seq: b.seq}
+		if err != nil {
+			ack.Error = h.toWire(err)
+		} else {
+			ack.Results = make([]wire.ProduceResult, len(b.recs))
+			var ok int64
+			for j, r := range res[:len(b.recs)] {
+				ack.Results[j] = wire.ProduceResult{Partition: r.Partition, Offset: r.Offset}
+				if r.Err != nil {
+					ack.Results[j].Error = h.toWire(r.Err)
+				} else {
+					ok++
+				}
+			}
+			res = res[len(b.recs):]
+			p.produced.Add(ok)
+		}
+		acks[i] = ack
+	}
+	return acks, nil
 }
 
 func errorsIsMalformed(err error) bool { return errors.Is(err, errMalformed) }
