@@ -63,9 +63,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			topicCommand(),
 			produceCommand(),
 			consumeCommand(),
-			benchCommand(),
 			groupCommand(),
 			pluginCommand(),
+			benchCommand(),
 		},
 		OnUsageError:    usageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints the error
