@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"slices"
 
 	"github.com/sluicehq/sluice/membership"
 	"github.com/sluicehq/sluice/platform/httpapi"
@@ -36,6 +37,7 @@ func (n *Node) clusterInfo(context.Context) (wire.Cluster, error) {
 		out.Brokers = append(out.Brokers, wire.Broker{ID: m.ID, Roles: m.Roles, HTTPAddr: m.HTTPAddr,
 			RaftAddr: m.RaftAddr, SerfAddr: m.SerfAddr, Rack: m.Rack, State: string(m.Status)})
 	}
+	slices.SortFunc(out.Brokers, func(a, b wire.Broker) int { return int(a.ID) - int(b.ID) })
 	if n.controller != nil {
 		id, _ := n.controller.Leader()
 		out.Controller.Leader = int32(id)
