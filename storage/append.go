@@ -116,6 +116,8 @@ func (l *Log) submit(ctx context.Context, req *appendReq) error {
 		l.closeMu.RUnlock()
 		return ErrClosed
 	}
+	l.pending.Add(1)
+	defer l.pending.Add(-1)
 	select {
 	case l.queue <- req:
 	case <-l.quit:

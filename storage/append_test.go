@@ -176,6 +176,41 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
+// TestGroupCommitSharesOneTransaction holds the write lock while eight
+// appends arrive: the committer takes what is queued and waits, the rest
+// queue behind it, and once the lock is released they commit together:
+// eight appends in at most two transactions.
+func TestGroupCommitSharesOneTransaction(t *testing.T) {
+	l := openLog(t, Options{})
+	l.wmu.Lock()
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := l.Append(context.Background(), recs(fmt.Sprint(w), 2), 0); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stats().Pending != 8 {
+		if time.Now().After(deadline) {
+			l.wmu.Unlock()
+			t.Fatalf("%d appends pending, want 8", l.Stats().Pending)
+		}
+		runtime.Gosched()
+	}
+	l.wmu.Unlock()
+	wg.Wait()
+	if st := l.Stats(); st.Appends != 8 || st.Commits > 2 || st.Pending != 0 {
+		t.Fatalf("stats %+v, want 8 appends in at most 2 commits", st)
+	}
+	if got := readAll(t, l, 0); len(got) != 16 {
+		t.Fatalf("read %d records, want 16", len(got))
+	}
+}
+
 // TestConcurrentAppendersAndReaders runs under -race in CI: readers chase
 // the end while appenders write, and every read sees dense, intact data.
 func TestConcurrentAppendersAndReaders(t *testing.T) {

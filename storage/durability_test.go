@@ -116,7 +116,8 @@ func TestManyLogsOpenFast(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	t.Logf("opened %d logs in %v; heap held %.1f MiB (%.1f KiB per log)", n, took, float64(heap)/(1<<20), float64(heap)/1024/float64(n))
+	stacks := int64(after.StackInuse) - int64(before.StackInuse)
+	t.Logf("opened %d logs in %v; heap held %.1f MiB (%.1f KiB per log), goroutine stacks %.1f MiB", n, took, float64(heap)/(1<<20), float64(heap)/1024/float64(n), float64(stacks)/(1<<20))
 	for _, l := range logs {
 		if l.EndOffset() != 10 {
 			t.Fatalf("%s: end %d", l.Path(), l.EndOffset())

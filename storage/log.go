@@ -56,6 +56,7 @@ type Log struct {
 
 	appends atomic.Uint64
 	commits atomic.Uint64
+	pending atomic.Int64
 }
 
 // Open opens the log in the bbolt file at path, creating it if it does not
@@ -126,11 +127,13 @@ type Stats struct {
 	// Commits is the number of write transactions that committed appends;
 	// with group commit it is smaller than Appends under concurrency.
 	Commits uint64
+	// Pending is the number of appends queued or being committed now.
+	Pending int64
 }
 
 // Stats returns the log's counters.
 func (l *Log) Stats() Stats {
-	return Stats{Appends: l.appends.Load(), Commits: l.commits.Load()}
+	return Stats{Appends: l.appends.Load(), Commits: l.commits.Load(), Pending: l.pending.Load()}
 }
 
 // SetHighWatermark records the high watermark. It must lie within
