@@ -129,6 +129,40 @@ func TestAppendHonoursContext(t *testing.T) {
 	}
 }
 
+// TestAppendCancelledWhileQueuedIsDropped: an append whose context ends
+// while it waits for the committer returns the context's error and is not
+// written; the next append takes its offsets.
+func TestAppendCancelledWhileQueuedIsDropped(t *testing.T) {
+	l := openLog(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	l.wmu.Lock()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := l.Append(ctx, recs("cancelled", 3), 0)
+		errc <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for l.Stats().Pending != 1 {
+		if time.Now().After(deadline) {
+			l.wmu.Unlock()
+			t.Fatal("append never queued")
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		l.wmu.Unlock()
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	l.wmu.Unlock()
+	if base := mustAppend(t, l, recs("next", 1), 0); base != 0 {
+		t.Fatalf("next append got base %d, want 0: the cancelled one was written", base)
+	}
+	if got := readAll(t, l, 0); len(got) != 1 || string(got[0].Value) != "next-0" {
+		t.Fatalf("log holds %d records", len(got))
+	}
+}
+
 // TestGroupCommit: concurrent appenders share write transactions, so the
 // log commits fewer transactions than it gets appends, and every append
 // still gets its own dense range of offsets.

@@ -136,9 +136,8 @@ func (l *Log) commitGroup(group []*appendReq) {
 				r.err = err
 			}
 		} else {
-			l.end.Store(end)
 			l.size.Store(size)
-			l.epochs.set(epochs)
+			l.epochs.set(epochs, &l.end, end)
 			l.maxTS, l.hasMaxTS = maxTS, hasMaxTS
 			l.commits.Add(1)
 			l.appends.Add(uint64(len(accepted)))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -45,10 +46,20 @@ func (c *epochCache) snapshot() []epochEntry {
 	return append([]epochEntry(nil), c.entries...)
 }
 
-func (c *epochCache) set(entries []epochEntry) {
+// set publishes entries (never modified afterwards) together with the
+// log end offset, so EndOffsetForEpoch reads a matching pair.
+func (c *epochCache) set(entries []epochEntry, end *atomic.Int64, endOff int64) {
 	c.mu.Lock()
 	c.entries = entries
+	end.Store(endOff)
 	c.mu.Unlock()
+}
+
+// withEnd returns the entries and the log end offset published with them.
+func (c *epochCache) withEnd(end *atomic.Int64) ([]epochEntry, int64) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.entries, end.Load()
 }
 
 // assign returns entries after a batch of epoch e starting at off is
@@ -94,10 +105,7 @@ func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64, error) {
 	if l.isClosed.Load() {
 		return UndefinedEpoch, UndefinedOffset, ErrClosed
 	}
-	// Hold wmu so the cache and EndOffset are read from the same state.
-	l.wmu.Lock()
-	defer l.wmu.Unlock()
-	entries := l.epochs.snapshot()
+	entries, end := l.epochs.withEnd(&l.end)
 	if epoch < 0 || len(entries) == 0 {
 		return UndefinedEpoch, UndefinedOffset, nil
 	}
@@ -107,7 +115,7 @@ func (l *Log) EndOffsetForEpoch(epoch int32) (int32, int64, error) {
 	case i == 0:
 		return epoch, entries[0].StartOffset, nil
 	case i == len(entries):
-		return entries[i-1].Epoch, l.end.Load(), nil
+		return entries[i-1].Epoch, end, nil
 	default:
 		return entries[i-1].Epoch, entries[i].StartOffset, nil
 	}

@@ -150,10 +150,10 @@ func (l *Log) loadState(tx *bolt.Tx) (bool, error) {
 		l.maxTS, l.hasMaxTS = tsFromKey(k), true
 	}
 	l.start.Store(s.start)
-	l.end.Store(s.end)
+
 	l.size.Store(s.size)
 	l.hw.Store(min(max(s.hw, s.start), s.end))
-	l.epochs.set(epochs)
+	l.epochs.set(epochs, &l.end, s.end)
 	clean := bytes.Equal(tx.Bucket(bucketMeta).Get(keyClean), []byte{1})
 	return clean, nil
 }

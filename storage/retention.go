@@ -95,7 +95,7 @@ func (l *Log) ApplyRetention(now time.Time, r Retention) (int, error) {
 	if removed > 0 {
 		l.start.Store(start)
 		l.size.Store(size)
-		l.epochs.set(newEpochs)
+		l.epochs.set(newEpochs, &l.end, l.end.Load())
 		l.log.Debug("retention removed batches", "batches", removed, "start", start)
 	}
 	return removed, nil

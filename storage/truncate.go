@@ -79,13 +79,12 @@ func (l *Log) TruncateTo(off int64) error {
 		return fmt.Errorf("truncate %s to %d: %w", l.path, off, l.wrapClosed(err))
 	}
 	l.hwMu.Lock()
-	l.end.Store(newEnd)
+	l.epochs.set(newEpochs, &l.end, newEnd)
 	if l.hw.Load() > newEnd {
 		l.hw.Store(newEnd)
 	}
 	l.hwMu.Unlock()
 	l.size.Store(size)
-	l.epochs.set(newEpochs)
 	l.maxTS, l.hasMaxTS = maxTS, hasMaxTS
 	l.log.Debug("truncated", "to", off, "end", newEnd)
 	return nil
@@ -156,11 +155,10 @@ func (l *Log) TruncateFullyAndStartAt(off int64) error {
 	}
 	l.hwMu.Lock()
 	l.start.Store(off)
-	l.end.Store(off)
+	l.epochs.set(nil, &l.end, off)
 	l.hw.Store(off)
 	l.hwMu.Unlock()
 	l.size.Store(0)
-	l.epochs.set(nil)
 	l.maxTS, l.hasMaxTS = 0, false
 	return nil
 }
