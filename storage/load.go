@@ -150,7 +150,6 @@ func (l *Log) loadState(tx *bolt.Tx) (bool, error) {
 		l.maxTS, l.hasMaxTS = tsFromKey(k), true
 	}
 	l.start.Store(s.start)
-
 	l.size.Store(s.size)
 	l.hw.Store(min(max(s.hw, s.start), s.end))
 	l.epochs.set(epochs, &l.end, s.end)
