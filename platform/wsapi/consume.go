@@ -37,6 +37,7 @@ type consumer struct {
 	bufferedStat, peakStat, sentStat atomic.Int64
 
 	// Owned by run.
+	pingEvery  time.Duration // PingInterval, at most a third of the session timeout
 	gen        int32
 	parts      map[int32]*partState
 	order      []int32 // served partitions, for round-robin sending
@@ -115,6 +116,7 @@ func (c *consumer) serve(r *http.Request) (readEnd, error) {
 	if c.params, err = parseConsumeParams(r.PathValue("topic"), r.URL.Query()); err != nil {
 		return 0, err
 	}
+	c.pingEvery = h.cfg.PingInterval
 	setup, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 	defer cancel()
 	if c.nparts, err = h.cfg.Broker.Partitions(setup, c.params.topic); err != nil {
@@ -157,6 +159,9 @@ func (c *consumer) serve(r *http.Request) (readEnd, error) {
 			st = h.cfg.Groups.SessionTimeout()
 		}
 		welcome.SessionTimeoutMs = st.Milliseconds()
+		// Pongs are the heartbeats of browsers: ping often enough that a
+		// live member never misses its session.
+		c.pingEvery = min(c.pingEvery, st/3)
 	}
 	if err := c.writeJSON(welcome); err != nil {
 		return endVanished, nil

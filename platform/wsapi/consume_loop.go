@@ -46,7 +46,7 @@ func outputSize(o *Output) int64 { return int64(o.Record.Size()) + RecordOverhea
 // run is the connection's event loop.
 func (c *consumer) run() (readEnd, error) {
 	h := c.h
-	ping := time.NewTicker(h.cfg.PingInterval)
+	ping := time.NewTicker(c.pingEvery)
 	defer ping.Stop()
 	var signal <-chan struct{}
 	var gone <-chan struct{}
