@@ -116,15 +116,38 @@ func parseHeaders(vals []string) ([]client.Header, error) {
 }
 
 // readRecords calls emit for every line of in, split into key and value at
-// sep when sep is set.
+// sep when sep is set. It returns when in ends or ctx does (Ctrl-C): lines
+// are read by a goroutine so that a terminal read cannot hold up the exit;
+// that goroutine ends with in (at EOF, or with the process).
 func readRecords(ctx context.Context, in io.Reader, sep string, hdrs []client.Header, emit func(client.Record) error) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for sc.Scan() {
-		if err := ctx.Err(); err != nil {
-			return err
+	lines := make(chan string, 64)
+	readErr := make(chan error, 1)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64<<10), maxLine)
+		for sc.Scan() {
+			select {
+			case lines <- strings.TrimSuffix(sc.Text(), "\r"):
+			case <-quit:
+				return
+			}
 		}
-		line := strings.TrimSuffix(sc.Text(), "\r")
+		readErr <- sc.Err()
+	}()
+	for {
+		var line string
+		var ok bool
+		select {
+		case line, ok = <-lines:
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted: %w", ctx.Err())
+		}
+		if !ok {
+			break
+		}
 		r := client.Record{Value: []byte(line), Headers: hdrs}
 		if sep != "" {
 			if k, v, ok := strings.Cut(line, sep); ok {
@@ -135,7 +158,7 @@ func readRecords(ctx context.Context, in io.Reader, sep string, hdrs []client.He
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := <-readErr; err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("read input: a line is longer than %d bytes", maxLine)
 		}
