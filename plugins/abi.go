@@ -25,36 +25,53 @@ const (
 // headers, including its size prefix.
 const recordFixed = 4 + 8 + 8 + 4 + 4 + 4
 
+// fields says which optional record fields a batch carries. Keys, offsets
+// and timestamps are always sent; a partitioner may declare (export
+// sluice_partition_fields) that it reads neither values nor headers, which
+// then go as empty, saving the copy of every value into the plugin.
+type fields uint32
+
+const (
+	fieldValue   fields = 1 << 0
+	fieldHeaders fields = 1 << 1
+	allFields           = fieldValue | fieldHeaders
+)
+
 // recordSize is the encoded size of r including its u32 size prefix.
-func recordSize(r *record.Record) int {
-	n := recordFixed + len(r.Key) + len(r.Value)
-	for _, h := range r.Headers {
-		n += 8 + len(h.Key) + len(h.Value)
+func recordSize(r *record.Record, f fields) int {
+	n := recordFixed + len(r.Key)
+	if f&fieldValue != 0 {
+		n += len(r.Value)
+	}
+	if f&fieldHeaders != 0 {
+		for _, h := range r.Headers {
+			n += 8 + len(h.Key) + len(h.Value)
+		}
 	}
 	return n
 }
 
 // batchSize is the encoded size of a record batch.
-func batchSize(recs []record.Record) int {
+func batchSize(recs []record.Record, f fields) int {
 	n := 4
 	for i := range recs {
-		n += recordSize(&recs[i])
+		n += recordSize(&recs[i], f)
 	}
 	return n
 }
 
-// encodeBatch writes recs into b, which must be batchSize(recs) long.
-func encodeBatch(b []byte, recs []record.Record) {
+// encodeBatch writes recs into b, which must be batchSize(recs, f) long.
+func encodeBatch(b []byte, recs []record.Record, f fields) {
 	le.PutUint32(b, uint32(len(recs)))
 	p := 4
 	for i := range recs {
-		p += putRecord(b[p:], &recs[i], recs[i].Offset)
+		p += putRecord(b[p:], &recs[i], recs[i].Offset, f)
 	}
 }
 
 // putRecord encodes r with the given offset field and returns its size.
-func putRecord(b []byte, r *record.Record, offset int64) int {
-	size := recordSize(r)
+func putRecord(b []byte, r *record.Record, offset int64, f fields) int {
+	size := recordSize(r, f)
 	le.PutUint32(b, uint32(size-4))
 	le.PutUint64(b[4:], uint64(offset))
 	le.PutUint64(b[12:], uint64(r.Timestamp))
@@ -66,8 +83,17 @@ func putRecord(b []byte, r *record.Record, offset int64) int {
 		le.PutUint32(b[p:], uint32(len(r.Key)))
 		p += 4 + copy(b[p+4:], r.Key)
 	}
-	le.PutUint32(b[p:], uint32(len(r.Value)))
-	p += 4 + copy(b[p+4:], r.Value)
+	if f&fieldValue != 0 {
+		le.PutUint32(b[p:], uint32(len(r.Value)))
+		p += 4 + copy(b[p+4:], r.Value)
+	} else {
+		le.PutUint32(b[p:], 0)
+		p += 4
+	}
+	if f&fieldHeaders == 0 {
+		le.PutUint32(b[p:], 0)
+		return p + 4
+	}
 	le.PutUint32(b[p:], uint32(len(r.Headers)))
 	p += 4
 	for _, h := range r.Headers {

@@ -10,8 +10,8 @@ import (
 
 func TestBatchLayout(t *testing.T) {
 	recs := []record.Record{{Offset: 7, Timestamp: 9, Key: nil, Value: []byte("abc")}}
-	b := make([]byte, batchSize(recs))
-	encodeBatch(b, recs)
+	b := make([]byte, batchSize(recs, allFields))
+	encodeBatch(b, recs, allFields)
 	// The example from docs/plugin-abi.md section 3: no key, no headers,
 	// 3-byte value: size field says 31.
 	want := []byte{
@@ -35,8 +35,8 @@ func TestRecordRoundTrip(t *testing.T) {
 		{Offset: 2, Timestamp: 200, Key: []byte("k"), Value: nil},
 		{Offset: 3, Key: nil, Value: []byte("v3")},
 	}
-	b := make([]byte, batchSize(in))
-	encodeBatch(b, in)
+	b := make([]byte, batchSize(in, allFields))
+	encodeBatch(b, in, allFields)
 	outs, err := parseOutputs(b, in) // an identity process result body
 	if err != nil {
 		t.Fatal(err)
@@ -67,8 +67,8 @@ func TestParseOutputsSourceOrder(t *testing.T) {
 		for i, o := range offsets {
 			recs[i].Offset = o
 		}
-		b := make([]byte, batchSize(recs))
-		encodeBatch(b, recs)
+		b := make([]byte, batchSize(recs, allFields))
+		encodeBatch(b, recs, allFields)
 		return b
 	}
 	for _, ok := range [][]int64{{}, {10}, {10, 10, 12}, {11, 12, 12}} {
@@ -85,8 +85,8 @@ func TestParseOutputsSourceOrder(t *testing.T) {
 
 func TestParseMalformed(t *testing.T) {
 	in := []record.Record{{Offset: 1}}
-	good := make([]byte, batchSize(in))
-	encodeBatch(good, in)
+	good := make([]byte, batchSize(in, allFields))
+	encodeBatch(good, in, allFields)
 	cases := map[string][]byte{
 		"truncated":      good[:len(good)-1],
 		"trailing":       append(append([]byte{}, good...), 0),
@@ -123,5 +123,19 @@ func TestEncodeParamsSorted(t *testing.T) {
 	want := []byte{2, 0, 0, 0, 1, 0, 0, 0, 'a', 1, 0, 0, 0, '1', 1, 0, 0, 0, 'b', 1, 0, 0, 0, '2'}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("params = %v, want %v", got, want)
+	}
+}
+
+func TestBatchWithoutValuesAndHeaders(t *testing.T) {
+	recs := []record.Record{{Offset: 1, Key: []byte("k"), Value: []byte("a long value"),
+		Headers: []record.Header{{Key: "h", Value: []byte("v")}}}}
+	b := make([]byte, batchSize(recs, 0))
+	encodeBatch(b, recs, 0)
+	outs, err := parseOutputs(b, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(outs[0].Key) != "k" || len(outs[0].Value) != 0 || outs[0].Headers != nil || len(b) != 4+recordFixed+1 {
+		t.Fatalf("key-only batch decoded as %+v (%d bytes)", outs[0], len(b))
 	}
 }

@@ -29,6 +29,9 @@ type instance struct {
 	interrupt api.MutableGlobal
 	limits    Limits
 	stack     [3]uint64
+	// fields are the optional record fields this instance is sent
+	// (sluice_partition_fields; all of them by default).
+	fields fields
 }
 
 // newInstance instantiates c under limits, runs _initialize, checks the ABI
@@ -80,6 +83,13 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 	}
 	if v := int32(inst.stack[0]); v != ABIVersion {
 		return fail(fmt.Errorf("%w: declares ABI version %d; this host speaks version %d", ErrInvalidModule, v, ABIVersion))
+	}
+	inst.fields = allFields
+	if f := mod.ExportedFunction(exportFields); f != nil && kind == KindPartitioner {
+		if err := inst.call(ctx, left(), f, inst.stack[:]); err != nil {
+			return fail(fmt.Errorf("%s: %w", exportFields, err))
+		}
+		inst.fields = fields(uint32(inst.stack[0])) & allFields
 	}
 	inst.alloc = mod.ExportedFunction(exportAlloc)
 	inst.entry = mod.ExportedFunction(entryPoint(kind))

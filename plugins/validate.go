@@ -31,6 +31,7 @@ const (
 	exportPartition = "sluice_partition"
 	exportProcess   = "sluice_process"
 	exportInitGuest = "_initialize"
+	exportFields    = "sluice_partition_fields"
 )
 
 type signature struct{ params, results []api.ValueType }
@@ -42,6 +43,7 @@ var exportSigs = map[string]signature{
 	exportPartition: {[]api.ValueType{i32, i32, i32}, []api.ValueType{i64}},
 	exportProcess:   {[]api.ValueType{i32, i32, i32}, []api.ValueType{i64}},
 	exportInitGuest: {nil, nil},
+	exportFields:    {nil, []api.ValueType{i32}},
 }
 
 func entryPoint(k Kind) string {

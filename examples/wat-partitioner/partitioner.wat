@@ -4,7 +4,8 @@
 ;; Records with a key go to (murmur2(key) & 0x7fffffff) % partitions: Kafka's
 ;; default partitioner, bit for bit. Records without a key (key_len = -1) are
 ;; spread round-robin. It takes no parameters, so it does not export
-;; sluice_init, and imports nothing.
+;; sluice_init, and imports nothing. It reads only keys, and says so with
+;; sluice_partition_fields, so the host does not copy values into it.
 ;;
 ;; Memory layout: one input buffer at IN = 1024 (handed out by sluice_alloc
 ;; for every call), the partition result written right after the input.
@@ -16,6 +17,10 @@
 
   (func (export "sluice_abi_version") (result i32)
     (i32.const 1))
+
+  ;; neither values (bit 0) nor headers (bit 1) are needed: they arrive empty
+  (func (export "sluice_partition_fields") (result i32)
+    (i32.const 0))
 
   ;; sluice_alloc(size) -> ptr: make room for the input (size bytes at 1024)
   ;; and for the result after it. Every record takes at least 32 bytes of
