@@ -64,8 +64,12 @@ func benchProduce(c *cli.Context) error {
 		keyList = append(keyList, []byte(fmt.Sprintf("key-%d", i)))
 	}
 
+	// A buffer of two rounds of requests keeps the node busy without
+	// counting a deep queue in the latency.
+	batch, inFlight := max(c.Int("batch"), 1), max(c.Int("in-flight"), 1)
 	p := cl.NewProducer(client.ProducerConfig{
-		Acks: acks, Linger: linger, BatchRecords: c.Int("batch"), MaxInFlight: c.Int("in-flight"),
+		Acks: acks, Linger: linger, BatchRecords: batch, MaxInFlight: inFlight,
+		MaxBuffered: 2 * batch * inFlight,
 	})
 	lat := newLatencies()
 	var acked, failed atomic.Int64
