@@ -1,9 +1,11 @@
 package platform_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/platform"
@@ -59,5 +61,39 @@ func TestTwoNodesForwardProduceAndMetadata(t *testing.T) {
 	}
 	if total != 400 {
 		t.Fatalf("%d records on the leaders, want 400", total)
+	}
+}
+
+// A topic change sent to a controller that does not lead the quorum is
+// forwarded to the active controller.
+func TestFollowerControllerForwardsTopicChanges(t *testing.T) {
+	n1 := testnode.Start(t)
+	n2 := testnode.Join(t, n1, 2, nil)
+	// While the active controller adds node 2 as a voter the quorum may
+	// briefly have no leader: not_controller is retriable, so retry it.
+	send := func(method, path, body string) (int, []byte) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			follower := api{t, n2.URL()}
+			if n2.Controller().IsLeader() {
+				follower = api{t, n1.URL()}
+			}
+			st, raw := follower.call(method, path, wire.MediaTypeJSON, "", []byte(body))
+			if st != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				return st, raw
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	st, raw := send("POST", "/v1/topics", `{"name":"fwd","partitions":2}`)
+	var tp wire.Topic
+	if err := json.Unmarshal(raw, &tp); st != http.StatusCreated || err != nil || tp.PartitionCount != 2 {
+		t.Fatalf("create through the follower controller: %d %s", st, raw)
+	}
+	st, raw = send("POST", "/v1/topics", `{"name":"fwd","partitions":1}`)
+	api{t, ""}.wantError(st, raw, http.StatusConflict, wire.CodeTopicExists)
+	if st, raw := send("DELETE", "/v1/topics/fwd", ""); st != http.StatusNoContent {
+		t.Fatalf("delete through the follower controller: %d %s", st, raw)
 	}
 }

@@ -57,6 +57,10 @@ type Config struct {
 	// serves the internal metadata-watch and propose routes that other
 	// nodes' forwarders call.
 	Controller LocalController
+	// Peer, if set, forwards a topic change that Admin refuses with
+	// not_controller to the active controller it names, so any node
+	// answers metadata changes.
+	Peer *Peer
 	// Metadata returns the newest metadata this node holds. Required.
 	Metadata func() *meta.Cluster
 	// Cluster answers GET /v1/cluster; nil derives the answer from

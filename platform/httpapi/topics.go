@@ -145,7 +145,14 @@ func (s *Server) propose(ctx context.Context, cmd meta.Command) (meta.Result, er
 		return meta.Result{}, &controller.NotControllerError{LeaderID: meta.NoLeader}
 	}
 	cmd.At = time.Now()
-	return s.cfg.Admin.Propose(ctx, cmd)
+	res, err := s.cfg.Admin.Propose(ctx, cmd)
+	var nc *controller.NotControllerError
+	if err != nil && s.cfg.Peer != nil && errors.As(err, &nc) && nc.LeaderHTTPAddr != "" {
+		// Another node leads the quorum: hand the change to it (once; it
+		// proposes locally and cannot forward again).
+		return s.cfg.Peer.Propose(ctx, nc.LeaderHTTPAddr, cmd)
+	}
+	return res, err
 }
 
 // awaitLocal waits until this node's broker has applied version v.
