@@ -156,9 +156,9 @@ func (c *Client) ConsumeWS(ctx context.Context, cfg WSConsumerConfig) (*WSConsum
 		ws.Close()
 		return nil, fmt.Errorf("consume %s: %w", cfg.Topic, err)
 	}
+	// WriteControl may run beside other writes; answering pings never
+	// waits for a data write.
 	ws.SetPingHandler(func(s string) error {
-		w.wmu.Lock()
-		defer w.wmu.Unlock()
 		return ws.WriteControl(websocket.PongMessage, []byte(s), time.Now().Add(10*time.Second))
 	})
 	go w.readLoop()
@@ -514,9 +514,7 @@ func (w *WSConsumer) Close() error {
 		w.mu.Lock()
 		w.closing = true
 		w.mu.Unlock()
-		w.wmu.Lock()
 		w.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(5*time.Second))
-		w.wmu.Unlock()
 		select {
 		case <-w.done:
 		case <-time.After(5 * time.Second):

@@ -32,14 +32,16 @@ type WSProducer struct {
 	ws  *websocket.Conn
 	sem chan struct{}
 
-	mu      sync.Mutex // guards seq, queue, err and orders writes with enqueues
+	wmu sync.Mutex // held across enqueue+write, so frames go out in seq order
+	buf []byte     // guarded by wmu
+
+	mu      sync.Mutex // guards seq, queue, err, closing; never held while writing
 	seq     int64
 	queue   []*wsPending
 	err     error
 	done    chan struct{}
 	closing bool
 	once    sync.Once
-	buf     []byte
 }
 
 type wsPending struct {
@@ -79,20 +81,25 @@ func (p *WSProducer) SendAsync(ctx context.Context, recs []wire.Record, callback
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	p.wmu.Lock()
 	p.mu.Lock()
 	if p.err != nil {
 		err := p.err
 		p.mu.Unlock()
+		p.wmu.Unlock()
 		<-p.sem
 		return err
 	}
 	p.seq++
 	pend := &wsPending{seq: p.seq, callback: callback}
 	p.queue = append(p.queue, pend)
-	p.buf = wire.AppendWSProduce(p.buf[:0], p.seq, recs)
+	p.mu.Unlock()
+	// The reader may take answers meanwhile: a write blocked by the
+	// server's backpressure never stops acks from being read.
+	p.buf = wire.AppendWSProduce(p.buf[:0], pend.seq, recs)
 	p.ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	err := p.ws.WriteMessage(websocket.BinaryMessage, p.buf)
-	p.mu.Unlock()
+	p.wmu.Unlock()
 	if err != nil {
 		p.fail(fmt.Errorf("%w: send: %w", ErrUnavailable, err))
 		return p.Err()
@@ -227,8 +234,8 @@ func (p *WSProducer) Close() error {
 		cancel()
 		p.mu.Lock()
 		p.closing = true
-		p.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(5*time.Second))
 		p.mu.Unlock()
+		p.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(5*time.Second))
 		select {
 		case <-p.done:
 		case <-time.After(5 * time.Second):
