@@ -51,6 +51,7 @@ type NotLeaderError struct {
 	Reason      string
 }
 
+// Error describes the failure.
 func (e *NotLeaderError) Error() string {
 	msg := fmt.Sprintf("%s-%d: node leads nothing here (leader %d, epoch %d)", e.Topic, e.Partition, e.LeaderID, e.LeaderEpoch)
 	if e.Reason != "" {
@@ -72,6 +73,7 @@ type OffsetRangeError struct {
 	LogEnd    int64
 }
 
+// Error describes the failure.
 func (e *OffsetRangeError) Error() string {
 	return fmt.Sprintf("%s-%d: offset %d is outside the log [%d, %d]", e.Topic, e.Partition, e.Offset, e.LogStart, e.LogEnd)
 }

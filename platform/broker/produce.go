@@ -26,6 +26,7 @@ type RecordError struct {
 	Err   error
 }
 
+// Error describes the failure.
 func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
 
 // Unwrap returns the cause.
