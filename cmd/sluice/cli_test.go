@@ -173,6 +173,12 @@ func TestErrorsExitNonZeroWithOneLine(t *testing.T) {
 			}
 		})
 	}
+	// Idempotent forms for scripts.
+	if r := ok(t, srv, "", "topic", "create", "exists", "--partitions", "9", "--if-not-exists"); !strings.Contains(r.stdout, "topic exists exists: 1 partitions") {
+		t.Errorf("--if-not-exists: %q", r.stdout)
+	}
+	ok(t, srv, "", "topic", "delete", "never-was", "--if-exists")
+
 	// Nothing was written by the failed calls.
 	r := ok(t, srv, "", "--output", "json", "topic", "list")
 	var l wire.TopicList

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
+	"github.com/sluicehq/sluice/sdk/client"
 	"github.com/sluicehq/sluice/sdk/wire"
 	"github.com/urfave/cli/v2"
 )
@@ -23,6 +25,7 @@ func topicCommand() *cli.Command {
 					&cli.IntFlag{Name: "partitions", Aliases: []string{"p"}, Value: 1, Usage: "number of partitions"},
 					&cli.IntFlag{Name: "replication-factor", Aliases: []string{"r"}, Usage: "replicas per partition", DefaultText: "1 on one broker, else min(3, brokers)"},
 					partitionerFlag, paramFlag, configFlag,
+					&cli.BoolFlag{Name: "if-not-exists", Usage: "succeed without changes when the topic exists"},
 				},
 				Action: topicCreate,
 			},
@@ -40,7 +43,11 @@ func topicCommand() *cli.Command {
 				Flags:       []cli.Flag{configFlag, partitionerFlag, paramFlag},
 				Action:      topicAlter,
 			},
-			{Name: "delete", Usage: "delete a topic and its records", ArgsUsage: "NAME", Action: topicDelete},
+			{
+				Name: "delete", Usage: "delete a topic and its records", ArgsUsage: "NAME",
+				Flags:  []cli.Flag{&cli.BoolFlag{Name: "if-exists", Usage: "succeed when there is no such topic"}},
+				Action: topicDelete,
+			},
 		},
 	}
 }
@@ -71,6 +78,17 @@ func topicCreate(c *cli.Context) error {
 		PartitionerParams: params,
 		Config:            cfg,
 	})
+	if errors.Is(err, client.ErrTopicExists) && c.Bool("if-not-exists") {
+		if t, err = cl.DescribeTopic(c.Context, name); err != nil {
+			return err
+		}
+		if wantJSON(c) {
+			return printJSON(c.App.Writer, t)
+		}
+		fmt.Fprintf(c.App.Writer, "topic %s exists: %d partitions, replication factor %d, partitioner %s\n",
+			t.Name, t.PartitionCount, t.ReplicationFactor, t.Partitioner)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -201,7 +219,9 @@ func topicDelete(c *cli.Context) error {
 	}
 	defer cl.Close()
 	if err := cl.DeleteTopic(c.Context, name); err != nil {
-		return err
+		if !(errors.Is(err, client.ErrUnknownTopic) && c.Bool("if-exists")) {
+			return err
+		}
 	}
 	if wantJSON(c) {
 		return printJSON(c.App.Writer, map[string]string{"deleted": name})
