@@ -139,7 +139,7 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	h.mu.Unlock()
 	prepared, err := instrument(wasm)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cannot be prepared for running: %v", ErrInvalidModule, err)
+		return nil, fmt.Errorf("%w: malformed binary: %v", ErrInvalidModule, err)
 	}
 	mod, err := h.rt.CompileModule(ctx, prepared)
 	if err != nil {
