@@ -77,8 +77,8 @@ func (c *Coordinator) List(ctx context.Context) ([]Summary, error) {
 			names[name] = true
 		}
 	}
-	for k := range c.offsets {
-		names[k.Group] = true
+	for g := range c.offsets {
+		names[g] = true
 	}
 	out := make([]Summary, 0, len(names))
 	for _, name := range slices.Sorted(maps.Keys(names)) {
@@ -255,12 +255,7 @@ func (c *Coordinator) Delete(ctx context.Context, group string) error {
 	}
 	defer e.commitMu.Unlock()
 	c.mu.Lock()
-	var keys []OffsetKey
-	for k := range c.offsets {
-		if k.Group == group {
-			keys = append(keys, k)
-		}
-	}
+	keys := c.offsets.keys(group)
 	c.mu.Unlock()
 	if len(keys) == 0 {
 		c.dropIfUnused(group, e)

@@ -21,7 +21,7 @@ type Coordinator struct {
 
 	mu      sync.Mutex
 	groups  map[string]*groupEntry
-	offsets map[OffsetKey]Committed // the latest commit per key
+	offsets offsetTable // the latest commit per group/topic/partition
 	// offsetsParts is the partition count of __consumer_offsets, set by
 	// the load.
 	offsetsParts int
@@ -57,7 +57,7 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 	c := &Coordinator{
 		cfg:     cfg,
 		groups:  map[string]*groupEntry{},
-		offsets: map[OffsetKey]Committed{},
+		offsets: offsetTable{},
 		ready:   make(chan struct{}),
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
@@ -292,14 +292,7 @@ func (c *Coordinator) dropIfUnused(group string, e *groupEntry) {
 }
 
 // hasOffsetsLocked reports whether the group has committed offsets.
-func (c *Coordinator) hasOffsetsLocked(group string) bool {
-	for k := range c.offsets {
-		if k.Group == group {
-			return true
-		}
-	}
-	return false
-}
+func (c *Coordinator) hasOffsetsLocked(group string) bool { return c.offsets.has(group) }
 
 // Committed returns the group's committed position in a partition, if any.
 func (c *Coordinator) Committed(ctx context.Context, group, topic string, partition int32) (Committed, bool, error) {
@@ -308,7 +301,7 @@ func (c *Coordinator) Committed(ctx context.Context, group, topic string, partit
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.offsets[OffsetKey{group, topic, partition}]
+	v, ok := c.offsets.get(OffsetKey{group, topic, partition})
 	return v, ok, nil
 }
 
@@ -316,9 +309,9 @@ func (c *Coordinator) Committed(ctx context.Context, group, topic string, partit
 // -> offset). Caller holds c.mu.
 func (c *Coordinator) committedFor(group, topic string) map[int32]Committed {
 	out := map[int32]Committed{}
-	for k, v := range c.offsets {
-		if k.Group == group && k.Topic == topic {
-			out[k.Partition] = v
+	for tp, v := range c.offsets[group] {
+		if tp.Topic == topic {
+			out[tp.Partition] = v
 		}
 	}
 	return out
@@ -333,10 +326,8 @@ func (c *Coordinator) groupTopics(group string) []string {
 			set[m.Topic] = true
 		}
 	}
-	for k := range c.offsets {
-		if k.Group == group {
-			set[k.Topic] = true
-		}
+	for tp := range c.offsets[group] {
+		set[tp.Topic] = true
 	}
 	return slices.Sorted(maps.Keys(set))
 }

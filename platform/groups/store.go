@@ -27,7 +27,7 @@ func (c *Coordinator) loadLoop() {
 		if err == nil {
 			c.cfg.Logger.Info("committed offsets loaded", "topic", OffsetsTopic, "positions", len(offsets))
 			c.mu.Lock()
-			c.offsets = offsets
+			c.offsets = newOffsetTable(offsets)
 			c.offsetsParts = parts
 			c.mu.Unlock()
 			close(c.ready)
@@ -123,10 +123,10 @@ func (c *Coordinator) appendOffsets(ctx context.Context, group string, vals map[
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, v := range vals {
-		c.offsets[k] = v
+		c.offsets.set(k, v)
 	}
 	for _, k := range tombstones {
-		delete(c.offsets, k)
+		c.offsets.del(k)
 	}
 	return nil
 }
