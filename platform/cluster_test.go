@@ -62,6 +62,21 @@ func TestTwoNodesForwardProduceAndMetadata(t *testing.T) {
 	if total != 400 {
 		t.Fatalf("%d records on the leaders, want 400", total)
 	}
+	// Either node describes every partition with its leader's log state.
+	for _, via := range []api{a1, a2} {
+		var desc wire.Topic
+		via.json("GET", "/v1/topics/spread", nil, &desc)
+		sum := int64(0)
+		for _, p := range desc.Partitions {
+			if p.LogEnd < 0 || p.HighWatermark != p.LogEnd {
+				t.Fatalf("describe via %s: partition %+v", via.base, p)
+			}
+			sum += p.HighWatermark
+		}
+		if sum != 400 {
+			t.Fatalf("describe via %s: high watermarks add up to %d, want 400", via.base, sum)
+		}
+	}
 }
 
 // A topic change sent to a controller that does not lead the quorum is

@@ -29,6 +29,9 @@ const (
 	// RoutePropose commits a meta.Command (JSON) through this node's
 	// controller; the answer is the meta.Result.
 	RoutePropose = "POST /internal/v1/propose"
+	// RoutePartitionState answers the log state of the topic's partitions
+	// this node leads: a JSON list of broker.PartitionInfo.
+	RoutePartitionState = "GET /internal/v1/topics/{topic}/partitions"
 )
 
 // MaxWatchWait caps RouteWatchMetadata's max_wait_ms.
@@ -51,6 +54,20 @@ func (s *Server) registerInternal() {
 	s.Handle(RouteForwardProduce, http.HandlerFunc(s.forwardedProduce))
 	s.Handle(RouteWatchMetadata, http.HandlerFunc(s.watchMetadata))
 	s.Handle(RoutePropose, http.HandlerFunc(s.proposeLocal))
+	s.Handle(RoutePartitionState, http.HandlerFunc(s.partitionState))
+}
+
+func (s *Server) partitionState(w http.ResponseWriter, r *http.Request) {
+	topic := r.PathValue("topic")
+	out := []broker.PartitionInfo{}
+	if s.cfg.Broker != nil {
+		for _, p := range s.cfg.Broker.Partitions(nil) {
+			if p.Topic == topic && p.Leader {
+				out = append(out, p)
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) forwardedProduce(w http.ResponseWriter, r *http.Request) {

@@ -109,3 +109,11 @@ func (p *Peer) do(ctx context.Context, method, u, contentType string, body []byt
 	}
 	return resp.StatusCode, nil
 }
+
+// PartitionState asks the node at base for the log state of the topic's
+// partitions it leads.
+func (p *Peer) PartitionState(ctx context.Context, base, topic string) ([]broker.PartitionInfo, error) {
+	var out []broker.PartitionInfo
+	_, err := p.do(ctx, http.MethodGet, base+"/internal/v1/topics/"+url.PathEscape(topic)+"/partitions", "", nil, &out)
+	return out, err
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/broker"
@@ -40,7 +41,7 @@ func (s *Server) describeTopic(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, unknownTopic(name))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.topicAnswer(t))
+	writeJSON(w, http.StatusOK, s.topicAnswer(r.Context(), t))
 }
 
 func (s *Server) createTopic(w http.ResponseWriter, r *http.Request) {
@@ -200,12 +201,17 @@ func (s *Server) answerTopic(w http.ResponseWriter, r *http.Request, status int,
 			return
 		}
 	}
-	writeJSON(w, status, s.topicAnswer(t))
+	writeJSON(w, status, s.topicAnswer(r.Context(), t))
 }
 
-// topicAnswer describes a topic; the log fields come from the local
-// broker where it holds the leader replica, else they are -1.
-func (s *Server) topicAnswer(t *meta.Topic) wire.Topic {
+// leaderStateWait bounds how long describe waits for other leaders' log
+// state before it answers -1 for their partitions.
+const leaderStateWait = 2 * time.Second
+
+// topicAnswer describes a topic. The log fields come from each
+// partition's leader: the local broker, or (with a Peer) the other
+// nodes, asked in parallel; -1 where a leader does not answer in time.
+func (s *Server) topicAnswer(ctx context.Context, t *meta.Topic) wire.Topic {
 	out := wire.Topic{
 		Name:              t.Name,
 		PartitionCount:    int32(len(t.Partitions)),
@@ -216,6 +222,7 @@ func (s *Server) topicAnswer(t *meta.Topic) wire.Topic {
 		Internal:          t.Internal,
 		Partitions:        make([]wire.Partition, len(t.Partitions)),
 	}
+	remote := map[meta.NodeID]bool{}
 	for i, p := range t.Partitions {
 		wp := wire.Partition{
 			Index:          p.Index,
@@ -226,14 +233,60 @@ func (s *Server) topicAnswer(t *meta.Topic) wire.Topic {
 			PartitionEpoch: p.PartitionEpoch,
 			LogStart:       -1, LogEnd: -1, HighWatermark: -1,
 		}
-		if s.cfg.Broker != nil && int32(p.Leader) == s.cfg.NodeID {
+		switch {
+		case s.cfg.Broker != nil && int32(p.Leader) == s.cfg.NodeID:
 			if info, err := s.cfg.Broker.PartitionInfo(t.Name, p.Index); err == nil {
 				wp.LogStart, wp.LogEnd, wp.HighWatermark = info.LogStart, info.LogEnd, info.HighWatermark
 			}
+		case p.Leader != meta.NoLeader:
+			remote[p.Leader] = true
 		}
 		out.Partitions[i] = wp
 	}
+	if len(remote) > 0 && s.cfg.Peer != nil {
+		s.fillFromLeaders(ctx, t.Name, remote, out.Partitions)
+	}
 	return out
+}
+
+// fillFromLeaders asks each leader for its partitions' log state.
+func (s *Server) fillFromLeaders(ctx context.Context, topic string, leaders map[meta.NodeID]bool, parts []wire.Partition) {
+	ctx, cancel := context.WithTimeout(ctx, leaderStateWait)
+	defer cancel()
+	c := s.cfg.Metadata()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		infos []broker.PartitionInfo
+	)
+	for id := range leaders {
+		b, ok := c.Broker(id)
+		if !ok || b.HTTPAddr == "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := s.cfg.Peer.PartitionState(ctx, b.HTTPAddr, topic)
+			if err != nil {
+				s.log.Debug("partition state from leader", "leader", id, "err", err)
+				return
+			}
+			mu.Lock()
+			infos = append(infos, got...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	for _, info := range infos {
+		if info.Partition < 0 || int(info.Partition) >= len(parts) {
+			continue
+		}
+		p := &parts[info.Partition]
+		if p.LogEnd == -1 {
+			p.LogStart, p.LogEnd, p.HighWatermark = info.LogStart, info.LogEnd, info.HighWatermark
+		}
+	}
 }
 
 // setConfig is the topic's configuration without the keys at their
