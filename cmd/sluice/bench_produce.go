@@ -25,7 +25,7 @@ func benchProduceCommand() *cli.Command {
 			&cli.StringFlag{Name: "acks", Value: "1", Usage: "0, 1 or all"},
 			&cli.Float64Flag{Name: "rate", Usage: "target records/s for a fixed-rate latency run (0: as fast as possible)"},
 			&cli.IntFlag{Name: "keys", Usage: "use `K` distinct keys (0: no keys, records spread round-robin)"},
-			&cli.IntFlag{Name: "in-flight", Value: 4, Usage: "concurrent requests"},
+			&cli.IntFlag{Name: "in-flight", Value: 4, Usage: "concurrent requests (above 1, order within a partition is not kept)"},
 			&cli.DurationFlag{Name: "linger", Value: 5 * time.Millisecond, Usage: "batch linger (with --rate default 0: send at once)"},
 		},
 		Action: benchProduce,

@@ -24,10 +24,10 @@ type ProducerConfig struct {
 	// BatchBytes caps the encoded size of one request (default 1 MiB); a
 	// single larger record is sent alone.
 	BatchBytes int
-	// MaxInFlight bounds concurrent requests (default 4). With 1, requests
-	// to a topic are sent one after another, so records keep the order of
-	// Produce calls within each partition; with more, a later request may
-	// overtake an earlier one.
+	// MaxInFlight bounds concurrent requests (default 1). With 1, requests
+	// are sent one after another, so records keep the order of Produce
+	// calls within each partition (retries included); with more, throughput
+	// grows but a later request may overtake an earlier one.
 	MaxInFlight int
 	// MaxBuffered bounds records produced but not yet answered (default
 	// 32768); Produce blocks while it is reached.
@@ -58,7 +58,7 @@ func (c *ProducerConfig) setDefaults() {
 		c.BatchBytes = 1 << 20
 	}
 	if c.MaxInFlight <= 0 {
-		c.MaxInFlight = 4
+		c.MaxInFlight = 1
 	}
 	if c.MaxBuffered <= 0 {
 		c.MaxBuffered = 32768
