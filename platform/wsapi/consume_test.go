@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/sluicehq/sluice/platform/wsapi"
+	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
@@ -241,4 +243,78 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("%d connections still open", n)
 	}
 	_ = fmt.Sprint
+}
+
+// countRecordsUntilPong sends a ping and counts the records that arrive
+// before its pong (the server answers pings in order with what it sent).
+func countRecordsUntilPong(t *testing.T, ws *websocket.Conn) (n int, first int64) {
+	t.Helper()
+	ws.WriteJSON(wire.WSPingMsg{Type: wire.WSPing})
+	first = -1
+	for {
+		m := readJSON(t, ws)
+		switch m["type"] {
+		case wire.WSPong:
+			return n, first
+		case wire.WSRecords:
+			for _, r := range m["records"].([]any) {
+				if first < 0 {
+					first = int64(r.(map[string]any)["offset"].(float64))
+				}
+				n++
+			}
+		}
+	}
+}
+
+func TestByteCreditAndStartOffsets(t *testing.T) {
+	e := startEnv(t, nil)
+	e.createTopic(t, "b", 1)
+	value := strings.Repeat("x", 1000)
+	bw := wsapi.FromBroker(e.node.Broker())
+	var recs []record.Record
+	for range 10 {
+		recs = append(recs, record.Record{Value: []byte(value)})
+	}
+	if _, err := bw.Produce(context.Background(), "b", recs, "1"); err != nil {
+		t.Fatal(err)
+	}
+	ws := e.dial(t, "/v1/topics/b/consume?from=0:2")
+	readJSON(t, ws) // welcome
+	var as wire.WSAssignedMsg
+	next(t, ws, wire.WSAssigned, &as)
+	if len(as.Partitions) != 1 || as.Partitions[0].Offset != 2 {
+		t.Fatalf("assigned %+v, want partition 0 from offset 2", as)
+	}
+	// 2,500 bytes of credit: records go while the byte credit is positive,
+	// so three 1,000-byte records arrive and no more.
+	ws.WriteJSON(wire.WSCreditMsg{Type: wire.WSCredit, Records: 100, Bytes: 2500})
+	total := 0
+	eventually(t, 10*time.Second, "three records arrive", func() bool {
+		n, _ := countRecordsUntilPong(t, ws)
+		total += n
+		return total >= 3
+	})
+	if n, _ := countRecordsUntilPong(t, ws); total != 3 || n != 0 {
+		t.Fatalf("got %d then %d records with 2,500 bytes of credit, want 3 then 0", total, n)
+	}
+	// The credit is now -500: 1,000 more bytes allow exactly one record.
+	ws.WriteJSON(wire.WSCreditMsg{Type: wire.WSCredit, Bytes: 1000})
+	total = 0
+	eventually(t, 10*time.Second, "one more record", func() bool {
+		n, _ := countRecordsUntilPong(t, ws)
+		total += n
+		return total >= 1
+	})
+	if n, _ := countRecordsUntilPong(t, ws); total != 1 || n != 0 {
+		t.Fatalf("got %d then %d records for 1,000 more bytes, want 1 then 0", total, n)
+	}
+	// A timestamp start resolves through the log's time index.
+	ws2 := e.dial(t, "/v1/topics/b/consume?from=@99999999999999")
+	readJSON(t, ws2)
+	var as2 wire.WSAssignedMsg
+	next(t, ws2, wire.WSAssigned, &as2)
+	if as2.Partitions[0].Offset != 10 {
+		t.Fatalf("from a future time: start %d, want the end (10)", as2.Partitions[0].Offset)
+	}
 }
