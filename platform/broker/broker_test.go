@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func startBroker(t *testing.T, src MetadataSource, dir string, opts ...func(*Config)) *Broker {
 	t.Helper()
-	cfg := Config{NodeID: 1, DataDir: dir, Metadata: src}
+	cfg := Config{NodeID: 1, DataDir: dir, Metadata: src, Logger: quiet}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -196,7 +196,7 @@ func TestLongPollWakesOnProduce(t *testing.T) {
 func TestRestartKeepsRecordsAndDeleteRemovesFiles(t *testing.T) {
 	src := newMemSource(t, 1)
 	dir := t.TempDir()
-	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: dir, Metadata: src})
+	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: dir, Metadata: src, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func (b *Broker) lookupDir(t *testing.T, name string) string {
 func TestStaleMetadataAfterRestartDeletesNothing(t *testing.T) {
 	src := newMemSource(t, 1)
 	dir := t.TempDir()
-	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: dir, Metadata: src})
+	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: dir, Metadata: src, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,7 +442,7 @@ func TestTopicConfigChangesApply(t *testing.T) {
 
 func TestDeleteWakesLongPollAndCloseEndsIt(t *testing.T) {
 	src := newMemSource(t, 1)
-	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: t.TempDir(), Metadata: src})
+	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: t.TempDir(), Metadata: src, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

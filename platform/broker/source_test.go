@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -71,3 +72,6 @@ func (s *memSource) createTopic(t testing.TB, name string, partitions int, confi
 	return s.propose(t, meta.Command{Op: meta.OpCreateTopic, CreateTopic: &meta.CreateTopic{
 		Name: name, Partitions: partitions, Config: config}})
 }
+
+// quiet discards the logs of brokers under test.
+var quiet = slog.New(slog.DiscardHandler)

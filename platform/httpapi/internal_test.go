@@ -16,7 +16,7 @@ import (
 
 func TestInternalRoutesThroughPeer(t *testing.T) {
 	ctl := newMemController(t)
-	b, err := broker.Start(context.Background(), broker.Config{NodeID: 1, DataDir: t.TempDir(), Metadata: ctl})
+	b, err := broker.Start(context.Background(), broker.Config{NodeID: 1, DataDir: t.TempDir(), Metadata: ctl, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -86,7 +87,7 @@ type apiClient struct {
 func startAPI(t *testing.T, maxRequest int64) *apiClient {
 	t.Helper()
 	ctl := newMemController(t)
-	b, err := broker.Start(context.Background(), broker.Config{NodeID: 1, DataDir: t.TempDir(), Metadata: ctl})
+	b, err := broker.Start(context.Background(), broker.Config{NodeID: 1, DataDir: t.TempDir(), Metadata: ctl, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +372,7 @@ func TestAcksAllWithTooSmallISRIsRefused(t *testing.T) {
 	// Broker 2 fails: the ISR shrinks to {1}, below min.insync.replicas.
 	propose(meta.Command{Op: meta.OpFenceBroker, FenceBroker: &meta.FenceBroker{ID: 2}})
 
-	b, err := broker.Start(context.Background(), broker.Config{NodeID: 1, DataDir: t.TempDir(), Metadata: ctl})
+	b, err := broker.Start(context.Background(), broker.Config{NodeID: 1, DataDir: t.TempDir(), Metadata: ctl, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,3 +397,6 @@ func TestAcksAllWithTooSmallISRIsRefused(t *testing.T) {
 		t.Fatalf("log after the refused produce: %+v", fr)
 	}
 }
+
+// quiet discards the logs of brokers under test.
+var quiet = slog.New(slog.DiscardHandler)
