@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/record"
 )
+
+// benchConfig measures throughput, not limits: a generous time limit keeps
+// a busy machine from failing a run.
+var benchConfig = Config{DefaultLimits: Limits{CallTimeout: 10 * time.Second}}
 
 // jsonRecords makes n records of about size bytes of JSON each, with
 // customer_id either second (early) or last.
@@ -48,7 +53,7 @@ func benchPartitioner(b *testing.B, p partitioner.Partitioner, recs []record.Rec
 // 1 KiB JSON, on one goroutine.
 func BenchmarkPartitioner(b *testing.B) {
 	ctx := context.Background()
-	h, _ := newTestHost(b, Config{})
+	h, _ := newTestHost(b, benchConfig)
 	recs := jsonRecords(1000, 1024, false)
 	b.Run("builtin-hash", func(b *testing.B) {
 		p, _ := partitioner.Builtin(partitioner.Hash)
@@ -84,7 +89,7 @@ func BenchmarkPartitioner(b *testing.B) {
 // one field redacted in the rest.
 func BenchmarkProcessorFilterRedact(b *testing.B) {
 	ctx := context.Background()
-	h, _ := newTestHost(b, Config{})
+	h, _ := newTestHost(b, benchConfig)
 	pr, err := h.Processor(ctx, Module{Name: "redact", Version: 1, Wasm: exampleWasm(b, "filter-redact")},
 		map[string]string{"drop-field": "status", "drop-values": "cancelled", "redact": "email"})
 	if err != nil {
