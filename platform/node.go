@@ -195,6 +195,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.server = &http.Server{
 		Handler:           n.api,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute, // keep-alive connections of idle clients
 		BaseContext:       func(net.Listener) context.Context { return n.serveCtx },
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
