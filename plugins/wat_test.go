@@ -124,3 +124,23 @@ func TestValidateKindMismatch(t *testing.T) {
 		t.Fatalf("detect kind: %+v %v", info, err)
 	}
 }
+
+// A result over Limits.MaxOutputBytes fails the call; smaller batches on the
+// same processor still work.
+func TestOutputLimit(t *testing.T) {
+	h, _ := newTestHost(t, Config{})
+	ctx := context.Background()
+	pr, err := h.Processor(ctx, Module{Name: "echo", Version: 1, Wasm: buildWAT(t, "testdata/echo.wat"),
+		Limits: Limits{MaxOutputBytes: 1000}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close(ctx)
+	_, err = pr.Process(ctx, 0, []record.Record{{Value: make([]byte, 2000)}})
+	if !errors.Is(err, ErrBadOutput) || !strings.Contains(err.Error(), "over the limit of 1000") {
+		t.Fatalf("err = %v", err)
+	}
+	if outs, err := pr.Process(ctx, 0, []record.Record{{Offset: 9, Value: []byte("ok")}}); err != nil || len(outs) != 1 {
+		t.Fatalf("small batch after the failure: %v %v", outs, err)
+	}
+}
