@@ -3,6 +3,7 @@ package client_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/sdk/client"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -45,6 +46,21 @@ func TestGroupAdmin(t *testing.T) {
 	}
 	if err := ws.Close(); err != nil {
 		t.Fatal(err)
+	}
+	// The member leaves when the server sees the connection close.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g, err := c.DescribeGroup(ctx, "billing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(g.Members) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("member still in the group after Close: %+v", g.Members)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	gs, err := c.ListGroups(ctx)
