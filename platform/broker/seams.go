@@ -17,6 +17,11 @@ type MetadataSource interface {
 	// Watch blocks until a snapshot with Version > after exists and returns
 	// it, or returns ctx's error.
 	Watch(ctx context.Context, after uint64) (*meta.Cluster, error)
+	// Propose commits a metadata change. A partition leader uses it for
+	// the one change it makes itself: its ISR (meta.AlterPartition, with
+	// the leader and partition epochs it holds), once followers
+	// replicate; the change takes effect when it comes back through Watch.
+	Propose(ctx context.Context, cmd meta.Command) (meta.Result, error)
 }
 
 // PluginResolver builds the partitioner of a topic whose spec names a Wasm

@@ -48,6 +48,17 @@ func (s *memSource) Watch(ctx context.Context, after uint64) (*meta.Cluster, err
 	}
 }
 
+// Propose applies cmd as the controller would.
+func (s *memSource) Propose(_ context.Context, cmd meta.Command) (meta.Result, error) {
+	s.mu.Lock()
+	s.index++
+	c, res, err := meta.Apply(s.cluster, s.index, cmd, time.Now())
+	s.cluster = c
+	s.mu.Unlock()
+	s.changed.Notify()
+	return res, err
+}
+
 // propose applies cmd and returns the new version; it fails the test on error.
 func (s *memSource) propose(t testing.TB, cmd meta.Command) uint64 {
 	t.Helper()
