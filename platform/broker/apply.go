@@ -136,7 +136,7 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 // applyTopic returns the topic as it must be after c: the same partitions
 // where nothing changed, new ones opened, dropped ones closed.
 func (b *Broker) applyTopic(ctx context.Context, cur *topic, mt *meta.Topic, c *meta.Cluster) (*topic, error) {
-	t := &topic{meta: mt, dir: topicDir(b.dir, mt), parts: make([]*partition, len(mt.Partitions))}
+	t := &topic{meta: mt, dir: topicDir(b.dir, mt), parts: make([]*partition, len(mt.Partitions)), broken: map[int32]error{}}
 	if cur != nil {
 		copy(t.parts, cur.parts)
 		t.part = cur.part
@@ -210,6 +210,7 @@ func (b *Broker) openAll(t *topic, indexes []int32, opts LogOptions) error {
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, err)
+				t.broken[i] = err
 				return
 			}
 			t.parts[i] = p

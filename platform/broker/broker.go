@@ -85,11 +85,16 @@ type topic struct {
 	meta  *meta.Topic
 	dir   string
 	parts []*partition // by index; nil where this node holds no replica
+	// broken holds the open error of replicas assigned here whose log
+	// could not be opened (their parts entry is nil).
+	broken map[int32]error
 	part  *topicPartitioner
 }
 
 // Start opens the replicas the current metadata assigns to this node and
-// follows the metadata until Close.
+// follows the metadata until Close. A replica whose log cannot be opened
+// does not stop the broker: requests for it fail with
+// ErrReplicaUnavailable and the next metadata change tries again.
 func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.Metadata == nil || cfg.DataDir == "" {
 		return nil, fmt.Errorf("%w: broker needs Metadata and DataDir", ErrInvalidRequest)
@@ -121,10 +126,10 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	}
 	b.ret = retainer{storage.NewJanitor(cfg.JanitorInterval, b.log)}
 	if c := cfg.Metadata.Metadata(); c != nil && c.Version >= floor && c.Version > 0 {
+		// A replica that fails to open is reported on its own requests
+		// (ErrReplicaUnavailable); the broker serves the others.
 		if err := b.apply(ctx, c, true); err != nil {
-			b.closeAll()
-			b.ret.j.Close()
-			return nil, err
+			b.log.Error("apply metadata at start", "version", c.Version, "err", err)
 		}
 	} else if floor > 0 {
 		b.log.Info("waiting for metadata at least as new as the partitions on disk", "version", floor)
@@ -224,6 +229,9 @@ func (b *Broker) partitionOf(name string, index int32) (*topic, *partition, erro
 	}
 	p := t.parts[index]
 	if p == nil {
+		if err := t.broken[index]; err != nil {
+			return t, nil, fmt.Errorf("%s-%d on node %d: %w: %w", name, index, b.cfg.NodeID, ErrReplicaUnavailable, err)
+		}
 		return t, nil, b.notLeader(t, index, fmt.Errorf("no replica on node %d", b.cfg.NodeID))
 	}
 	return t, p, nil

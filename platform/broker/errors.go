@@ -36,6 +36,11 @@ var (
 	// ErrPartitioner: the topic's partitioner failed or returned a
 	// partition out of range; nothing was written.
 	ErrPartitioner = errors.New("partitioner failed")
+	// ErrReplicaUnavailable: this broker holds a replica of the partition
+	// but could not open its log (a damaged file, a disk error); the
+	// cause is wrapped. The broker serves its other partitions and tries
+	// again on the next metadata change.
+	ErrReplicaUnavailable = errors.New("replica unavailable")
 	// ErrClosed: the broker is shutting down.
 	ErrClosed = errors.New("broker closed")
 )

@@ -148,6 +148,9 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 func (b *Broker) checkTarget(t *topic, index int32, acks Acks, minISR int) error {
 	a := &t.meta.Partitions[index]
 	p := t.parts[index]
+	if err := t.broken[index]; p == nil && err != nil {
+		return fmt.Errorf("%s-%d: %w: %w", t.meta.Name, index, ErrReplicaUnavailable, err)
+	}
 	if int32(a.Leader) != b.cfg.NodeID || p == nil {
 		if b.cfg.Forwarder != nil && a.Leader != meta.NoLeader {
 			return nil
