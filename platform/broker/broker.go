@@ -88,7 +88,7 @@ type topic struct {
 	// broken holds the open error of replicas assigned here whose log
 	// could not be opened (their parts entry is nil).
 	broken map[int32]error
-	part  *topicPartitioner
+	part   *topicPartitioner
 }
 
 // Start opens the replicas the current metadata assigns to this node and
