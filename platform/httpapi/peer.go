@@ -34,9 +34,18 @@ func (p *Peer) client() *http.Client {
 	return http.DefaultClient
 }
 
+// ForwardTimeout bounds a forwarded produce whose context has no deadline.
+const ForwardTimeout = time.Duration(wire.DefaultProduceTimeoutMs) * time.Millisecond
+
 // Forward appends recs to partition of topic on its leader; it
 // implements broker.Forwarder.
 func (p *Peer) Forward(ctx context.Context, leader *meta.Broker, topic string, partition int32, recs []record.Record, acks broker.Acks) (int64, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		// A leader that stops answering must not hold the producer forever.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ForwardTimeout)
+		defer cancel()
+	}
 	bufp := getBuffer()
 	defer putBuffer(bufp)
 	*bufp = appendRecords((*bufp)[:0], recs)
