@@ -51,9 +51,9 @@ const DefaultJanitorInterval = 30 * time.Second
 // DefaultOpenConcurrency is Config.OpenConcurrency's default.
 const DefaultOpenConcurrency = 8
 
-// Forwarder is the seam for producing to partitions another broker leads
-// (multi-node clusters). It appends recs on leader and returns their base
-// offset, waiting as acks says.
+// Forwarder produces to partitions another broker leads: it appends recs
+// to the partition on leader and returns their base offset, waiting as
+// acks says. httpapi.Peer implements it over the internal HTTP route.
 type Forwarder interface {
 	Forward(ctx context.Context, leader *meta.Broker, topic string, partition int32, recs []record.Record, acks Acks) (base int64, err error)
 }
