@@ -59,6 +59,12 @@ type Config struct {
 	// Timing overrides raft and serf timings; the zero value keeps their
 	// production defaults. See FastTiming.
 	Timing Timing
+	// PluginInterpreter runs Wasm plugins in wazero's interpreter instead
+	// of compiling them to machine code: a module starts many times faster
+	// but runs several times slower. For tests (under the race detector
+	// the compiler takes tens of seconds per Go module); a production node
+	// leaves it false, the default.
+	PluginInterpreter bool
 }
 
 // Defaults of Config, named so that docs and flags can quote them.
