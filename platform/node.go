@@ -148,7 +148,7 @@ func (n *Node) start(ctx context.Context) error {
 		remote := newRemoteController(peer, n.members, cfg.Logger.With("component", "remote-controller"))
 		source, admin = remote, remote
 	}
-	if n.plugins, err = newPluginRuntime(ctx, cfg.DataDir, cfg.Logger, n.metadata); err != nil {
+	if n.plugins, err = newPluginRuntime(ctx, cfg, n.metadata); err != nil {
 		return err
 	}
 	if cfg.HasRole(RoleBroker) {
