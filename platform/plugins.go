@@ -60,13 +60,15 @@ var (
 	_ httpapi.ProcessorRunner = (*pluginRuntime)(nil)
 )
 
-// newPluginRuntime starts the plugin host. metadata returns the newest
-// metadata the node holds (where fetch processors are looked up).
-func newPluginRuntime(ctx context.Context, dataDir string, logger *slog.Logger, metadata func() *meta.Cluster) (*pluginRuntime, error) {
-	log := logger.With("component", "plugins")
+// newPluginRuntime starts the plugin host for a node configured by cfg.
+// metadata returns the newest metadata the node holds (where fetch
+// processors are looked up).
+func newPluginRuntime(ctx context.Context, cfg Config, metadata func() *meta.Cluster) (*pluginRuntime, error) {
+	log := cfg.Logger.With("component", "plugins")
 	host, err := plugins.NewHost(ctx, plugins.Config{
-		CacheDir: filepath.Join(dataDir, pluginCacheDir),
-		Logger:   log,
+		CacheDir:    filepath.Join(cfg.DataDir, pluginCacheDir),
+		Logger:      log,
+		Interpreter: cfg.PluginInterpreter,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start plugin host: %w", err)

@@ -8,11 +8,19 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/partitioner"
+	"github.com/sluicehq/sluice/platform"
 	"github.com/sluicehq/sluice/platform/testnode"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
 func strp(s string) *string { return &s }
+
+// pluginNode runs plugins in the interpreter under the race detector.
+var pluginNode = testnode.WithConfig(func(c *platform.Config) { c.PluginInterpreter = raceEnabled })
+
+// goLimits are the upload limits of the Go-SDK examples in these tests:
+// behaviour is tested here, not time limits, on a loaded 2-core machine.
+const goLimits = "&timeout_ms=10000"
 
 // createPluginTopic creates a topic with a partitioner spec and parameters.
 func createPluginTopic(h httpc, name string, partitions int32, spec string, params map[string]string) wire.Topic {
@@ -43,12 +51,12 @@ func logEnds(h httpc, topic string) []int64 {
 func TestPluginPartitioners(t *testing.T) {
 	jsonPart := exampleWasm(t, "json-partitioner")
 	watPart := watWasm(t, "examples/wat-partitioner/partitioner.wat")
-	n := testnode.Start(t)
+	n := testnode.Start(t, pluginNode)
 	h := httpc{t: t, base: n.URL()}
 
-	v := h.mustUpload("by-customer", "kind=partitioner&param.field=customer_id", jsonPart)
+	v := h.mustUpload("by-customer", "kind=partitioner&param.field=customer_id"+goLimits, jsonPart)
 	if v.Version != 1 || v.Kind != wire.KindPartitioner || v.Size != int64(len(jsonPart)) || len(v.SHA256) != 64 ||
-		v.Params["field"] != "customer_id" || v.Limits.MemoryPages != 1024 || v.Limits.TimeoutMs != 100 || v.ABIVersion != 1 {
+		v.Params["field"] != "customer_id" || v.Limits.MemoryPages != 1024 || v.Limits.TimeoutMs != 10000 || v.ABIVersion != 1 {
 		t.Fatalf("upload answered %+v", v)
 	}
 	if w := h.mustUpload("murmur-wat", "kind=partitioner", watPart); w.Version != 1 {
@@ -143,10 +151,10 @@ func TestPluginPartitioners(t *testing.T) {
 func TestPluginProcessorsOnFetch(t *testing.T) {
 	redact := exampleWasm(t, "filter-redact")
 	flatten := exampleWasm(t, "flatten")
-	n := testnode.Start(t)
+	n := testnode.Start(t, pluginNode)
 	h := httpc{t: t, base: n.URL()}
-	h.mustUpload("redact", "kind=processor&param.redact=email", redact)
-	h.mustUpload("flatten", "kind=processor&param.field=items", flatten)
+	h.mustUpload("redact", "kind=processor&param.redact=email"+goLimits, redact)
+	h.mustUpload("flatten", "kind=processor&param.field=items"+goLimits, flatten)
 	createPluginTopic(h, "events", 1, "", nil)
 
 	values := []string{
@@ -241,7 +249,7 @@ func TestPluginProcessorsOnFetch(t *testing.T) {
 	st, raw = h.do(http.MethodGet, "/v1/topics/events/partitions/0/records?offset=0&processor=redact@9", "", nil)
 	h.apiError(st, raw, http.StatusNotFound, wire.CodeUnknownPlugin)
 	// flatten without its required parameter fails to start: plugin_failed.
-	h.mustUpload("flatten-bare", "kind=processor", flatten)
+	h.mustUpload("flatten-bare", "kind=processor"+goLimits, flatten)
 	st, raw = h.do(http.MethodGet, "/v1/topics/events/partitions/0/records?offset=0&processor=flatten-bare", "", nil)
 	if e := h.apiError(st, raw, http.StatusUnprocessableEntity, wire.CodePluginFailed); e.Details == nil || e.Details.Plugin != "flatten-bare@1" || !strings.Contains(e.Message, "field") {
 		t.Errorf("processor refusing its parameters: %+v", e)
@@ -255,7 +263,7 @@ func TestPluginHostileUploads(t *testing.T) {
 	pathOpen := watWasm(t, "plugins/testdata/pathopen.wat")
 	sock := watWasm(t, "plugins/testdata/sockaccept.wat")
 	watPart := watWasm(t, "examples/wat-partitioner/partitioner.wat")
-	n := testnode.Start(t)
+	n := testnode.Start(t, pluginNode)
 	h := httpc{t: t, base: n.URL()}
 
 	cases := []struct {
@@ -306,7 +314,7 @@ func TestPluginHostilePartitioners(t *testing.T) {
 		"badpartition": watWasm(t, "plugins/testdata/badpartition.wat"),
 	}
 	watPart := watWasm(t, "examples/wat-partitioner/partitioner.wat")
-	n := testnode.Start(t)
+	n := testnode.Start(t, pluginNode)
 	h := httpc{t: t, base: n.URL()}
 	h.mustUpload("good", "kind=partitioner", watPart)
 	createPluginTopic(h, "healthy", 3, "wasm:good", nil)
