@@ -1,0 +1,767 @@
+// Sluice console: a single-page app over the serving node's /v1 HTTP API
+// (docs/api.md) and its WebSocket consume endpoint (docs/websocket.md).
+// Plain modern JavaScript, no framework, no build step, nothing loaded
+// from elsewhere. Every view is a <section> of index.html; the active one
+// reloads from the API on a timer. Data from the API only ever reaches
+// the page as text (textContent), never as HTML.
+"use strict";
+
+// Topics whose partitions are described per refresh (one request each).
+const TOPIC_DETAIL_LIMIT = 200;
+// Groups described per refresh to show their lag (one request each).
+const GROUP_DETAIL_LIMIT = 100;
+// Records the live tail lets the server send ahead of what it has shown.
+const TAIL_CREDIT = 200;
+// Longest key or value text shown in a cell; the full text is in its tooltip.
+const CELL_TEXT_MAX = 400;
+
+// ---------------------------------------------------------------- helpers
+
+const $ = (sel) => document.querySelector(sel);
+const enc = encodeURIComponent;
+const intFmt = new Intl.NumberFormat("en-US");
+
+// h builds an element: h("td", {class: "num", "data-col": "hw"}, "42").
+// Children are nodes or text; null, undefined and false are skipped.
+function h(tag, props, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v == null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of kids.flat(Infinity)) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+function fmtInt(v) { return v == null ? "" : intFmt.format(v); }
+
+function fmtBytes(n) {
+  if (n == null || n < 0) return "";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? n : n.toFixed(n < 10 ? 1 : 0)) + " " + units[i];
+}
+
+function pad(n, w = 2) { return String(n).padStart(w, "0"); }
+
+function clock(d) {
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+function fmtTime(ms) {
+  if (!ms) return "";
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`;
+}
+
+// cell is a table cell named by data-col, so tests and people can find it.
+function cell(col, content, props = {}) {
+  return h("td", { "data-col": col, ...props }, content);
+}
+
+// numCell shows an offset-like number; negative values mean the API could
+// not learn it (for example the partition's leader is unreachable).
+function numCell(col, v, unknownHint = "unknown: the leader did not answer") {
+  if (v == null || v < 0) return cell(col, "?", { class: "num bad", title: unknownHint, "data-value": v });
+  return cell(col, fmtInt(v), { class: "num", "data-value": v });
+}
+
+// table wraps rows in a table with a header row. cols: [title, {num, help}].
+function table(cols, rows, empty = "None.", props = {}) {
+  const head = h("tr", null, cols.map((c) => {
+    const [title, o = {}] = Array.isArray(c) ? c : [c];
+    return h("th", { class: o.num ? "num" : null, title: o.help }, title);
+  }));
+  const body = h("tbody", null, rows);
+  if (rows.length === 0) body.append(h("tr", null, h("td", { colspan: cols.length, class: "empty" }, empty)));
+  return h("div", { class: "table-wrap" }, h("table", { class: "grid", ...props }, h("thead", null, head), body));
+}
+
+// kv is a dense grid of labelled facts: [[label, value, {cls, col}], ...].
+function kv(pairs) {
+  return h("div", { class: "kv" }, pairs.map(([k, v, o = {}]) =>
+    h("div", { class: "kv-item", "data-field": o.col },
+      h("div", { class: "k" }, k),
+      h("div", { class: `v ${o.cls || ""}` }, v))));
+}
+
+function badge(text, cls = "", title) { return h("span", { class: `badge ${cls}`, title }, text); }
+
+function stateBadge(state) {
+  const cls = { alive: "ok", stable: "ok", failed: "bad", dead: "bad", left: "muted", empty: "muted", rebalancing: "warn" }[state] || "";
+  return badge(state, cls);
+}
+
+function topicLink(name) { return h("a", { href: `#/topics/${enc(name)}` }, name); }
+function groupLink(name) { return h("a", { href: `#/groups/${enc(name)}` }, name); }
+function pluginLink(name) { return h("a", { href: `#/plugins/${enc(name)}` }, name); }
+
+// usedByLinks turns "topic:orders" references into links.
+function usedByLinks(refs) {
+  if (!refs || refs.length === 0) return h("span", { class: "muted" }, "nothing");
+  return refs.map((r, i) => [i ? ", " : "", r.startsWith("topic:") ? topicLink(r.slice(6)) : r]);
+}
+
+function paramsText(params) {
+  const e = Object.entries(params || {});
+  return e.length ? e.map(([k, v]) => `${k}=${v}`).join(", ") : "";
+}
+
+// ---------------------------------------------------------------- API
+
+// ApiError is a failed API call, shown as "GET /v1/x: code: message".
+class ApiError extends Error {
+  constructor(path, status, code, message) {
+    super(`GET ${path}: ${code}: ${message}`);
+    this.path = path;
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(path) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+  } catch (e) {
+    throw new ApiError(path, 0, "unreachable", `the node did not answer (${e.message})`);
+  }
+  const text = await res.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { /* shown below */ }
+  if (!res.ok) {
+    const e = body && body.error;
+    throw new ApiError(path, res.status, (e && e.code) || `http_${res.status}`,
+      (e && e.message) || text.slice(0, 300) || res.statusText);
+  }
+  if (body === null) throw new ApiError(path, res.status, "bad_answer", "the answer is not JSON");
+  return body;
+}
+
+// settle runs calls in parallel; failures go to errs (except those ignore
+// accepts) and their results are left out.
+async function settle(calls, errs, ignore = () => false) {
+  const out = await Promise.allSettled(calls);
+  return out.map((r) => {
+    if (r.status === "fulfilled") return r.value;
+    if (!ignore(r.reason)) errs.push(r.reason);
+    return null;
+  });
+}
+
+// describeTopics loads partition details of up to TOPIC_DETAIL_LIMIT
+// topics, by name. A topic deleted since it was listed is skipped.
+async function describeTopics(summaries, errs) {
+  const want = summaries.slice(0, TOPIC_DETAIL_LIMIT);
+  const got = await settle(want.map((t) => api(`/v1/topics/${enc(t.name)}`)), errs,
+    (e) => e.code === "unknown_topic");
+  const m = new Map();
+  got.forEach((t, i) => { if (t) m.set(want[i].name, t); });
+  return m;
+}
+
+// topicStats sums a described topic's partitions.
+function topicStats(t) {
+  const s = { hw: 0, logEnd: 0, records: 0, under: 0, offline: 0, unknown: 0, leaders: new Set() };
+  for (const p of t.partitions) {
+    if (p.leader < 0) s.offline++; else s.leaders.add(p.leader);
+    if (p.isr.length < p.replicas.length) s.under++;
+    if (p.high_watermark < 0) { s.unknown++; continue; }
+    s.hw += p.high_watermark;
+    s.logEnd += p.log_end;
+    s.records += p.high_watermark - p.log_start;
+  }
+  return s;
+}
+
+// groupLag is the lag of a group's offsets, lag = high watermark −
+// committed offset (from the log start where nothing is committed).
+function groupLag(offsets, topic) {
+  let total = 0;
+  for (const o of offsets || []) if (!topic || o.topic === topic) total += Math.max(o.lag, 0);
+  return total;
+}
+
+// ---------------------------------------------------------------- views
+
+const views = {
+  cluster: {
+    async load(route, errs) {
+      const [cluster, list] = await Promise.all([api("/v1/cluster"), api("/v1/topics")]);
+      const details = await describeTopics(list.topics, errs);
+      return { cluster, topics: list.topics, details };
+    },
+    render({ cluster: c, topics, details }) {
+      showIdentity(c);
+      let partitions = 0, under = 0, offline = 0;
+      const leads = new Map(), replicas = new Map();
+      for (const t of details.values()) {
+        const s = topicStats(t);
+        partitions += t.partitions.length; under += s.under; offline += s.offline;
+        for (const p of t.partitions) {
+          if (p.leader >= 0) leads.set(p.leader, (leads.get(p.leader) || 0) + 1);
+          for (const r of p.replicas) replicas.set(r, (replicas.get(r) || 0) + 1);
+        }
+      }
+      const alive = c.brokers.filter((b) => b.state === "alive" && !b.fenced).length;
+      const internal = topics.filter((t) => t.internal).length;
+      const ctl = c.controller.leader >= 0
+        ? [`node ${c.controller.leader}`, c.controller.leader_addr ? h("span", { class: "muted" }, ` ${c.controller.leader_addr}`) : ""]
+        : h("span", { class: "bad" }, "none: the controllers have no quorum");
+      const brokers = c.brokers.map((b) => h("tr", { "data-broker": b.id },
+        cell("id", [String(b.id),
+          b.id === c.controller.leader ? badge("controller", "info", "the active controller (raft leader)") : "",
+          b.id === c.node_id ? badge("this node", "muted", "the node serving this page") : ""]),
+        cell("roles", b.roles.join(", ")),
+        cell("state", [stateBadge(b.state), b.fenced ? badge("fenced", "bad", "fenced by the controller") : ""]),
+        numCell("leads", leads.get(b.id) || 0),
+        numCell("replicas", replicas.get(b.id) || 0),
+        cell("http", b.http_addr ? h("a", { href: b.http_addr + "/", title: "this node's console" }, b.http_addr) : ""),
+        cell("raft", b.raft_addr || "", { class: "mono" }),
+        cell("serf", b.serf_addr || "", { class: "mono" }),
+        cell("rack", b.rack || ""),
+      ));
+      const partial = topics.length > details.size
+        ? h("p", { class: "muted" }, `Partition figures cover ${details.size} of ${topics.length} topics.`) : null;
+      return [
+        h("h1", null, "Cluster"),
+        kv([
+          ["Cluster ID", c.cluster_id, { cls: "mono" }],
+          ["Active controller", ctl, { col: "controller" }],
+          ["Controller voters", (c.controller.voters || []).join(", ") || "—"],
+          ["Metadata version", fmtInt(c.metadata_version)],
+          ["Brokers alive", `${alive} of ${c.brokers.length}`, { cls: alive < c.brokers.length ? "warn" : "" }],
+          ["Topics", `${topics.length - internal}` + (internal ? ` (+${internal} internal)` : "")],
+          ["Partitions", fmtInt(partitions)],
+          ["Under-replicated", fmtInt(under), { cls: under ? "warn" : "", col: "under-replicated" }],
+          ["Offline", fmtInt(offline), { cls: offline ? "bad" : "", col: "offline" }],
+        ]),
+        partial,
+        h("h2", null, "Nodes"),
+        table(["ID", "Roles", "State", ["Leads", { num: true, help: "partitions this broker leads" }],
+          ["Replicas", { num: true, help: "partition replicas this broker holds" }], "HTTP", "Raft", "Serf", "Rack"],
+        brokers, "No nodes known.", { id: "brokers" }),
+      ];
+    },
+  },
+
+  topics: {
+    async load(route, errs) {
+      const list = await api("/v1/topics");
+      const details = await describeTopics(list.topics.filter((t) => showInternal() || !t.internal), errs);
+      fillTopicChoices(list.topics);
+      return { topics: list.topics, details };
+    },
+    render({ topics, details }) {
+      const f = $("#topics-filter").value.trim().toLowerCase();
+      const shown = topics.filter((t) => (showInternal() || !t.internal) && t.name.toLowerCase().includes(f));
+      const rows = shown.map((t) => {
+        const d = details.get(t.name);
+        const s = d ? topicStats(d) : null;
+        const missing = (col) => cell(col, "", { class: "num muted", title: "not loaded" });
+        return h("tr", { "data-topic": t.name },
+          cell("name", [topicLink(t.name), t.internal ? badge("internal", "muted") : ""]),
+          numCell("partitions", t.partitions),
+          numCell("rf", t.replication_factor),
+          cell("partitioner", t.partitioner, { class: "mono" }),
+          s ? numCell("hw", s.unknown ? -1 : s.hw, "a partition's leader did not answer") : missing("hw"),
+          s ? numCell("records", s.unknown ? -1 : s.records, "a partition's leader did not answer") : missing("records"),
+          s ? cell("under-replicated", fmtInt(s.under), { class: s.under ? "num warn" : "num" }) : missing("under-replicated"),
+          s ? cell("offline", fmtInt(s.offline), { class: s.offline ? "num bad" : "num" }) : missing("offline"),
+          s ? cell("leaders", [...s.leaders].sort((a, b) => a - b).join(", "), { class: "mono" }) : missing("leaders"),
+        );
+      });
+      const note = topics.length > details.size && shown.some((t) => !details.has(t.name))
+        ? h("p", { class: "muted" }, `Partition figures are loaded for the first ${TOPIC_DETAIL_LIMIT} topics.`) : null;
+      return [
+        table(["Topic", ["Partitions", { num: true }], ["RF", { num: true, help: "replication factor" }], "Partitioner",
+          ["High watermark Σ", { num: true, help: "sum over partitions of the high watermark (first offset not yet committed)" }],
+          ["Records", { num: true, help: "committed records kept: Σ (high watermark − log start)" }],
+          ["Under-repl.", { num: true, help: "partitions whose ISR is smaller than their replica set" }],
+          ["Offline", { num: true, help: "partitions without a leader" }],
+          ["Leaders", { help: "brokers leading its partitions" }]],
+        rows, f ? "No topic matches the filter." : "No topics yet.", { id: "topics" }),
+        note,
+      ];
+    },
+  },
+
+  topic: {
+    async load(route, errs) {
+      const topic = await api(`/v1/topics/${enc(route.name)}`);
+      let groups = [], groupsError = null;
+      try {
+        const list = await api("/v1/groups");
+        const want = list.groups.slice(0, GROUP_DETAIL_LIMIT);
+        const got = await settle(want.map((g) => api(`/v1/groups/${enc(g.group)}`)), errs,
+          (e) => e.code === "unknown_group");
+        groups = got.filter((g) => g && (g.offsets || []).some((o) => o.topic === route.name));
+      } catch (e) {
+        groupsError = e;
+      }
+      return { topic, groups, groupsError };
+    },
+    render({ topic: t, groups, groupsError }) {
+      const s = topicStats(t);
+      const parts = t.partitions.map((p) => {
+        const isr = new Set(p.isr);
+        const reps = p.replicas.map((r, i) => [i ? ", " : "",
+          h("span", { class: isr.has(r) ? (r === p.leader ? "leader" : "") : "bad", title: isr.has(r) ? (r === p.leader ? "leader" : "in sync") : "not in the ISR" }, String(r))]);
+        const uncommitted = p.log_end >= 0 && p.high_watermark >= 0 ? p.log_end - p.high_watermark : -1;
+        return h("tr", { "data-partition": p.index },
+          numCell("partition", p.index),
+          p.leader >= 0 ? cell("leader", String(p.leader), { class: "num" }) : cell("leader", "none", { class: "num bad", title: "offline: no leader" }),
+          cell("replicas", reps, { class: "mono" }),
+          cell("isr", p.isr.join(", "), { class: p.isr.length < p.replicas.length ? "mono warn" : "mono", title: p.isr.length < p.replicas.length ? "under-replicated" : null }),
+          numCell("leader-epoch", p.leader_epoch),
+          numCell("partition-epoch", p.partition_epoch),
+          numCell("log-start", p.log_start),
+          numCell("log-end", p.log_end),
+          numCell("hw", p.high_watermark),
+          numCell("records", p.high_watermark >= 0 ? p.high_watermark - p.log_start : -1),
+          numCell("uncommitted", uncommitted),
+        );
+      });
+      const config = Object.entries(t.config || {}).sort(([a], [b]) => a.localeCompare(b));
+      const hwOf = new Map(t.partitions.map((p) => [p.index, p.high_watermark]));
+      let groupPart;
+      if (groupsError) {
+        groupPart = h("p", { class: "muted" }, `Consumer groups unavailable: ${groupsError.message}`);
+      } else {
+        groupPart = table(["Group", "State", ["Members", { num: true }], ["Lag Σ", { num: true, help: "Σ (high watermark − committed offset)" }], "Lag by partition (partition: committed → lag)"],
+          groups.map((g) => {
+            const mine = g.offsets.filter((o) => o.topic === t.name).sort((a, b) => a.partition - b.partition);
+            return h("tr", { "data-group": g.group },
+              cell("group", groupLink(g.group)),
+              cell("state", stateBadge(g.state)),
+              numCell("members", (g.members || []).length),
+              numCell("lag", groupLag(mine)),
+              cell("by-partition", mine.map((o, i) => [i ? "  " : "",
+                h("span", { class: o.lag > 0 ? "lagging" : "", title: `high watermark ${fmtInt(hwOf.get(o.partition))}` },
+                  `${o.partition}: ${o.committed < 0 ? "none" : fmtInt(o.committed)} → ${fmtInt(o.lag)}`)]), { class: "mono" }),
+            );
+          }), "No consumer group has committed offsets for this topic.", { id: "topic-groups" });
+      }
+      return [
+        h("div", { class: "toolbar" },
+          h("h1", null, h("a", { href: "#/topics", class: "muted" }, "Topics"), " / ", t.name),
+          t.internal ? badge("internal", "muted") : "",
+          h("a", { class: "button", href: `#/tail/${enc(t.name)}` }, "Live tail")),
+        kv([
+          ["Partitions", fmtInt(t.partition_count), { col: "partition-count" }],
+          ["Replication factor", fmtInt(t.replication_factor)],
+          ["Partitioner", [t.partitioner, t.partitioner_params ? h("span", { class: "muted" }, ` (${paramsText(t.partitioner_params)})`) : ""], { cls: "mono" }],
+          ["High watermark Σ", s.unknown ? "?" : fmtInt(s.hw)],
+          ["Records", s.unknown ? "?" : fmtInt(s.records)],
+          ["Under-replicated", fmtInt(s.under), { cls: s.under ? "warn" : "" }],
+          ["Offline", fmtInt(s.offline), { cls: s.offline ? "bad" : "" }],
+        ]),
+        h("h2", null, "Partitions"),
+        table([["Partition", { num: true }], ["Leader", { num: true }], ["Replicas", { help: "red: not in the ISR" }], ["ISR", { help: "in-sync replicas" }],
+          ["Leader epoch", { num: true }], ["Part. epoch", { num: true }], ["Log start", { num: true }], ["Log end", { num: true }],
+          ["High watermark", { num: true, help: "first offset not yet committed: consumers see offsets below it" }],
+          ["Records", { num: true, help: "high watermark − log start" }],
+          ["Uncommitted", { num: true, help: "log end − high watermark: appended, not yet on every ISR member" }]],
+        parts, "No partitions.", { id: "partitions" }),
+        h("h2", null, "Consumer groups"),
+        groupPart,
+        h("h2", null, "Configuration"),
+        table(["Key", "Value"], config.map(([k, v]) => h("tr", null, cell("key", k, { class: "mono" }), cell("value", v, { class: "mono" }))),
+          "Defaults only (see docs/api.md)."),
+      ];
+    },
+  },
+
+  groups: {
+    async load(route, errs) {
+      const list = await api("/v1/groups");
+      const want = list.groups.slice(0, GROUP_DETAIL_LIMIT);
+      const got = await settle(want.map((g) => api(`/v1/groups/${enc(g.group)}`)), errs,
+        (e) => e.code === "unknown_group");
+      const details = new Map();
+      got.forEach((g, i) => { if (g) details.set(want[i].group, g); });
+      return { groups: list.groups, details };
+    },
+    render({ groups, details }) {
+      const f = $("#groups-filter").value.trim().toLowerCase();
+      const rows = groups.filter((g) => g.group.toLowerCase().includes(f)).map((g) => {
+        const d = details.get(g.group);
+        const topics = d ? [...new Set((d.offsets || []).map((o) => o.topic))].sort() : [];
+        return h("tr", { "data-group": g.group },
+          cell("group", groupLink(g.group)),
+          cell("state", stateBadge(g.state)),
+          numCell("members", g.members),
+          cell("assignor", g.assignor || ""),
+          numCell("coordinator", g.coordinator),
+          cell("topics", topics.map((t, i) => [i ? ", " : "", topicLink(t)])),
+          d ? numCell("lag", groupLag(d.offsets)) : cell("lag", "", { class: "num muted", title: "not loaded" }),
+        );
+      });
+      return table(["Group", "State", ["Members", { num: true }], "Assignor", ["Coordinator", { num: true, help: "the broker coordinating the group" }],
+        "Topics", ["Lag Σ", { num: true, help: "Σ over partitions of high watermark − committed offset" }]],
+      rows, f ? "No group matches the filter." : "No consumer groups yet.", { id: "groups" });
+    },
+  },
+
+  group: {
+    async load(route) {
+      return api(`/v1/groups/${enc(route.name)}`);
+    },
+    render(g) {
+      const owner = new Map();
+      for (const m of g.members || []) for (const a of m.assignment || []) for (const p of a.partitions) owner.set(`${a.topic}/${p}`, m);
+      const members = (g.members || []).map((m) => h("tr", { "data-member": m.id },
+        cell("id", m.id, { class: "mono" }),
+        cell("client", m.client_id || ""),
+        cell("host", m.host || "", { class: "mono" }),
+        cell("assignment", (m.assignment || []).map((a, i) => [i ? "; " : "", topicLink(a.topic), `: ${a.partitions.join(", ")}`])),
+      ));
+      const offsets = [...(g.offsets || [])].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition)
+        .map((o) => {
+          const m = owner.get(`${o.topic}/${o.partition}`);
+          return h("tr", { "data-topic": o.topic, "data-partition": o.partition },
+            cell("topic", topicLink(o.topic)),
+            numCell("partition", o.partition),
+            o.committed < 0 ? cell("committed", "none", { class: "num muted" }) : numCell("committed", o.committed),
+            numCell("log-end", o.log_end),
+            cell("lag", fmtInt(o.lag), { class: o.lag > 0 ? "num lagging" : "num", "data-value": o.lag }),
+            cell("owner", m ? (m.client_id ? `${m.client_id} (${m.id})` : m.id) : "", { class: "mono" }),
+          );
+        });
+      return [
+        h("div", { class: "toolbar" }, h("h1", null, h("a", { href: "#/groups", class: "muted" }, "Groups"), " / ", g.group)),
+        kv([
+          ["State", stateBadge(g.state)],
+          ["Generation", fmtInt(g.generation)],
+          ["Assignor", g.assignor || "—"],
+          ["Coordinator", `node ${g.coordinator}`],
+          ["Members", fmtInt((g.members || []).length)],
+          ["Lag Σ", fmtInt(groupLag(g.offsets)), { col: "lag" }],
+        ]),
+        h("h2", null, "Members"),
+        table(["Member ID", "Client ID", "Host", "Assignment"], members, "No members connected.", { id: "members" }),
+        h("h2", null, "Offsets"),
+        table(["Topic", ["Partition", { num: true }], ["Committed", { num: true }], ["Log end", { num: true, help: "the high watermark: the end a consumer can reach" }],
+          ["Lag", { num: true, help: "high watermark − committed offset" }], "Owner"],
+        offsets, "No committed offsets.", { id: "offsets" }),
+      ];
+    },
+  },
+
+  plugins: {
+    async load() { return api("/v1/plugins"); },
+    render(list) {
+      const rows = list.plugins.map((p) => {
+        const latest = p.versions.find((v) => v.version === p.latest) || p.versions[p.versions.length - 1] || {};
+        return h("tr", { "data-plugin": p.name },
+          cell("name", pluginLink(p.name)),
+          cell("kind", p.kind),
+          cell("latest", `@${p.latest}`, { class: "num" }),
+          numCell("versions", p.versions.length),
+          cell("size", fmtBytes(latest.size), { class: "num" }),
+          cell("abi", latest.abi_version != null ? String(latest.abi_version) : "", { class: "num" }),
+          cell("created", fmtTime(latest.created_at), { class: "mono" }),
+          cell("used-by", usedByLinks(p.used_by)),
+        );
+      });
+      return table(["Plugin", "Kind", ["Latest", { num: true }], ["Versions", { num: true }], ["Size", { num: true, help: "of the latest version" }],
+        ["ABI", { num: true }], "Uploaded (latest)", "Used by"], rows, "No plugins uploaded.", { id: "plugins" });
+    },
+  },
+
+  plugin: {
+    async load(route) { return api(`/v1/plugins/${enc(route.name)}`); },
+    render(p) {
+      const versions = [...p.versions].sort((a, b) => b.version - a.version).map((v) => h("tr", { "data-version": v.version },
+        cell("version", `@${v.version}`, { class: "num" }),
+        cell("size", fmtBytes(v.size), { class: "num", title: `${fmtInt(v.size)} bytes` }),
+        cell("sha256", (v.sha256 || "").slice(0, 16), { class: "mono", title: v.sha256 }),
+        cell("abi", String(v.abi_version), { class: "num" }),
+        cell("exports", (v.exports || []).join(", "), { class: "mono" }),
+        cell("params", paramsText(v.params), { class: "mono" }),
+        cell("memory", v.limits ? fmtBytes(v.limits.memory_pages * 65536) : "", { class: "num", title: v.limits ? `${v.limits.memory_pages} pages of 64 KiB` : null }),
+        cell("timeout", v.limits ? `${fmtInt(v.limits.timeout_ms)} ms` : "", { class: "num" }),
+        cell("max-output", v.limits ? fmtBytes(v.limits.max_output_bytes) : "", { class: "num" }),
+        cell("created", fmtTime(v.created_at), { class: "mono" }),
+      ));
+      return [
+        h("div", { class: "toolbar" }, h("h1", null, h("a", { href: "#/plugins", class: "muted" }, "Plugins"), " / ", p.name)),
+        kv([["Kind", p.kind], ["Latest", `${p.name}@${p.latest}`, { cls: "mono" }], ["Used by", usedByLinks(p.used_by)]]),
+        h("h2", null, "Versions"),
+        table([["Version", { num: true }], ["Size", { num: true }], "SHA-256", ["ABI", { num: true }], "Exports", "Default params",
+          ["Memory", { num: true }], ["Timeout", { num: true, help: "per call" }], ["Max output", { num: true, help: "per call" }], "Uploaded"],
+        versions, "No versions.", { id: "versions" }),
+      ];
+    },
+  },
+
+  tail: {
+    // The tail's records live in the static section; a refresh only
+    // refreshes the topic choices.
+    async load() {
+      const list = await api("/v1/topics");
+      fillTopicChoices(list.topics);
+      return null;
+    },
+    render: null,
+  },
+};
+
+function showInternal() { return $("#topics-internal").checked; }
+
+function fillTopicChoices(topics) {
+  const dl = $("#tail-topics");
+  dl.replaceChildren(...topics.map((t) => h("option", { value: t.name })));
+}
+
+function showIdentity(c) {
+  $("#identity").textContent = `cluster ${String(c.cluster_id).slice(0, 8)} · node ${c.node_id}`;
+}
+
+// ---------------------------------------------------------------- routing and refresh
+
+// parseRoute reads the location hash: #/cluster, #/topics, #/topics/NAME,
+// #/groups, #/groups/NAME, #/plugins, #/plugins/NAME, #/tail, #/tail/TOPIC.
+function parseRoute() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const slash = raw.indexOf("/");
+  const head = slash < 0 ? raw : raw.slice(0, slash);
+  let arg = slash < 0 ? "" : raw.slice(slash + 1);
+  try { arg = decodeURIComponent(arg); } catch { /* keep it raw */ }
+  const detail = { topics: "topic", groups: "group", plugins: "plugin" };
+  if (detail[head]) return arg ? { view: detail[head], nav: head, name: arg } : { view: head, nav: head };
+  if (head === "tail") return { view: "tail", nav: "tail", name: arg };
+  return { view: "cluster", nav: "cluster" };
+}
+
+let route = parseRoute();
+let generation = 0; // bumped by every refresh: late answers of older ones are dropped
+let timer = 0;
+let lastData = null; // what the active view last rendered, for filter changes
+
+function routeKey(r) { return `${r.view}/${r.name || ""}`; }
+
+function showErrors(errs) {
+  const box = $("#error");
+  box.replaceChildren(...errs.map((e) => h("div", null, e.message || String(e))));
+  box.hidden = errs.length === 0;
+}
+
+function renderView(data) {
+  const v = views[route.view];
+  if (!v.render) return;
+  const content = $(`#view-${route.view} .content`);
+  content.replaceChildren(...[v.render(data, route)].flat().filter(Boolean));
+  content.dataset.key = routeKey(route);
+  content.classList.remove("stale");
+}
+
+async function refresh() {
+  clearTimeout(timer);
+  const my = ++generation;
+  const v = views[route.view];
+  const errs = [];
+  document.body.classList.add("loading");
+  try {
+    const data = await v.load(route, errs);
+    if (my !== generation) return;
+    lastData = data;
+    renderView(data);
+    $("#updated").textContent = `updated ${clock(new Date())}`;
+  } catch (e) {
+    if (my !== generation) return;
+    errs.unshift(e);
+    const content = $(`#view-${route.view} .content`);
+    if (content) {
+      if (content.dataset.key !== routeKey(route)) {
+        content.replaceChildren(h("p", { class: "muted" }, "Nothing to show: the request failed (see above)."));
+        content.dataset.key = routeKey(route);
+      } else {
+        content.classList.add("stale"); // last good answer, kept on screen
+      }
+    }
+  } finally {
+    if (my === generation) {
+      showErrors(errs);
+      document.body.classList.remove("loading");
+      schedule();
+    }
+  }
+}
+
+function schedule() {
+  clearTimeout(timer);
+  const every = Number($("#refresh-every").value);
+  if (every > 0 && !document.hidden) timer = setTimeout(refresh, every);
+}
+
+function navigate() {
+  route = parseRoute();
+  lastData = null;
+  for (const s of document.querySelectorAll(".view")) s.hidden = s.id !== `view-${route.view}`;
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.nav === route.nav);
+  const titles = { topic: "topic", group: "group", plugin: "plugin" };
+  document.title = route.name && titles[route.view] ? `${route.name} · Sluice` : `${route.nav[0].toUpperCase()}${route.nav.slice(1)} · Sluice`;
+  if (route.view === "tail" && route.name && !tail.ws) $("#tail-topic").value = route.name;
+  showErrors([]);
+  refresh();
+}
+
+// ---------------------------------------------------------------- live tail
+
+const tail = { ws: null, topic: "", from: "", count: 0, error: null, partitions: 0, starts: [] };
+
+function tailStatus(text, kind = "") {
+  const s = $("#tail-status");
+  s.textContent = text;
+  s.className = `status ${kind}`;
+  s.dataset.state = kind;
+}
+
+function tailButtons() {
+  const running = tail.ws !== null;
+  $("#tail-start").disabled = running;
+  $("#tail-stop").disabled = !running;
+  $("#tail-dot").hidden = !running;
+  for (const id of ["#tail-topic", "#tail-from", "#tail-processor", "#tail-params"]) $(id).disabled = running;
+}
+
+// parseParams reads "k=v, k=v" into processor parameters.
+function parseParams(text) {
+  const out = [];
+  for (const part of text.split(",")) {
+    const p = part.trim();
+    if (!p) continue;
+    const eq = p.indexOf("=");
+    if (eq <= 0) throw new Error(`parameter "${p}" is not key=value`);
+    out.push([p.slice(0, eq).trim(), p.slice(eq + 1).trim()]);
+  }
+  return out;
+}
+
+function tailStart(ev) {
+  ev.preventDefault();
+  if (tail.ws) return;
+  const topic = $("#tail-topic").value.trim();
+  if (!topic) { tailStatus("Name a topic to tail.", "error"); return; }
+  const q = new URLSearchParams({ from: $("#tail-from").value, client_id: "console" });
+  const processor = $("#tail-processor").value.trim();
+  if (processor) q.set("processor", processor);
+  try {
+    for (const [k, v] of parseParams($("#tail-params").value)) q.set(`param.${k}`, v);
+  } catch (e) {
+    tailStatus(e.message, "error");
+    return;
+  }
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${proto}//${location.host}/v1/topics/${enc(topic)}/consume?${q}`);
+  Object.assign(tail, { ws, topic, from: q.get("from"), count: 0, error: null, partitions: 0, starts: [] });
+  tailStatus(`Connecting to ${topic}…`, "connecting");
+  tailButtons();
+  ws.onopen = () => ws.send(JSON.stringify({ type: "credit", records: TAIL_CREDIT }));
+  ws.onmessage = (ev) => {
+    if (ws !== tail.ws) return;
+    let m;
+    try { m = JSON.parse(ev.data); } catch { return; }
+    switch (m.type) {
+      case "welcome":
+        tail.partitions = m.partitions;
+        break;
+      case "assigned":
+        tail.starts = m.partitions;
+        tailProgress();
+        break;
+      case "records":
+        showRecords(m);
+        if (m.records.length > 0) ws.send(JSON.stringify({ type: "credit", records: m.records.length }));
+        tailProgress();
+        break;
+      case "error":
+        tail.error = m.error;
+        break;
+    }
+  };
+  ws.onclose = (ev) => {
+    if (ws !== tail.ws) return;
+    tail.ws = null;
+    tailButtons();
+    if (tail.error) {
+      tailStatus(`Stopped: ${tail.error.code}: ${tail.error.message}`, "error");
+    } else if (ev.code === 1000 || ev.code === 1001) {
+      tailStatus(`Stopped by the server after ${fmtInt(tail.count)} records${ev.reason ? ` (${ev.reason})` : ""}.`, "stopped");
+    } else {
+      tailStatus(`Connection lost after ${fmtInt(tail.count)} records (close ${ev.code}${ev.reason ? ` ${ev.reason}` : ""}).`, "error");
+    }
+  };
+}
+
+function tailProgress() {
+  const starts = (tail.starts || []).map((p) => `${p.partition}@${p.offset}`).join(" ");
+  tailStatus(`Streaming ${tail.topic} from ${tail.from}: ${tail.partitions} partitions (start ${starts}) · ${fmtInt(tail.count)} records received`, "streaming");
+}
+
+function tailStop() {
+  const ws = tail.ws;
+  if (!ws) return;
+  tail.ws = null;
+  ws.close(1000, "stopped");
+  tailButtons();
+  tailStatus(`Stopped after ${fmtInt(tail.count)} records.`, "stopped");
+}
+
+function bytesCell(col, value, encoding) {
+  if (value == null) return cell(col, "—", { class: "muted", title: "no key" });
+  const short = value.length > CELL_TEXT_MAX ? value.slice(0, CELL_TEXT_MAX) + "…" : value;
+  const props = { class: "mono wrap", title: value.length > CELL_TEXT_MAX ? value.slice(0, 4 * CELL_TEXT_MAX) : null };
+  if (encoding === "base64") return cell(col, [badge("b64", "muted", "not valid UTF-8: shown as base64"), short], props);
+  return cell(col, short, props);
+}
+
+// showRecords puts a frame's records on top of the list, newest first,
+// and drops the oldest beyond the "keep" bound.
+function showRecords(m) {
+  const body = $("#tail-records");
+  const now = clock(new Date());
+  const frag = document.createDocumentFragment();
+  for (let i = m.records.length - 1; i >= 0; i--) {
+    const r = m.records[i];
+    frag.append(h("tr", { "data-partition": r.partition, "data-offset": r.offset },
+      cell("received", now, { class: "mono muted" }),
+      numCell("partition", r.partition),
+      numCell("offset", r.offset),
+      cell("timestamp", fmtTime(r.timestamp), { class: "mono" }),
+      bytesCell("key", r.key, r.key_encoding),
+      bytesCell("value", r.value, r.value_encoding),
+      cell("headers", (r.headers || []).map((x) => `${x.key}=${x.encoding === "base64" ? "b64:" : ""}${x.value}`).join(", "), { class: "mono wrap" }),
+    ));
+  }
+  body.prepend(frag);
+  tail.count += m.records.length;
+  const keep = Math.max(10, Number($("#tail-keep").value) || 500);
+  while (body.rows.length > keep) body.lastElementChild.remove();
+}
+
+// ---------------------------------------------------------------- start
+
+function start() {
+  window.addEventListener("hashchange", navigate);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+  $("#refresh-every").addEventListener("change", schedule);
+  $("#refresh-now").addEventListener("click", refresh);
+  $("#topics-filter").addEventListener("input", () => { if (route.view === "topics" && lastData) renderView(lastData); });
+  $("#topics-internal").addEventListener("change", refresh);
+  $("#groups-filter").addEventListener("input", () => { if (route.view === "groups" && lastData) renderView(lastData); });
+  $("#tail-form").addEventListener("submit", tailStart);
+  $("#tail-stop").addEventListener("click", tailStop);
+  $("#tail-clear").addEventListener("click", () => { $("#tail-records").replaceChildren(); });
+  api("/v1/cluster").then(showIdentity, () => { /* the view reports errors */ });
+  navigate();
+}
+
+start();
