@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/console"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -140,6 +141,10 @@ func New(cfg Config) (*Server, error) {
 	s.Handle(wire.RouteHealth, http.HandlerFunc(s.health))
 	s.Handle(wire.RouteMetrics, m.handler())
 	s.registerInternal()
+	// The web console: the page at "/" and its assets under /console/.
+	if err := console.Mount(s); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 	// Plugin routes (wire.RoutePlugins*) are added by the plugins package
 	// through Handle.
 	return s, nil
