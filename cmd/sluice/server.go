@@ -226,21 +226,25 @@ func runServer(c *cli.Context) error {
 	})
 }
 
-// serveNodes starts the nodes (concurrently: a controller may wait for
-// its peers to form the quorum), calls ready, serves until ctx ends
-// (SIGINT/SIGTERM), then closes them in reverse order.
+// serveNodes starts the nodes: the first alone (the others join its
+// gossip), then the rest concurrently (a controller may wait for its peers
+// to form the quorum). It calls ready once every node serves, serves until
+// ctx ends (SIGINT/SIGTERM), then closes the nodes in reverse order.
 func serveNodes(ctx context.Context, cfgs []platform.Config, ready func([]*platform.Node)) error {
 	nodes := make([]*platform.Node, len(cfgs))
 	errs := make([]error, len(cfgs))
-	var wg sync.WaitGroup
-	for i, cfg := range cfgs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			nodes[i], errs[i] = platform.Start(ctx, cfg)
-		}()
+	nodes[0], errs[0] = platform.Start(ctx, cfgs[0])
+	if errs[0] == nil {
+		var wg sync.WaitGroup
+		for i := 1; i < len(cfgs); i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				nodes[i], errs[i] = platform.Start(ctx, cfgs[i])
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	closeAll := func() error {
 		var first error
 		for i := len(nodes) - 1; i >= 0; i-- {

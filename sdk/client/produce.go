@@ -92,7 +92,9 @@ func (c *Client) produceBody(ctx context.Context, topic string, body []byte, n i
 		acks = AcksAll
 	}
 	q := url.Values{wire.ParamAcks: {string(acks)}}
+	serverWait := time.Duration(wire.DefaultProduceTimeoutMs) * time.Millisecond
 	if opts.Timeout > 0 {
+		serverWait = opts.Timeout
 		q.Set(wire.ParamTimeoutMs, strconv.FormatInt(opts.Timeout.Milliseconds(), 10))
 	}
 	status, hdr, answer, err := c.do(ctx, request{
@@ -102,7 +104,9 @@ func (c *Client) produceBody(ctx context.Context, topic string, body []byte, n i
 		body:   body,
 		ctype:  wire.MediaTypeRecords,
 		accept: wire.MediaTypeResults,
-		extra:  opts.Timeout,
+		// Outlast the server's own acks wait, so that its timeout error
+		// (which says the records may still commit) is what the caller sees.
+		extra: serverWait,
 	})
 	if err != nil {
 		return nil, err
