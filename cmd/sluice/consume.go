@@ -28,7 +28,7 @@ func consumeCommand() *cli.Command {
 			&cli.IntSliceFlag{Name: "partition", Aliases: []string{"p"}, Usage: "read only partition `P` (repeatable; default all)"},
 			&cli.StringFlag{Name: "from", Value: "earliest", Usage: "start at earliest, latest, an OFFSET, or @TIMESTAMP (ms since the epoch or RFC 3339)"},
 			&cli.IntFlag{Name: "max", Aliases: []string{"n"}, Usage: "exit after `N` records (0: follow)"},
-			&cli.StringFlag{Name: "format", Value: "text", Usage: "text (the value; key too with --key-separator) or json (one object per line)"},
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "text (the value; key too with --key-separator) or json (one object per line; the default with --output json)"},
 			&cli.StringFlag{Name: "key-separator", Aliases: []string{"K"}, Usage: "text format: print key, `SEP`, value for records with a key"},
 			&cli.StringFlag{Name: "processor", Usage: "run processor plugin `NAME[@N]` on the broker"},
 			&cli.StringSliceFlag{Name: "param", Usage: "processor parameter `KEY=VALUE` (repeatable)"},
@@ -49,6 +49,9 @@ func consume(c *cli.Context) error {
 		return err
 	}
 	format := c.String("format")
+	if !c.IsSet("format") && wantJSON(c) {
+		format = "json" // --output json without --format: JSON lines
+	}
 	if format != "text" && format != "json" {
 		return fmt.Errorf("--format %q: want text or json", format)
 	}
