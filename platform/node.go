@@ -185,7 +185,9 @@ func (n *Node) start(ctx context.Context) error {
 	if n.api, err = httpapi.New(apiCfg); err != nil {
 		return fmt.Errorf("build http api: %w", err)
 	}
-	n.api.HandlePlugins(n.plugins.host)
+	if err := n.plugins.register(n.api); err != nil {
+		return err
+	}
 	if n.broker != nil && n.controller != nil {
 		if err := n.startGroups(); err != nil {
 			return err
