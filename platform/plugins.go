@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/httpapi"
@@ -90,6 +92,26 @@ func (rt *pluginRuntime) start(source broker.MetadataSource, b *broker.Broker) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt.cancel, rt.done = cancel, make(chan struct{})
 	go rt.janitor(ctx, source, b)
+}
+
+// register adds the plugin registry routes to the node's HTTP API and the
+// runtime's gauges to its metrics registry.
+func (rt *pluginRuntime) register(api *httpapi.Server) error {
+	api.HandlePlugins(rt.host)
+	for _, g := range []struct {
+		kind string
+		n    func() int
+	}{{"partitioner", rt.parts.len}, {"processor", rt.procs.len}} {
+		err := api.Registry().Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "sluice_plugins_started",
+			Help:        "Plugin versions this node keeps started (warm instances), by kind: partitioners of topics, processors of recent fetches.",
+			ConstLabels: prometheus.Labels{"kind": g.kind},
+		}, func() float64 { return float64(g.n()) }))
+		if err != nil {
+			return fmt.Errorf("register plugin metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // Close stops the janitor, closes every started plugin and the host.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/platform"
@@ -349,4 +350,93 @@ func TestPluginHostilePartitioners(t *testing.T) {
 	if st, raw := h.do(http.MethodGet, "/healthz", "", nil); st != http.StatusOK {
 		t.Fatalf("healthz: %d %s", st, raw)
 	}
+}
+
+// startedPlugins reads the sluice_plugins_started gauge of kind.
+func startedPlugins(h httpc, kind string) int {
+	h.t.Helper()
+	st, raw := h.do(http.MethodGet, "/metrics", "", nil)
+	if st != http.StatusOK {
+		h.t.Fatalf("metrics: %d", st)
+	}
+	prefix := `sluice_plugins_started{kind="` + kind + `"} `
+	for _, l := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			var n int
+			if _, err := fmt.Sscan(v, &n); err != nil {
+				h.t.Fatalf("metric line %q: %v", l, err)
+			}
+			return n
+		}
+	}
+	h.t.Fatalf("no %s in /metrics", prefix)
+	return 0
+}
+
+// waitStarted polls the gauge until it reads want (the janitor acts after
+// the broker applied a metadata change).
+func waitStarted(h httpc, kind string, want int) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := startedPlugins(h, kind)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%d %s plugins started, want %d", got, kind, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPluginRuntimeReleases: topics with the same partitioner version
+// share one started plugin; a topic following "latest" moves to a new
+// upload; started plugins are released when no topic uses them any more,
+// and a fetch processor when its plugin is deleted.
+func TestPluginRuntimeReleases(t *testing.T) {
+	watPart := watWasm(t, "examples/wat-partitioner/partitioner.wat")
+	echo := watWasm(t, "plugins/testdata/echo.wat")
+	n := testnode.Start(t, pluginNode)
+	h := httpc{t: t, base: n.URL()}
+	h.mustUpload("good", "kind=partitioner", watPart)
+	h.mustUpload("echo", "kind=processor", echo)
+	createPluginTopic(h, "latest", 2, "wasm:good", nil)
+	createPluginTopic(h, "pinned", 2, "wasm:good@1", nil)
+	rec := []wire.ProduceRecord{{Key: strp("k"), Value: "v"}}
+	h.mustProduce("latest", rec)
+	h.mustProduce("pinned", rec)
+	if got := startedPlugins(h, "partitioner"); got != 1 {
+		t.Fatalf("two topics on good@1: %d partitioners started, want 1 shared", got)
+	}
+
+	h.mustUpload("good", "kind=partitioner", watPart) // good@2: "latest" follows it
+	h.mustProduce("latest", rec)
+	h.mustProduce("pinned", rec)
+	waitStarted(h, "partitioner", 2)
+	var p wire.Plugin
+	h.ok(http.MethodGet, "/v1/plugins/good", nil, &p)
+	if strings.Join(p.UsedBy, ",") != "topic:latest,topic:pinned" {
+		t.Errorf("used_by %v", p.UsedBy)
+	}
+	h.ok(http.MethodDelete, "/v1/topics/pinned", nil, nil)
+	waitStarted(h, "partitioner", 1)
+	// good@1 is free now; good@2 is still the partitioner of "latest".
+	if st, raw := h.do(http.MethodDelete, "/v1/plugins/good/versions/1", "", nil); st != http.StatusNoContent {
+		t.Fatalf("delete good@1: %d %s", st, raw)
+	}
+	h.ok(http.MethodPatch, "/v1/topics/latest", wire.AlterTopicRequest{Partitioner: strp("roundrobin")}, nil)
+	waitStarted(h, "partitioner", 0)
+	h.mustProduce("latest", rec)
+
+	fr := h.fetch("latest", 0, 0, "processor=echo")
+	fr2 := h.fetch("latest", 1, 0, "processor=echo")
+	if len(fr.Records)+len(fr2.Records) != 3 {
+		t.Errorf("echo processor passed %d+%d records, want 3", len(fr.Records), len(fr2.Records))
+	}
+	if got := startedPlugins(h, "processor"); got != 1 {
+		t.Errorf("%d processors started after two fetches with echo, want 1", got)
+	}
+	h.ok(http.MethodDelete, "/v1/plugins/echo", nil, nil)
+	waitStarted(h, "processor", 0)
 }
