@@ -2,6 +2,7 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -110,6 +111,28 @@ func BenchmarkGetSecondField(b *testing.B) {
 	for b.Loop() {
 		if _, ok := Get(d, "customer_id"); !ok {
 			b.Fatal("missing")
+		}
+	}
+}
+
+// Strings with quotes and backslashes at every position around the 8-byte
+// steps of stringEnd, checked against encoding/json.
+func TestEscapesAtEveryOffset(t *testing.T) {
+	for n := range 20 {
+		for _, special := range []string{`"`, `\`, `\"`, `"\`, "\n", "é"} {
+			for pos := 0; pos <= n; pos++ {
+				s := strings.Repeat("x", pos) + special + strings.Repeat("y", n-pos)
+				doc, _ := json.Marshal(map[string]any{"a": s, "b": 1, s: 2})
+				if v, ok := Get(doc, "b"); !ok || string(v) != "1" {
+					t.Fatalf("%s: b = %q %v", doc, v, ok)
+				}
+				if v, ok := Get(doc, "a"); !ok || string(Text(v)) != s {
+					t.Fatalf("%s: a = %q %v, want %q", doc, Text(v), ok, s)
+				}
+				if v, ok := Get(doc, s); !ok || string(v) != "2" {
+					t.Fatalf("%s: key %q = %q %v", doc, s, v, ok)
+				}
+			}
 		}
 	}
 }
