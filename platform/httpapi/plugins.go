@@ -65,6 +65,12 @@ func (h *pluginRoutes) upload(w http.ResponseWriter, r *http.Request) {
 		h.s.writeError(w, r, fmt.Errorf("upload plugin %s: the controller answered no version", up.Name))
 		return
 	}
+	// Topics following the latest version use the new one on this node's
+	// broker once the answer is out.
+	if err := h.s.awaitLocal(r.Context(), res.Version); err != nil {
+		h.s.writeError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusCreated, wirePluginVersion(res.Plugin))
 }
 
@@ -187,9 +193,13 @@ func (h *pluginRoutes) delete(w http.ResponseWriter, r *http.Request, name strin
 		h.s.writeError(w, r, &PluginError{Plugin: ref, Err: err})
 		return
 	}
-	_, err := h.s.propose(r.Context(), meta.Command{Op: meta.OpDeletePlugin, DeletePlugin: &meta.DeletePlugin{Name: name, Version: version}})
+	res, err := h.s.propose(r.Context(), meta.Command{Op: meta.OpDeletePlugin, DeletePlugin: &meta.DeletePlugin{Name: name, Version: version}})
 	if err != nil {
 		h.s.writeError(w, r, &PluginError{Plugin: ref, Err: err})
+		return
+	}
+	if err := h.s.awaitLocal(r.Context(), res.Version); err != nil {
+		h.s.writeError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
