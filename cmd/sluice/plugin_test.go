@@ -197,8 +197,25 @@ func TestPluginCommandsEndToEnd(t *testing.T) {
 	filter := []string{"--processor", "filter-redact@1", "--param", "drop-field=status", "--param", "drop-values=cancelled", "--format", "json"}
 	r = ok(t, srv, "", append([]string{"consume", "orders", "--max", "8"}, filter...)...)
 	checkConsumed("consume", r.stdout)
-	r = ok(t, srv, "", append([]string{"consume", "orders", "--group", "g1", "--max", "8"}, filter...)...)
+	r = ok(t, srv, "", append([]string{"consume", "orders", "--group", "g1", "--idle-timeout", "1s"}, filter...)...)
 	checkConsumed("consume --group", r.stdout)
+	// The group's committed position is past the dropped records, the
+	// last one (cancelled) included: nothing is read again.
+	r = ok(t, srv, "", "group", "describe", "g1", "--output", "json")
+	var g wire.Group
+	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil {
+		t.Fatalf("group describe: %q: %v", r.stdout, err)
+	}
+	var total int64
+	for _, o := range g.Offsets {
+		total += o.LogEnd
+		if o.LogEnd > 0 && o.Committed != o.LogEnd {
+			t.Errorf("partition %d: committed %d, log end %d", o.Partition, o.Committed, o.LogEnd)
+		}
+	}
+	if total != 12 {
+		t.Errorf("group offsets cover %d records, want 12: %+v", total, g.Offsets)
+	}
 
 	r = sluice(t, srv, "", "plugin", "delete", "murmur")
 	if r.code == 0 || !strings.Contains(r.stderr, "plugin in use") {
