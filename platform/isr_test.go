@@ -40,6 +40,10 @@ func TestAcksAllBelowMinISROnARealNode(t *testing.T) {
 	if err := ctl.FenceBroker(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
+	// The broker acts on the fence once it has applied it.
+	if err := n.Broker().WaitForVersion(ctx, ctl.Metadata().Version); err != nil {
+		t.Fatal(err)
+	}
 	a := api{t, n.URL()}
 	var tp wire.Topic
 	a.json("GET", "/v1/topics/safe", nil, &tp)

@@ -385,18 +385,40 @@ func TestAcksAllFollowsISR(t *testing.T) {
 	if got := fetchAll(t, b, "r", 0); len(got) != 0 {
 		t.Fatalf("consumer sees %d uncommitted records", len(got))
 	}
-	// Node 2 fails: the controller drops it from the ISR, which releases
-	// the HW, and acks=all now needs 2 in-sync replicas it cannot have.
-	waitVersion(t, b, src.propose(t, meta.Command{Op: meta.OpFenceBroker, FenceBroker: &meta.FenceBroker{ID: 2}}))
-	if got := fetchAll(t, b, "r", 0); len(got) != 2 {
-		t.Fatalf("after the ISR shrank: %d committed records, want 2", len(got))
+	// An acks=all produce waits for the silent follower...
+	waiting := make(chan ProduceResult, 1)
+	go func() {
+		res, err := b.Produce(context.Background(), ProduceRequest{Topic: "r", Records: []record.Record{{Value: []byte("three")}}, Acks: AcksAll, Timeout: time.Minute}, nil)
+		if err != nil {
+			waiting <- ProduceResult{Err: err}
+			return
+		}
+		waiting <- res[0]
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for info, _ := b.PartitionInfo("r", 0); info.LogEnd != 3; info, _ = b.PartitionInfo("r", 0) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the acks=all produce never appended: %+v", info)
+		}
+		time.Sleep(time.Millisecond)
 	}
-	_, err = b.Produce(context.Background(), ProduceRequest{Topic: "r", Records: []record.Record{{Value: []byte("three")}}, Acks: AcksAll}, nil)
+	// ...node 2 fails: the controller drops it from the ISR, which releases
+	// the HW; the waiting produce is committed by a smaller ISR than
+	// min.insync.replicas asks, so it is not acknowledged as acks=all.
+	waitVersion(t, b, src.propose(t, meta.Command{Op: meta.OpFenceBroker, FenceBroker: &meta.FenceBroker{ID: 2}}))
+	if r := <-waiting; !errors.Is(r.Err, ErrNotEnoughReplicasAfterAppend) || !errors.Is(r.Err, ErrNotEnoughReplicas) || r.Offset != 2 {
+		t.Fatalf("acks=all across the ISR shrink: %+v, want ErrNotEnoughReplicasAfterAppend at offset 2", r)
+	}
+	if got := fetchAll(t, b, "r", 0); len(got) != 3 {
+		t.Fatalf("after the ISR shrank: %d committed records, want 3", len(got))
+	}
+	// From now on acks=all is refused before anything is written.
+	_, err = b.Produce(context.Background(), ProduceRequest{Topic: "r", Records: []record.Record{{Value: []byte("four")}}, Acks: AcksAll}, nil)
 	if !errors.Is(err, ErrNotEnoughReplicas) {
 		t.Fatalf("acks=all with ISR 1 < min.insync.replicas 2: %v, want ErrNotEnoughReplicas", err)
 	}
-	if info, _ := b.PartitionInfo("r", 0); info.LogEnd != 2 {
-		t.Fatalf("log end %d after a refused produce, want 2 (nothing written)", info.LogEnd)
+	if info, _ := b.PartitionInfo("r", 0); info.LogEnd != 3 {
+		t.Fatalf("log end %d after a refused produce, want 3 (nothing written)", info.LogEnd)
 	}
 }
 

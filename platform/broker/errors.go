@@ -20,6 +20,12 @@ var (
 	// ErrNotEnoughReplicas: acks=all was asked and the ISR is smaller than
 	// the topic's min.insync.replicas; nothing was written.
 	ErrNotEnoughReplicas = errors.New("not enough in-sync replicas")
+	// ErrNotEnoughReplicasAfterAppend: acks=all, the records were appended
+	// and reached the high watermark, but only after the ISR had shrunk
+	// below min.insync.replicas, so they are not as safe as acks=all
+	// promises (Kafka's NOT_ENOUGH_REPLICAS_AFTER_APPEND). It wraps
+	// ErrNotEnoughReplicas; a retry may duplicate the records.
+	ErrNotEnoughReplicasAfterAppend = fmt.Errorf("%w after append", ErrNotEnoughReplicas)
 	// ErrRecordTooLarge: a record is larger than the topic's
 	// max.message.bytes; nothing of the request was written.
 	ErrRecordTooLarge = errors.New("record too large")

@@ -142,17 +142,25 @@ func (p *partition) append(ctx context.Context, recs []record.Record, acks Acks,
 		return base, err
 	}
 	if acks == AcksAll {
-		return base, p.awaitHW(ctx, end)
+		return base, p.awaitHW(ctx, end, minISR)
 	}
 	return base, nil
 }
 
 // awaitHW blocks until the HW reaches end, ctx ends (ErrTimeout) or the
-// replica closes or loses leadership (ErrNotLeader).
-func (p *partition) awaitHW(ctx context.Context, end int64) error {
+// replica closes or loses leadership (ErrNotLeader). The HW may have got
+// there because the ISR shrank: then the ISR must still satisfy minISR,
+// else ErrNotEnoughReplicasAfterAppend.
+func (p *partition) awaitHW(ctx context.Context, end int64, minISR int) error {
 	for {
 		ch := p.changed.Wait()
 		if p.hw.Load() >= end {
+			p.mu.Lock()
+			err := p.repl.CheckProduce(AcksAll, minISR)
+			p.mu.Unlock()
+			if err != nil {
+				return fmt.Errorf("%s: offsets up to %d: %w: %w", p, end-1, ErrNotEnoughReplicasAfterAppend, err)
+			}
 			return nil
 		}
 		if !p.isLeader() {

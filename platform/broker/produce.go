@@ -123,7 +123,7 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 			for k, i := range index {
 				r := &results[i]
 				r.Partition, r.Offset, r.Err = int32(p), -1, err
-				if base >= 0 && (err == nil || errors.Is(err, ErrTimeout)) {
+				if base >= 0 && (err == nil || errors.Is(err, ErrTimeout) || errors.Is(err, ErrNotEnoughReplicasAfterAppend)) {
 					r.Offset = base + int64(k)
 				}
 			}
@@ -174,7 +174,7 @@ func (b *Broker) appendTo(ctx context.Context, t *topic, index int32, recs []rec
 	a := &t.meta.Partitions[index]
 	if p := t.parts[index]; p != nil && int32(a.Leader) == b.cfg.NodeID {
 		base, err := p.append(ctx, recs, acks, minISR)
-		if err != nil && !errors.Is(err, ErrTimeout) {
+		if err != nil && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrNotEnoughReplicasAfterAppend) {
 			return -1, err
 		}
 		return base, err
@@ -221,7 +221,7 @@ func (b *Broker) ProducePartition(ctx context.Context, topicName string, index i
 		defer cancel()
 	}
 	base, err := p.append(ctx, recs, acks, cfg.MinInsyncReplicas)
-	if err != nil && !errors.Is(err, ErrTimeout) {
+	if err != nil && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrNotEnoughReplicasAfterAppend) {
 		return -1, b.enrich(t, index, err)
 	}
 	return base, err

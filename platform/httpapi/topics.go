@@ -93,21 +93,28 @@ func (s *Server) alterTopic(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	t, ok := s.cfg.Metadata().Topic(name)
-	if !ok {
-		s.writeError(w, r, unknownTopic(name))
-		return
-	}
+	// The controller decides whether the topic exists: this node's copy
+	// of the metadata may lag behind a change made through another node.
 	cmd := &meta.AlterTopic{Name: name, Config: resetToDefaults(req.Config)}
 	if req.Partitioner != nil || req.PartitionerParams != nil {
-		spec := t.Partitioner
+		var spec meta.PartitionerSpec
+		if req.Partitioner == nil || req.PartitionerParams == nil {
+			// Half of the spec is kept: it comes from the current topic.
+			t, ok := s.cfg.Metadata().Topic(name)
+			if !ok {
+				s.writeError(w, r, unknownTopic(name))
+				return
+			}
+			spec = t.Partitioner
+		}
 		if req.Partitioner != nil {
-			var err error
-			if spec, err = meta.ParsePartitionerSpec(*req.Partitioner); err != nil {
+			parsed, err := meta.ParsePartitionerSpec(*req.Partitioner)
+			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
-			spec.Params = t.Partitioner.Params
+			parsed.Params = spec.Params
+			spec = parsed
 		}
 		if req.PartitionerParams != nil {
 			spec.Params = req.PartitionerParams
@@ -124,10 +131,6 @@ func (s *Server) alterTopic(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) deleteTopic(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("topic")
-	if _, ok := s.cfg.Metadata().Topic(name); !ok {
-		s.writeError(w, r, unknownTopic(name))
-		return
-	}
 	res, err := s.propose(r.Context(), meta.Command{Op: meta.OpDeleteTopic, DeleteTopic: &meta.DeleteTopic{Name: name}})
 	if err != nil {
 		s.writeError(w, r, err)
