@@ -10,6 +10,8 @@
 const TOPIC_DETAIL_LIMIT = 200;
 // Groups described per refresh to show their lag (one request each).
 const GROUP_DETAIL_LIMIT = 100;
+// How long one API call may take before the page gives up on it.
+const API_TIMEOUT_MS = 35000;
 // Records the live tail lets the server send ahead of what it has shown.
 const TAIL_CREDIT = 200;
 // Longest key or value text shown in a cell; the full text is in its tooltip.
@@ -128,9 +130,10 @@ class ApiError extends Error {
 async function api(path) {
   let res;
   try {
-    res = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+    res = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store", signal: AbortSignal.timeout(API_TIMEOUT_MS) });
   } catch (e) {
-    throw new ApiError(path, 0, "unreachable", `the node did not answer (${e.message})`);
+    const why = e.name === "TimeoutError" ? `no answer within ${API_TIMEOUT_MS / 1000} s` : `the node did not answer (${e.message})`;
+    throw new ApiError(path, 0, "unreachable", why);
   }
   const text = await res.text();
   let body = null;
@@ -215,7 +218,7 @@ const views = {
         ? [`node ${c.controller.leader}`, c.controller.leader_addr ? h("span", { class: "muted" }, ` ${c.controller.leader_addr}`) : ""]
         : h("span", { class: "bad" }, "none: the controllers have no quorum");
       const brokers = c.brokers.map((b) => h("tr", { "data-broker": b.id },
-        cell("id", [String(b.id),
+        cell("id", [h("span", null, String(b.id)),
           b.id === c.controller.leader ? badge("controller", "info", "the active controller (raft leader)") : "",
           b.id === c.node_id ? badge("this node", "muted", "the node serving this page") : ""]),
         cell("roles", b.roles.join(", ")),
@@ -293,21 +296,37 @@ const views = {
   },
 
   topic: {
-    async load(route, errs) {
-      const topic = await api(`/v1/topics/${enc(route.name)}`);
-      let groups = [], groupsError = null;
-      try {
+    async load(route) {
+      return api(`/v1/topics/${enc(route.name)}`);
+    },
+    // Groups come after the partitions: describing every group can be
+    // slow, and the partitions should not wait for it.
+    late: {
+      async load(route, t, errs) {
         const list = await api("/v1/groups");
         const want = list.groups.slice(0, GROUP_DETAIL_LIMIT);
         const got = await settle(want.map((g) => api(`/v1/groups/${enc(g.group)}`)), errs,
           (e) => e.code === "unknown_group");
-        groups = got.filter((g) => g && (g.offsets || []).some((o) => o.topic === route.name));
-      } catch (e) {
-        groupsError = e;
-      }
-      return { topic, groups, groupsError };
+        return got.filter((g) => g && (g.offsets || []).some((o) => o.topic === t.name));
+      },
+      render(groups, t) {
+        const hwOf = new Map(t.partitions.map((p) => [p.index, p.high_watermark]));
+        return table(["Group", "State", ["Members", { num: true }], ["Lag Σ", { num: true, help: "Σ (high watermark − committed offset)" }], "Lag by partition (partition: committed → lag)"],
+          groups.map((g) => {
+            const mine = g.offsets.filter((o) => o.topic === t.name).sort((a, b) => a.partition - b.partition);
+            return h("tr", { "data-group": g.group },
+              cell("group", groupLink(g.group)),
+              cell("state", stateBadge(g.state)),
+              numCell("members", (g.members || []).length),
+              numCell("lag", groupLag(mine)),
+              cell("by-partition", mine.map((o, i) => [i ? "  " : "",
+                h("span", { class: o.lag > 0 ? "lagging" : "", title: `high watermark ${fmtInt(hwOf.get(o.partition))}` },
+                  `${o.partition}: ${o.committed < 0 ? "none" : fmtInt(o.committed)} → ${fmtInt(o.lag)}`)]), { class: "mono" }),
+            );
+          }), "No consumer group has committed offsets for this topic.", { id: "topic-groups" });
+      },
     },
-    render({ topic: t, groups, groupsError }) {
+    render(t) {
       const s = topicStats(t);
       const parts = t.partitions.map((p) => {
         const isr = new Set(p.isr);
@@ -329,25 +348,6 @@ const views = {
         );
       });
       const config = Object.entries(t.config || {}).sort(([a], [b]) => a.localeCompare(b));
-      const hwOf = new Map(t.partitions.map((p) => [p.index, p.high_watermark]));
-      let groupPart;
-      if (groupsError) {
-        groupPart = h("p", { class: "muted" }, `Consumer groups unavailable: ${groupsError.message}`);
-      } else {
-        groupPart = table(["Group", "State", ["Members", { num: true }], ["Lag Σ", { num: true, help: "Σ (high watermark − committed offset)" }], "Lag by partition (partition: committed → lag)"],
-          groups.map((g) => {
-            const mine = g.offsets.filter((o) => o.topic === t.name).sort((a, b) => a.partition - b.partition);
-            return h("tr", { "data-group": g.group },
-              cell("group", groupLink(g.group)),
-              cell("state", stateBadge(g.state)),
-              numCell("members", (g.members || []).length),
-              numCell("lag", groupLag(mine)),
-              cell("by-partition", mine.map((o, i) => [i ? "  " : "",
-                h("span", { class: o.lag > 0 ? "lagging" : "", title: `high watermark ${fmtInt(hwOf.get(o.partition))}` },
-                  `${o.partition}: ${o.committed < 0 ? "none" : fmtInt(o.committed)} → ${fmtInt(o.lag)}`)]), { class: "mono" }),
-            );
-          }), "No consumer group has committed offsets for this topic.", { id: "topic-groups" });
-      }
       return [
         h("div", { class: "toolbar" },
           h("h1", null, h("a", { href: "#/topics", class: "muted" }, "Topics"), " / ", t.name),
@@ -370,7 +370,7 @@ const views = {
           ["Uncommitted", { num: true, help: "log end − high watermark: appended, not yet on every ISR member" }]],
         parts, "No partitions.", { id: "partitions" }),
         h("h2", null, "Consumer groups"),
-        groupPart,
+        h("div", { class: "late" }),
         h("h2", null, "Configuration"),
         table(["Key", "Value"], config.map(([k, v]) => h("tr", null, cell("key", k, { class: "mono" }), cell("value", v, { class: "mono" }))),
           "Defaults only (see docs/api.md)."),
@@ -573,6 +573,8 @@ async function refresh() {
     if (my !== generation) return;
     lastData = data;
     renderView(data);
+    if (v.late) await refreshLate(v.late, data, errs, my);
+    if (my !== generation) return;
     $("#updated").textContent = `updated ${clock(new Date())}`;
   } catch (e) {
     if (my !== generation) return;
@@ -595,6 +597,28 @@ async function refresh() {
   }
 }
 
+// lateParts keeps the last rendering of a view's late part, by route, so
+// that a refresh shows it until the new one arrives.
+const lateParts = new Map();
+
+// refreshLate loads and renders the part of a view that may be slow into
+// its ".late" slot; its failure is reported in the slot, not the banner.
+async function refreshLate(late, data, errs, my) {
+  const key = routeKey(route);
+  const slot = () => document.querySelector(`#view-${route.view} .late`);
+  if (!slot()) return;
+  slot().replaceChildren(lateParts.get(key) || h("p", { class: "muted" }, "Loading…"));
+  let node;
+  try {
+    node = late.render(await late.load(route, data, errs), data);
+  } catch (e) {
+    node = h("p", { class: "muted" }, `Unavailable: ${e.message}`);
+  }
+  if (my !== generation || !slot()) return;
+  lateParts.set(key, node);
+  slot().replaceChildren(node);
+}
+
 function schedule() {
   clearTimeout(timer);
   const every = Number($("#refresh-every").value);
@@ -609,6 +633,11 @@ function navigate() {
   const titles = { topic: "topic", group: "group", plugin: "plugin" };
   document.title = route.name && titles[route.view] ? `${route.name} · Sluice` : `${route.nav[0].toUpperCase()}${route.nav.slice(1)} · Sluice`;
   if (route.view === "tail" && route.name && !tail.ws) $("#tail-topic").value = route.name;
+  const content = $(`#view-${route.view} .content`);
+  if (content && content.dataset.key !== routeKey(route)) {
+    content.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+    content.dataset.key = "";
+  }
   showErrors([]);
   refresh();
 }
