@@ -35,7 +35,7 @@ func TestInstrumentDeterministicAndValid(t *testing.T) {
 // calls it as an export), and one that never returns cannot hang
 // instantiation.
 func TestStartFunction(t *testing.T) {
-	h, _ := newTestHost(t, Config{InstantiateTimeout: 200 * time.Millisecond})
+	h, _ := newTestHost(t, Config{InstantiateTimeout: time.Second})
 	ctx := context.Background()
 	p, err := h.Partitioner(ctx, Module{Name: "start", Version: 1, Wasm: buildWAT(t, "testdata/startok.wat")}, nil)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/partitioner"
 )
@@ -16,7 +17,7 @@ func TestRunLocalPartitioner(t *testing.T) {
 	in := "customer-1:{\"total\":10}\ncustomer-2:{\"total\":12}\r\nno key here\n"
 	st, err := RunLocal(context.Background(), LocalRun{
 		Wasm: buildWAT(t, watPartitioner), Partitions: 6, KeySeparator: ":",
-		Input: strings.NewReader(in), Output: &out, BatchSize: 2,
+		Input: strings.NewReader(in), Output: &out, BatchSize: 2, Limits: Limits{CallTimeout: 10 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +36,7 @@ func TestRunLocalProcessorJSON(t *testing.T) {
 	var out bytes.Buffer
 	_, err := RunLocal(context.Background(), LocalRun{
 		Wasm: buildWAT(t, "testdata/echo.wat"), Kind: KindProcessor, Partition: 2, JSON: true,
-		Input: strings.NewReader("a\tx\nb\n"), KeySeparator: "\t", Output: &out,
+		Input: strings.NewReader("a\tx\nb\n"), KeySeparator: "\t", Output: &out, Limits: Limits{CallTimeout: 10 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)
