@@ -31,6 +31,11 @@ const (
 	// pluginSweepEvery is how often idle processors are looked for when no
 	// metadata change comes.
 	pluginSweepEvery = 10 * time.Second
+	// processorBatch is the most records one call into a fetch processor
+	// gets: a 1 MiB fetch of small records is split into several calls, so
+	// that the plugin's per-call time limit bounds a call's work, not the
+	// fetch size a consumer happens to ask for.
+	processorBatch = 256
 	// pluginCacheDir is the compilation cache's folder under Config.DataDir.
 	pluginCacheDir = "plugin-cache"
 )
@@ -330,14 +335,17 @@ func (rt *pluginRuntime) Process(ctx context.Context, ref string, params map[str
 		return nil, &httpapi.PluginError{Plugin: mref.id(), Err: err}
 	}
 	defer rt.procs.release(ctx, e)
-	outs, err := e.val.Process(ctx, partition, recs)
-	if err != nil {
-		return nil, &httpapi.PluginError{Plugin: mref.id(), Err: err}
-	}
-	res := make([]record.Record, len(outs))
-	for i := range outs {
-		res[i] = outs[i].Record
-		res[i].Offset = outs[i].SourceOffset
+	res := make([]record.Record, 0, len(recs))
+	for start := 0; start < len(recs); start += processorBatch {
+		outs, err := e.val.Process(ctx, partition, recs[start:min(start+processorBatch, len(recs))])
+		if err != nil {
+			return nil, &httpapi.PluginError{Plugin: mref.id(), Err: err}
+		}
+		for i := range outs {
+			r := outs[i].Record
+			r.Offset = outs[i].SourceOffset
+			res = append(res, r)
+		}
 	}
 	return res, nil
 }
