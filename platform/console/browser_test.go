@@ -129,7 +129,7 @@ func (b *browser) screenshot(name string) {
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot: %v", err)
 	}
@@ -206,6 +206,17 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Two versions of a plugin (the hand-written WAT example), when
+	// wat2wasm is there to assemble it.
+	plugin := watPlugin(t)
+	if plugin != nil {
+		for range 2 {
+			if _, err := cl.UploadPlugin(ctx, "murmur", plugin, client.UploadOptions{Kind: wire.KindPartitioner}); err != nil {
+				t.Fatalf("upload plugin: %v", err)
+			}
+		}
+	}
+
 	b := startBrowser(t, ctx)
 
 	// Topics: the topic, its partition count and high watermark.
@@ -259,6 +270,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	b.screenshot("cluster")
 
+	// Plugins: name, kind, latest version, every version.
+	if plugin != nil {
+		b.run("open plugins", chromedp.Navigate(n.URL()+"/#/plugins"))
+		b.waitText(`#plugins tr[data-plugin="murmur"] td[data-col="latest"]`, "@2")
+		b.waitText(`#plugins tr[data-plugin="murmur"] td[data-col="kind"]`, wire.KindPartitioner)
+		b.run("open the plugin", chromedp.Click(chromedp.CSS(`#plugins tr[data-plugin="murmur"] a`)))
+		b.waitFor("two version rows", `document.querySelectorAll('#versions tr[data-version]').length === 2`)
+		b.screenshot("plugin")
+	}
+
 	// Live tail from latest: a record produced after it started shows up,
 	// with its partition and offset.
 	b.run("open the tail", chromedp.Navigate(n.URL()+"/#/tail/orders"))
@@ -295,6 +316,26 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.screenshot("error")
 }
 
+// watPlugin assembles examples/wat-partitioner with wat2wasm, or returns
+// nil (and says so) without it.
+func watPlugin(t *testing.T) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("wat2wasm"); err != nil {
+		t.Log("wat2wasm (Debian package wabt) is not installed: the plugin views are not checked")
+		return nil
+	}
+	out := filepath.Join(t.TempDir(), "partitioner.wasm")
+	cmd := exec.Command("wat2wasm", "-o", out, filepath.Join("..", "..", "examples", "wat-partitioner", "partitioner.wat"))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm: %v\n%s", err, msg)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wasm
+}
+
 func joinIDs(ids []int32) string {
 	s := make([]string, len(ids))
 	for i, id := range ids {
@@ -302,4 +343,3 @@ func joinIDs(ids []int32) string {
 	}
 	return strings.Join(s, ", ")
 }
-

@@ -42,6 +42,9 @@ function h(tag, props, ...kids) {
 
 function fmtInt(v) { return v == null ? "" : intFmt.format(v); }
 
+// plural: plural(3, "record") is "3 records".
+function plural(n, word) { return `${fmtInt(n)} ${word}${n === 1 ? "" : "s"}`; }
+
 function fmtBytes(n) {
   if (n == null || n < 0) return "";
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -56,10 +59,13 @@ function clock(d) {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-function fmtTime(ms) {
+// fmtTime shows a time in ms since the epoch as local date and time, to
+// the millisecond (records) or the second (uploads).
+function fmtTime(ms, millis = true) {
   if (!ms) return "";
   const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`;
+  const t = clock(d);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${millis ? t : t.slice(0, 8)}`;
 }
 
 // cell is a table cell named by data-col, so tests and people can find it.
@@ -319,7 +325,7 @@ const views = {
               cell("state", stateBadge(g.state)),
               numCell("members", (g.members || []).length),
               numCell("lag", groupLag(mine)),
-              cell("by-partition", mine.map((o, i) => [i ? "  " : "",
+              cell("by-partition", mine.map((o, i) => [i ? " · " : "",
                 h("span", { class: o.lag > 0 ? "lagging" : "", title: `high watermark ${fmtInt(hwOf.get(o.partition))}` },
                   `${o.partition}: ${o.committed < 0 ? "none" : fmtInt(o.committed)} → ${fmtInt(o.lag)}`)]), { class: "mono" }),
             );
@@ -466,7 +472,7 @@ const views = {
           numCell("versions", p.versions.length),
           cell("size", fmtBytes(latest.size), { class: "num" }),
           cell("abi", latest.abi_version != null ? String(latest.abi_version) : "", { class: "num" }),
-          cell("created", fmtTime(latest.created_at), { class: "mono" }),
+          cell("created", fmtTime(latest.created_at, false), { class: "mono" }),
           cell("used-by", usedByLinks(p.used_by)),
         );
       });
@@ -483,12 +489,12 @@ const views = {
         cell("size", fmtBytes(v.size), { class: "num", title: `${fmtInt(v.size)} bytes` }),
         cell("sha256", (v.sha256 || "").slice(0, 16), { class: "mono", title: v.sha256 }),
         cell("abi", String(v.abi_version), { class: "num" }),
-        cell("exports", (v.exports || []).join(", "), { class: "mono" }),
-        cell("params", paramsText(v.params), { class: "mono" }),
+        cell("exports", (v.exports || []).join(", "), { class: "mono wrap" }),
+        cell("params", paramsText(v.params), { class: "mono wrap" }),
         cell("memory", v.limits ? fmtBytes(v.limits.memory_pages * 65536) : "", { class: "num", title: v.limits ? `${v.limits.memory_pages} pages of 64 KiB` : null }),
         cell("timeout", v.limits ? `${fmtInt(v.limits.timeout_ms)} ms` : "", { class: "num" }),
         cell("max-output", v.limits ? fmtBytes(v.limits.max_output_bytes) : "", { class: "num" }),
-        cell("created", fmtTime(v.created_at), { class: "mono" }),
+        cell("created", fmtTime(v.created_at, false), { class: "mono" }),
       ));
       return [
         h("div", { class: "toolbar" }, h("h1", null, h("a", { href: "#/plugins", class: "muted" }, "Plugins"), " / ", p.name)),
@@ -579,6 +585,7 @@ async function refresh() {
   } catch (e) {
     if (my !== generation) return;
     errs.unshift(e);
+    $("#updated").textContent = `failed ${clock(new Date())}`;
     const content = $(`#view-${route.view} .content`);
     if (content) {
       if (content.dataset.key !== routeKey(route)) {
@@ -723,16 +730,16 @@ function tailStart(ev) {
     if (tail.error) {
       tailStatus(`Stopped: ${tail.error.code}: ${tail.error.message}`, "error");
     } else if (ev.code === 1000 || ev.code === 1001) {
-      tailStatus(`Stopped by the server after ${fmtInt(tail.count)} records${ev.reason ? ` (${ev.reason})` : ""}.`, "stopped");
+      tailStatus(`Stopped by the server after ${plural(tail.count, "record")}${ev.reason ? ` (${ev.reason})` : ""}.`, "stopped");
     } else {
-      tailStatus(`Connection lost after ${fmtInt(tail.count)} records (close ${ev.code}${ev.reason ? ` ${ev.reason}` : ""}).`, "error");
+      tailStatus(`Connection lost after ${plural(tail.count, "record")} (close ${ev.code}${ev.reason ? ` ${ev.reason}` : ""}).`, "error");
     }
   };
 }
 
 function tailProgress() {
   const starts = (tail.starts || []).map((p) => `${p.partition}@${p.offset}`).join(" ");
-  tailStatus(`Streaming ${tail.topic} from ${tail.from}: ${tail.partitions} partitions (start ${starts}) · ${fmtInt(tail.count)} records received`, "streaming");
+  tailStatus(`Streaming ${tail.topic} from ${tail.from}: ${plural(tail.partitions, "partition")} (start ${starts}) · ${plural(tail.count, "record")} received`, "streaming");
 }
 
 function tailStop() {
@@ -741,7 +748,7 @@ function tailStop() {
   tail.ws = null;
   ws.close(1000, "stopped");
   tailButtons();
-  tailStatus(`Stopped after ${fmtInt(tail.count)} records.`, "stopped");
+  tailStatus(`Stopped after ${plural(tail.count, "record")}.`, "stopped");
 }
 
 function bytesCell(col, value, encoding) {
