@@ -36,6 +36,9 @@ const (
 	// that the plugin's per-call time limit bounds a call's work, not the
 	// fetch size a consumer happens to ask for.
 	processorBatch = 256
+	// partitionerBatch is the most records one call into a partitioner
+	// gets, for the same reason: a 10,000-record produce is several calls.
+	partitionerBatch = 1024
 	// pluginCacheDir is the compilation cache's folder under Config.DataDir.
 	pluginCacheDir = "plugin-cache"
 )
@@ -300,13 +303,19 @@ func (w *wasmPartitioner) build(ctx context.Context) (*plugins.WasmPartitioner, 
 
 // Partition implements partitioner.Partitioner.
 func (w *wasmPartitioner) Partition(ctx context.Context, recs []record.Record, partitions int, out []int32) error {
+	if len(out) != len(recs) {
+		return fmt.Errorf("plugin %s: %d records, %d result slots: %w", w.ref.id(), len(recs), len(out), partitioner.ErrBadArgs)
+	}
 	e, err := w.rt.parts.acquire(ctx, w.ref, w.build)
 	if err != nil {
 		return &httpapi.PluginError{Plugin: w.ref.id(), Err: err}
 	}
 	defer w.rt.parts.release(ctx, e)
-	if err := e.val.Partition(ctx, recs, partitions, out); err != nil {
-		return &httpapi.PluginError{Plugin: w.ref.id(), Err: err}
+	for start := 0; start < len(recs); start += partitionerBatch {
+		end := min(start+partitionerBatch, len(recs))
+		if err := e.val.Partition(ctx, recs[start:end], partitions, out[start:end]); err != nil {
+			return &httpapi.PluginError{Plugin: w.ref.id(), Err: err}
+		}
 	}
 	return nil
 }

@@ -419,6 +419,17 @@ func TestPluginRuntimeReleases(t *testing.T) {
 	if strings.Join(p.UsedBy, ",") != "topic:latest,topic:pinned" {
 		t.Errorf("used_by %v", p.UsedBy)
 	}
+	// A request larger than one call's worth of records (partitionerBatch)
+	// is partitioned in several calls, every record still by its key.
+	var big []wire.ProduceRecord
+	for i := range 2500 {
+		big = append(big, wire.ProduceRecord{Key: strp(fmt.Sprintf("key-%d", i)), Value: "v"})
+	}
+	for i, r := range h.mustProduce("pinned", big) {
+		if want := partitioner.HashPartition([]byte(fmt.Sprintf("key-%d", i)), 2); r.Partition != want {
+			t.Fatalf("record %d of 2500 went to partition %d, want %d", i, r.Partition, want)
+		}
+	}
 	h.ok(http.MethodDelete, "/v1/topics/pinned", nil, nil)
 	waitStarted(h, "partitioner", 1)
 	// good@1 is free now; good@2 is still the partitioner of "latest".
