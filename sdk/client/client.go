@@ -30,6 +30,9 @@ import (
 // listens by default.
 const DefaultAddr = "http://127.0.0.1:8080"
 
+// maxIdleConns bounds the idle connections the client keeps per node.
+const maxIdleConns = 1024
+
 // Defaults of the Option values.
 const (
 	// DefaultRequestTimeout bounds an admin call or a produce request
@@ -80,7 +83,10 @@ func New(addr string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
+	// A Consumer long-polls every partition on its own connection; keep
+	// them all for reuse rather than redialling after each poll.
+	tr.MaxIdleConns = maxIdleConns
+	tr.MaxIdleConnsPerHost = maxIdleConns
 	c := &Client{
 		base:      u,
 		http:      &http.Client{Transport: tr},
