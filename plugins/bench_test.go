@@ -83,6 +83,16 @@ func BenchmarkPartitioner(b *testing.B) {
 		defer p.Close(ctx)
 		benchPartitioner(b, p, recs)
 	})
+	b.Run("go-sdk-trivial", func(b *testing.B) {
+		// The Go SDK's own cost: a handler that only looks up a parameter.
+		p, err := h.Partitioner(ctx, Module{Name: "trivial", Version: 1, Wasm: exampleWasm(b, "gohostile")},
+			map[string]string{"mode": "ok"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close(ctx)
+		benchPartitioner(b, p, recs)
+	})
 	for _, last := range []bool{false, true} {
 		name := "go-json-field-second"
 		if last {

@@ -18,6 +18,17 @@ import (
 // an object, or the document is malformed on the way. The result aliases
 // doc. With no path it returns doc's top-level value, trimmed.
 func Get(doc []byte, path ...string) (raw []byte, ok bool) {
+	if len(path) == 1 { // the common case, without Find's loop (calls are dear in Wasm)
+		i := 0
+		for i < len(doc) && doc[i] <= ' ' {
+			i++
+		}
+		s, e, ok := findKey(doc, i, path[0])
+		if !ok {
+			return nil, false
+		}
+		return doc[s:e], true
+	}
 	s, e, ok := Find(doc, path...)
 	if !ok {
 		return nil, false
@@ -62,12 +73,19 @@ func Set(doc []byte, raw []byte, path ...string) ([]byte, bool) {
 // and arrays are returned as they are. It allocates only for strings with
 // escapes.
 func Text(raw []byte) []byte {
-	if len(raw) >= 2 && raw[0] == '"' {
-		if s, ok := Unquote(raw); ok {
-			return s
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return raw
+	}
+	for _, c := range raw[1 : n-1] {
+		if c == '\\' {
+			if s, ok := Unquote(raw); ok {
+				return s
+			}
+			return raw
 		}
 	}
-	return raw
+	return raw[1 : n-1]
 }
 
 // Equal reports whether the raw JSON value's Text is s.
