@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,7 +124,14 @@ func TestPluginPartitioners(t *testing.T) {
 		t.Fatalf("after deleting spare@1: %+v", p)
 	}
 
-	// Restart: registry, topics and partitioners come back.
+	// Restart: registry, topics and partitioners come back; compiled
+	// modules were cached under the data dir (the interpreter compiles
+	// nothing to cache).
+	if !raceEnabled {
+		if ents, err := os.ReadDir(filepath.Join(n.Config.DataDir, "plugin-cache")); err != nil || len(ents) == 0 {
+			t.Errorf("plugin compilation cache in the data dir: %d entries, %v", len(ents), err)
+		}
+	}
 	n.Restart(t)
 	h.base = n.URL()
 	var list wire.PluginList
