@@ -409,9 +409,11 @@ const views = {
           d ? numCell("lag", groupLag(d.offsets)) : cell("lag", "", { class: "num muted", title: "not loaded" }),
         );
       });
-      return table(["Group", "State", ["Members", { num: true }], "Assignor", ["Coordinator", { num: true, help: "the broker coordinating the group" }],
+      const note = groups.length > GROUP_DETAIL_LIMIT
+        ? h("p", { class: "muted" }, `Topics and lag are loaded for the first ${GROUP_DETAIL_LIMIT} groups.`) : null;
+      return [table(["Group", "State", ["Members", { num: true }], "Assignor", ["Coordinator", { num: true, help: "the broker coordinating the group" }],
         "Topics", ["Lag Σ", { num: true, help: "Σ over partitions of high watermark − committed offset" }]],
-      rows, f ? "No group matches the filter." : "No consumer groups yet.", { id: "groups" });
+      rows, f ? "No group matches the filter." : "No consumer groups yet.", { id: "groups" }), note];
     },
   },
 
