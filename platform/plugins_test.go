@@ -67,9 +67,21 @@ func TestPluginPartitioners(t *testing.T) {
 	}
 
 	createPluginTopic(h, "orders", 6, "wasm:by-customer", nil)
+	// A partitioner that refuses the topic's parameters is refused at
+	// create and alter, naming the plugin and the reason.
+	h.mustUpload("by-field", "kind=partitioner"+goLimits, jsonPart)
+	st, raw := h.do(http.MethodPost, "/v1/topics", wire.MediaTypeJSON, []byte(`{"name":"nofield","partitions":2,"partitioner":"wasm:by-field"}`))
+	if e := h.apiError(st, raw, http.StatusBadRequest, wire.CodeInvalidRequest); e.Details == nil || e.Details.Plugin != "by-field@1" || !strings.Contains(e.Message, `"field"`) {
+		t.Errorf("create with a parameter missing: %+v", e)
+	}
+	body, _ := json.Marshal(wire.AlterTopicRequest{Partitioner: strp("wasm:by-field")})
+	st, raw = h.do(http.MethodPatch, "/v1/topics/orders", wire.MediaTypeJSON, body)
+	h.apiError(st, raw, http.StatusBadRequest, wire.CodeInvalidRequest)
+	createPluginTopic(h, "withfield", 2, "wasm:by-field", map[string]string{"field": "customer_id"})
+	h.ok(http.MethodDelete, "/v1/topics/withfield", nil, nil)
 	createPluginTopic(h, "keyed", 5, "wasm:murmur-wat@1", nil)
-	// A processor is not a partitioner; an unknown plugin is refused.
-	st, raw := h.do(http.MethodPost, "/v1/topics", wire.MediaTypeJSON, []byte(`{"name":"bad","partitions":1,"partitioner":"wasm:nope"}`))
+	// An unknown plugin is refused.
+	st, raw = h.do(http.MethodPost, "/v1/topics", wire.MediaTypeJSON, []byte(`{"name":"bad","partitions":1,"partitioner":"wasm:nope"}`))
 	h.apiError(st, raw, http.StatusNotFound, wire.CodeUnknownPlugin)
 
 	produceOrders := func(round int) {
@@ -140,7 +152,7 @@ func TestPluginPartitioners(t *testing.T) {
 	for _, p := range list.Plugins {
 		names = append(names, fmt.Sprintf("%s@%d", p.Name, p.Latest))
 	}
-	if got := strings.Join(names, " "); got != "by-customer@1 murmur-wat@1 spare@2" {
+	if got := strings.Join(names, " "); got != "by-customer@1 by-field@1 murmur-wat@1 spare@2" {
 		t.Fatalf("plugins after restart: %s", got)
 	}
 	produceOrders(2)
