@@ -178,7 +178,7 @@ func (n *Node) start(ctx context.Context) error {
 		Registry:        reg,
 		Logger:          cfg.Logger,
 	}
-	apiCfg.Admin, apiCfg.Peer = admin, peer
+	apiCfg.Admin, apiCfg.Peer = n.plugins.checkPartitioners(admin), peer
 	if n.controller != nil {
 		apiCfg.Controller = n.controller
 	}
