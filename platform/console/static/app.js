@@ -231,7 +231,7 @@ const views = {
         cell("state", [stateBadge(b.state), b.fenced ? badge("fenced", "bad", "fenced by the controller") : ""]),
         numCell("leads", leads.get(b.id) || 0),
         numCell("replicas", replicas.get(b.id) || 0),
-        cell("http", b.http_addr ? h("a", { href: b.http_addr + "/", title: "this node's console" }, b.http_addr) : ""),
+        cell("http", /^https?:\/\//.test(b.http_addr || "") ? h("a", { href: b.http_addr + "/", title: "this node's console" }, b.http_addr) : (b.http_addr || "")),
         cell("raft", b.raft_addr || "", { class: "mono" }),
         cell("serf", b.serf_addr || "", { class: "mono" }),
         cell("rack", b.rack || ""),
