@@ -42,6 +42,7 @@ type Node struct {
 	server     *http.Server
 	peer       *httpapi.Peer // calls to other nodes
 
+	fresh       freshConns      // connections without a request yet
 	serveCtx    context.Context // parent of every request's context
 	cancelServe context.CancelFunc
 	serveDone   chan struct{}
@@ -199,6 +200,7 @@ func (n *Node) start(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute, // keep-alive connections of idle clients
 		BaseContext:       func(net.Listener) context.Context { return n.serveCtx },
+		ConnState:         n.fresh.track,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	go func() {
@@ -328,6 +330,7 @@ func (n *Node) stop() error {
 	}
 	if n.server != nil {
 		n.cancelServe()
+		n.fresh.closeAll()
 		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 		if err := n.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http server: %w", err))
