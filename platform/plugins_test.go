@@ -472,3 +472,46 @@ func TestPluginRuntimeReleases(t *testing.T) {
 	h.ok(http.MethodDelete, "/v1/plugins/echo", nil, nil)
 	waitStarted(h, "processor", 0)
 }
+
+// TestPluginsOnTwoNodes: a plugin uploaded through a broker-only node (the
+// upload is forwarded to the controller) is replicated to every node: both
+// run it as a topic's partitioner, and the leader of a partition runs a
+// processor on its fetches.
+func TestPluginsOnTwoNodes(t *testing.T) {
+	watPart := watWasm(t, "examples/wat-partitioner/partitioner.wat")
+	echo := watWasm(t, "plugins/testdata/echo.wat")
+	n1 := testnode.Start(t, pluginNode)
+	n2 := testnode.Join(t, n1, 2, []string{platform.RoleBroker}, pluginNode)
+	h1, h2 := httpc{t: t, base: n1.URL()}, httpc{t: t, base: n2.URL()}
+
+	if v := h2.mustUpload("murmur", "kind=partitioner", watPart); v.Version != 1 {
+		t.Fatalf("upload via the broker-only node: %+v", v)
+	}
+	h2.mustUpload("echo", "kind=processor", echo)
+	tp := createPluginTopic(h2, "spread", 4, "wasm:murmur", nil)
+	var list wire.PluginList
+	h1.ok(http.MethodGet, "/v1/plugins", nil, &list)
+	if len(list.Plugins) != 2 {
+		t.Fatalf("node 1 lists %+v", list.Plugins)
+	}
+	for _, via := range []httpc{h1, h2} {
+		var recs []wire.ProduceRecord
+		for i := range 50 {
+			recs = append(recs, wire.ProduceRecord{Key: strp(fmt.Sprintf("k%d", i)), Value: "v"})
+		}
+		for i, r := range via.mustProduce("spread", recs) {
+			if want := partitioner.HashPartition([]byte(fmt.Sprintf("k%d", i)), 4); r.Partition != want {
+				t.Fatalf("via %s: record %d went to partition %d, want %d", via.base, i, r.Partition, want)
+			}
+		}
+	}
+	leaders := map[int32]httpc{1: h1, 2: h2}
+	total := 0
+	for _, p := range tp.Partitions {
+		fr := leaders[p.Leader].fetch("spread", p.Index, 0, "processor=echo")
+		total += len(fr.Records)
+	}
+	if total != 100 {
+		t.Errorf("echo on the leaders passed %d records, want 100", total)
+	}
+}
