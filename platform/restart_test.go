@@ -3,11 +3,13 @@ package platform_test
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sluicehq/sluice/platform"
 	"github.com/sluicehq/sluice/platform/testnode"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -104,4 +106,23 @@ func (a api) metrics() string {
 	a.t.Helper()
 	_, raw := a.call("GET", "/metrics", "", "", nil)
 	return string(raw)
+}
+
+// A client connection that has not sent a request yet (clients keep such
+// spare connections) does not hold Close up: without closing it, Close
+// would wait 5 s for it and fail this node's 1 s shutdown budget.
+func TestCloseDoesNotWaitForSilentConnections(t *testing.T) {
+	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) { c.ShutdownTimeout = time.Second }))
+	conn, err := net.Dial("tcp", n.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Make sure the server has accepted it: a request on another
+	// connection is answered after the accept loop ran.
+	api{t, n.URL()}.call("GET", "/healthz", "", "", nil)
+	n.Stop(t) // fails the test if Close returns an error
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the silent connection is still open after Close")
+	}
 }
