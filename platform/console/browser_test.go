@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sluicehq/sluice/platform/testnode"
@@ -43,6 +45,9 @@ func findChromium(t *testing.T) string {
 type browser struct {
 	t   *testing.T
 	ctx context.Context
+
+	mu         sync.Mutex
+	exceptions []string // uncaught JavaScript exceptions of the page
 }
 
 func startBrowser(t *testing.T, ctx context.Context) *browser {
@@ -70,7 +75,34 @@ func startBrowser(t *testing.T, ctx context.Context) *browser {
 	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("start chromium %s: %v", chrome, err)
 	}
-	return &browser{t: t, ctx: bctx}
+	b := &browser{t: t, ctx: bctx}
+	err := chromedp.Listen(bctx, func(ev any) {
+		if e, ok := ev.(*runtime.EventExceptionThrown); ok && e.ExceptionDetails != nil {
+			d := e.ExceptionDetails
+			msg := fmt.Sprintf("%s:%d:%d: %s", d.URL, d.LineNumber+1, d.ColumnNumber+1, d.Text)
+			if d.Exception != nil && d.Exception.Description != "" {
+				msg += " " + d.Exception.Description
+			}
+			b.mu.Lock()
+			b.exceptions = append(b.exceptions, msg)
+			b.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatalf("listen to page events: %v", err)
+	}
+	return b
+}
+
+// checkNoExceptions fails the test if the page threw an uncaught
+// exception (a view that broke without an assertion noticing).
+func (b *browser) checkNoExceptions() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range b.exceptions {
+		b.t.Errorf("uncaught exception in the page: %s", e)
+	}
 }
 
 func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -297,6 +329,22 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitText(probeRow+` td[data-col="key"]`, "probe")
 	b.waitText(probeRow+` td[data-col="headers"]`, "source=test")
 	b.screenshot("tail")
+
+	// The list is bounded: with "keep 10", 30 more records leave the 10
+	// newest on screen, while all are counted.
+	b.run("keep 10 records", chromedp.SetValue(chromedp.CSS("#tail-keep"), "10"))
+	var more []client.Record
+	for i := range 30 {
+		more = append(more, client.Record{Value: fmt.Appendf(nil, "burst-%d", i)})
+	}
+	produce(t, ctx, cl, topic, more)
+	b.waitFor("31 records counted", `document.getElementById("tail-status").textContent.includes("31 records received")`)
+	if got := eval[int](b, `document.querySelectorAll("#tail-records tr").length`); got != 10 {
+		t.Errorf("tail shows %d records with keep=10", got)
+	}
+	if got := b.text(`#tail-records tr td[data-col="value"]`); !strings.HasPrefix(got, "burst-") {
+		t.Errorf("newest record on top reads %q", got)
+	}
 	b.run("stop the tail", chromedp.Click(chromedp.CSS("#tail-stop")))
 	b.waitFor("the tail to stop", `document.getElementById("tail-status").dataset.state === "stopped"`)
 
@@ -314,6 +362,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("error banner %q", got)
 	}
 	b.screenshot("error")
+	b.checkNoExceptions()
 }
 
 // watPlugin assembles examples/wat-partitioner with wat2wasm, or returns
