@@ -194,15 +194,18 @@ func (c *consumer) finish(end readEnd, err error, readerStopped <-chan struct{})
 		if e.Code == wire.CodeInternal {
 			h.cfg.Logger.Warn("websocket consumer failed", "topic", c.params.topic, "group", c.params.group, "err", err)
 		}
-		c.fail(e, status)
 		if c.member != nil && e.Code != wire.CodeIdleTimeout {
 			c.member.Leave() // the server ended it: the member is gone for sure
 		}
+		c.fail(e, status)
 	case end == endClosed:
-		c.sendClose(websocket.CloseNormalClosure, "")
+		// Leave before answering the close: the client's Close returns
+		// when the answer arrives, and by then the member must be gone
+		// (a reset-offsets right after it must not see it).
 		if c.member != nil {
 			c.member.Leave()
 		}
+		c.sendClose(websocket.CloseNormalClosure, "")
 	}
 	// endVanished and endIdle: the member stays until its session expires,
 	// as a consumer on a flaky network may come back... it cannot (a new

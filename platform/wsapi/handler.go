@@ -143,5 +143,11 @@ func (h *Handler) upgrade(w http.ResponseWriter, r *http.Request) (*websocket.Co
 		return nil, false
 	}
 	ws.SetReadLimit(h.cfg.MaxMessageBytes)
+	// The client's close frame is answered by the endpoint's finish, once
+	// the connection's effects are done (a consumer has left its group, a
+	// producer's acks are sent), not by gorilla's default handler inside
+	// ReadMessage: a client whose close handshake completed may rely on
+	// the server having let go of it.
+	ws.SetCloseHandler(func(int, string) error { return nil })
 	return ws, true
 }

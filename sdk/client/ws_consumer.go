@@ -509,6 +509,9 @@ func (w *WSConsumer) sendCommit(gen int32, offs []wire.WSOffset) (chan wire.WSCo
 
 // Close leaves the group at once (a clean goodbye) and closes the
 // connection. It does not commit: call CommitPositions first if needed.
+// The server answers the close frame only after the member left, so once
+// Close returns (within 5 s of a live server) the member is no longer in
+// the group: group admin calls that need an empty group succeed at once.
 func (w *WSConsumer) Close() error {
 	w.closeOnce.Do(func() {
 		w.mu.Lock()
