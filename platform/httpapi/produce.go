@@ -62,6 +62,12 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &broker.NotLeaderError{Topic: topic, Partition: -1, LeaderID: -1, Reason: "this node has no broker role"})
 		return
 	}
+	if t, ok := s.cfg.Metadata().Topic(topic); ok && t.Internal {
+		// The cluster writes internal topics (committed offsets) through
+		// the internal forward route; a client's records would corrupt them.
+		s.writeError(w, r, badRequest("topic %s is internal: clients may not produce to it", topic))
+		return
+	}
 
 	bufp := getBuffer()
 	defer putBuffer(bufp)
