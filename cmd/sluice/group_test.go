@@ -80,3 +80,39 @@ func TestGroupCommands(t *testing.T) {
 		t.Fatalf("list after delete:\n%s", r.stdout)
 	}
 }
+
+// TestConsumerOffsetsProtected: __consumer_offsets is the cluster's own
+// data. Altering its partitioner, deleting it or producing to it is
+// refused, so committed offsets are neither lost nor corrupted, and
+// commits keep working afterwards.
+func TestConsumerOffsetsProtected(t *testing.T) {
+	srv := startNode(t)
+	ok(t, srv, "", "topic", "create", "jobs")
+	ok(t, srv, "a\nb\nc\n", "produce", "jobs")
+	ok(t, srv, "", "consume", "jobs", "--group", "workers", "--from", "earliest", "--max", "2")
+
+	for _, args := range [][]string{
+		{"topic", "alter", "__consumer_offsets", "--partitioner", "roundrobin"},
+		{"topic", "alter", "__consumer_offsets", "--config", "retention.ms=1000"},
+		{"topic", "delete", "__consumer_offsets"},
+		{"produce", "__consumer_offsets"},
+	} {
+		r := sluice(t, srv, "garbage\n", args...)
+		if r.code == 0 || !strings.Contains(r.stderr, "internal") {
+			t.Errorf("sluice %s: exit %d, stderr %q; want a refusal naming the topic internal", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	// The offsets survived and commits still work.
+	r := ok(t, srv, "", "consume", "jobs", "--group", "workers", "--max", "1")
+	if r.stdout != "c\n" {
+		t.Fatalf("after the refused changes the group read %q, want c", r.stdout)
+	}
+	r = ok(t, srv, "", "--output", "json", "group", "describe", "workers")
+	var g wire.Group
+	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Offsets) != 1 || g.Offsets[0].Committed != 3 {
+		t.Fatalf("describe = %+v, want offset 3 committed", g.Offsets)
+	}
+}

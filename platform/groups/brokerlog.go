@@ -44,18 +44,21 @@ func (l brokerLog) CreateInternalTopic(ctx context.Context, topic string, partit
 	return nil
 }
 
+// Append writes recs to exactly the partition asked for, bypassing the
+// topic's partitioner (ProducePartition takes the partition as given), and
+// refuses a topic that is not the internal one the coordinator created: a
+// user topic of that name, or one whose spec changed, would take commits it
+// cannot read back.
 func (l brokerLog) Append(ctx context.Context, topic string, partition int32, recs []record.Record) error {
-	res, err := l.b.Produce(ctx, broker.ProduceRequest{Topic: topic, Records: recs, Acks: broker.AcksAll}, nil)
-	if err != nil {
-		return err
+	t, ok := l.b.Cluster().Topic(topic)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownTopic, topic)
 	}
-	for i, r := range res {
-		if r.Err != nil {
-			return fmt.Errorf("record %d: %w", i, r.Err)
-		}
-		if r.Partition != partition {
-			return fmt.Errorf("%s routed a record to partition %d, want %d: is its partitioner hash?", topic, r.Partition, partition)
-		}
+	if !t.Internal {
+		return fmt.Errorf("%w: %s is not an internal topic: refusing to write offsets to it", ErrInvalidRequest, topic)
+	}
+	if _, err := l.b.ProducePartition(ctx, topic, partition, recs, broker.AcksAll, 0); err != nil {
+		return fmt.Errorf("append to %s/%d: %w", topic, partition, err)
 	}
 	return nil
 }

@@ -19,10 +19,8 @@ type Log interface {
 	// succeeds without change when the topic exists. Internal topics should
 	// keep records forever (no retention by time or size).
 	CreateInternalTopic(ctx context.Context, topic string, partitions int) error
-	// Append appends recs to one partition and returns once they are
-	// committed (acks=all). The coordinator keys every record so that the
-	// topic's hash partitioner picks that partition; an adapter over a
-	// produce path that partitions by key may rely on it (and should check).
+	// Append appends recs to exactly that partition (not through the
+	// topic's partitioner) and returns once they are committed (acks=all).
 	Append(ctx context.Context, topic string, partition int32, recs []record.Record) error
 	// Read returns committed records of one partition from offset (about
 	// maxBytes, at least one batch when there is one) and the high

@@ -6,12 +6,20 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"strings"
 )
+
+// InternalPrefix starts the names of internal topics (such as
+// __consumer_offsets): only a CreateTopic with Internal set may use it.
+const InternalPrefix = "__"
 
 func (a *applier) createTopic(ct *CreateTopic) error {
 	cur := a.cur()
 	if !ValidTopicName(ct.Name) {
 		return fmt.Errorf("topic name %q: want [a-zA-Z0-9._-]{1,%d}: %w", ct.Name, MaxTopicNameLen, ErrInvalidRequest)
+	}
+	if !ct.Internal && strings.HasPrefix(ct.Name, InternalPrefix) {
+		return fmt.Errorf("topic name %q: names starting with %s are reserved for internal topics: %w", ct.Name, InternalPrefix, ErrInvalidRequest)
 	}
 	if _, ok := cur.Topics[ct.Name]; ok {
 		return fmt.Errorf("topic %q: %w", ct.Name, ErrTopicExists)
@@ -139,6 +147,9 @@ func (a *applier) deleteTopic(name string) error {
 	if !ok {
 		return fmt.Errorf("topic %q: %w", name, ErrUnknownTopic)
 	}
+	if t.Internal {
+		return fmt.Errorf("topic %q is internal (the cluster keeps its data there) and cannot be deleted: %w", name, ErrInvalidRequest)
+	}
 	a.removeTopic(name)
 	a.res.Topic = t
 	return nil
@@ -148,6 +159,11 @@ func (a *applier) alterTopic(at *AlterTopic) error {
 	t, ok := a.cur().Topics[at.Name]
 	if !ok {
 		return fmt.Errorf("topic %q: %w", at.Name, ErrUnknownTopic)
+	}
+	if t.Internal {
+		// Its readers and writers depend on its partitioner and
+		// configuration (e.g. records keyed to a fixed partition).
+		return fmt.Errorf("topic %q is internal and cannot be altered: %w", at.Name, ErrInvalidRequest)
 	}
 	cfg, err := ParseTopicConfig(t.Config, at.Config)
 	if err != nil {

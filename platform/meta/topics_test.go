@@ -238,3 +238,33 @@ func TestAlterTopic(t *testing.T) {
 		})
 	}
 }
+
+// TestInternalTopicsProtected: an internal topic (the cluster's own
+// data, such as committed offsets) can be neither deleted nor altered,
+// and user topics cannot take the internal prefix, so that its readers
+// and writers can rely on its partitioner and its existence.
+func TestInternalTopicsProtected(t *testing.T) {
+	s := withBrokers(t, 3)
+	s.must(Command{Op: OpCreateTopic, CreateTopic: &CreateTopic{Name: "__consumer_offsets", Partitions: 4, Internal: true,
+		Partitioner: PartitionerSpec{Name: "hash"}}})
+	before := s.c
+	rr := "roundrobin"
+	for _, cmd := range []Command{
+		{Op: OpDeleteTopic, DeleteTopic: &DeleteTopic{Name: "__consumer_offsets"}},
+		{Op: OpAlterTopic, AlterTopic: &AlterTopic{Name: "__consumer_offsets", Partitioner: &PartitionerSpec{Name: rr}}},
+		{Op: OpAlterTopic, AlterTopic: &AlterTopic{Name: "__consumer_offsets", Config: map[string]string{KeyRetentionMs: "1000"}}},
+		{Op: OpCreateTopic, CreateTopic: &CreateTopic{Name: "__mine"}},
+	} {
+		_, err := s.try(cmd)
+		if !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("%s: err = %v, want ErrInvalidRequest", cmd.Op, err)
+		}
+		if s.c != before {
+			t.Fatalf("%s changed the cluster", cmd.Op)
+		}
+	}
+	// Other topics stay alterable and deletable.
+	s.must(create("user", 1, 1, nil))
+	s.must(Command{Op: OpAlterTopic, AlterTopic: &AlterTopic{Name: "user", Partitioner: &PartitionerSpec{Name: rr}}})
+	s.must(Command{Op: OpDeleteTopic, DeleteTopic: &DeleteTopic{Name: "user"}})
+}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -132,6 +134,12 @@ func (p *producer) setup(ctx context.Context, r *http.Request) error {
 	case wire.AcksNone, wire.AcksLeader, wire.AcksAll, "-1":
 	default:
 		return fmt.Errorf("%w: acks=%q: want 0, 1 or all", errBadRequest, p.acks)
+	}
+	if strings.HasPrefix(p.topic, meta.InternalPrefix) {
+		// meta reserves the prefix for internal topics, which the cluster
+		// writes itself (committed offsets): a client's records would
+		// corrupt them.
+		return fmt.Errorf("%w: topic %s is internal: clients may not produce to it", errBadRequest, p.topic)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
