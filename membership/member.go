@@ -29,6 +29,9 @@ const (
 	tagHTTP  = "http"
 	tagRaft  = "raft"
 	tagRack  = "rack"
+	// tagCluster carries Config.Cluster: members of another cluster that
+	// reach this one's gossip are never reported.
+	tagCluster = "cluster"
 )
 
 // Tags is what a node tells the cluster about itself.
@@ -40,11 +43,12 @@ type Tags struct {
 	Rack     string
 }
 
-func (t Tags) encode() map[string]string {
+func (t Tags) encode(cluster string) map[string]string {
 	m := map[string]string{
-		tagID:    strconv.FormatInt(int64(t.NodeID), 10),
-		tagRoles: strings.Join(t.Roles, ","),
-		tagHTTP:  t.HTTPAddr,
+		tagID:      strconv.FormatInt(int64(t.NodeID), 10),
+		tagRoles:   strings.Join(t.Roles, ","),
+		tagHTTP:    t.HTTPAddr,
+		tagCluster: cluster,
 	}
 	if t.RaftAddr != "" {
 		m[tagRaft] = t.RaftAddr
@@ -65,6 +69,9 @@ type Member struct {
 	SerfAddr string // host:port serf gossips on
 	Rack     string
 	Status   Status
+	// Cluster is the member's cluster name (Config.Cluster); empty for a
+	// node that carries none.
+	Cluster string
 }
 
 // HasRole reports whether the member carries role.
@@ -88,6 +95,7 @@ func parseMember(sm serf.Member) (Member, error) {
 		RaftAddr: sm.Tags[tagRaft],
 		SerfAddr: net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
 		Rack:     sm.Tags[tagRack],
+		Cluster:  sm.Tags[tagCluster],
 	}
 	if r := sm.Tags[tagRoles]; r != "" {
 		m.Roles = strings.Split(r, ",")

@@ -11,6 +11,13 @@
 // reconcile loop) also re-read Members periodically, so a dropped event delays
 // a change but never loses it.
 //
+// Every node belongs to a named cluster (Config.Cluster). The name is
+// memberlist's packet label, so gossip from a node of another cluster is
+// refused (a join to it fails), and it is a tag: Members and Events never
+// report a member whose tag names another cluster. A mistyped --join or a
+// demo cluster started on another cluster's ports cannot make foreign nodes
+// part of this one.
+//
 // membership knows nothing of the platform packages.
 package membership
 
@@ -32,6 +39,15 @@ import (
 // ErrClosed is returned by calls on a closed Membership.
 var ErrClosed = errors.New("membership closed")
 
+// DefaultCluster is the cluster name of a Config that names none.
+const DefaultCluster = "sluice"
+
+// maxClusterName keeps the gossip label within memberlist's 255 bytes.
+const maxClusterName = 200
+
+// labelPrefix namespaces the memberlist label.
+const labelPrefix = "sluice-cluster:"
+
 // Config configures a node's membership. Zero durations take the defaults
 // of memberlist.DefaultLocalConfig (a local network), which the comments
 // name; tests shorten them.
@@ -43,6 +59,9 @@ type Config struct {
 	BindAddr string
 	// AdvertiseAddr is host:port other nodes use; default: the bound address.
 	AdvertiseAddr string
+	// Cluster names the cluster this node belongs to; default
+	// DefaultCluster. Nodes gossip only with nodes of the same name.
+	Cluster string
 	// Tags describe this node to the others.
 	Tags Tags
 	// Join lists serf addresses (host:port) of nodes already in the cluster.
@@ -93,6 +112,8 @@ type Membership struct {
 	log     *slog.Logger
 	events  chan Event
 	dropped atomic.Uint64
+	cluster string
+	foreign atomic.Uint64 // members of another cluster ignored
 
 	closeOnce sync.Once
 	closeErr  error
@@ -116,6 +137,12 @@ func Start(ctx context.Context, cfg Config) (*Membership, error) {
 	if cfg.EventBuffer <= 0 {
 		cfg.EventBuffer = 1024
 	}
+	if cfg.Cluster == "" {
+		cfg.Cluster = DefaultCluster
+	}
+	if len(cfg.Cluster) > maxClusterName {
+		return nil, fmt.Errorf("cluster name of %d bytes: at most %d", len(cfg.Cluster), maxClusterName)
+	}
 	sc, err := serfConfig(cfg, log)
 	if err != nil {
 		return nil, err
@@ -127,11 +154,12 @@ func Start(ctx context.Context, cfg Config) (*Membership, error) {
 		return nil, fmt.Errorf("start serf on %s: %w", cfg.BindAddr, err)
 	}
 	m := &Membership{
-		serf:   s,
-		log:    log.With("node", cfg.NodeName),
-		events: make(chan Event, cfg.EventBuffer),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
+		serf:    s,
+		log:     log.With("node", cfg.NodeName),
+		events:  make(chan Event, cfg.EventBuffer),
+		cluster: cfg.Cluster,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	go m.forward(serfEvents)
 	if len(cfg.Join) > 0 {
@@ -151,6 +179,9 @@ func serfConfig(cfg Config, log *slog.Logger) (*serf.Config, error) {
 	}
 	ml := memberlist.DefaultLocalConfig()
 	ml.Name = cfg.NodeName
+	// Packets and streams of another cluster carry another label (or
+	// none) and are dropped by memberlist before serf sees them.
+	ml.Label = labelPrefix + cfg.Cluster
 	ml.BindAddr, ml.BindPort = host, port
 	ml.AdvertisePort = port
 	if cfg.AdvertiseAddr != "" {
@@ -171,7 +202,7 @@ func serfConfig(cfg Config, log *slog.Logger) (*serf.Config, error) {
 
 	sc := serf.DefaultConfig()
 	sc.NodeName = cfg.NodeName
-	sc.Tags = cfg.Tags.encode()
+	sc.Tags = cfg.Tags.encode(cfg.Cluster)
 	sc.MemberlistConfig = ml
 	sc.Logger = std
 	sc.LogOutput = nil
@@ -221,6 +252,9 @@ func (m *Membership) forward(in <-chan serf.Event) {
 				mem, err := parseMember(sm)
 				if err != nil {
 					m.log.Warn("ignoring serf member", "err", err)
+					continue
+				}
+				if !m.ours(mem) {
 					continue
 				}
 				m.logEvent(typ, mem)
@@ -279,12 +313,28 @@ func (m *Membership) Members() []Member {
 	sms := m.serf.Members()
 	out := make([]Member, 0, len(sms))
 	for _, sm := range sms {
-		if mem, err := parseMember(sm); err == nil {
+		if mem, err := parseMember(sm); err == nil && m.ours(mem) {
 			out = append(out, mem)
 		}
 	}
 	return out
 }
+
+// ours reports whether mem belongs to this node's cluster; it logs the
+// first foreign member and every 1000th after.
+func (m *Membership) ours(mem Member) bool {
+	if mem.Cluster == m.cluster {
+		return true
+	}
+	if n := m.foreign.Add(1); n == 1 || n%1000 == 0 {
+		m.log.Warn("ignoring a member of another cluster", "member", mem.Name, "id", mem.ID,
+			"serf_addr", mem.SerfAddr, "its_cluster", mem.Cluster, "cluster", m.cluster)
+	}
+	return false
+}
+
+// Cluster returns the name of the cluster this node belongs to.
+func (m *Membership) Cluster() string { return m.cluster }
 
 // Local returns this node as a member.
 func (m *Membership) Local() Member {
