@@ -128,6 +128,9 @@ func (c *Controller) reconcileAll(ctx context.Context) {
 	members := c.cfg.Membership.Members()
 	known := map[meta.NodeID]bool{}
 	for _, m := range members {
+		if !c.ourCluster(m) {
+			continue
+		}
 		known[meta.NodeID(m.ID)] = true
 		if ctx.Err() != nil {
 			return
@@ -144,6 +147,12 @@ func (c *Controller) reconcileAll(ctx context.Context) {
 // reconcileMember brings the metadata (and the raft configuration, for
 // controllers) in line with one member's serf state.
 func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, reaped bool) {
+	if !c.ourCluster(m) {
+		// Never register, fence or make a voter of another cluster's node
+		// (membership filters them too; this holds whatever feeds us).
+		c.cfg.Logger.Warn("ignoring a member of another cluster", "member", m.Name, "id", m.ID, "its_cluster", m.Cluster)
+		return
+	}
 	id := meta.NodeID(m.ID)
 	if reaped || m.Status != membership.StatusAlive {
 		if c.aliveTwin(m) {
@@ -228,9 +237,14 @@ func (c *Controller) removeVoter(id meta.NodeID) {
 	if err := f.Error(); err != nil {
 		return
 	}
-	for _, s := range f.Configuration().Servers {
+	servers := f.Configuration().Servers
+	for _, s := range servers {
 		if s.ID != serverID(id) {
 			continue
+		}
+		if !c.quorumWithout(servers, s.ID) {
+			c.cfg.Logger.Warn("keeping a departed raft voter: without it the alive voters would be no majority", "node", id)
+			return
 		}
 		if err := c.raft.RemoveServer(s.ID, 0, c.cfg.ApplyTimeout).Error(); err != nil {
 			c.cfg.Logger.Warn("remove raft voter", "node", id, "err", err)
@@ -239,4 +253,35 @@ func (c *Controller) removeVoter(id meta.NodeID) {
 		c.cfg.Logger.Info("removed raft voter", "node", id)
 		return
 	}
+}
+
+// ourCluster reports whether m belongs to this controller's cluster.
+func (c *Controller) ourCluster(m membership.Member) bool {
+	return m.Cluster == c.cfg.Membership.Cluster()
+}
+
+// quorumWithout reports whether the voters of servers other than gone, of
+// which serf shows alive those that are, still hold a majority of the
+// configuration without gone. A controller that leaves while another voter
+// is down stays in the configuration: removing it would leave a
+// configuration whose majority is not alive, and nothing could then be
+// committed (not even adding the node back) until the down voter returns.
+func (c *Controller) quorumWithout(servers []raft.Server, gone raft.ServerID) bool {
+	alive := map[raft.ServerID]bool{serverID(c.cfg.NodeID): true}
+	for _, m := range c.cfg.Membership.Members() {
+		if m.Status == membership.StatusAlive && c.ourCluster(m) {
+			alive[serverID(meta.NodeID(m.ID))] = true
+		}
+	}
+	voters, up := 0, 0
+	for _, s := range servers {
+		if s.ID == gone || s.Suffrage != raft.Voter {
+			continue
+		}
+		voters++
+		if alive[s.ID] {
+			up++
+		}
+	}
+	return up > voters/2
 }

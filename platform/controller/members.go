@@ -97,7 +97,7 @@ func (c *Controller) maybeBootstrap() bool {
 	}
 	var servers []raft.Server
 	for _, m := range c.cfg.Membership.Members() {
-		if m.Status != membership.StatusAlive || !m.HasRole(meta.RoleController) || m.RaftAddr == "" {
+		if m.Status != membership.StatusAlive || !m.HasRole(meta.RoleController) || m.RaftAddr == "" || !c.ourCluster(m) {
 			continue
 		}
 		servers = append(servers, raft.Server{
