@@ -72,7 +72,10 @@ type Config struct {
 	// for. Defaults 1s and 5m.
 	MinSessionTimeout, MaxSessionTimeout time.Duration
 	// RebalanceTimeout is how long a member may take to acknowledge a
-	// revocation before the partition is released anyway. Default 10s.
+	// revocation before the partition is released anyway. Default 30s:
+	// it must exceed what a server needs to stop sending a revoked
+	// partition to a slow client (wsapi requires more than twice its
+	// WriteTimeout, 10s by default).
 	RebalanceTimeout time.Duration
 	// LoadRetry is the pause between attempts to create and load the
 	// offsets topic at start (the controller or broker may not be ready
@@ -103,7 +106,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.SessionTimeout, 10*time.Second)
 	def(&c.MinSessionTimeout, time.Second)
 	def(&c.MaxSessionTimeout, 5*time.Minute)
-	def(&c.RebalanceTimeout, 10*time.Second)
+	def(&c.RebalanceTimeout, 30*time.Second)
 	def(&c.LoadRetry, 250*time.Millisecond)
 	if c.LoadBatchBytes <= 0 {
 		c.LoadBatchBytes = 1 << 20

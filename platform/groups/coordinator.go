@@ -334,3 +334,7 @@ func (c *Coordinator) groupTopics(group string) []string {
 
 // SessionTimeout is the session timeout of members that ask for none.
 func (c *Coordinator) SessionTimeout() time.Duration { return c.cfg.SessionTimeout }
+
+// RebalanceTimeout is how long a member may take to acknowledge a
+// revocation before its partitions move anyway.
+func (c *Coordinator) RebalanceTimeout() time.Duration { return c.cfg.RebalanceTimeout }

@@ -126,6 +126,14 @@ type Config struct {
 	// pong) for this long. Default 3 × PingInterval.
 	IdleTimeout time.Duration
 	// WriteTimeout bounds one frame write. Default 10s.
+	//
+	// Invariant (checked by NewHandler): the coordinator's
+	// RebalanceTimeout is more than twice WriteTimeout. A connection
+	// takes revocations between frames, so when a partition is revoked
+	// at most one records frame of it is still being written (at most
+	// WriteTimeout), then the revoked frame (at most WriteTimeout); only
+	// after both may the coordinator give the partition to another
+	// member without the old one still receiving its records.
 	WriteTimeout time.Duration
 	// CloseGrace is how long the server waits for the client's close frame
 	// after sending its own. Default 1s.
@@ -178,6 +186,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if rt := c.Groups.RebalanceTimeout(); rt <= 2*c.WriteTimeout {
+		return c, fmt.Errorf("wsapi: the group coordinator's RebalanceTimeout %v must be more than twice WriteTimeout %v (a revoked partition's last frame and the revoked frame must be written before it moves)", rt, c.WriteTimeout)
 	}
 	if c.CloseGrace <= 0 {
 		c.CloseGrace = time.Second

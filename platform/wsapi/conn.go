@@ -34,8 +34,18 @@ func (c *conn) write(mt int, b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.ws.SetWriteDeadline(time.Now().Add(c.h.cfg.WriteTimeout))
-	return c.ws.WriteMessage(mt, b)
+	if err := c.ws.WriteMessage(mt, b); err != nil {
+		return &writeError{err}
+	}
+	return nil
 }
+
+// writeError marks a failed socket write: the client is gone or stalled
+// past WriteTimeout.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "websocket write: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
 
 func (c *conn) ping() error {
 	return c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.h.cfg.WriteTimeout))

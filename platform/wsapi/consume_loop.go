@@ -58,7 +58,11 @@ func (c *consumer) run() (readEnd, error) {
 	}
 	for {
 		if err := c.pump(); err != nil {
-			return endVanished, nil // a write failed: the client is gone
+			var we *writeError
+			if errors.As(err, &we) {
+				return endVanished, nil // a write failed: the client is gone
+			}
+			return 0, err
 		}
 		select {
 		case end := <-c.readDone:
@@ -279,8 +283,17 @@ func (c *consumer) handleFetched(o fetchOutcome) error {
 
 // pump sends what credit allows, announces moved positions and starts
 // fetches where a partition is idle and the budget allows.
+//
+// Revocations are taken between frames, not only between pumps: a frame
+// write may block up to WriteTimeout on a slow client, and records of a
+// partition revoked meanwhile must not follow it (the coordinator may hand
+// the partition to another member once RebalanceTimeout passes; see
+// Config.WriteTimeout for the invariant that makes this safe).
 func (c *consumer) pump() error {
 	for c.credit > 0 && (!c.byteMode || c.byteCredit > 0) {
+		if err := c.takeNotices(); err != nil {
+			return err
+		}
 		st := c.nextReady()
 		if st == nil {
 			break
@@ -306,6 +319,19 @@ func (c *consumer) pump() error {
 		}
 	}
 	return nil
+}
+
+// takeNotices applies queued assignment changes without waiting.
+func (c *consumer) takeNotices() error {
+	if c.member == nil {
+		return nil
+	}
+	select {
+	case <-c.member.Signal():
+		return c.handleNotices()
+	default:
+		return nil
+	}
 }
 
 // nextReady picks the next partition with buffered records, round-robin.

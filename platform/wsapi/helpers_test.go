@@ -109,6 +109,7 @@ func (e *env) up(t testing.TB) {
 		IdleTimeout:  time.Second,
 		FetchMaxWait: 200 * time.Millisecond,
 		CloseGrace:   300 * time.Millisecond,
+		WriteTimeout: rebalanceTimeout / 3, // the invariant: RebalanceTimeout > 2 × WriteTimeout
 	}
 	if e.mod != nil {
 		e.mod(&cfg)
