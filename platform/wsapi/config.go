@@ -103,10 +103,13 @@ type Config struct {
 	ErrorCode func(error) string
 
 	// MaxBufferedBytes bounds the records one consume connection holds
-	// (fetched, not yet sent), counting record payload plus
-	// RecordOverhead each. The bound may be passed by at most one record
-	// per served partition (a fetch always returns one whole record).
-	// Default 8 MiB.
+	// (fetched and processed, not yet sent), counting record payload plus
+	// RecordOverhead each; a processor's output is what counts, so one
+	// that expands records is run on pieces of a fetch and the rest is
+	// fetched again once the buffer drains. The bound may be passed by
+	// at most one record per served partition (a fetch always returns one
+	// whole record), or, with a processor, the output of about one input
+	// record. Default 8 MiB.
 	MaxBufferedBytes int64
 	// FetchMaxBytes caps one fetch. Default 1 MiB.
 	FetchMaxBytes int

@@ -28,6 +28,10 @@ type partState struct {
 	// announce: the position moved past dropped records without a record
 	// to carry it; an empty records frame tells the client.
 	announce bool
+	// outPerRec is the processor's output bytes per input record seen by
+	// the last fetch (0: unknown). Only the partition's fetch goroutine
+	// uses it, and its fetches run one after another.
+	outPerRec int64
 }
 
 // fetchOutcome is what a fetch goroutine hands back.
@@ -447,7 +451,11 @@ func (c *consumer) fetch(ctx context.Context, st *partState, offset, maxBytes in
 			if len(recs) < len(res.Records) && len(recs) > 0 {
 				out.next = recs[len(recs)-1].Offset + 1
 			}
-			out.outs, out.bytes, out.err = c.process(ctx, st.p, offset, recs)
+			var rest int64
+			out.outs, out.bytes, rest, out.err = c.process(ctx, st, offset, recs, maxBytes)
+			if rest >= 0 {
+				out.next = rest // the processor's output filled the budget: the rest is fetched again later
+			}
 			break
 		}
 		if ctx.Err() != nil {
@@ -506,32 +514,61 @@ func trimToBudget(recs []record.Record, offset, maxBytes int64) []record.Record 
 	return recs
 }
 
-// process drops records before offset and runs the processor.
-func (c *consumer) process(ctx context.Context, p int32, offset int64, recs []record.Record) ([]Output, int64, error) {
+// process drops records before offset and runs the processor, holding at
+// most about budget bytes of its output: a processor may expand records
+// (flatten one into many), and its output is what the connection buffers.
+// The input is processed in pieces sized by the expansion seen so far
+// (the first piece of a partition's first fetch is one record); once the output reaches budget the
+// rest is left unprocessed and rest is the offset to fetch it from again,
+// else rest is -1. The output passes budget by at most what one piece
+// produces beyond the estimate: one record's output when records expand
+// alike.
+func (c *consumer) process(ctx context.Context, st *partState, offset int64, recs []record.Record, budget int64) (outs []Output, bytes, rest int64, err error) {
 	i := 0
 	for i < len(recs) && recs[i].Offset < offset {
 		i++
 	}
 	recs = recs[i:]
 	if len(recs) == 0 {
-		return nil, 0, nil
+		return nil, 0, -1, nil
 	}
-	var outs []Output
 	if c.proc == nil {
+		// The input was trimmed to the budget already.
 		outs = make([]Output, len(recs))
 		for i := range recs {
 			outs[i] = Output{Record: recs[i], SourceOffset: recs[i].Offset}
+			bytes += outputSize(&outs[i])
 		}
-	} else {
-		var err error
-		outs, err = c.proc.Process(ctx, p, recs)
+		return outs, bytes, -1, nil
+	}
+	done, n := 0, 1
+	if st.outPerRec > 0 {
+		n = int(max(1, budget/st.outPerRec))
+	}
+	for done < len(recs) {
+		n = min(n, len(recs)-done)
+		piece, err := c.proc.Process(ctx, st.p, recs[done:done+n])
 		if err != nil {
-			return nil, 0, fmt.Errorf("%w: %s: %w", ErrProcessorFailed, wire.PluginRef(c.params.processor, int32(c.params.version)), err)
+			return nil, 0, -1, fmt.Errorf("%w: %s: %w", ErrProcessorFailed, wire.PluginRef(c.params.processor, int32(c.params.version)), err)
+		}
+		for i := range piece {
+			bytes += outputSize(&piece[i])
+		}
+		outs = append(outs, piece...)
+		done += n
+		if bytes >= budget {
+			break
+		}
+		if perRec := bytes / int64(done); perRec > 0 {
+			n = int(max(1, (budget-bytes)/perRec))
+		} else {
+			n *= 4 // everything dropped so far: grow the pieces
 		}
 	}
-	var bytes int64
-	for i := range outs {
-		bytes += outputSize(&outs[i])
+	st.outPerRec = max(bytes/int64(done), 1)
+	rest = -1
+	if done < len(recs) {
+		rest = recs[done].Offset
 	}
-	return outs, bytes, nil
+	return outs, bytes, rest, nil
 }
