@@ -44,6 +44,11 @@ type Config struct {
 	AdvertiseAddr string
 	// Join lists serf addresses of existing members to join at start.
 	Join []string
+	// ClusterName names the cluster: nodes gossip only with nodes of the
+	// same name, so a node started with another cluster's addresses by
+	// mistake can never become part of it. Letters, digits, '.', '_' and
+	// '-', at most 64. Default "sluice" (DefaultClusterName).
+	ClusterName string
 	// BootstrapExpect is how many controllers form the first quorum;
 	// the quorum bootstraps once that many have joined. Default 1.
 	BootstrapExpect int
@@ -75,6 +80,7 @@ const (
 	DefaultRaftAddr        = "127.0.0.1:9093"
 	DefaultSerfAddr        = "127.0.0.1:7946"
 	DefaultBootstrapExpect = 1
+	DefaultClusterName     = "sluice"
 	DefaultMaxRequestBytes = 64 << 20
 	DefaultShutdownTimeout = 10 * time.Second
 )
@@ -92,6 +98,7 @@ func DefaultConfig() Config {
 		RaftAddr:        DefaultRaftAddr,
 		SerfAddr:        DefaultSerfAddr,
 		BootstrapExpect: DefaultBootstrapExpect,
+		ClusterName:     DefaultClusterName,
 		MaxRequestBytes: DefaultMaxRequestBytes,
 		ShutdownTimeout: DefaultShutdownTimeout,
 	}
@@ -112,6 +119,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.ClusterName == "" {
+		c.ClusterName = DefaultClusterName
 	}
 	if c.BootstrapExpect == 0 && slices.Contains(c.Roles, RoleController) {
 		c.BootstrapExpect = DefaultBootstrapExpect
@@ -139,6 +149,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data dir: must be set")
+	}
+	if !validClusterName(c.ClusterName) {
+		bad("cluster name %q: want 1 to %d letters, digits, '.', '_' or '-'", c.ClusterName, maxClusterName)
 	}
 	checkAddr := func(name, addr string) {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
@@ -168,4 +181,19 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
+}
+
+// maxClusterName bounds Config.ClusterName.
+const maxClusterName = 64
+
+func validClusterName(s string) bool {
+	if s == "" || len(s) > maxClusterName {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

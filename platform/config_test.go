@@ -23,6 +23,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad raft addr on a controller", func(c *Config) { c.RaftAddr = "nope" }, "raft addr"},
 		{"advertise with a port", func(c *Config) { c.AdvertiseAddr = "10.0.0.1:80" }, "advertise addr"},
 		{"tiny request limit", func(c *Config) { c.MaxRequestBytes = 10 }, "max request bytes"},
+		{"cluster name with a space", func(c *Config) { c.ClusterName = "my cluster" }, "cluster name"},
+		{"long cluster name", func(c *Config) { c.ClusterName = strings.Repeat("c", 65) }, "cluster name"},
 	}
 	for _, tc := range cases {
 		c := DefaultConfig()
