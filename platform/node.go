@@ -106,8 +106,13 @@ func (n *Node) start(ctx context.Context) error {
 			HTTPAddr: n.httpURL,
 			RaftAddr: raftAdvertise,
 		},
-		Join:   cfg.Join,
-		Logger: cfg.Logger.With("component", "serf"),
+		Cluster: cfg.ClusterName,
+		Join:    cfg.Join,
+		Logger:  cfg.Logger.With("component", "serf"),
+	}
+	if g := cfg.Timing.SerfGossipInterval; g > 0 {
+		// Close leaves the cluster; a few gossip rounds spread the news.
+		mcfg.LeavePropagateDelay = 5 * g
 	}
 	if cfg.AdvertiseAddr != "" {
 		_, port, _ := net.SplitHostPort(cfg.SerfAddr)
@@ -309,14 +314,29 @@ func (n *Node) Membership() *membership.Membership { return n.members }
 // Close stops the node in order: WebSocket connections, the HTTP server
 // (long-polls are cut short, other requests get Config.ShutdownTimeout
 // to finish), the group coordinator, the broker
-// (flushes and closes every partition log), the controller, then serf.
-// The data stays in DataDir for the next Start.
+// (flushes and closes every partition log), the controller, then serf,
+// which first leaves the cluster gracefully: the others see this node as
+// left rather than failed (the active controller fences its broker at once
+// and takes a departed controller out of the raft configuration when the
+// rest keep a majority). A failed Start cleans up the same way, so a node
+// that joined a cluster and could not finish starting does not linger in it
+// as a failed voter. The data stays in DataDir for the next Start.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.closeErr = n.stop()
 		n.log.Info("node stopped", "err", n.closeErr)
 	})
 	return n.closeErr
+}
+
+// departTimeout bounds Close's wait for the quorum to let this controller
+// go: ten election timeouts.
+func (n *Node) departTimeout() time.Duration {
+	d := n.cfg.Timing.RaftElection
+	if d <= 0 {
+		d = time.Second // hashicorp/raft's default
+	}
+	return 10 * d
 }
 
 func (n *Node) stop() error {
@@ -354,6 +374,21 @@ func (n *Node) stop() error {
 	if n.plugins != nil {
 		if err := n.plugins.Close(); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if n.members != nil {
+		// Leave first, while raft still runs: the active controller can
+		// then commit taking this node out of the quorum (Depart waits for
+		// that). Close of the membership follows right after the
+		// controller's (membership.Leave's contract).
+		if err := n.members.Leave(); err != nil {
+			errs = append(errs, fmt.Errorf("leave cluster: %w", err))
+		} else if n.controller != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), n.departTimeout())
+			if err := n.controller.Depart(ctx); err != nil {
+				n.log.Warn("still a controller voter after leaving; the others count it as absent", "err", err)
+			}
+			cancel()
 		}
 	}
 	if n.controller != nil {
