@@ -382,7 +382,9 @@ func (n *Node) stop() error {
 		// that). Close of the membership follows right after the
 		// controller's (membership.Leave's contract).
 		if err := n.members.Leave(); err != nil {
-			errs = append(errs, fmt.Errorf("leave cluster: %w", err))
+			// Serf may be down already (it shuts itself down when it loses
+			// a node name conflict): nothing is left to close gracefully.
+			n.log.Warn("leave cluster", "err", err)
 		} else if n.controller != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.departTimeout())
 			if err := n.controller.Depart(ctx); err != nil {
