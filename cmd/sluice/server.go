@@ -41,6 +41,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "serf-addr", EnvVars: []string{"SLUICE_SERF_ADDR"}, Value: d.SerfAddr, Usage: "gossip (serf) address"},
 			&cli.StringFlag{Name: "advertise-addr", EnvVars: []string{"SLUICE_ADVERTISE_ADDR"}, Usage: "host other nodes and clients reach this node at (default: the listen hosts)"},
 			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"SLUICE_JOIN"}, Usage: "serf `ADDR` of a member to join (repeatable; comma-separated in the env)"},
+			&cli.StringFlag{Name: "cluster-name", EnvVars: []string{"SLUICE_CLUSTER_NAME"}, Value: d.ClusterName, Usage: "`NAME` of the cluster; nodes gossip only with nodes of the same name"},
 			&cli.IntFlag{Name: "bootstrap-expect", EnvVars: []string{"SLUICE_BOOTSTRAP_EXPECT"}, Value: d.BootstrapExpect, Usage: "controllers that form the first quorum"},
 			logLevelFlag("info"),
 			&cli.StringFlag{Name: "log-format", EnvVars: []string{"SLUICE_LOG_FORMAT"}, Value: "text", Usage: "text or json"},
@@ -78,7 +79,7 @@ type serverSettings struct {
 }
 
 // configKeys are the keys a --config file may hold: the flag names.
-var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "bootstrap-expect", "log-level", "log-format"}
+var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "cluster-name", "bootstrap-expect", "log-level", "log-format"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
@@ -194,6 +195,8 @@ func (s *serverSettings) set(key string, v any) error {
 		s.cfg.SerfAddr, err = str()
 	case "advertise-addr":
 		s.cfg.AdvertiseAddr, err = str()
+	case "cluster-name":
+		s.cfg.ClusterName, err = str()
 	case "log-level":
 		s.logLevel, err = str()
 	case "log-format":
