@@ -21,11 +21,18 @@ const (
 	AcksAll Acks = -1
 )
 
-// ParseAcks reads "0", "1", "all" or "-1". The empty string is AcksLeader,
-// the default.
+// DefaultAcks is the acks of a request that names none: AcksAll, as in
+// Kafka's producer since 3.0, the HTTP and WebSocket APIs, the Go client
+// and the CLI.
+const DefaultAcks = AcksAll
+
+// ParseAcks reads "0", "1", "all" or "-1". The empty string is
+// DefaultAcks.
 func ParseAcks(s string) (Acks, error) {
 	switch s {
-	case "", "1":
+	case "":
+		return DefaultAcks, nil
+	case "1":
 		return AcksLeader, nil
 	case "0":
 		return AcksNone, nil

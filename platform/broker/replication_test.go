@@ -118,7 +118,7 @@ func TestTruncationOffset(t *testing.T) {
 }
 
 func TestParseAcks(t *testing.T) {
-	for in, want := range map[string]Acks{"": AcksLeader, "1": AcksLeader, "0": AcksNone, "all": AcksAll, "-1": AcksAll} {
+	for in, want := range map[string]Acks{"": AcksAll, "1": AcksLeader, "0": AcksNone, "all": AcksAll, "-1": AcksAll} {
 		if got, err := ParseAcks(in); err != nil || got != want {
 			t.Errorf("ParseAcks(%q) = %v, %v; want %v", in, got, err, want)
 		}
