@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -31,10 +33,13 @@ func writeBody(w http.ResponseWriter, status int, contentType string, b []byte) 
 	_, _ = w.Write(b)
 }
 
-// readJSON decodes a JSON request body of at most limit bytes into v.
+// readJSON decodes a JSON request body of at most limit bytes into v. A
+// field v does not have is refused (invalid_request naming it): a
+// misspelt field must not silently fall back to a default.
 func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -43,12 +48,40 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 		if errors.Is(err, io.EOF) {
 			return badRequest("empty body: want a JSON object")
 		}
-		return badRequest("malformed JSON body: %v", err)
+		return jsonBodyError(err)
 	}
 	if dec.More() {
 		return badRequest("malformed JSON body: more than one value")
 	}
 	return nil
+}
+
+// unmarshalStrict is json.Unmarshal refusing unknown fields, with
+// readJSON's errors.
+func unmarshalStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return badRequest("empty body: want a JSON object")
+		}
+		return jsonBodyError(err)
+	}
+	if dec.More() {
+		return badRequest("malformed JSON body: more than one value")
+	}
+	return nil
+}
+
+// jsonBodyError is the invalid_request answer to a body encoding/json
+// refused; an unknown field is named as such.
+func jsonBodyError(err error) error {
+	// encoding/json has no typed error for unknown fields; its message is
+	// `json: unknown field "name"`.
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return badRequest("unknown field %s in the JSON body", f)
+	}
+	return badRequest("malformed JSON body: %v", err)
 }
 
 // buffers recycles request and answer bodies of the produce and fetch

@@ -41,7 +41,7 @@ func mediaType(v string) string {
 func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 	topic := r.PathValue("topic")
 	q := r.URL.Query()
-	acks := broker.AcksAll
+	acks := broker.DefaultAcks
 	if v := q.Get(wire.ParamAcks); v != "" {
 		var err error
 		if acks, err = broker.ParseAcks(v); err != nil {
@@ -96,6 +96,12 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("Content-Type %q: want %s or %s", ct, wire.MediaTypeJSON, wire.MediaTypeRecords))
 		return
 	}
+	for i := range sc.recs {
+		if ts := sc.recs[i].Timestamp; ts < 0 {
+			s.writeError(w, r, negativeTimestamp(i, ts))
+			return
+		}
+	}
 
 	preq := broker.ProduceRequest{Topic: topic, Records: sc.recs, Acks: acks, Timeout: timeout}
 	sc.results, err = s.cfg.Broker.Produce(r.Context(), preq, sc.results[:0])
@@ -125,17 +131,17 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 	writeBody(w, status, wire.MediaTypeJSON, *out)
 }
 
-// decodeJSONRecords reads a JSON produce body into dst.
+// decodeJSONRecords reads a JSON produce body into dst. Unknown fields
+// are refused ({"valu":"x"} is a mistake, not an empty record).
 func decodeJSONRecords(dst []record.Record, body []byte) ([]record.Record, error) {
 	var req wire.ProduceRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return dst, badRequest("malformed JSON body: %v", err)
+	if err := unmarshalStrict(body, &req); err != nil {
+		return dst, err
 	}
 	for i := range req.Records {
 		raw, err := req.Records[i].Decode()
 		if err != nil {
-			return dst, &wire.Error{Code: wire.CodeInvalidRequest, Message: "record " + strconv.Itoa(i) + ": " + err.Error(),
-				Details: &wire.ErrorDetails{Index: wire.Ptr(i)}}
+			return dst, recordError(i, err.Error())
 		}
 		rec := record.Record{Timestamp: raw.Timestamp, Key: raw.Key, Value: raw.Value}
 		if len(raw.Headers) > 0 {
@@ -147,6 +153,18 @@ func decodeJSONRecords(dst []record.Record, body []byte) ([]record.Record, error
 		dst = append(dst, rec)
 	}
 	return dst, nil
+}
+
+// recordError is invalid_request about record i of a produce request.
+func recordError(i int, msg string) *wire.Error {
+	return &wire.Error{Code: wire.CodeInvalidRequest, Message: "record " + strconv.Itoa(i) + ": " + msg,
+		Details: &wire.ErrorDetails{Index: wire.Ptr(i)}}
+}
+
+// negativeTimestamp refuses a record's timestamp below 0: 0 (or absent)
+// means "stamp the append time", and no record predates 1970.
+func negativeTimestamp(i int, ts int64) *wire.Error {
+	return recordError(i, "timestamp "+strconv.FormatInt(ts, 10)+": want milliseconds >= 0 (0 or absent: the append time)")
 }
 
 // appendResultsJSON writes {"results":[...]} without reflection: a
