@@ -46,16 +46,18 @@ func (p *Peer) Forward(ctx context.Context, leader *meta.Broker, topic string, p
 		ctx, cancel = context.WithTimeout(ctx, ForwardTimeout)
 		defer cancel()
 	}
-	bufp := getBuffer()
-	defer putBuffer(bufp)
-	*bufp = appendRecords((*bufp)[:0], recs)
+	// Not a pooled buffer: net/http may go on reading a request body after
+	// Do returned (a timeout or cancellation ends the round trip before the
+	// transport's writer is done; it closes the body later, from another
+	// goroutine), so the bytes must stay ours until nobody refers to them.
+	body := appendRecords(nil, recs)
 	u := fmt.Sprintf("%s/internal/v1/topics/%s/partitions/%d/records?%s=%s", leader.HTTPAddr,
 		url.PathEscape(topic), partition, wire.ParamAcks, acks)
 	if dl, ok := ctx.Deadline(); ok {
 		u += "&" + wire.ParamTimeoutMs + "=" + strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10)
 	}
 	var res ForwardResult
-	if _, err := p.do(ctx, http.MethodPost, u, wire.MediaTypeRecords, *bufp, &res); err != nil {
+	if _, err := p.do(ctx, http.MethodPost, u, wire.MediaTypeRecords, body, &res); err != nil {
 		return -1, err
 	}
 	return res.BaseOffset, nil
