@@ -64,7 +64,8 @@ func stateOf(e *groupEntry) string {
 	return StateStable
 }
 
-// List returns every group with members or committed offsets, by name.
+// List returns every group this node coordinates (see CoordinatorOf)
+// with members or committed offsets, by name.
 func (c *Coordinator) List(ctx context.Context) ([]Summary, error) {
 	if err := c.waitReady(ctx); err != nil {
 		return nil, err
@@ -79,6 +80,11 @@ func (c *Coordinator) List(ctx context.Context) ([]Summary, error) {
 	}
 	for g := range c.offsets {
 		names[g] = true
+	}
+	for g := range names {
+		if !c.ownsLocked(ctx, g) {
+			delete(names, g)
+		}
 	}
 	out := make([]Summary, 0, len(names))
 	for _, name := range slices.Sorted(maps.Keys(names)) {
@@ -95,7 +101,7 @@ func (c *Coordinator) List(ctx context.Context) ([]Summary, error) {
 // Describe returns a group's members, assignment, committed offsets, log
 // ends and lag. A group with neither members nor offsets is ErrUnknownGroup.
 func (c *Coordinator) Describe(ctx context.Context, group string) (Description, error) {
-	if err := c.waitReady(ctx); err != nil {
+	if err := c.checkOwner(ctx, group); err != nil {
 		return Description{}, err
 	}
 	c.mu.Lock()
@@ -190,7 +196,7 @@ func (c *Coordinator) ResetOffsets(ctx context.Context, group, topic string, to 
 	if group == "" || topic == "" {
 		return nil, fmt.Errorf("%w: reset-offsets needs a group and a topic", ErrInvalidRequest)
 	}
-	if err := c.waitReady(ctx); err != nil {
+	if err := c.checkOwner(ctx, group); err != nil {
 		return nil, err
 	}
 	n, err := c.cfg.Log.Partitions(ctx, topic)
@@ -246,7 +252,7 @@ func (c *Coordinator) ResetOffsets(ctx context.Context, group, topic string, to 
 // __consumer_offsets). It is refused with ErrGroupNotEmpty while the group
 // has members, and is ErrUnknownGroup for a group without offsets.
 func (c *Coordinator) Delete(ctx context.Context, group string) error {
-	if err := c.waitReady(ctx); err != nil {
+	if err := c.checkOwner(ctx, group); err != nil {
 		return err
 	}
 	e, err := c.lockEmptyGroup(group)

@@ -16,25 +16,40 @@ type TopicCreator interface {
 	CreateTopic(ctx context.Context, ct meta.CreateTopic) (*meta.Topic, error)
 }
 
-// BrokerLog adapts the node's broker and controller to Log.
-func BrokerLog(b *broker.Broker, topics TopicCreator) Log { return brokerLog{b: b, topics: topics} }
+// BrokerLog adapts the node's broker and controller to Log on a one-node
+// cluster: every partition is read and written through the local broker.
+func BrokerLog(b *broker.Broker, topics TopicCreator) Log {
+	return brokerLog{b: b, topics: topics, self: -1}
+}
+
+// ClusterBrokerLog adapts the node's broker and controller to Log on a
+// cluster: a partition this node (self) leads is used through the local
+// broker, any other through its leader via peers.
+func ClusterBrokerLog(b *broker.Broker, topics TopicCreator, self int32, peers Peers) Log {
+	return brokerLog{b: b, topics: topics, self: self, peers: peers}
+}
 
 type brokerLog struct {
 	b      *broker.Broker
 	topics TopicCreator
+	self   int32 // -1: every partition is local (BrokerLog)
+	peers  Peers
 }
 
-// maxOffsetsReplication is the replication factor of __consumer_offsets
-// on clusters with that many brokers (fewer brokers: all of them).
-const maxOffsetsReplication = 3
+// offsetsReplication is the replication factor of __consumer_offsets.
+// It is 1 until brokers replicate partitions to followers (the broker's
+// replication work): with more replicas and no follower fetching, the
+// ISR never lets the high watermark pass a commit, and every commit
+// (acks=all) would hang. Raise it to min(3, brokers) once followers
+// replicate; a topic created with RF 1 keeps it.
+const offsetsReplication = 1
 
 func (l brokerLog) CreateInternalTopic(ctx context.Context, topic string, partitions int) error {
 	if _, ok := l.b.Cluster().Topic(topic); ok {
 		return nil
 	}
-	rf := min(maxOffsetsReplication, max(1, len(l.b.Cluster().AliveBrokers())))
 	_, err := l.topics.CreateTopic(ctx, meta.CreateTopic{
-		Name: topic, Partitions: partitions, ReplicationFactor: rf, Internal: true,
+		Name: topic, Partitions: partitions, ReplicationFactor: offsetsReplication, Internal: true,
 		Partitioner: meta.PartitionerSpec{Name: "hash"},
 		Config:      map[string]string{meta.KeyRetentionMs: "-1", meta.KeyRetentionBytes: "-1"},
 	})
@@ -44,11 +59,19 @@ func (l brokerLog) CreateInternalTopic(ctx context.Context, topic string, partit
 	return nil
 }
 
+// Leader implements Log.
+func (l brokerLog) Leader(_ context.Context, topic string, partition int32) (Leader, error) {
+	if l.self < 0 {
+		return Leader{Local: true}, nil
+	}
+	return leaderOf(l.b, l.self, topic, partition)
+}
+
 // Append writes recs to exactly the partition asked for, bypassing the
-// topic's partitioner (ProducePartition takes the partition as given), and
-// refuses a topic that is not the internal one the coordinator created: a
-// user topic of that name, or one whose spec changed, would take commits it
-// cannot read back.
+// topic's partitioner (ProducePartition and Forward take the partition
+// as given), and refuses a topic that is not the internal one the
+// coordinator created: a user topic of that name, or one whose spec
+// changed, would take commits it cannot read back.
 func (l brokerLog) Append(ctx context.Context, topic string, partition int32, recs []record.Record) error {
 	t, ok := l.b.Cluster().Topic(topic)
 	if !ok {
@@ -57,13 +80,33 @@ func (l brokerLog) Append(ctx context.Context, topic string, partition int32, re
 	if !t.Internal {
 		return fmt.Errorf("%w: %s is not an internal topic: refusing to write offsets to it", ErrInvalidRequest, topic)
 	}
-	if _, err := l.b.ProducePartition(ctx, topic, partition, recs, broker.AcksAll, 0); err != nil {
+	ld, err := l.Leader(ctx, topic, partition)
+	if err != nil {
+		return err
+	}
+	if ld.Local {
+		_, err = l.b.ProducePartition(ctx, topic, partition, recs, broker.AcksAll, 0)
+	} else {
+		_, err = l.peers.Forward(ctx, ld.Node, topic, partition, recs, broker.AcksAll)
+	}
+	if err != nil {
 		return fmt.Errorf("append to %s/%d: %w", topic, partition, err)
 	}
 	return nil
 }
 
 func (l brokerLog) Read(ctx context.Context, topic string, partition int32, offset int64, maxBytes int) ([]record.Record, int64, error) {
+	ld, err := l.Leader(ctx, topic, partition)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !ld.Local {
+		fb, err := l.peers.Fetch(ctx, ld.Node, topic, partition, offset, maxBytes, 0)
+		if err != nil {
+			return nil, 0, err
+		}
+		return fromWire(fb.Records), fb.HighWatermark, nil
+	}
 	res, err := l.b.Fetch(ctx, broker.FetchRequest{Topic: topic, Partition: partition, Offset: offset, MaxBytes: maxBytes}, nil)
 	if err != nil {
 		return nil, 0, err
@@ -79,12 +122,23 @@ func (l brokerLog) Partitions(_ context.Context, topic string) (int32, error) {
 	return int32(len(t.Partitions)), nil
 }
 
+func (l brokerLog) listOffset(ctx context.Context, topic string, partition int32, at int64) (int64, error) {
+	ld, err := l.Leader(ctx, topic, partition)
+	if err != nil {
+		return 0, err
+	}
+	if !ld.Local {
+		return l.peers.ListOffset(ctx, ld.Node, topic, partition, at)
+	}
+	return l.b.ListOffset(ctx, topic, partition, at)
+}
+
 func (l brokerLog) Bounds(ctx context.Context, topic string, partition int32) (int64, int64, error) {
-	start, err := l.b.ListOffset(ctx, topic, partition, broker.OffsetEarliest)
+	start, err := l.listOffset(ctx, topic, partition, broker.OffsetEarliest)
 	if err != nil {
 		return 0, 0, err
 	}
-	end, err := l.b.ListOffset(ctx, topic, partition, broker.OffsetLatest)
+	end, err := l.listOffset(ctx, topic, partition, broker.OffsetLatest)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -92,5 +146,5 @@ func (l brokerLog) Bounds(ctx context.Context, topic string, partition int32) (i
 }
 
 func (l brokerLog) OffsetForTimestamp(ctx context.Context, topic string, partition int32, ts int64) (int64, error) {
-	return l.b.ListOffset(ctx, topic, partition, ts)
+	return l.listOffset(ctx, topic, partition, ts)
 }

@@ -34,6 +34,10 @@ type Log interface {
 	// OffsetForTimestamp returns the first offset whose record timestamp is
 	// at least ts (ms), or the high watermark when there is none.
 	OffsetForTimestamp(ctx context.Context, topic string, partition int32, ts int64) (int64, error)
+	// Leader says whether this node leads a partition, else which node
+	// does (ErrNoLeader when none does now). The node leading a group's
+	// __consumer_offsets partition is the group's coordinator.
+	Leader(ctx context.Context, topic string, partition int32) (Leader, error)
 }
 
 // ErrUnknownTopic is what a Log wraps for a topic that does not exist; the

@@ -222,7 +222,7 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) (*Member, error
 	if st < c.cfg.MinSessionTimeout || st > c.cfg.MaxSessionTimeout {
 		return nil, fmt.Errorf("%w: session timeout %v outside [%v, %v]", ErrInvalidRequest, st, c.cfg.MinSessionTimeout, c.cfg.MaxSessionTimeout)
 	}
-	if err := c.waitReady(ctx); err != nil {
+	if err := c.checkOwner(ctx, req.Group); err != nil {
 		return nil, err
 	}
 	parts, err := c.cfg.Log.Partitions(ctx, req.Topic)

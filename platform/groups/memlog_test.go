@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
 )
 
@@ -16,6 +17,7 @@ type memLog struct {
 	topics     map[string][][]record.Record
 	internal   map[string]bool
 	failAppend error
+	remote     *meta.Broker // the leader of every partition, when not nil
 	appends    int
 }
 
@@ -48,6 +50,17 @@ func (l *memLog) part(topic string, p int32) (*[]record.Record, error) {
 		return nil, errors.New("unknown partition")
 	}
 	return &ps[p], nil
+}
+
+// Leader is local unless the test set remote (then every partition is
+// led by that node).
+func (l *memLog) Leader(_ context.Context, _ string, _ int32) (Leader, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.remote != nil {
+		return Leader{Node: l.remote}, nil
+	}
+	return Leader{Local: true}, nil
 }
 
 func (l *memLog) Append(_ context.Context, topic string, p int32, recs []record.Record) error {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/record"
@@ -103,3 +104,64 @@ func (pp pluginProcessor) Process(ctx context.Context, partition int32, recs []r
 }
 
 func (pp pluginProcessor) Close(ctx context.Context) error { return pp.p.Close(ctx) }
+
+// FromCluster adapts the node's broker to Broker on a cluster: fetches
+// and offsets of partitions led by other nodes go to their leaders
+// through peers (the local broker serves only what it leads); produce
+// goes through the broker, which forwards by itself. self is this node's
+// id.
+func FromCluster(b *broker.Broker, self int32, peers groups.Peers) Broker {
+	return clusterAdapter{brokerAdapter: brokerAdapter{b}, self: self, peers: peers}
+}
+
+type clusterAdapter struct {
+	brokerAdapter
+	self  int32
+	peers groups.Peers
+}
+
+// leader is the partition's leader, nil when this node leads it (or the
+// metadata does not say: the local broker then answers with its error).
+func (a clusterAdapter) leader(topic string, partition int32) *meta.Broker {
+	c := a.b.Cluster()
+	t, ok := c.Topic(topic)
+	if !ok || partition < 0 || int(partition) >= len(t.Partitions) {
+		return nil
+	}
+	id := t.Partitions[partition].Leader
+	if id == meta.NoLeader || int32(id) == a.self {
+		return nil
+	}
+	n, ok := c.Broker(id)
+	if !ok {
+		return nil
+	}
+	return n
+}
+
+func (a clusterAdapter) Fetch(ctx context.Context, req FetchRequest) (FetchResult, error) {
+	ld := a.leader(req.Topic, req.Partition)
+	if ld == nil {
+		return a.brokerAdapter.Fetch(ctx, req)
+	}
+	fb, err := a.peers.Fetch(ctx, ld, req.Topic, req.Partition, req.Offset, req.MaxBytes, req.MaxWait)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	recs := make([]record.Record, len(fb.Records))
+	for i, r := range fb.Records {
+		recs[i] = record.Record{Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key, Value: r.Value}
+		for _, h := range r.Headers {
+			recs[i].Headers = append(recs[i].Headers, record.Header{Key: h.Key, Value: h.Value})
+		}
+	}
+	return FetchResult{Records: recs, NextOffset: fb.NextOffset, HighWatermark: fb.HighWatermark,
+		LogStart: fb.LogStart, LogEnd: fb.LogEnd}, nil
+}
+
+func (a clusterAdapter) ListOffset(ctx context.Context, topic string, partition int32, at int64) (int64, error) {
+	if ld := a.leader(topic, partition); ld != nil {
+		return a.peers.ListOffset(ctx, ld, topic, partition, at)
+	}
+	return a.brokerAdapter.ListOffset(ctx, topic, partition, at)
+}

@@ -147,6 +147,10 @@ type Config struct {
 	// read but not answered; at the limit the server stops reading.
 	// Default 64.
 	ProduceMaxInFlight int
+	// ProxyTransport carries requests passed to the node that coordinates
+	// their group (WebSocket consume with a group, group admin); nil means
+	// http.DefaultTransport.
+	ProxyTransport http.RoundTripper
 	// CheckOrigin decides whether to accept a browser's cross-origin
 	// upgrade; default accepts every origin (the API has no cookies or
 	// credentials to protect).

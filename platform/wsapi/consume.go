@@ -71,6 +71,9 @@ func (c *consumer) setBuffered(delta int64) {
 }
 
 func (h *Handler) serveConsume(w http.ResponseWriter, r *http.Request) {
+	if g := r.URL.Query().Get(wire.WSParamGroup); g != "" && h.toCoordinator(w, r, g) {
+		return
+	}
 	ws, ok := h.upgrade(w, r)
 	if !ok {
 		return

@@ -46,6 +46,8 @@ var codeTable = []struct {
 	{groups.ErrInvalidRequest, wire.CodeInvalidRequest},
 	{groups.ErrNotStarted, wire.CodeTimeout},
 	{groups.ErrClosed, wire.CodeShuttingDown},
+	{groups.ErrNotCoordinator, wire.CodeNotLeader},
+	{groups.ErrNoLeader, wire.CodeNotLeader},
 	{ErrUnknownProcessor, wire.CodeUnknownPlugin},
 	{ErrProcessorFailed, wire.CodePluginFailed},
 	{errBadRequest, wire.CodeInvalidRequest},

@@ -46,6 +46,9 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) describeGroup(w http.ResponseWriter, r *http.Request) {
+	if h.toCoordinator(w, r, r.PathValue("group")) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), adminTimeout)
 	defer cancel()
 	d, err := h.cfg.Groups.Describe(ctx, r.PathValue("group"))
@@ -72,6 +75,9 @@ func toWireOffsets(os []groups.PartitionOffset) []wire.GroupOffset {
 }
 
 func (h *Handler) resetOffsets(w http.ResponseWriter, r *http.Request) {
+	if h.toCoordinator(w, r, r.PathValue("group")) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), adminTimeout)
 	defer cancel()
 	var req wire.ResetOffsetsRequest
@@ -95,6 +101,9 @@ func (h *Handler) resetOffsets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) {
+	if h.toCoordinator(w, r, r.PathValue("group")) {
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), adminTimeout)
 	defer cancel()
 	if err := h.cfg.Groups.Delete(ctx, r.PathValue("group")); err != nil {

@@ -107,6 +107,9 @@ func (h *Handler) Close() error {
 	close(h.stop)
 	h.mu.Unlock()
 	h.wg.Wait()
+	if t, ok := h.cfg.ProxyTransport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
 	return nil
 }
 

@@ -1,0 +1,47 @@
+package groups
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/platform/meta"
+)
+
+// TestOnlyTheOffsetsLeaderCoordinates: a node that does not lead a
+// group's __consumer_offsets partition refuses to coordinate it (join,
+// describe, reset, delete) and names the node that does, so that two
+// members of one group on different nodes never get a coordinator each.
+func TestOnlyTheOffsetsLeaderCoordinates(t *testing.T) {
+	log := newMemLog()
+	log.createTopic("jobs", 2)
+	c := newTestCoordinator(t, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ld, err := c.CoordinatorOf(ctx, "g"); err != nil || !ld.Local {
+		t.Fatalf("CoordinatorOf = %+v, %v; want local", ld, err)
+	}
+	other := &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1"}
+	log.mu.Lock()
+	log.remote = other
+	log.mu.Unlock()
+
+	check := func(what string, err error) {
+		t.Helper()
+		var nc *NotCoordinatorError
+		if !errors.Is(err, ErrNotCoordinator) || !errors.As(err, &nc) || nc.Leader.Node.ID != 2 {
+			t.Fatalf("%s: err = %v, want NotCoordinatorError naming node 2", what, err)
+		}
+	}
+	_, err := c.Join(ctx, JoinRequest{Group: "g", Topic: "jobs"})
+	check("join", err)
+	_, err = c.Describe(ctx, "g")
+	check("describe", err)
+	_, err = c.ResetOffsets(ctx, "g", "jobs", ResetTo{Kind: ResetEarliest}, nil)
+	check("reset", err)
+	check("delete", c.Delete(ctx, "g"))
+	if l, err := c.List(ctx); err != nil || len(l) != 0 {
+		t.Fatalf("list = %+v, %v; want no group coordinated here", l, err)
+	}
+}
