@@ -2,6 +2,7 @@ package platform
 
 import (
 	"fmt"
+	"net/http"
 
 	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/platform/httpapi"
@@ -14,20 +15,28 @@ import (
 // the HTTP API. It needs a broker and a controller on the node.
 func (n *Node) startGroups() error {
 	var err error
+	// Partitions led by other nodes are read and written through their
+	// leaders: the offsets loader and commits (__consumer_offsets), and
+	// WebSocket fetches. A group is coordinated by the node leading its
+	// __consumer_offsets partition; the WebSocket handler passes requests
+	// for other groups to it.
+	peers := &groups.PeerClient{Forwarder: n.peer, HTTP: n.peer.HTTP}
 	n.groups, err = groups.NewCoordinator(groups.Config{
-		Log:    groups.BrokerLog(n.broker, n.controller),
+		Log:    groups.ClusterBrokerLog(n.broker, n.controller, n.cfg.NodeID, peers),
 		Logger: n.cfg.Logger.With("component", "groups"),
 	})
 	if err != nil {
 		return fmt.Errorf("start group coordinator: %w", err)
 	}
 	n.ws, err = wsapi.NewHandler(wsapi.Config{
-		Broker:     wsapi.FromBroker(n.broker),
+		Broker:     wsapi.FromCluster(n.broker, n.cfg.NodeID, peers),
 		Groups:     n.groups,
 		NodeID:     n.cfg.NodeID,
 		Logger:     n.cfg.Logger.With("component", "wsapi"),
 		ErrorCode:  httpapi.ErrorCode,
 		Processors: wsapi.PluginProcessors(n.plugins.host, n.metadata),
+		// Own idle connections: passed-on WebSockets are long-lived.
+		ProxyTransport: &http.Transport{MaxIdleConnsPerHost: 16},
 	})
 	if err != nil {
 		return fmt.Errorf("start websocket api: %w", err)
