@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -104,6 +106,11 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 	}
 
 	preq := broker.ProduceRequest{Topic: topic, Records: sc.recs, Acks: acks, Timeout: timeout}
+	binaryAnswer := mediaType(r.Header.Get("Accept")) == wire.MediaTypeResults
+	if acks == broker.AcksNone {
+		s.produceNoAcks(w, r, preq, len(body), binaryAnswer)
+		return
+	}
 	sc.results, err = s.cfg.Broker.Produce(r.Context(), preq, sc.results[:0])
 	if err != nil && s.catchUp(r.Context(), err) {
 		sc.results, err = s.cfg.Broker.Produce(r.Context(), preq, sc.results[:0])
@@ -115,20 +122,46 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 	s.metrics.prodRecords.WithLabelValues(topic).Add(float64(len(sc.recs)))
 	s.metrics.prodBytes.WithLabelValues(topic).Add(float64(len(body)))
 
-	binaryAnswer := mediaType(r.Header.Get("Accept")) == wire.MediaTypeResults
-	status, results := http.StatusOK, sc.results
-	if acks == broker.AcksNone {
-		status, results = http.StatusAccepted, nil
-	}
+	writeResults(w, http.StatusOK, sc.results, binaryAnswer)
+}
+
+// writeResults writes a produce answer, binary or JSON.
+func writeResults(w http.ResponseWriter, status int, results []broker.ProduceResult, binary bool) {
 	out := getBuffer()
 	defer putBuffer(out)
-	if binaryAnswer {
+	if binary {
 		*out = appendResults((*out)[:0], results)
 		writeBody(w, status, wire.MediaTypeResults, *out)
 		return
 	}
 	*out = appendResultsJSON((*out)[:0], results)
 	writeBody(w, status, wire.MediaTypeJSON, *out)
+}
+
+// produceNoAcks answers an acks=0 request 202 (no results) as soon as it is
+// validated and handed to the background appender (Kafka's acks=0: what
+// goes wrong later, such as a record over max.message.bytes or a leader
+// that cannot be reached, is logged, not reported). Requests to one topic
+// through this node are appended in the order they were answered.
+func (s *Server) produceNoAcks(w http.ResponseWriter, r *http.Request, req broker.ProduceRequest, size int, binaryAnswer bool) {
+	if _, ok := s.cfg.Metadata().Topic(req.Topic); !ok {
+		s.writeError(w, r, unknownTopic(req.Topic))
+		return
+	}
+	// Waiting for room in the background queue is bounded by timeout_ms.
+	ctx, cancel := context.WithTimeout(r.Context(), req.Timeout)
+	defer cancel()
+	err := s.produceLater(ctx, req, size)
+	switch {
+	case errors.Is(err, ErrServerClosed):
+		s.writeError(w, r, &broker.NotLeaderError{Topic: req.Topic, Partition: -1, LeaderID: -1, Reason: "this node is shutting down"})
+		return
+	case err != nil:
+		s.writeError(w, r, wire.Errorf(wire.CodeTimeout, "acks=0: no room among the pending appends within %s=%d; nothing written",
+			wire.ParamTimeoutMs, req.Timeout.Milliseconds()))
+		return
+	}
+	writeResults(w, http.StatusAccepted, nil, binaryAnswer)
 }
 
 // decodeJSONRecords reads a JSON produce body into dst. Unknown fields

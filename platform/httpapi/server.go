@@ -95,6 +95,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	paths map[string]bool // paths that have a method-less 405 fallback
+
+	async asyncProducer // acks=0 produces answered, not yet appended
 }
 
 // New builds the server with every route of docs/api.md registered.
