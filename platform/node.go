@@ -361,6 +361,12 @@ func (n *Node) stop() error {
 	} else if n.listener != nil {
 		_ = n.listener.Close()
 	}
+	if n.api != nil {
+		// acks=0 produces answered but not yet appended need the broker.
+		if err := n.api.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close http api: %w", err))
+		}
+	}
 	if n.groups != nil {
 		if err := n.groups.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close group coordinator: %w", err))
