@@ -9,9 +9,11 @@ import (
 type Acks int8
 
 const (
-	// AcksNone answers without waiting for replication. On this broker the
-	// leader's append still completes before the answer (it keeps the order
-	// of consecutive requests), but the high watermark is not awaited.
+	// AcksNone: the broker appends and does not wait for the high
+	// watermark. The HTTP API answers such a request (202) once it is
+	// validated and queued, before the append (Kafka's acks=0): failures
+	// of the append are logged, never reported; requests to one topic
+	// through one node keep their order.
 	AcksNone Acks = 0
 	// AcksLeader answers once the leader has appended the records.
 	AcksLeader Acks = 1
