@@ -64,7 +64,8 @@ func ValidateTopicName(name string, allowInternal bool) error {
 	return nil
 }
 
-// CreateTopicRequest is the body of POST /v1/topics.
+// CreateTopicRequest is the body of POST /v1/topics. A field not listed
+// here is refused with CodeInvalidRequest naming it.
 type CreateTopicRequest struct {
 	Name string `json:"name"`
 	// Partitions is the partition count, at least 1.
@@ -83,7 +84,8 @@ type CreateTopicRequest struct {
 }
 
 // AlterTopicRequest is the body of PATCH /v1/topics/{topic}. Absent fields
-// are left unchanged.
+// are left unchanged; a field not listed here is refused with
+// CodeInvalidRequest naming it.
 type AlterTopicRequest struct {
 	// Config sets these keys; an empty value resets a key to its default.
 	Config map[string]string `json:"config,omitempty"`
