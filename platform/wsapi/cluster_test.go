@@ -188,6 +188,22 @@ func TestThreeNodes(t *testing.T) {
 			t.Fatalf("describe through node %d: %+v, %v; want 2 members", n.ID(), g, err)
 		}
 	}
+	// Any node lists the group once, coordinated by one node.
+	for _, n := range []*testnode.Node{n2, n3} {
+		c, err := client.New(n.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := c.ListGroups(ctx)
+		c.Close()
+		var names []string
+		for _, g := range l {
+			names = append(names, g.Group)
+		}
+		if err != nil || !slices.Equal(names, []string{"mg"}) {
+			t.Fatalf("list through node %d: %v, %v; want [mg] once", n.ID(), names, err)
+		}
+	}
 	eventually(t, 30*time.Second, "the members read every record", func() bool {
 		a.mu.Lock()
 		defer a.mu.Unlock()

@@ -147,6 +147,10 @@ type Config struct {
 	// read but not answered; at the limit the server stops reading.
 	// Default 64.
 	ProduceMaxInFlight int
+	// Peers, if set, returns the base URLs ("http://host:port") of the
+	// other nodes that coordinate groups; the group list merges theirs
+	// (each node lists the groups it coordinates). Nil: a one-node list.
+	Peers func() []string
 	// ProxyTransport carries requests passed to the node that coordinates
 	// their group (WebSocket consume with a group, group admin); nil means
 	// http.DefaultTransport.

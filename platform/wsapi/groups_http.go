@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/groups"
@@ -42,7 +44,46 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 		out.Groups = append(out.Groups, wire.GroupSummary{Group: g.Group, State: g.State, Members: g.Members,
 			Assignor: g.Assignor, Coordinator: h.cfg.NodeID})
 	}
+	if r.Header.Get(ForwardedHeader) == "" && h.cfg.Peers != nil {
+		// Each node lists the groups it coordinates: ask the others.
+		for _, base := range h.cfg.Peers() {
+			more, err := h.peerGroups(ctx, base)
+			if err != nil {
+				h.writeError(w, fmt.Errorf("list groups of %s: %w", base, err))
+				return
+			}
+			out.Groups = append(out.Groups, more...)
+		}
+		slices.SortFunc(out.Groups, func(a, b wire.GroupSummary) int { return strings.Compare(a.Group, b.Group) })
+	}
 	h.writeJSONResponse(w, http.StatusOK, out)
+}
+
+// peerGroups lists the groups the node at base coordinates.
+func (h *Handler) peerGroups(ctx context.Context, base string) ([]wire.GroupSummary, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/groups", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(ForwardedHeader, strconv.Itoa(int(h.cfg.NodeID)))
+	hc := &http.Client{Transport: h.cfg.ProxyTransport}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var er wire.ErrorResponse
+		if json.NewDecoder(resp.Body).Decode(&er) == nil && er.Error != nil {
+			return nil, er.Error
+		}
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	var l wire.GroupList
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		return nil, err
+	}
+	return l.Groups, nil
 }
 
 func (h *Handler) describeGroup(w http.ResponseWriter, r *http.Request) {
