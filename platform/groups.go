@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/sluicehq/sluice/membership"
 	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/platform/httpapi"
 	"github.com/sluicehq/sluice/platform/wsapi"
@@ -35,6 +36,7 @@ func (n *Node) startGroups() error {
 		Logger:     n.cfg.Logger.With("component", "wsapi"),
 		ErrorCode:  httpapi.ErrorCode,
 		Processors: wsapi.PluginProcessors(n.plugins.host, n.metadata),
+		Peers:      n.groupPeers,
 		// Own idle connections: passed-on WebSockets are long-lived.
 		ProxyTransport: &http.Transport{MaxIdleConnsPerHost: 16},
 	})
@@ -43,4 +45,18 @@ func (n *Node) startGroups() error {
 	}
 	n.ws.Register(n.api)
 	return nil
+}
+
+// groupPeers returns the URLs of the other live nodes that run a group
+// coordinator (both roles), for the cluster-wide group list.
+func (n *Node) groupPeers() []string {
+	var out []string
+	for _, m := range n.members.Members() {
+		if m.ID == n.cfg.NodeID || m.Status != membership.StatusAlive || m.HTTPAddr == "" ||
+			!m.HasRole(RoleBroker) || !m.HasRole(RoleController) {
+			continue
+		}
+		out = append(out, m.HTTPAddr)
+	}
+	return out
 }
