@@ -1,8 +1,12 @@
 package platform_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,7 +14,6 @@ import (
 
 	"github.com/sluicehq/sluice/membership"
 	"github.com/sluicehq/sluice/platform"
-	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/platform/testnode"
 )
 
@@ -35,13 +38,28 @@ func waitMemberStatus(t *testing.T, first *testnode.Node, id int32, want members
 }
 
 // canCommit reports whether the controller quorum still commits: a topic
-// is created through first.
+// is created through first's API (which forwards to the active
+// controller), retried while leadership settles (FastTiming elections
+// flap on a loaded machine) for up to 10 s.
 func canCommit(t *testing.T, first *testnode.Node, name string) error {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err := first.Controller().CreateTopic(ctx, meta.CreateTopic{Name: name, Partitions: 1, ReplicationFactor: 1})
-	return err
+	body := []byte(`{"name":"` + name + `","partitions":1,"replication_factor":1}`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Post(first.URL()+"/v1/topics", "application/json", bytes.NewReader(body))
+		if err == nil {
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusConflict {
+				return nil
+			}
+			err = fmt.Errorf("create topic %s: %d %s", name, resp.StatusCode, raw)
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestCloseLeavesTheCluster: a controller node that is closed leaves serf
