@@ -165,6 +165,9 @@ func (n *Node) start(ctx context.Context) error {
 			Forwarder: peer,
 			Logger:    cfg.Logger,
 			Plugins:   n.plugins,
+			// Followers fetch from leaders over the internal HTTP route.
+			Replicas:      peer,
+			ReplicaLagMax: cfg.Timing.ReplicaLagMax,
 		}); err != nil {
 			return fmt.Errorf("start broker: %w", err)
 		}
@@ -190,6 +193,9 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	if n.api, err = httpapi.New(apiCfg); err != nil {
 		return fmt.Errorf("build http api: %w", err)
+	}
+	if n.broker != nil {
+		n.api.HandleReplication()
 	}
 	if err := n.plugins.register(n.api); err != nil {
 		return err

@@ -22,6 +22,10 @@ type Timing struct {
 	// SerfProbeInterval, SerfProbeTimeout and SerfGossipInterval tune
 	// failure detection and gossip.
 	SerfProbeInterval, SerfProbeTimeout, SerfGossipInterval time.Duration
+	// ReplicaLagMax is replica.lag.time.max.ms: a follower that has not
+	// caught up with its leader for this long leaves the ISR. Zero keeps
+	// broker.DefaultReplicaLagMax (10 s).
+	ReplicaLagMax time.Duration
 }
 
 // FastTiming is Timing for loopback clusters in one process: raft elects
@@ -36,6 +40,7 @@ func FastTiming() Timing {
 		SerfProbeInterval:  100 * time.Millisecond,
 		SerfProbeTimeout:   50 * time.Millisecond,
 		SerfGossipInterval: 20 * time.Millisecond,
+		ReplicaLagMax:      3 * time.Second,
 	}
 }
 

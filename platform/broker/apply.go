@@ -126,6 +126,7 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 	if topicsChanged || sweep {
 		errs = append(errs, b.writeVersion(c.Version))
 	}
+	b.updateFetchers()
 	b.mu.Lock()
 	b.version = c.Version
 	b.mu.Unlock()
@@ -213,6 +214,7 @@ func (b *Broker) openAll(t *topic, indexes []int32, opts LogOptions) error {
 				t.broken[i] = err
 				return
 			}
+			p.wake = b.wake
 			t.parts[i] = p
 		}()
 	}

@@ -43,6 +43,20 @@ type Config struct {
 	// JanitorInterval is how often retention runs and high watermarks
 	// are checkpointed. Default DefaultJanitorInterval.
 	JanitorInterval time.Duration
+	// Replicas carries this broker's follower fetches to partition
+	// leaders (docs/replication.md); nil runs no followers, so replicas
+	// led elsewhere never catch up (single-node use only).
+	Replicas ReplicaClient
+	// ReplicaLagMax is replica.lag.time.max.ms: a follower not caught up
+	// for longer leaves the ISR. Default DefaultReplicaLagMax (10 s).
+	ReplicaLagMax time.Duration
+	// ReplicaFetchWait is how long a leader holds a follower's fetch when
+	// it has nothing new. Default DefaultReplicaFetchWait (500 ms), and
+	// at most a quarter of ReplicaLagMax.
+	ReplicaFetchWait time.Duration
+	// ReplicaBackoff is a follower's pause after a failed fetch round.
+	// Default DefaultReplicaBackoff (100 ms).
+	ReplicaBackoff time.Duration
 }
 
 // DefaultJanitorInterval is Config.JanitorInterval's default.
@@ -76,6 +90,11 @@ type Broker struct {
 	topics  map[string]*topic
 	closed  bool
 	applied *broadcast // notified after each applied snapshot
+
+	wake     *broadcast    // a led log grew or its HW moved (replica long-polls)
+	isrKick  chan struct{} // wakes the ISR loop
+	isrDone  chan struct{} // closed when the ISR loop has returned
+	fetchers fetchers      // follower fetch sessions, one per leader
 }
 
 // topic is one topic as this broker holds it. A *topic is never changed
@@ -111,6 +130,16 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.JanitorInterval <= 0 {
 		cfg.JanitorInterval = DefaultJanitorInterval
 	}
+	if cfg.ReplicaLagMax <= 0 {
+		cfg.ReplicaLagMax = DefaultReplicaLagMax
+	}
+	if cfg.ReplicaFetchWait <= 0 {
+		cfg.ReplicaFetchWait = DefaultReplicaFetchWait
+	}
+	cfg.ReplicaFetchWait = min(cfg.ReplicaFetchWait, cfg.ReplicaLagMax/4)
+	if cfg.ReplicaBackoff <= 0 {
+		cfg.ReplicaBackoff = DefaultReplicaBackoff
+	}
 	b := &Broker{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "broker", "node", cfg.NodeID),
@@ -119,7 +148,11 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cluster: meta.NewCluster(),
 		applied: newBroadcast(),
 		done:    make(chan struct{}),
+		wake:    newBroadcast(),
+		isrKick: make(chan struct{}, 1),
+		isrDone: make(chan struct{}),
 	}
+	b.fetchers.byLeader = map[int32]*fetcher{}
 	floor, err := b.prepareDir()
 	if err != nil {
 		return nil, err
@@ -137,6 +170,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	loopCtx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	go b.watch(loopCtx, floor)
+	go b.isrLoop(loopCtx)
 	return b, nil
 }
 
@@ -274,6 +308,8 @@ func (b *Broker) Close() error {
 	b.applied.Notify()
 	b.cancel()
 	<-b.done
+	<-b.isrDone
+	b.closeFetchers()
 	b.ret.j.Close()
 	return b.closeAll()
 }

@@ -55,3 +55,24 @@ func (o LogOptions) storageOpts() LogOptions {
 
 // LogOpener opens (creating if needed) the log file at path.
 type LogOpener func(path string, opts LogOptions) (Log, error)
+
+// ReplicaLog is a Log that can replicate: what a follower and a leader
+// need beyond Log. The storage log satisfies it; a Log that does not
+// cannot be replicated (its partition refuses replica fetches).
+type ReplicaLog interface {
+	Log
+	// AppendReplica appends batches copied byte for byte from the leader;
+	// the first starts at EndOffset.
+	AppendReplica(ctx context.Context, batches [][]byte) error
+	// ReadBatches returns the stored batches from the one holding from
+	// on, below maxOffset, up to about maxBytes (at least one).
+	ReadBatches(from int64, maxBytes int, maxOffset int64) ([][]byte, error)
+	// TruncateTo removes the batches at and past off.
+	TruncateTo(off int64) error
+	// TruncateFullyAndStartAt empties the log and restarts it at off.
+	TruncateFullyAndStartAt(off int64) error
+	// EndOffsetForEpoch is where epoch ends in this log (KIP-101).
+	EndOffsetForEpoch(epoch int32) (int32, int64, error)
+	// LatestEpoch is the epoch of the last batch, -1 when there is none.
+	LatestEpoch() int32
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
@@ -29,13 +30,27 @@ type partition struct {
 	opener LogOpener
 	ret    retainer
 
-	mu     sync.Mutex
-	leader bool
-	epoch  int32 // leader epoch of the current assignment
-	repl   Replication
+	// follow serialises the follower's log changes (replica appends,
+	// truncation) with role changes, so a replica becoming leader never
+	// has a fetch landing in its log afterwards.
+	follow sync.Mutex
+
+	mu       sync.Mutex
+	leader   bool
+	leaderID int32 // the leader of the current assignment (-1: none)
+	epoch    int32 // leader epoch of the current assignment
+	pepoch   int32 // partition epoch of the current assignment
+	repl     Replication
+	// isrPending is the partition epoch an ISR change was proposed at;
+	// no other is proposed until the metadata moves past it. -1: none.
+	isrPending int32
+	isrAt      time.Time // when isrPending was set
 
 	hw      atomic.Int64 // published high watermark, read without mu
 	changed *broadcast   // closed when the HW moves or the replica closes
+	// wake is the broker's replica-fetch broadcast: notified when a led
+	// log grows or its HW moves, so long-polling followers answer.
+	wake *broadcast
 }
 
 func openPartition(topic string, index, nodeID int32, path string, opener LogOpener, opts LogOptions, ret retainer) (*partition, error) {
@@ -46,7 +61,8 @@ func openPartition(topic string, index, nodeID int32, path string, opener LogOpe
 	p := &partition{
 		topic: topic, index: index, path: path, nodeID: nodeID,
 		log: l, opts: opts, opener: opener, ret: ret,
-		changed: newBroadcast(),
+		changed: newBroadcast(), wake: newBroadcast(),
+		leaderID: -1, isrPending: -1,
 	}
 	p.hw.Store(l.HighWatermark())
 	ret.track(l, opts)
@@ -63,17 +79,23 @@ func (p *partition) assign(a *meta.Partition) error {
 	if p.log == nil {
 		return nil
 	}
+	p.follow.Lock()
+	defer p.follow.Unlock()
 	p.mu.Lock()
 	lead := int32(a.Leader) == p.nodeID
 	var advanced bool
 	switch {
 	case lead && (!p.leader || p.epoch != a.LeaderEpoch):
 		p.repl = NewReplication(p.nodeID, a.LeaderEpoch, ids(a.Replicas), ids(a.ISR), p.log.EndOffset(), p.log.HighWatermark())
+		p.repl.BeganAt(time.Now())
 		advanced = true
 	case lead:
 		advanced = p.repl.SetISR(ids(a.ISR))
 	}
-	p.leader, p.epoch = lead, a.LeaderEpoch
+	if a.PartitionEpoch != p.pepoch || a.LeaderEpoch != p.epoch {
+		p.isrPending = -1
+	}
+	p.leader, p.leaderID, p.epoch, p.pepoch = lead, int32(a.Leader), a.LeaderEpoch, a.PartitionEpoch
 	var err error
 	if lead && advanced {
 		err = p.publishHW()
@@ -81,6 +103,7 @@ func (p *partition) assign(a *meta.Partition) error {
 	p.mu.Unlock()
 	if advanced {
 		p.changed.Notify()
+		p.wake.Notify()
 	}
 	return err
 }
@@ -120,27 +143,32 @@ func (p *partition) append(ctx context.Context, recs []record.Record, acks Acks,
 		return 0, fmt.Errorf("%s: %w", p, err)
 	}
 	base, err := p.log.Append(ctx, recs, epoch)
-	if err != nil {
-		p.life.RUnlock()
-		return 0, fmt.Errorf("append to %s: %w", p, err)
-	}
-	end := base + int64(len(recs))
+	// The LEO comes from the log, whatever this call's outcome: a request
+	// whose context ended inside a group commit may have been written
+	// all the same, and the HW must be able to pass it.
+	leo := p.log.EndOffset()
 	p.mu.Lock()
 	var advanced bool
+	var hwErr error
 	if p.leader && p.epoch == epoch {
-		advanced, err = p.repl.UpdateLEO(p.nodeID, end)
-		if err == nil && advanced {
-			err = p.publishHW()
+		advanced, hwErr = p.repl.UpdateLEO(p.nodeID, leo)
+		if hwErr == nil && advanced {
+			hwErr = p.publishHW()
 		}
 	}
 	p.mu.Unlock()
 	p.life.RUnlock()
+	p.wake.Notify()
 	if advanced {
 		p.changed.Notify()
 	}
 	if err != nil {
-		return base, err
+		return 0, fmt.Errorf("append to %s: %w", p, err)
 	}
+	if hwErr != nil {
+		return base, hwErr
+	}
+	end := base + int64(len(recs))
 	if acks == AcksAll {
 		return base, p.awaitHW(ctx, end, minISR)
 	}

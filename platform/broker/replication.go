@@ -28,6 +28,12 @@ type Replication struct {
 	isr         []int32
 	leo         map[int32]int64
 	hw          int64
+
+	// epochStart is the leader's LEO when this leadership began: a
+	// follower rejoins the ISR only once it has reached it (and the HW).
+	epochStart int64
+	// Follower progress for ISR decisions (isr_rules.go), per replica.
+	fetches map[int32]*fetchProgress
 }
 
 // NewReplication is the state of a replica that has just become leader:
@@ -43,6 +49,8 @@ func NewReplication(nodeID, leaderEpoch int32, replicas, isr []int32, leaderLEO,
 		isr:         slices.Clone(isr),
 		leo:         make(map[int32]int64, len(replicas)),
 		hw:          min(hw, leaderLEO),
+		epochStart:  leaderLEO,
+		fetches:     make(map[int32]*fetchProgress, len(replicas)),
 	}
 	for _, id := range replicas {
 		r.leo[id] = unknownLEO

@@ -39,6 +39,20 @@ func (l storageLog) ReadRecords(dst []record.Record, from int64, maxBytes int, m
 	return dst, nil
 }
 
+// ReadBatches returns the stored bytes of whole batches (Batch.Raw), as
+// a leader sends them to its followers.
+func (l storageLog) ReadBatches(from int64, maxBytes int, maxOffset int64) ([][]byte, error) {
+	res, err := l.Read(from, maxBytes, maxOffset)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, len(res.Batches))
+	for i, b := range res.Batches {
+		out[i] = b.Raw
+	}
+	return out, nil
+}
+
 // retainer is the janitor a broker runs for its storage logs: retention
 // and high-watermark checkpoints on one background tick.
 type retainer struct{ j *storage.Janitor }

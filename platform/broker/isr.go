@@ -1,0 +1,78 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sluicehq/sluice/platform/meta"
+)
+
+// DefaultReplicaLagMax is Config.ReplicaLagMax's default (Kafka's
+// replica.lag.time.max.ms).
+const DefaultReplicaLagMax = 10 * time.Second
+
+// isrProposeTimeout bounds one AlterPartition proposal.
+const isrProposeTimeout = 5 * time.Second
+
+// kickISR asks the ISR loop to look now (a follower may join).
+func (b *Broker) kickISR() {
+	select {
+	case b.isrKick <- struct{}{}:
+	default:
+	}
+}
+
+// isrLoop is the leader's ISR maintenance: every half lag period, and when
+// a fetch kicks it, it proposes the ISR changes its led partitions need
+// (meta.AlterPartition with the epochs they hold). A change takes effect
+// only when the committed metadata comes back through Watch; a refusal
+// (stale epochs) is dropped, as the newer metadata is on its way.
+func (b *Broker) isrLoop(ctx context.Context) {
+	defer close(b.isrDone)
+	t := time.NewTicker(b.cfg.ReplicaLagMax / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-b.isrKick:
+		}
+		b.checkISR(ctx)
+	}
+}
+
+func (b *Broker) checkISR(ctx context.Context) {
+	b.mu.RLock()
+	topics := b.topics
+	b.mu.RUnlock()
+	now := time.Now()
+	for _, t := range topics {
+		for _, p := range t.parts {
+			if p == nil {
+				continue
+			}
+			ap, ok := p.isrChange(now, b.cfg.ReplicaLagMax)
+			if !ok {
+				continue
+			}
+			pctx, cancel := context.WithTimeout(ctx, isrProposeTimeout)
+			_, err := b.cfg.Metadata.Propose(pctx, meta.Command{Op: meta.OpAlterPartition, AlterPartition: ap})
+			cancel()
+			if err != nil {
+				p.isrProposalFailed(ap.PartitionEpoch)
+				if ctx.Err() != nil {
+					return
+				}
+				lvl := b.log.Warn
+				if errors.Is(err, meta.ErrStaleEpoch) {
+					lvl = b.log.Debug
+				}
+				lvl("propose ISR change", "partition", p.String(), "isr", ap.ISR, "err", err)
+				continue
+			}
+			b.log.Info("proposed ISR change", "partition", p.String(), "isr", ap.ISR, "leader_epoch", ap.LeaderEpoch, "partition_epoch", ap.PartitionEpoch)
+		}
+	}
+}

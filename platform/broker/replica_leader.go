@@ -1,0 +1,97 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MaxReplicaFetchWait caps a follower's ReplicaFetchRequest.MaxWaitMs.
+const MaxReplicaFetchWait = 5 * time.Second
+
+// ReplicaFetch answers a follower's fetch round as the partitions' leader
+// (the leader side of docs/replication.md): per partition an epoch answer,
+// batches from the follower's fetch offset, or an error code; and it
+// records every fetch offset as that follower's LEO, which moves the HW
+// and the ISR. When no partition has news for the follower it waits up to
+// req.MaxWaitMs for an append or an HW move on this broker.
+func (b *Broker) ReplicaFetch(ctx context.Context, req *ReplicaFetchRequest) (*ReplicaFetchResponse, error) {
+	if req.MaxBytes <= 0 {
+		req.MaxBytes = DefaultFetchMaxBytes
+	}
+	wait := min(time.Duration(max(req.MaxWaitMs, 0))*time.Millisecond, MaxReplicaFetchWait)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		woken := b.wake.Wait()
+		resp, news, kick, err := b.replicaFetchOnce(req)
+		if kick {
+			b.kickISR()
+		}
+		if err != nil || news || wait == 0 {
+			return resp, err
+		}
+		select {
+		case <-woken:
+		case <-timer.C:
+			wait = 0 // answer what there is now
+		case <-ctx.Done():
+			return nil, fmt.Errorf("replica fetch from %d: %w", req.ReplicaID, ctx.Err())
+		}
+	}
+}
+
+// replicaFetchOnce serves every partition of req once. kick says whether
+// a follower may now join an ISR.
+func (b *Broker) replicaFetchOnce(req *ReplicaFetchRequest) (resp *ReplicaFetchResponse, news, kick bool, err error) {
+	resp = &ReplicaFetchResponse{Partitions: make([]ReplicaFetchResult, len(req.Partitions))}
+	budget := req.MaxBytes
+	now := time.Now()
+	for i := range req.Partitions {
+		rp := &req.Partitions[i]
+		_, p, perr := b.partitionOf(rp.Topic, rp.Partition)
+		if perr != nil {
+			if errors.Is(perr, ErrClosed) {
+				return nil, false, false, perr
+			}
+			code := ErrCodeUnknown
+			if errors.Is(perr, ErrNotLeader) {
+				code = ErrCodeNotLeader
+			}
+			resp.Partitions[i] = ReplicaFetchResult{Topic: rp.Topic, Partition: rp.Partition, Error: code, Message: perr.Error()}
+			news = true
+			continue
+		}
+		res, n := p.serveReplica(rp, req.ReplicaID, max(budget, 1), now)
+		for _, raw := range res.Batches {
+			budget -= len(raw)
+		}
+		resp.Partitions[i] = res
+		news = news || n
+		if res.Error == "" && rp.EpochQuery < 0 {
+			if _, changed := p.isrChangeDue(now, b.cfg.ReplicaLagMax); changed {
+				kick = true
+			}
+		}
+	}
+	return resp, news, kick, nil
+}
+
+// LocalBatches returns the stored bytes of the local replica's batches
+// from offset from on, up to its log end (not only the committed ones),
+// whatever the replica's role: for checks that replicas hold the same
+// log, byte for byte.
+func (b *Broker) LocalBatches(topic string, partition int32, from int64, maxBytes int) ([][]byte, error) {
+	_, p, err := b.partitionOf(topic, partition)
+	if err != nil {
+		return nil, err
+	}
+	p.life.RLock()
+	defer p.life.RUnlock()
+	rl, err := p.replicaLog()
+	if err != nil {
+		return nil, err
+	}
+	return rl.ReadBatches(from, maxBytes, rl.EndOffset())
+}

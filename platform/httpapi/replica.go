@@ -1,0 +1,65 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// RouteReplicaFetch is a follower's fetch round (docs/replication.md): a
+// JSON broker.ReplicaFetchRequest in, a broker.ReplicaFetchResponse out,
+// long-polled at the leader. Batches travel as the leader stores them.
+const RouteReplicaFetch = "POST /internal/v1/replica-fetch"
+
+// maxReplicaFetchRequest bounds a fetch round's request body (it lists
+// partitions and offsets, never records).
+const maxReplicaFetchRequest = 8 << 20
+
+// HandleReplication registers the leader side of follower replication
+// (RouteReplicaFetch) on the server; the node calls it when it runs a
+// broker.
+func (s *Server) HandleReplication() {
+	s.Handle(RouteReplicaFetch, http.HandlerFunc(s.replicaFetch))
+}
+
+func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Broker == nil {
+		s.writeError(w, r, badRequest("this node has no broker role"))
+		return
+	}
+	body, err := readBody(w, r, maxReplicaFetchRequest, nil)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req broker.ReplicaFetchRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		s.writeError(w, r, badRequest("replica fetch request: %v", err))
+		return
+	}
+	resp, err := s.cfg.Broker.ReplicaFetch(r.Context(), &req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// FetchReplica runs one follower fetch round against leader; it
+// implements broker.ReplicaClient.
+func (p *Peer) FetchReplica(ctx context.Context, leader *meta.Broker, req *broker.ReplicaFetchRequest) (*broker.ReplicaFetchResponse, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode replica fetch: %w", err)
+	}
+	var resp broker.ReplicaFetchResponse
+	if _, err := p.do(ctx, http.MethodPost, leader.HTTPAddr+"/internal/v1/replica-fetch", wire.MediaTypeJSON, body, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
+}
