@@ -32,6 +32,9 @@ const (
 	// tagCluster carries Config.Cluster: members of another cluster that
 	// reach this one's gossip are never reported.
 	tagCluster = "cluster"
+	// tagRaftReady is set ("1") by a controller whose raft has caught up
+	// with the quorum's log (SetRaftReady).
+	tagRaftReady = "raft_ready"
 )
 
 // Tags is what a node tells the cluster about itself.
@@ -72,6 +75,9 @@ type Member struct {
 	// Cluster is the member's cluster name (Config.Cluster); empty for a
 	// node that carries none.
 	Cluster string
+	// RaftReady: the member's controller has caught up with the quorum's
+	// log since it started (SetRaftReady).
+	RaftReady bool
 }
 
 // HasRole reports whether the member carries role.
@@ -89,13 +95,14 @@ func parseMember(sm serf.Member) (Member, error) {
 		return Member{}, fmt.Errorf("member %s: bad %q tag %q", sm.Name, tagID, idTag)
 	}
 	m := Member{
-		ID:       int32(id),
-		Name:     sm.Name,
-		HTTPAddr: sm.Tags[tagHTTP],
-		RaftAddr: sm.Tags[tagRaft],
-		SerfAddr: net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
-		Rack:     sm.Tags[tagRack],
-		Cluster:  sm.Tags[tagCluster],
+		ID:        int32(id),
+		Name:      sm.Name,
+		HTTPAddr:  sm.Tags[tagHTTP],
+		RaftAddr:  sm.Tags[tagRaft],
+		SerfAddr:  net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
+		Rack:      sm.Tags[tagRack],
+		Cluster:   sm.Tags[tagCluster],
+		RaftReady: sm.Tags[tagRaftReady] == "1",
 	}
 	if r := sm.Tags[tagRoles]; r != "" {
 		m.Roles = strings.Split(r, ",")

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"strconv"
 	"sync"
@@ -356,6 +357,21 @@ func (m *Membership) Dropped() uint64 { return m.dropped.Load() }
 func (m *Membership) Leave() error {
 	if err := m.serf.Leave(); err != nil {
 		return fmt.Errorf("serf leave: %w", err)
+	}
+	return nil
+}
+
+// SetRaftReady tells the cluster that this node's controller has caught up
+// with the quorum's log (the member's RaftReady becomes true). Tags start
+// without it at every Start.
+func (m *Membership) SetRaftReady() error {
+	tags := maps.Clone(m.serf.LocalMember().Tags)
+	if tags[tagRaftReady] == "1" {
+		return nil
+	}
+	tags[tagRaftReady] = "1"
+	if err := m.serf.SetTags(tags); err != nil {
+		return fmt.Errorf("set serf tags: %w", err)
 	}
 	return nil
 }
