@@ -90,8 +90,9 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	go c.watchObservations()
 	go c.monitorLeadership()
 	if cfg.Membership != nil {
-		c.wg.Add(1)
+		c.wg.Add(2)
 		go c.membershipLoop()
+		go c.announceReady()
 	}
 	if err := c.bootstrapIfAlone(); err != nil {
 		_ = c.Close()

@@ -180,7 +180,7 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 		}
 	}
 	if m.HasRole(meta.RoleController) && m.RaftAddr != "" && id != c.cfg.NodeID {
-		c.ensureVoter(id, m.RaftAddr)
+		c.ensureVoter(id, m.RaftAddr, m.RaftReady)
 	}
 }
 
@@ -207,23 +207,42 @@ func (c *Controller) fence(ctx context.Context, id meta.NodeID, why string) {
 	c.cfg.Logger.Info("fenced broker", "broker", id, "reason", why, "partitions_moved", len(res.Partitions))
 }
 
-// ensureVoter adds a controller to the raft configuration, or updates its
-// address.
-func (c *Controller) ensureVoter(id meta.NodeID, addr string) {
+// ensureVoter brings a controller into the raft configuration in two
+// steps: first as a non-voter (which the quorum does not count, so adding
+// one that never answers costs nothing), then, once the member reports that
+// its raft caught up (ready, see announceReady), as a voter. It also
+// updates a member's changed address.
+func (c *Controller) ensureVoter(id meta.NodeID, addr string, ready bool) {
 	f := c.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return
 	}
+	var cur *raft.Server
 	for _, s := range f.Configuration().Servers {
-		if s.ID == serverID(id) && string(s.Address) == addr {
-			return
+		if s.ID == serverID(id) {
+			cur = &s
+			break
 		}
 	}
-	if err := c.raft.AddVoter(serverID(id), raft.ServerAddress(addr), 0, c.cfg.ApplyTimeout).Error(); err != nil {
-		c.cfg.Logger.Warn("add raft voter", "node", id, "err", err)
+	sameAddr := cur != nil && string(cur.Address) == addr
+	switch {
+	case cur != nil && cur.Suffrage == raft.Voter && sameAddr:
 		return
+	case cur != nil && cur.Suffrage == raft.Voter, ready:
+		if err := c.raft.AddVoter(serverID(id), raft.ServerAddress(addr), 0, c.cfg.ApplyTimeout).Error(); err != nil {
+			c.cfg.Logger.Warn("add raft voter", "node", id, "err", err)
+			return
+		}
+		c.cfg.Logger.Info("added raft voter", "node", id, "raft_addr", addr)
+	case sameAddr:
+		return // a non-voter still catching up
+	default:
+		if err := c.raft.AddNonvoter(serverID(id), raft.ServerAddress(addr), 0, c.cfg.ApplyTimeout).Error(); err != nil {
+			c.cfg.Logger.Warn("add raft non-voter", "node", id, "err", err)
+			return
+		}
+		c.cfg.Logger.Info("added raft non-voter; a voter once it has caught up", "node", id, "raft_addr", addr)
 	}
-	c.cfg.Logger.Info("added raft voter", "node", id, "raft_addr", addr)
 }
 
 // removeVoter takes a controller that left for good out of the raft
