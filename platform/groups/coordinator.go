@@ -25,7 +25,14 @@ type Coordinator struct {
 	// offsetsParts is the partition count of __consumer_offsets, set by
 	// the load.
 	offsetsParts int
-	closed       bool
+	// loadedEpoch is, per partition of __consumer_offsets, the leader
+	// epoch at which its records were read into offsets. Commits to it
+	// go through this node only while it leads the partition; once the
+	// epoch moved (another node led it meanwhile and may have taken
+	// commits), the partition is read again before its groups are served.
+	loadedEpoch map[int32]int32
+	closed      bool
+	reloadMu    sync.Mutex // serializes partition reloads
 
 	ready   chan struct{} // closed once offsets are loaded
 	wake    chan struct{} // pokes the timer loop after a deadline may have moved

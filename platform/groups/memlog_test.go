@@ -18,6 +18,7 @@ type memLog struct {
 	internal   map[string]bool
 	failAppend error
 	remote     *meta.Broker // the leader of every partition, when not nil
+	epoch      int32        // the leader epoch of every partition
 	appends    int
 }
 
@@ -58,9 +59,9 @@ func (l *memLog) Leader(_ context.Context, _ string, _ int32) (Leader, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.remote != nil {
-		return Leader{Node: l.remote}, nil
+		return Leader{Node: l.remote, Epoch: l.epoch}, nil
 	}
-	return Leader{Local: true}, nil
+	return Leader{Local: true, Epoch: l.epoch}, nil
 }
 
 func (l *memLog) Append(_ context.Context, topic string, p int32, recs []record.Record) error {

@@ -45,7 +45,10 @@ func (c *Coordinator) CoordinatorOf(ctx context.Context, group string) (Leader, 
 	return ld, nil
 }
 
-// checkOwner refuses a group another node coordinates.
+// checkOwner refuses a group another node coordinates. For one this node
+// coordinates, it first reads the group's offsets partition again if its
+// leader changed since it was read (another node may have taken commits
+// while it led the partition).
 func (c *Coordinator) checkOwner(ctx context.Context, group string) error {
 	ld, err := c.CoordinatorOf(ctx, group)
 	if err != nil {
@@ -53,6 +56,13 @@ func (c *Coordinator) checkOwner(ctx context.Context, group string) error {
 	}
 	if !ld.Local {
 		return &NotCoordinatorError{Group: group, Leader: ld}
+	}
+	c.mu.Lock()
+	p := offsetsPartition(group, c.offsetsParts)
+	loaded, ok := c.loadedEpoch[p]
+	c.mu.Unlock()
+	if !ok || loaded != ld.Epoch {
+		return c.reloadPartition(ctx, p, ld.Epoch)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/record"
 )
 
 // TestOnlyTheOffsetsLeaderCoordinates: a node that does not lead a
@@ -43,5 +44,37 @@ func TestOnlyTheOffsetsLeaderCoordinates(t *testing.T) {
 	check("delete", c.Delete(ctx, "g"))
 	if l, err := c.List(ctx); err != nil || len(l) != 0 {
 		t.Fatalf("list = %+v, %v; want no group coordinated here", l, err)
+	}
+}
+
+// TestLeaderChangeReloadsOffsets: while another node led a group's
+// offsets partition, it took a commit; when this node leads it again (a
+// new leader epoch), it reads the partition again before serving the
+// group, so it neither misses that commit nor resurrects a deleted one.
+func TestLeaderChangeReloadsOffsets(t *testing.T) {
+	log := newMemLog()
+	log.createTopic("jobs", 1)
+	c := newTestCoordinator(t, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.ResetOffsets(ctx, "g", "jobs", ResetTo{Kind: ResetOffset, Value: 0}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Another node leads the partition and takes a commit for g.
+	log.mu.Lock()
+	log.remote, log.epoch = &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1"}, 1
+	log.mu.Unlock()
+	key, val := encodeOffsetRecord(OffsetKey{"g", "jobs", 0}, &Committed{Offset: 7})
+	p := offsetsPartition("g", 4)
+	if err := log.Append(ctx, OffsetsTopic, p, []record.Record{{Key: key, Value: val}}); err != nil {
+		t.Fatal(err)
+	}
+	// This node leads it again.
+	log.mu.Lock()
+	log.remote, log.epoch = nil, 2
+	log.mu.Unlock()
+	d, err := c.Describe(ctx, "g")
+	if err != nil || len(d.Offsets) != 1 || d.Offsets[0].Committed != 7 {
+		t.Fatalf("describe after the leader came back = %+v, %v; want the commit of offset 7 made meanwhile", d.Offsets, err)
 	}
 }

@@ -109,10 +109,13 @@ func (p *PeerClient) get(ctx context.Context, u string) ([]byte, error) {
 	return body, nil
 }
 
-// Leader says where a partition is led: on this node (Local) or on Node.
+// Leader says where a partition is led: on this node (Local) or on Node,
+// and since when: Epoch is the partition's leader epoch, which grows with
+// every leader change.
 type Leader struct {
 	Local bool
 	Node  *meta.Broker // nil when Local
+	Epoch int32
 }
 
 // ErrNoLeader: the partition has no live leader right now (retriable).
@@ -128,18 +131,18 @@ func leaderOf(b *broker.Broker, self int32, topic string, partition int32) (Lead
 	if partition < 0 || int(partition) >= len(t.Partitions) {
 		return Leader{}, fmt.Errorf("%w: %s has no partition %d", ErrInvalidRequest, topic, partition)
 	}
-	id := t.Partitions[partition].Leader
+	id, epoch := t.Partitions[partition].Leader, t.Partitions[partition].LeaderEpoch
 	if id == meta.NoLeader {
 		return Leader{}, fmt.Errorf("%s/%d: %w", topic, partition, ErrNoLeader)
 	}
 	if int32(id) == self {
-		return Leader{Local: true}, nil
+		return Leader{Local: true, Epoch: epoch}, nil
 	}
 	n, ok := c.Broker(id)
 	if !ok || n.HTTPAddr == "" {
 		return Leader{}, fmt.Errorf("%s/%d: leader %d unknown: %w", topic, partition, id, ErrNoLeader)
 	}
-	return Leader{Node: n}, nil
+	return Leader{Node: n, Epoch: epoch}, nil
 }
 
 // fromWire converts fetched records.

@@ -23,12 +23,13 @@ func (c *Coordinator) loadLoop() {
 		}
 	}()
 	for attempt := 1; ; attempt++ {
-		offsets, parts, err := c.load(ctx)
+		offsets, epochs, err := c.load(ctx)
 		if err == nil {
 			c.cfg.Logger.Info("committed offsets loaded", "topic", OffsetsTopic, "positions", len(offsets))
 			c.mu.Lock()
 			c.offsets = newOffsetTable(offsets)
-			c.offsetsParts = parts
+			c.offsetsParts = len(epochs)
+			c.loadedEpoch = epochs
 			c.mu.Unlock()
 			close(c.ready)
 			return
@@ -45,47 +46,97 @@ func (c *Coordinator) loadLoop() {
 }
 
 // load reads every partition of __consumer_offsets up to its high watermark
-// and keeps the last value per key (tombstones delete).
-func (c *Coordinator) load(ctx context.Context) (map[OffsetKey]Committed, int, error) {
+// (through its leader) and keeps the last value per key (tombstones
+// delete). It returns the leader epoch of each partition when read.
+func (c *Coordinator) load(ctx context.Context) (map[OffsetKey]Committed, map[int32]int32, error) {
 	if err := c.cfg.Log.CreateInternalTopic(ctx, OffsetsTopic, c.cfg.OffsetsPartitions); err != nil {
-		return nil, 0, fmt.Errorf("create %s: %w", OffsetsTopic, err)
+		return nil, nil, fmt.Errorf("create %s: %w", OffsetsTopic, err)
 	}
 	n, err := c.cfg.Log.Partitions(ctx, OffsetsTopic)
 	if err != nil {
-		return nil, 0, fmt.Errorf("partitions of %s: %w", OffsetsTopic, err)
+		return nil, nil, fmt.Errorf("partitions of %s: %w", OffsetsTopic, err)
 	}
 	out := map[OffsetKey]Committed{}
+	epochs := make(map[int32]int32, n)
 	for p := int32(0); p < n; p++ {
-		start, end, err := c.cfg.Log.Bounds(ctx, OffsetsTopic, p)
+		vals, epoch, err := c.loadPartition(ctx, p)
 		if err != nil {
-			return nil, 0, fmt.Errorf("bounds of %s/%d: %w", OffsetsTopic, p, err)
+			return nil, nil, err
 		}
-		for off := start; off < end; {
-			recs, _, err := c.cfg.Log.Read(ctx, OffsetsTopic, p, off, c.cfg.LoadBatchBytes)
-			if err != nil {
-				return nil, 0, fmt.Errorf("read %s/%d at %d: %w", OffsetsTopic, p, off, err)
+		maps.Copy(out, vals)
+		epochs[p] = epoch
+	}
+	return out, epochs, nil
+}
+
+// loadPartition reads one partition of __consumer_offsets and returns its
+// positions and the leader epoch seen before reading.
+func (c *Coordinator) loadPartition(ctx context.Context, p int32) (map[OffsetKey]Committed, int32, error) {
+	ld, err := c.cfg.Log.Leader(ctx, OffsetsTopic, p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("leader of %s/%d: %w", OffsetsTopic, p, err)
+	}
+	start, end, err := c.cfg.Log.Bounds(ctx, OffsetsTopic, p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("bounds of %s/%d: %w", OffsetsTopic, p, err)
+	}
+	out := map[OffsetKey]Committed{}
+	for off := start; off < end; {
+		recs, _, err := c.cfg.Log.Read(ctx, OffsetsTopic, p, off, c.cfg.LoadBatchBytes)
+		if err != nil {
+			return nil, 0, fmt.Errorf("read %s/%d at %d: %w", OffsetsTopic, p, off, err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, r := range recs {
+			if r.Offset < off {
+				continue // the batch began before the offset asked for
 			}
-			if len(recs) == 0 {
-				break
-			}
-			for _, r := range recs {
-				if r.Offset < off {
-					continue // the batch began before the offset asked for
-				}
-				off = r.Offset + 1
-				k, v, tombstone, err := decodeOffsetRecord(r.Key, r.Value)
-				switch {
-				case err != nil:
-					c.cfg.Logger.Warn("skipping malformed offsets record", "partition", p, "offset", r.Offset, "err", err)
-				case tombstone:
-					delete(out, k)
-				default:
-					out[k] = v
-				}
+			off = r.Offset + 1
+			k, v, tombstone, err := decodeOffsetRecord(r.Key, r.Value)
+			switch {
+			case err != nil:
+				c.cfg.Logger.Warn("skipping malformed offsets record", "partition", p, "offset", r.Offset, "err", err)
+			case tombstone:
+				delete(out, k)
+			default:
+				out[k] = v
 			}
 		}
 	}
-	return out, int(n), nil
+	return out, ld.Epoch, nil
+}
+
+// reloadPartition reads partition p of __consumer_offsets again and
+// replaces the positions of its groups, unless it was loaded at epoch
+// meanwhile.
+func (c *Coordinator) reloadPartition(ctx context.Context, p, epoch int32) error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	c.mu.Lock()
+	cur, ok := c.loadedEpoch[p]
+	c.mu.Unlock()
+	if ok && cur == epoch {
+		return nil
+	}
+	vals, read, err := c.loadPartition(ctx, p)
+	if err != nil {
+		return fmt.Errorf("reload %s/%d: %w", OffsetsTopic, p, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for g := range c.offsets {
+		if offsetsPartition(g, c.offsetsParts) == p {
+			delete(c.offsets, g)
+		}
+	}
+	for k, v := range vals {
+		c.offsets.set(k, v)
+	}
+	c.loadedEpoch[p] = read
+	c.cfg.Logger.Info("committed offsets reloaded after a leader change", "partition", p, "leader_epoch", read, "positions", len(vals))
+	return nil
 }
 
 // writeOffsets appends commits of one group to its offsets partition and,
