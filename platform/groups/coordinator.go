@@ -96,7 +96,10 @@ func (c *Coordinator) Close() error {
 	return nil
 }
 
-// Ready returns a channel closed once committed offsets are loaded.
+// Ready returns a channel closed once the committed offsets of the
+// __consumer_offsets partitions this node leads are loaded (it does not
+// wait for other nodes; a partition this node comes to lead later is read
+// when one of its groups is first served).
 func (c *Coordinator) Ready() <-chan struct{} { return c.ready }
 
 func (c *Coordinator) waitReady(ctx context.Context) error {

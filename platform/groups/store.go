@@ -23,12 +23,12 @@ func (c *Coordinator) loadLoop() {
 		}
 	}()
 	for attempt := 1; ; attempt++ {
-		offsets, epochs, err := c.load(ctx)
+		offsets, parts, epochs, err := c.load(ctx)
 		if err == nil {
-			c.cfg.Logger.Info("committed offsets loaded", "topic", OffsetsTopic, "positions", len(offsets))
+			c.cfg.Logger.Info("committed offsets loaded", "topic", OffsetsTopic, "positions", len(offsets), "partitions_led", len(epochs))
 			c.mu.Lock()
 			c.offsets = newOffsetTable(offsets)
-			c.offsetsParts = len(epochs)
+			c.offsetsParts = parts
 			c.loadedEpoch = epochs
 			c.mu.Unlock()
 			close(c.ready)
@@ -45,28 +45,34 @@ func (c *Coordinator) loadLoop() {
 	}
 }
 
-// load reads every partition of __consumer_offsets up to its high watermark
-// (through its leader) and keeps the last value per key (tombstones
-// delete). It returns the leader epoch of each partition when read.
-func (c *Coordinator) load(ctx context.Context) (map[OffsetKey]Committed, map[int32]int32, error) {
+// load reads the partitions of __consumer_offsets this node leads up to
+// their high watermarks and keeps the last value per key (tombstones
+// delete). It returns the partition count and the leader epoch of each
+// partition read. The others are read when this node comes to lead them
+// (checkOwner): a node's coordinator starts without waiting for the
+// other nodes, and serves only the groups whose partition it leads.
+func (c *Coordinator) load(ctx context.Context) (map[OffsetKey]Committed, int, map[int32]int32, error) {
 	if err := c.cfg.Log.CreateInternalTopic(ctx, OffsetsTopic, c.cfg.OffsetsPartitions); err != nil {
-		return nil, nil, fmt.Errorf("create %s: %w", OffsetsTopic, err)
+		return nil, 0, nil, fmt.Errorf("create %s: %w", OffsetsTopic, err)
 	}
 	n, err := c.cfg.Log.Partitions(ctx, OffsetsTopic)
 	if err != nil {
-		return nil, nil, fmt.Errorf("partitions of %s: %w", OffsetsTopic, err)
+		return nil, 0, nil, fmt.Errorf("partitions of %s: %w", OffsetsTopic, err)
 	}
 	out := map[OffsetKey]Committed{}
 	epochs := make(map[int32]int32, n)
 	for p := int32(0); p < n; p++ {
+		if ld, err := c.cfg.Log.Leader(ctx, OffsetsTopic, p); err != nil || !ld.Local {
+			continue
+		}
 		vals, epoch, err := c.loadPartition(ctx, p)
 		if err != nil {
-			return nil, nil, err
+			return nil, 0, nil, err
 		}
 		maps.Copy(out, vals)
 		epochs[p] = epoch
 	}
-	return out, epochs, nil
+	return out, int(n), epochs, nil
 }
 
 // loadPartition reads one partition of __consumer_offsets and returns its
