@@ -168,6 +168,7 @@ func (n *Node) start(ctx context.Context) error {
 			// Followers fetch from leaders over the internal HTTP route.
 			Replicas:      peer,
 			ReplicaLagMax: cfg.Timing.ReplicaLagMax,
+			Propose:       n.proposeISR(source),
 		}); err != nil {
 			return fmt.Errorf("start broker: %w", err)
 		}
@@ -221,6 +222,20 @@ func (n *Node) start(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// proposeISR is how the broker commits its ISR changes: through source,
+// and when source is this node's controller but another one is active,
+// through the active one's internal propose route.
+func (n *Node) proposeISR(source broker.MetadataSource) func(context.Context, meta.Command) (meta.Result, error) {
+	return func(ctx context.Context, cmd meta.Command) (meta.Result, error) {
+		res, err := source.Propose(ctx, cmd)
+		var nc *controller.NotControllerError
+		if n.controller != nil && errors.As(err, &nc) && nc.LeaderHTTPAddr != "" {
+			return n.peer.Propose(ctx, nc.LeaderHTTPAddr, cmd)
+		}
+		return res, err
+	}
 }
 
 // advertise is the host other nodes use for a listen address: the

@@ -54,6 +54,10 @@ type Config struct {
 	// it has nothing new. Default DefaultReplicaFetchWait (500 ms), and
 	// at most a quarter of ReplicaLagMax.
 	ReplicaFetchWait time.Duration
+	// Propose commits the leader's ISR changes (meta.AlterPartition).
+	// Default Metadata.Propose; a node whose local controller may not be
+	// the active one passes a Propose that forwards to it.
+	Propose func(ctx context.Context, cmd meta.Command) (meta.Result, error)
 	// ReplicaBackoff is a follower's pause after a failed fetch round.
 	// Default DefaultReplicaBackoff (100 ms).
 	ReplicaBackoff time.Duration
@@ -137,6 +141,9 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cfg.ReplicaFetchWait = DefaultReplicaFetchWait
 	}
 	cfg.ReplicaFetchWait = min(cfg.ReplicaFetchWait, cfg.ReplicaLagMax/4)
+	if cfg.Propose == nil {
+		cfg.Propose = cfg.Metadata.Propose
+	}
 	if cfg.ReplicaBackoff <= 0 {
 		cfg.ReplicaBackoff = DefaultReplicaBackoff
 	}

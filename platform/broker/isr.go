@@ -12,8 +12,12 @@ import (
 // replica.lag.time.max.ms).
 const DefaultReplicaLagMax = 10 * time.Second
 
-// isrProposeTimeout bounds one AlterPartition proposal.
-const isrProposeTimeout = 5 * time.Second
+// isrProposeTimeout bounds one AlterPartition proposal; isrRetryDelay is
+// the pause after a refused one (stale epochs: newer metadata is coming).
+const (
+	isrProposeTimeout = 5 * time.Second
+	isrRetryDelay     = 200 * time.Millisecond
+)
 
 // kickISR asks the ISR loop to look now (a follower may join).
 func (b *Broker) kickISR() {
@@ -58,10 +62,10 @@ func (b *Broker) checkISR(ctx context.Context) {
 				continue
 			}
 			pctx, cancel := context.WithTimeout(ctx, isrProposeTimeout)
-			_, err := b.cfg.Metadata.Propose(pctx, meta.Command{Op: meta.OpAlterPartition, AlterPartition: ap})
+			_, err := b.cfg.Propose(pctx, meta.Command{Op: meta.OpAlterPartition, AlterPartition: ap})
 			cancel()
 			if err != nil {
-				p.isrProposalFailed(ap.PartitionEpoch)
+				p.isrProposalFailed(ap.PartitionEpoch, time.Now().Add(isrRetryDelay))
 				if ctx.Err() != nil {
 					return
 				}

@@ -45,6 +45,7 @@ type partition struct {
 	// no other is proposed until the metadata moves past it. -1: none.
 	isrPending int32
 	isrAt      time.Time // when isrPending was set
+	isrRetryAt time.Time // no proposal before (after a refused one)
 
 	hw      atomic.Int64 // published high watermark, read without mu
 	changed *broadcast   // closed when the HW moves or the replica closes

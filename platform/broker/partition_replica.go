@@ -190,7 +190,7 @@ func (p *partition) isrChange(now time.Time, lagMax time.Duration) (*meta.AlterP
 	if p.log == nil || !p.leader {
 		return nil, false
 	}
-	if p.isrPending == p.pepoch && now.Sub(p.isrAt) < lagMax {
+	if p.isrPending == p.pepoch && now.Sub(p.isrAt) < lagMax || now.Before(p.isrRetryAt) {
 		return nil, false
 	}
 	isr, changed := p.repl.ProposedISR(now, lagMax)
@@ -209,12 +209,13 @@ func (p *partition) isrChange(now time.Time, lagMax time.Duration) (*meta.AlterP
 	}, true
 }
 
-// isrProposalFailed lets the next check propose again.
-func (p *partition) isrProposalFailed(pepoch int32) {
+// isrProposalFailed lets a check after retryAt propose again.
+func (p *partition) isrProposalFailed(pepoch int32, retryAt time.Time) {
 	p.mu.Lock()
 	if p.isrPending == pepoch {
 		p.isrPending = -1
 	}
+	p.isrRetryAt = retryAt
 	p.mu.Unlock()
 }
 

@@ -94,8 +94,16 @@ func (r *Replication) UpdateLEO(replica int32, leo int64) (advanced bool, err er
 
 // SetISR installs the ISR the controller committed and reports whether
 // the HW moved (a lagging replica leaving the ISR can release it). The
-// leader is always kept in its own ISR.
+// leader is always kept in its own ISR. A replica that leaves it has its
+// LEO forgotten until its next fetch.
 func (r *Replication) SetISR(isr []int32) (advanced bool) {
+	for _, id := range r.isr {
+		if id != r.nodeID && !slices.Contains(isr, id) {
+			// Out of the ISR, a replica is considered for it again only
+			// after it fetches again (a stopped one never is).
+			r.leo[id] = unknownLEO
+		}
+	}
 	r.isr = slices.Clone(isr)
 	if !slices.Contains(r.isr, r.nodeID) {
 		r.isr = append(r.isr, r.nodeID)

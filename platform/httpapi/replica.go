@@ -43,6 +43,9 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := s.cfg.Broker.ReplicaFetch(r.Context(), &req)
+	if r.Context().Err() != nil {
+		return // the follower left (it stopped, or its metadata moved on)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
