@@ -322,11 +322,11 @@ func resetToDefaults(kv map[string]string) map[string]string {
 }
 
 // defaultReplicationFactor is the replication factor of a topic created
-// without one. docs/api.md promises min(3, brokers); until followers
-// fetch from leaders (the replication issue) a replica that never fetches
-// would hold the high watermark back forever, so the default stays 1 and
-// the documented rule returns with follower replication.
-func defaultReplicationFactor(*meta.Cluster) int { return 1 }
+// without one (docs/api.md): 1 on one broker, else min(3, brokers), with
+// brokers the alive nodes that may hold replicas.
+func defaultReplicationFactor(c *meta.Cluster) int {
+	return max(1, min(3, len(c.AliveBrokers())))
+}
 
 func nodeIDs(ns []meta.NodeID) []int32 {
 	out := make([]int32, len(ns))
