@@ -2,6 +2,7 @@ package wsapi_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -113,9 +114,12 @@ func TestThreeNodes(t *testing.T) {
 	eventually(t, 30*time.Second, "three alive brokers", func() bool {
 		return len(n1.Controller().Metadata().AliveBrokers()) == 3
 	})
-	if _, err := admin.CreateTopic(ctx, wire.CreateTopicRequest{Name: "mn", Partitions: 3, ReplicationFactor: 1}); err != nil {
-		t.Fatal(err)
-	}
+	// The quorum may still elect a leader as the voters join: retry.
+	var lastErr error
+	eventually(t, 30*time.Second, "the topic is created", func() bool {
+		_, lastErr = admin.CreateTopic(ctx, wire.CreateTopicRequest{Name: "mn", Partitions: 3, ReplicationFactor: 1})
+		return lastErr == nil || errors.Is(lastErr, client.ErrTopicExists)
+	})
 	var recs []client.Record
 	for i := range 30 {
 		recs = append(recs, client.Record{Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, "v%d", i)})
@@ -128,9 +132,10 @@ func TestThreeNodes(t *testing.T) {
 		}
 		return true
 	})
-	if _, err := admin.Produce(ctx, "mn", recs, client.ProduceOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	eventually(t, 30*time.Second, "the records are produced", func() bool {
+		_, lastErr = admin.Produce(ctx, "mn", recs, client.ProduceOptions{})
+		return lastErr == nil // a retry may duplicate records: the reads below count at least 30
+	})
 
 	// A node that does not lead every partition serves a whole-topic read.
 	mt, _ := n1.Controller().Metadata().Topic("mn")
