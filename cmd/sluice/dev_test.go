@@ -6,33 +6,19 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/platform"
+	"github.com/sluicehq/sluice/platform/testnode"
 )
 
 // freePortPair returns "127.0.0.1:p" where p and p+1 are both free now
 // (dev --nodes 2 counts ports up from the given one).
 func freePortPair(t *testing.T) string {
 	t.Helper()
-	for range 50 {
-		a, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := a.Addr().(*net.TCPAddr).Port
-		b, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
-		a.Close()
-		if err == nil {
-			b.Close()
-			return "127.0.0.1:" + strconv.Itoa(p)
-		}
-	}
-	t.Fatal("no two consecutive free ports")
-	return ""
+	return testnode.FreePorts(t, 2)
 }
 
 // TestDevClustersStayApart: a second dev cluster (its own data directory,

@@ -10,6 +10,7 @@ package testnode
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"testing"
@@ -100,17 +101,47 @@ func (n *Node) Stop(t testing.TB) {
 	n.Node = nil
 }
 
-// freeAddr returns a 127.0.0.1 address with a port free right now. Serf
-// and raft bind their own sockets, so the port is released before they
-// take it; on a quiet test machine nobody takes it in between.
+// freeAddr returns a 127.0.0.1 address with a port free right now.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	return FreePorts(t, 1)
+}
+
+// FreePorts returns "127.0.0.1:p" where p..p+n-1 are free for both TCP and
+// UDP right now (serf binds both; dev --nodes counts ports up from p).
+//
+// Serf and raft bind their own sockets, so a port is released before they
+// take it. Ports come from below Linux's ephemeral range (32768+): the
+// outgoing connections of tests running in parallel take ephemeral ports,
+// and one of them could otherwise take a port between this check and the
+// bind.
+func FreePorts(t testing.TB, n int) string {
+	t.Helper()
+	for range 200 {
+		p := 20000 + rand.IntN(12000-n)
+		if portsFree(p, n) {
+			return "127.0.0.1:" + strconv.Itoa(p)
+		}
 	}
-	defer ln.Close()
-	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	t.Fatalf("no %d consecutive free ports", n)
+	return ""
+}
+
+func portsFree(p, n int) bool {
+	for i := range n {
+		addr := "127.0.0.1:" + strconv.Itoa(p+i)
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return false
+		}
+		u, err := net.ListenPacket("udp", addr)
+		l.Close()
+		if err != nil {
+			return false
+		}
+		u.Close()
+	}
+	return true
 }
 
 // tWriter sends log lines to t.Log.
