@@ -2,6 +2,7 @@ package groups
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -167,10 +168,18 @@ type CommitOffset struct {
 // (the generation of the latest notice the client saw). It is refused as a
 // whole with ErrUnknownMember when the member is gone, or
 // ErrFencedGeneration when it does not hold one of the partitions in that
-// generation. It returns once the commit is durable and replicated.
+// generation, or ErrNotCoordinator when this node no longer coordinates
+// the group (the member is then removed). It returns once the commit is
+// durable and replicated.
 func (m *Member) Commit(ctx context.Context, gen int32, offsets []CommitOffset) error {
 	c := m.c
-	if err := c.waitReady(ctx); err != nil {
+	if err := c.checkOwner(ctx, m.group); err != nil {
+		if errors.Is(err, ErrNotCoordinator) {
+			// Another node leads the group's offsets partition now, and
+			// coordinates the group there: this member must reconnect.
+			m.finish(err)
+			m.Leave()
+		}
 		return err
 	}
 	for _, o := range offsets {

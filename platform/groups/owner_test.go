@@ -78,3 +78,35 @@ func TestLeaderChangeReloadsOffsets(t *testing.T) {
 		t.Fatalf("describe after the leader came back = %+v, %v; want the commit of offset 7 made meanwhile", d.Offsets, err)
 	}
 }
+
+// TestCommitAfterLosingTheGroup: a member joined while this node
+// coordinated its group; once another node leads the group's offsets
+// partition, a commit through this node is refused and the member is
+// removed (its connection ends and the client reconnects to the new
+// coordinator), so two coordinators never accept commits for one group.
+func TestCommitAfterLosingTheGroup(t *testing.T) {
+	log := newMemLog()
+	log.createTopic("jobs", 1)
+	c := newTestCoordinator(t, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := c.Join(ctx, JoinRequest{Group: "g", Topic: "jobs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.mu.Lock()
+	log.remote, log.epoch = &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1"}, 1
+	log.mu.Unlock()
+	err = m.Commit(ctx, 1, []CommitOffset{{Partition: 0, Offset: 1}})
+	if !errors.Is(err, ErrNotCoordinator) {
+		t.Fatalf("commit = %v, want ErrNotCoordinator", err)
+	}
+	select {
+	case <-m.Done():
+	default:
+		t.Fatal("the member is still in the group")
+	}
+	if !errors.Is(m.Err(), ErrNotCoordinator) {
+		t.Fatalf("member error %v, want ErrNotCoordinator", m.Err())
+	}
+}
