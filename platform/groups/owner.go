@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/sluicehq/sluice/platform/meta"
 )
 
 // ErrNotCoordinator: this node does not coordinate the group; its
@@ -38,12 +40,22 @@ func (c *Coordinator) CoordinatorOf(ctx context.Context, group string) (Leader, 
 	c.mu.Lock()
 	n := c.offsetsParts
 	c.mu.Unlock()
-	ld, err := c.cfg.Log.Leader(ctx, OffsetsTopic, offsetsPartition(group, n))
+	p := offsetsPartition(group, n)
+	ld, err := c.cfg.Log.Leader(ctx, OffsetsTopic, p)
 	if err != nil {
 		return Leader{}, fmt.Errorf("coordinator of group %s: %w", group, err)
 	}
+	if !ld.Local && !ld.Node.HasRole(meta.RoleController) {
+		// Nodes run a coordinator only with both roles (platform wiring).
+		return Leader{}, fmt.Errorf("group %s: %s/%d is led by node %d, which has no controller role and runs no group coordinator: %w",
+			group, OffsetsTopic, p, ld.Node.ID, ErrNoCoordinator)
+	}
 	return ld, nil
 }
+
+// ErrNoCoordinator: the node leading the group's offsets partition runs
+// no coordinator (a broker-only node), so no node serves the group.
+var ErrNoCoordinator = errors.New("no coordinator for the group")
 
 // checkOwner refuses a group another node coordinates. For one this node
 // coordinates, it first reads the group's offsets partition again if its

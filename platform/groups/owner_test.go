@@ -23,7 +23,7 @@ func TestOnlyTheOffsetsLeaderCoordinates(t *testing.T) {
 	if ld, err := c.CoordinatorOf(ctx, "g"); err != nil || !ld.Local {
 		t.Fatalf("CoordinatorOf = %+v, %v; want local", ld, err)
 	}
-	other := &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1"}
+	other := &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1", Roles: bothRoles}
 	log.mu.Lock()
 	log.remote = other
 	log.mu.Unlock()
@@ -62,7 +62,7 @@ func TestLeaderChangeReloadsOffsets(t *testing.T) {
 	}
 	// Another node leads the partition and takes a commit for g.
 	log.mu.Lock()
-	log.remote, log.epoch = &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1"}, 1
+	log.remote, log.epoch = &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1", Roles: bothRoles}, 1
 	log.mu.Unlock()
 	key, val := encodeOffsetRecord(OffsetKey{"g", "jobs", 0}, &Committed{Offset: 7})
 	p := offsetsPartition("g", 4)
@@ -95,7 +95,7 @@ func TestCommitAfterLosingTheGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	log.mu.Lock()
-	log.remote, log.epoch = &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1"}, 1
+	log.remote, log.epoch = &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1", Roles: bothRoles}, 1
 	log.mu.Unlock()
 	err = m.Commit(ctx, 1, []CommitOffset{{Partition: 0, Offset: 1}})
 	if !errors.Is(err, ErrNotCoordinator) {
@@ -108,5 +108,27 @@ func TestCommitAfterLosingTheGroup(t *testing.T) {
 	}
 	if !errors.Is(m.Err(), ErrNotCoordinator) {
 		t.Fatalf("member error %v, want ErrNotCoordinator", m.Err())
+	}
+}
+
+var bothRoles = []string{meta.RoleBroker, meta.RoleController}
+
+// TestBrokerOnlyLeaderHasNoCoordinator: a group whose offsets partition
+// a broker-only node leads (it runs no coordinator) is refused with a
+// typed error at once, not left waiting.
+func TestBrokerOnlyLeaderHasNoCoordinator(t *testing.T) {
+	log := newMemLog()
+	log.createTopic("jobs", 1)
+	c := newTestCoordinator(t, log)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	log.mu.Lock()
+	log.remote = &meta.Broker{ID: 4, HTTPAddr: "http://127.0.0.1:1", Roles: []string{meta.RoleBroker}}
+	log.mu.Unlock()
+	if _, err := c.CoordinatorOf(ctx, "g"); !errors.Is(err, ErrNoCoordinator) {
+		t.Fatalf("CoordinatorOf = %v, want ErrNoCoordinator", err)
+	}
+	if _, err := c.Join(ctx, JoinRequest{Group: "g", Topic: "jobs"}); !errors.Is(err, ErrNoCoordinator) {
+		t.Fatalf("join = %v, want ErrNoCoordinator", err)
 	}
 }

@@ -48,6 +48,7 @@ var codeTable = []struct {
 	{groups.ErrClosed, wire.CodeShuttingDown},
 	{groups.ErrNotCoordinator, wire.CodeNotLeader},
 	{groups.ErrNoLeader, wire.CodeNotLeader},
+	{groups.ErrNoCoordinator, wire.CodeNotLeader},
 	{ErrUnknownProcessor, wire.CodeUnknownPlugin},
 	{ErrProcessorFailed, wire.CodePluginFailed},
 	{errBadRequest, wire.CodeInvalidRequest},

@@ -2,12 +2,14 @@ package wsapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
@@ -38,6 +40,10 @@ func (h *Handler) toCoordinator(w http.ResponseWriter, r *http.Request, group st
 	ctx, cancel := context.WithTimeout(r.Context(), coordinatorWait)
 	ld, err := h.cfg.Groups.CoordinatorOf(ctx, group)
 	cancel()
+	if errors.Is(err, groups.ErrNoCoordinator) {
+		writeHTTPError(w, h.toWire(err))
+		return true
+	}
 	if err != nil || ld.Local {
 		return false
 	}
