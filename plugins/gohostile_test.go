@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -51,4 +52,42 @@ func TestHostileGoModule(t *testing.T) {
 	if err := ok.Partition(ctx, []record.Record{{}}, 4, make([]int32, 1)); err != nil {
 		t.Fatalf("host no longer runs a good Go module: %v", err)
 	}
+}
+
+// A runaway loop while the Go runtime collects garbage: the collector's
+// stop-the-world waits for the goroutine running Wasm, which stops the
+// watchdog too, so only the call's loop budget can end it. The call must
+// still fail with ErrTimeout, and the collections must complete.
+func TestRunawayDuringGC(t *testing.T) {
+	h := sharedHost(t)
+	ctx := context.Background()
+	p, err := h.Partitioner(ctx, Module{Name: "go-spin", Version: 2, Wasm: exampleWasm(t, "gohostile"),
+		Limits: Limits{CallTimeout: 100 * time.Millisecond}}, map[string]string{"mode": "spin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	done := make(chan struct{})
+	gcs := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-done:
+				gcs <- n
+				return
+			default:
+				runtime.GC()
+				n++
+			}
+		}
+	}()
+	start := time.Now()
+	err = p.Partition(ctx, []record.Record{{}}, 4, make([]int32, 1))
+	close(done)
+	n := <-gcs
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	t.Logf("interrupted after %v with %d collections running alongside", time.Since(start), n)
 }

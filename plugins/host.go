@@ -138,7 +138,9 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 	}
 	h.mu.Unlock()
 	prepared, err := instrument(wasm)
-	if err != nil {
+	if errors.Is(err, errReservedName) {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
+	} else if err != nil {
 		return nil, fmt.Errorf("%w: malformed binary: %v", ErrInvalidModule, err)
 	}
 	mod, err := h.rt.CompileModule(ctx, prepared)

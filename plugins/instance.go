@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -23,12 +24,14 @@ type instance struct {
 	entry  api.Function
 	memory *limitedMemory
 	io     *guestIO
-	// interrupt is the global instrument.go added; setting it to 1 makes
-	// running code trap at its next loop iteration. nil in interpreter
+	// fuel is the global instrument.go added: the loop iterations the
+	// running call may still make; 0 makes it trap at its next iteration.
+	fuel api.MutableGlobal
+	// watchdog: zero the fuel when a call's time is up. Off in interpreter
 	// mode, where wazero's own context checks stop runaway calls.
-	interrupt api.MutableGlobal
-	limits    Limits
-	stack     [3]uint64
+	watchdog bool
+	limits   Limits
+	stack    [3]uint64
 	// fields are the optional record fields this instance is sent
 	// (sluice_partition_fields; all of them by default).
 	fields fields
@@ -58,8 +61,8 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 		inst.close(ctx)
 		return nil, err
 	}
-	if g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal); ok && !h.cfg.Interpreter {
-		inst.interrupt = g
+	if g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal); ok {
+		inst.fuel, inst.watchdog = g, !h.cfg.Interpreter
 	}
 	if inst.mem == nil {
 		return fail(fmt.Errorf("%w: has no memory", ErrInvalidModule))
@@ -171,32 +174,52 @@ func (inst *instance) result(packed uint64) ([]byte, error) {
 	return b, nil
 }
 
-// call runs fn under the time limit and classifies a failure. When the
-// limit passes (or ctx ends) during the call, a watchdog sets the interrupt
-// global so the code traps at its next loop iteration.
+// call runs fn under the time limit and classifies a failure. The call gets
+// a budget of loop iterations; when the limit passes (or ctx ends) during
+// the call, a watchdog zeroes it so the code traps at its next iteration.
 func (inst *instance) call(ctx context.Context, timeout time.Duration, fn api.Function, stack []uint64) error {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if inst.fuel != nil {
+		// 4 iterations per nanosecond: more than any loop runs, so only a
+		// watchdog-less runaway (see instrument.go) ever exhausts it.
+		inst.fuel.Set(uint64(min(4*timeout.Nanoseconds(), math.MaxInt32)))
+	}
 	var stop func() bool
-	var fired chan struct{}
-	if inst.interrupt != nil {
-		fired = make(chan struct{})
+	var done, exited chan struct{}
+	if inst.watchdog {
+		done, exited = make(chan struct{}), make(chan struct{})
 		stop = context.AfterFunc(cctx, func() {
-			inst.interrupt.Set(1)
-			close(fired)
+			defer close(exited)
+			inst.fuel.Set(0)
+			// The guest's own decrement can overwrite a single store made
+			// between its load and its store: repeat until the call ends.
+			t := time.NewTicker(time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					inst.fuel.Set(0)
+				}
+			}
 		})
 	}
 	err := fn.CallWithStack(withGuest(cctx, inst.io), stack)
 	interrupted := false
-	if stop != nil && !stop() {
-		<-fired // the watchdog ran: wait for its write before ours
-		interrupted = true
+	if stop != nil {
+		close(done)
+		if !stop() {
+			<-exited // the watchdog ran: wait for it to finish
+			interrupted = true
+		}
 	}
 	if err == nil {
-		if interrupted { // finished just in time: clear the flag for the next call
-			inst.interrupt.Set(0)
-		}
 		return nil
+	}
+	if !interrupted && inst.fuel != nil && inst.fuel.Get() == 0 {
+		interrupted = true // the budget ran out before the watchdog came
 	}
 	return inst.failure(ctx, err, timeout, interrupted)
 }

@@ -7,31 +7,47 @@ package plugins
 // back into Go at every loop header. Go modules compile every function into
 // a loop, so that costs ~100 ns per Go function call and per loop iteration:
 // a JSON partitioner ran 100x slower. Instead, before compiling, the host
-// adds one mutable i32 global to the module and, at the top of every loop
-// body, the check
+// adds one mutable i32 global, the fuel, to the module and, at the top of
+// every loop body, the check
 //
-//	global.get $interrupt  if  unreachable  end
+//	global.get $fuel  i32.eqz  if  unreachable  end
+//	global.get $fuel  i32.const 1  i32.sub  global.set $fuel
 //
-// which costs a load and a branch. A call that outlives its time limit gets
-// the global set to 1 from a timer, traps at its next loop iteration, and is
-// reported as ErrTimeout. Code without loops ends on its own (recursion ends
-// in a stack overflow trap). A start function is turned into an export the
-// host calls under the same watchdog, so it cannot hang instantiation.
+// which costs a few instructions. Before every call the host sets the fuel
+// to a budget of loop iterations (four per nanosecond of the call's time
+// limit, capped at 2^31-1); a watchdog sets it to 0 when the time limit passes, so the code
+// traps at its next loop iteration and the call fails with ErrTimeout.
 //
-// The rewrite is deterministic, so the on-disk compilation cache keeps
-// working across restarts.
+// The budget matters because of Go's garbage collector: its stop-the-world
+// phases wait for every goroutine to reach a safe point, and a goroutine
+// running compiled Wasm has none until it returns or calls a host function.
+// If a runaway loop runs while a collection starts, the watchdog's goroutine
+// is stopped too; the budget still ends the loop, within a few times the
+// time limit. (wazero's own mechanism has no such problem because it calls
+// into Go at every loop header, which is exactly its cost.)
+//
+// Code without loops ends on its own (recursion ends in a stack overflow
+// trap). A start function is turned into an export the host calls under the
+// same watchdog, so it cannot hang instantiation. The rewrite is
+// deterministic, so the on-disk compilation cache keeps working across
+// restarts.
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 const (
-	interruptExport = "__sluice_interrupt"
-	startExport     = "__sluice_start"
+	reservedPrefix  = "__sluice_"
+	interruptExport = reservedPrefix + "interrupt"
+	startExport     = reservedPrefix + "start"
 )
 
-var errUnsupported = errors.New("unsupported")
+var (
+	errUnsupported  = errors.New("unsupported")
+	errReservedName = errors.New("reserved export name")
+)
 
 // section ids
 const (
@@ -111,10 +127,14 @@ func instrument(wasm []byte) ([]byte, error) {
 		sr.u32()
 		newGlobals = append(newGlobals, globalsBody[sr.i:]...)
 	}
-	newGlobals = append(newGlobals, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	// i32, mutable, initial value 0x7fffffff (the host sets a budget before
+	// every call anyway).
+	newGlobals = append(newGlobals, 0x7f, 0x01, 0x41, 0xff, 0xff, 0xff, 0xff, 0x07, 0x0b)
 
 	newExports, err := addExports(exportsBody, globalIdx, hasStart, startFunc)
-	if err != nil {
+	if errors.Is(err, errReservedName) {
+		return nil, err
+	} else if err != nil {
 		return nil, fmt.Errorf("export section: %w", err)
 	}
 
@@ -209,8 +229,9 @@ func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32) ([]
 			if r.err != nil {
 				return nil, r.err
 			}
-			if name == interruptExport || name == startExport {
-				return nil, fmt.Errorf("the module exports %q, a name the host reserves", name)
+			if strings.HasPrefix(name, reservedPrefix) {
+				return nil, fmt.Errorf("%w: the module exports %q; names starting with %q are reserved for the host",
+					errReservedName, name, reservedPrefix)
 			}
 		}
 		rest = b[restStart:]
@@ -238,9 +259,14 @@ func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32) ([]
 func instrumentCode(b []byte, globalIdx uint32) ([]byte, error) {
 	r := &reader{b: b}
 	n := r.u32()
-	check := []byte{0x23}
-	check = appendU32(check, globalIdx)
-	check = append(check, 0x04, 0x40, 0x00, 0x0b) // if (empty) unreachable end
+	// global.get $fuel  i32.eqz  if  unreachable  end
+	// global.get $fuel  i32.const 1  i32.sub  global.set $fuel
+	g := appendU32(nil, globalIdx)
+	check := append([]byte{0x23}, g...)
+	check = append(check, 0x45, 0x04, 0x40, 0x00, 0x0b, 0x23)
+	check = append(check, g...)
+	check = append(check, 0x41, 0x01, 0x6b, 0x24)
+	check = append(check, g...)
 	out := appendU32(make([]byte, 0, len(b)+len(b)/16), n)
 	var body []byte
 	for i := range n {
