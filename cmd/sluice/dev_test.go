@@ -55,7 +55,7 @@ func TestDevClustersStayApart(t *testing.T) {
 
 	// The first cluster still commits (retried while a FastTiming election
 	// settles on a loaded machine).
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		r := sluice(t, url, "", "topic", "create", "still-committing", "--partitions", "2", "--if-not-exists")
 		if r.code == 0 {
