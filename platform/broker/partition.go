@@ -84,6 +84,7 @@ func (p *partition) assign(a *meta.Partition) error {
 	defer p.follow.Unlock()
 	p.mu.Lock()
 	lead := int32(a.Leader) == p.nodeID
+	lost := p.leader && !lead // acks=all waiters must learn it now
 	var advanced bool
 	switch {
 	case lead && (!p.leader || p.epoch != a.LeaderEpoch):
@@ -102,7 +103,7 @@ func (p *partition) assign(a *meta.Partition) error {
 		err = p.publishHW()
 	}
 	p.mu.Unlock()
-	if advanced {
+	if advanced || lost {
 		p.changed.Notify()
 		p.wake.Notify()
 	}
