@@ -113,3 +113,37 @@ func TestProposedISR(t *testing.T) {
 		t.Fatal("the leader reported as a follower: want an error")
 	}
 }
+
+// While a follower's joining the ISR is proposed, the HW waits for it
+// too: once the controller has committed it, it may be elected, and it
+// must then hold everything below the HW.
+func TestHWWaitsForReplicasJoiningTheISR(t *testing.T) {
+	now := time.Unix(1000, 0)
+	r := NewReplication(1, 2, []int32{1, 2, 3}, []int32{1, 2}, 100, 100)
+	r.BeganAt(now)
+	r.FollowerFetched(2, 100, now)
+	r.FollowerFetched(3, 100, now)
+	isr, changed := r.ProposedISR(now, time.Second)
+	if !changed || !slices.Equal(isr, []int32{1, 2, 3}) {
+		t.Fatalf("proposed %v, %v; want [1 2 3]", isr, changed)
+	}
+	r.Proposing(isr)
+	r.UpdateLEO(1, 150)
+	r.FollowerFetched(2, 150, now)
+	if r.HighWatermark() != 100 {
+		t.Fatalf("HW %d while 3 (at 100) is joining; want 100", r.HighWatermark())
+	}
+	if !r.ProposalFailed() || r.HighWatermark() != 150 {
+		t.Fatalf("HW %d after the proposal was refused; want 150", r.HighWatermark())
+	}
+	r.Proposing(isr)
+	r.UpdateLEO(1, 200)
+	r.FollowerFetched(2, 200, now)
+	r.FollowerFetched(3, 180, now)
+	if r.HighWatermark() != 180 {
+		t.Fatalf("HW %d with 3 joining at 180; want 180", r.HighWatermark())
+	}
+	if r.SetISR(isr); r.HighWatermark() != 180 {
+		t.Fatalf("HW %d after the commit; want 180", r.HighWatermark())
+	}
+}

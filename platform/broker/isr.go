@@ -65,7 +65,9 @@ func (b *Broker) checkISR(ctx context.Context) {
 			_, err := b.cfg.Propose(pctx, meta.Command{Op: meta.OpAlterPartition, AlterPartition: ap})
 			cancel()
 			if err != nil {
-				p.isrProposalFailed(ap.PartitionEpoch, time.Now().Add(isrRetryDelay))
+				if ferr := p.isrProposalFailed(ap.PartitionEpoch, time.Now().Add(isrRetryDelay)); ferr != nil {
+					b.log.Warn("high watermark after a refused ISR change", "partition", p.String(), "err", ferr)
+				}
 				if ctx.Err() != nil {
 					return
 				}

@@ -86,3 +86,22 @@ func (r *Replication) ProposedISR(now time.Time, lagMax time.Duration) ([]int32,
 func errNotAReplica(replica int32) error {
 	return fmt.Errorf("%w: replica %d is not assigned here", ErrInvalidRequest, replica)
 }
+
+// Proposing records that isr is being proposed: its members not in the
+// ISR count for the HW from now on (see Replication.joining), until SetISR
+// installs a committed ISR or ProposalFailed drops them.
+func (r *Replication) Proposing(isr []int32) {
+	r.joining = r.joining[:0]
+	for _, id := range isr {
+		if !slices.Contains(r.isr, id) {
+			r.joining = append(r.joining, id)
+		}
+	}
+}
+
+// ProposalFailed drops the replicas of a refused proposal from the HW
+// computation and reports whether the HW moved.
+func (r *Replication) ProposalFailed() bool {
+	r.joining = nil
+	return r.advance()
+}

@@ -91,7 +91,9 @@ func (p *partition) assign(a *meta.Partition) error {
 		p.repl = NewReplication(p.nodeID, a.LeaderEpoch, ids(a.Replicas), ids(a.ISR), p.log.EndOffset(), p.log.HighWatermark())
 		p.repl.BeganAt(time.Now())
 		advanced = true
-	case lead:
+	case lead && a.PartitionEpoch != p.pepoch:
+		// A new partition epoch: the committed ISR (an unrelated
+		// metadata change keeps the pending proposal's state).
 		advanced = p.repl.SetISR(ids(a.ISR))
 	}
 	if a.PartitionEpoch != p.pepoch || a.LeaderEpoch != p.epoch {

@@ -198,6 +198,7 @@ func (p *partition) isrChange(now time.Time, lagMax time.Duration) (*meta.AlterP
 		return nil, false
 	}
 	p.isrPending, p.isrAt = p.pepoch, now
+	p.repl.Proposing(isr)
 	out := make([]meta.NodeID, len(isr))
 	for i, id := range isr {
 		out[i] = meta.NodeID(id)
@@ -210,13 +211,27 @@ func (p *partition) isrChange(now time.Time, lagMax time.Duration) (*meta.AlterP
 }
 
 // isrProposalFailed lets a check after retryAt propose again.
-func (p *partition) isrProposalFailed(pepoch int32, retryAt time.Time) {
+func (p *partition) isrProposalFailed(pepoch int32, retryAt time.Time) error {
+	p.life.RLock()
+	defer p.life.RUnlock()
 	p.mu.Lock()
+	var advanced bool
+	var err error
 	if p.isrPending == pepoch {
 		p.isrPending = -1
+		if p.log != nil && p.leader && p.pepoch == pepoch {
+			if advanced = p.repl.ProposalFailed(); advanced {
+				err = p.publishHW()
+			}
+		}
 	}
 	p.isrRetryAt = retryAt
 	p.mu.Unlock()
+	if advanced {
+		p.changed.Notify()
+		p.wake.Notify()
+	}
+	return err
 }
 
 // followedLeader is the leader and epoch this replica follows, ok false

@@ -34,6 +34,11 @@ type Replication struct {
 	epochStart int64
 	// Follower progress for ISR decisions (isr_rules.go), per replica.
 	fetches map[int32]*fetchProgress
+	// joining are replicas proposed to join the ISR and not yet
+	// committed: the HW waits for them too (KIP-497's maximal ISR), so
+	// once the controller has them in the ISR, any of them elected leader
+	// holds everything below the HW.
+	joining []int32
 }
 
 // NewReplication is the state of a replica that has just become leader:
@@ -105,6 +110,7 @@ func (r *Replication) SetISR(isr []int32) (advanced bool) {
 		}
 	}
 	r.isr = slices.Clone(isr)
+	r.joining = nil
 	if !slices.Contains(r.isr, r.nodeID) {
 		r.isr = append(r.isr, r.nodeID)
 	}
@@ -125,10 +131,11 @@ func (r *Replication) CheckProduce(acks Acks, minISR int) error {
 // Committed reports whether every record below end is committed.
 func (r *Replication) Committed(end int64) bool { return r.hw >= end }
 
-// advance recomputes the HW from the ISR's LEOs, never moving it back.
+// advance recomputes the HW from the LEOs of the ISR and the replicas
+// joining it, never moving it back.
 func (r *Replication) advance() bool {
 	low := int64(-1)
-	for _, id := range r.isr {
+	for _, id := range slices.Concat(r.isr, r.joining) {
 		leo, ok := r.leo[id]
 		if !ok || leo == unknownLEO {
 			return false
