@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -149,6 +150,60 @@ func createReplicated(t *testing.T, topic string, nodes ...*testnode.Node) {
 	})
 }
 
+// producer writes acks=all batches of 5 records until stopped, keeping
+// what was acknowledged (offset -> value); failures (the leader changing)
+// are expected and skipped.
+type producer struct {
+	cancel context.CancelFunc
+	done   chan map[int64]string
+	n      atomic.Int64 // records acknowledged so far
+}
+
+func startProducer(t *testing.T, base, topic string) *producer {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &producer{cancel: cancel, done: make(chan map[int64]string, 1)}
+	t.Cleanup(cancel) // a test that fails early still ends the producer
+	go func() {
+		acked := map[int64]string{}
+		defer func() { p.done <- acked }()
+		for i := 0; ctx.Err() == nil; i++ {
+			var req wire.ProduceRequest
+			for j := range 5 {
+				req.Records = append(req.Records, wire.ProduceRecord{Value: fmt.Sprintf("during-%d-%d", i, j)})
+			}
+			body, _ := json.Marshal(req)
+			hr, err := http.NewRequestWithContext(ctx, "POST", base+"/v1/topics/"+topic+"/records?acks=all&timeout_ms=5000", bytes.NewReader(body))
+			if err != nil {
+				return
+			}
+			hr.Header.Set("Content-Type", wire.MediaTypeJSON)
+			resp, err := http.DefaultClient.Do(hr)
+			if err != nil {
+				continue
+			}
+			var pr wire.ProduceResponse
+			ok := resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&pr) == nil
+			resp.Body.Close()
+			if !ok {
+				continue
+			}
+			for j, r := range pr.Results {
+				if r.Error == nil {
+					acked[r.Offset] = req.Records[j].Value
+					p.n.Add(1)
+				}
+			}
+		}
+	}()
+	return p
+}
+
+// stop ends the producer and returns what it got acknowledged.
+func (p *producer) stop() map[int64]string {
+	p.cancel()
+	return <-p.done
+}
+
 // A 3-node cluster with a topic of replication factor 3 and
 // min.insync.replicas 2: acks=all records reach all three replicas byte
 // for byte; when the leader stops, a new leader from the ISR (new epoch)
@@ -187,6 +242,10 @@ func TestReplicationFailoverKeepsAcknowledgedRecords(t *testing.T) {
 		}
 	}
 	oldDir := old.Config.DataDir
+	// A producer keeps writing with acks=all through a surviving node
+	// while the leader stops; what it gets acknowledged must survive too.
+	during := startProducer(t, live[0].URL(), "repl")
+	eventually(t, "producer under way", func() (bool, string) { return during.n.Load() > 0, "" })
 	old.Stop(t)
 
 	// A new leader from the ISR, in a newer epoch, on both survivors.
@@ -229,13 +288,36 @@ func TestReplicationFailoverKeepsAcknowledgedRecords(t *testing.T) {
 	if len(acked) != 0 {
 		t.Fatalf("%d acknowledged records missing on the new leader", len(acked))
 	}
+	before := during.n.Load()
+	eventually(t, "producer acknowledged by the new leader", func() (bool, string) {
+		return during.n.Load() > before, fmt.Sprint(during.n.Load())
+	})
+	ackedDuring := during.stop()
+	eventually(t, "records acknowledged during the failover committed on the new leader", func() (bool, string) {
+		info, err := leader.Broker().PartitionInfo("repl", 0)
+		return err == nil && info.HighWatermark >= int64(1000+len(ackedDuring)), fmt.Sprintf("%+v %v", info, err)
+	})
+	seen := map[int64]string{}
+	for _, r := range la.consume("repl", 0) {
+		seen[r.Offset] = string(r.Value)
+	}
+	for off, v := range ackedDuring {
+		if seen[off] != v {
+			t.Fatalf("offset %d acknowledged as %q during the failover, reads %q on the new leader", off, v, seen[off])
+		}
+	}
 
 	// Write in the new epoch with one replica down: the ISR (2) still
 	// meets min.insync.replicas once the old leader is out of it.
-	more := produceAll(t, la, "repl", 1000, 50)
-	if more[0].Offset != 1000 {
-		t.Fatalf("first record of the new epoch at %d, want 1000", more[0].Offset)
+	info, err := leader.Broker().PartitionInfo("repl", 0)
+	if err != nil {
+		t.Fatal(err)
 	}
+	more := produceAll(t, la, "repl", 100000, 50)
+	if more[0].Offset != info.LogEnd {
+		t.Fatalf("first record after the failover at %d, want the log end %d", more[0].Offset, info.LogEnd)
+	}
+	total := info.LogEnd + 50
 
 	// The old leader crashed with a batch no follower fetched: write it
 	// into its log in the old epoch, as an un-replicated append would.
@@ -265,7 +347,7 @@ func TestReplicationFailoverKeepsAcknowledgedRecords(t *testing.T) {
 		np, _ := partitionMeta(leader, "repl")
 		return len(np.ISR) == 3, fmt.Sprintf("%+v", np)
 	})
-	replicasEqual(t, "repl", 1050, nodes...)
+	replicasEqual(t, "repl", total, nodes...)
 	for _, n := range nodes {
 		for _, r := range (api{t, leader.URL()}).consume("repl", 0) {
 			if bytes.HasPrefix(r.Value, []byte("never acknowledged")) {
