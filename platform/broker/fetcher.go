@@ -25,6 +25,10 @@ const (
 type followState struct {
 	epoch   int32
 	checked bool
+	// retryAt keeps a partition the leader refused out of the rounds for
+	// ReplicaBackoff, so its error does not cut the others' long-poll
+	// short round after round.
+	retryAt time.Time
 }
 
 // fetcher is one fetch session: this broker following one leader broker,
@@ -164,21 +168,27 @@ type fetchItem struct {
 	pos FollowerPosition
 }
 
-// round builds the next fetch request.
-func (f *fetcher) round() (*ReplicaFetchRequest, []fetchItem) {
+// round builds the next fetch request; backingOff says partitions were
+// left out of it for now.
+func (f *fetcher) round() (req *ReplicaFetchRequest, items []fetchItem, backingOff bool) {
 	f.mu.Lock()
 	parts := make(map[*partition]*followState, len(f.parts))
 	for p, st := range f.parts {
 		parts[p] = st
 	}
 	f.mu.Unlock()
-	req := &ReplicaFetchRequest{
+	req = &ReplicaFetchRequest{
 		ReplicaID: f.b.cfg.NodeID,
 		MaxWaitMs: f.b.cfg.ReplicaFetchWait.Milliseconds(),
 		MaxBytes:  DefaultFetchMaxBytes,
 	}
-	items := make([]fetchItem, 0, len(parts))
+	items = make([]fetchItem, 0, len(parts))
+	now := time.Now()
 	for p, st := range parts {
+		if now.Before(st.retryAt) {
+			backingOff = true
+			continue
+		}
 		start, leo, hw, latest, err := p.followerPosition()
 		if err != nil {
 			continue // closed or not replicable: the next apply drops it
@@ -194,7 +204,7 @@ func (f *fetcher) round() (*ReplicaFetchRequest, []fetchItem) {
 		items = append(items, fetchItem{p: p, st: st, pos: FollowerPosition{LogStart: start, LEO: leo, Asked: rp.EpochQuery}})
 		req.Partitions = append(req.Partitions, rp)
 	}
-	return req, items
+	return req, items, backingOff
 }
 
 // run is the session's loop: fetch, apply the answer, repeat; pause after
@@ -203,8 +213,12 @@ func (f *fetcher) run(ctx context.Context) {
 	defer close(f.done)
 	log := f.b.log.With("leader", f.leader)
 	for ctx.Err() == nil {
-		req, items := f.round()
+		req, items, backingOff := f.round()
 		if len(items) == 0 {
+			if backingOff {
+				f.pause(ctx)
+				continue
+			}
 			select {
 			case <-ctx.Done():
 			case <-f.wake:
@@ -257,6 +271,7 @@ func (f *fetcher) apply(ctx context.Context, log *slog.Logger, it fetchItem, res
 		if res.Error != "" {
 			log.Debug("replica fetch refused", "partition", it.p.String(), "code", res.Error, "msg", res.Message)
 		}
+		it.st.retryAt = time.Now().Add(f.b.cfg.ReplicaBackoff)
 		return false
 	case StepRecheck:
 		it.st.checked = false
@@ -284,6 +299,7 @@ func (f *fetcher) apply(ctx context.Context, log *slog.Logger, it fetchItem, res
 	}
 	log.Warn("follower step failed; checking the log against the leader again", "partition", it.p.String(), "err", err)
 	it.st.checked = false
+	it.st.retryAt = time.Now().Add(f.b.cfg.ReplicaBackoff)
 	return false
 }
 
