@@ -352,11 +352,11 @@ func TestReplicationFailoverKeepsAcknowledgedRecords(t *testing.T) {
 	if info, _ := leader.Broker().PartitionInfo("repl", 0); info.LogEnd < total {
 		t.Fatalf("log end %d after the rejoin, want at least %d", info.LogEnd, total)
 	}
-	for _, n := range nodes {
-		for _, r := range (api{t, leader.URL()}).consume("repl", 0) {
-			if bytes.HasPrefix(r.Value, []byte("never acknowledged")) {
-				t.Fatalf("node %d: the divergent record is readable at %d", n.ID(), r.Offset)
-			}
+	// The logs are equal byte for byte, so the leader's records are every
+	// replica's: the divergent batch is gone from all of them.
+	for _, r := range la.consume("repl", 0) {
+		if bytes.HasPrefix(r.Value, []byte("never acknowledged")) {
+			t.Fatalf("the divergent record is readable at %d", r.Offset)
 		}
 	}
 }
