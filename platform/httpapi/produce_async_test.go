@@ -73,7 +73,9 @@ func TestAcksZeroAppendsInOrderAfterAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fr wire.FetchResponse
-	c.do("GET", "/v1/topics/t/partitions/0/records?offset=0", "", nil, &fr)
+	if st, raw := c.do("GET", "/v1/topics/t/partitions/0/records?offset=0", "", nil, &fr); st != http.StatusOK {
+		t.Fatalf("fetch: %d %s", st, raw)
+	}
 	if len(fr.Records) != n {
 		t.Fatalf("%d records after Close, want %d", len(fr.Records), n)
 	}
@@ -107,6 +109,11 @@ func TestAcksZeroAnswersBeforeTheAppend(t *testing.T) {
 	}
 	if remote < 0 {
 		t.Fatalf("no partition led by broker 2: %+v", tp.Partitions)
+	}
+	// Broker 2 never runs: were it a follower of the local partition, it
+	// would hold that partition's high watermark (what a fetch sees) at 0.
+	if r := tp.Partitions[1-remote].Replicas; len(r) != 1 || r[0] != 1 {
+		t.Fatalf("local partition replicas %v, want [1] (replication factor 1)", r)
 	}
 	body, _ := json.Marshal(wire.ProduceRequest{Records: []wire.ProduceRecord{{Value: "a"}, {Value: "b"}}})
 	done := make(chan int, 1)
@@ -153,14 +160,19 @@ func TestAcksZeroAnswersBeforeTheAppend(t *testing.T) {
 	}
 	local := 1 - remote
 	var fr wire.FetchResponse
-	c.do("GET", fmt.Sprintf("/v1/topics/spread/partitions/%d/records?offset=0", local), "", nil, &fr)
+	if st, raw := c.do("GET", fmt.Sprintf("/v1/topics/spread/partitions/%d/records?offset=0", local), "", nil, &fr); st != http.StatusOK {
+		t.Fatalf("fetch the local partition: %d %s", st, raw)
+	}
 	for _, r := range fr.Records {
 		if len(r.Value) > 1 {
 			t.Fatalf("the oversized record was written: %d bytes", len(r.Value))
 		}
 	}
 	if len(fr.Records) != 1 {
-		t.Fatalf("%d records on the local partition, want the one of the accepted request", len(fr.Records))
+		// Tell a lost append (log_end 0) from a held-back HW (log_end 1).
+		var now wire.Topic
+		c.do("GET", "/v1/topics/spread", "", nil, &now)
+		t.Fatalf("%d records on the local partition, want the one of the accepted request; partition now %+v", len(fr.Records), now.Partitions[local])
 	}
 }
 
