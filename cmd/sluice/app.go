@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -123,4 +124,26 @@ func oneArg(c *cli.Context, name string) (string, error) {
 	default:
 		return "", fmt.Errorf("%s: want one %s, got %d arguments: %s", c.Command.FullName(), name, c.NArg(), strings.Join(c.Args().Slice(), " "))
 	}
+}
+
+// describeOne runs a "describe NAME" command: it asks the node with get and
+// prints the answer as JSON under --output json, else with table.
+func describeOne[T any](c *cli.Context, arg string, get func(*client.Client, context.Context, string) (T, error), table func(T) error) error {
+	name, err := oneArg(c, arg)
+	if err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	v, err := get(cl, c.Context, name)
+	if err != nil {
+		return err
+	}
+	if wantJSON(c) {
+		return printJSON(c.App.Writer, v)
+	}
+	return table(v)
 }

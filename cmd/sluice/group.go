@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sluicehq/sluice/sdk/client"
 	"github.com/sluicehq/sluice/sdk/wire"
 	"github.com/urfave/cli/v2"
 )
@@ -74,64 +75,50 @@ func groupList(c *cli.Context) error {
 }
 
 func groupDescribe(c *cli.Context) error {
-	name, err := oneArg(c, "GROUP")
-	if err != nil {
-		return err
-	}
-	cl, err := newClient(c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	g, err := cl.DescribeGroup(c.Context, name)
-	if err != nil {
-		return err
-	}
-	if wantJSON(c) {
-		return printJSON(c.App.Writer, g)
-	}
-	w := c.App.Writer
-	assignor := g.Assignor
-	if assignor == "" {
-		assignor = "-"
-	}
-	fmt.Fprintf(w, "group %s: %s, generation %d, assignor %s, coordinator %d\n\n", g.Group, g.State, g.Generation, assignor, g.Coordinator)
-	owner := map[string]string{} // "topic/partition" -> member id
-	if len(g.Members) > 0 {
-		t := newTable(w, "MEMBER", "CLIENT", "HOST", "ASSIGNMENT")
-		for _, m := range g.Members {
-			var as []string
-			for _, tp := range m.Assignment {
-				as = append(as, tp.Topic+":"+joinInts(tp.Partitions))
-				for _, p := range tp.Partitions {
-					owner[tp.Topic+"/"+itoa(p)] = m.ID
+	return describeOne(c, "GROUP", (*client.Client).DescribeGroup, func(g *wire.Group) error {
+		w := c.App.Writer
+		assignor := g.Assignor
+		if assignor == "" {
+			assignor = "-"
+		}
+		fmt.Fprintf(w, "group %s: %s, generation %d, assignor %s, coordinator %d\n\n", g.Group, g.State, g.Generation, assignor, g.Coordinator)
+		owner := map[string]string{} // "topic/partition" -> member id
+		if len(g.Members) > 0 {
+			t := newTable(w, "MEMBER", "CLIENT", "HOST", "ASSIGNMENT")
+			for _, m := range g.Members {
+				var as []string
+				for _, tp := range m.Assignment {
+					as = append(as, tp.Topic+":"+joinInts(tp.Partitions))
+					for _, p := range tp.Partitions {
+						owner[tp.Topic+"/"+itoa(p)] = m.ID
+					}
 				}
+				t.row(m.ID, dash(m.ClientID), dash(m.Host), dash(strings.Join(as, " ")))
 			}
-			t.row(m.ID, dash(m.ClientID), dash(m.Host), dash(strings.Join(as, " ")))
+			if err := t.flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+		} else {
+			fmt.Fprintln(w, "no members")
+			fmt.Fprintln(w)
+		}
+		t := newTable(w, "TOPIC", "PARTITION", "COMMITTED", "LOG-END", "LAG", "MEMBER")
+		var total int64
+		for _, o := range g.Offsets {
+			committed := "-"
+			if o.Committed >= 0 {
+				committed = itoa(o.Committed)
+			}
+			total += o.Lag
+			t.row(o.Topic, itoa(o.Partition), committed, itoa(o.LogEnd), itoa(o.Lag), dash(owner[o.Topic+"/"+itoa(o.Partition)]))
 		}
 		if err := t.flush(); err != nil {
 			return err
 		}
-		fmt.Fprintln(w)
-	} else {
-		fmt.Fprintln(w, "no members")
-		fmt.Fprintln(w)
-	}
-	t := newTable(w, "TOPIC", "PARTITION", "COMMITTED", "LOG-END", "LAG", "MEMBER")
-	var total int64
-	for _, o := range g.Offsets {
-		committed := "-"
-		if o.Committed >= 0 {
-			committed = itoa(o.Committed)
-		}
-		total += o.Lag
-		t.row(o.Topic, itoa(o.Partition), committed, itoa(o.LogEnd), itoa(o.Lag), dash(owner[o.Topic+"/"+itoa(o.Partition)]))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\ntotal lag %d\n", total)
-	return nil
+		fmt.Fprintf(w, "\ntotal lag %d\n", total)
+		return nil
+	})
 }
 
 func dash(s string) string {

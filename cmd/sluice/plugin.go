@@ -132,39 +132,25 @@ func pluginList(c *cli.Context) error {
 }
 
 func pluginDescribe(c *cli.Context) error {
-	name, err := oneArg(c, "plugin NAME")
-	if err != nil {
-		return err
-	}
-	cl, err := newClient(c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	p, err := cl.DescribePlugin(c.Context, name)
-	if err != nil {
-		return err
-	}
-	if wantJSON(c) {
-		return printJSON(c.App.Writer, p)
-	}
-	w := c.App.Writer
-	h := newTable(w)
-	h.row("plugin", p.Name)
-	h.row("kind", p.Kind)
-	h.row("latest", itoa(p.Latest))
-	h.row("used by", dash(strings.Join(p.UsedBy, ", ")))
-	if err := h.flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w)
-	t := newTable(w, "VERSION", "SIZE", "SHA256", "CREATED", "MEMORY-PAGES", "TIMEOUT-MS", "MAX-OUTPUT", "PARAMS", "EXPORTS")
-	for _, v := range p.Versions {
-		created := time.UnixMilli(v.CreatedAt).UTC().Format(time.RFC3339)
-		t.row(itoa(v.Version), itoa(v.Size), v.SHA256, created, itoa(int64(v.Limits.MemoryPages)), itoa(v.Limits.TimeoutMs),
-			itoa(v.Limits.MaxOutputBytes), kvString(v.Params), dash(strings.Join(v.Exports, ",")))
-	}
-	return t.flush()
+	return describeOne(c, "plugin NAME", (*client.Client).DescribePlugin, func(p *wire.Plugin) error {
+		w := c.App.Writer
+		h := newTable(w)
+		h.row("plugin", p.Name)
+		h.row("kind", p.Kind)
+		h.row("latest", itoa(p.Latest))
+		h.row("used by", dash(strings.Join(p.UsedBy, ", ")))
+		if err := h.flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		t := newTable(w, "VERSION", "SIZE", "SHA256", "CREATED", "MEMORY-PAGES", "TIMEOUT-MS", "MAX-OUTPUT", "PARAMS", "EXPORTS")
+		for _, v := range p.Versions {
+			created := time.UnixMilli(v.CreatedAt).UTC().Format(time.RFC3339)
+			t.row(itoa(v.Version), itoa(v.Size), v.SHA256, created, itoa(int64(v.Limits.MemoryPages)), itoa(v.Limits.TimeoutMs),
+				itoa(v.Limits.MaxOutputBytes), kvString(v.Params), dash(strings.Join(v.Exports, ",")))
+		}
+		return t.flush()
+	})
 }
 
 func pluginDelete(c *cli.Context) error {

@@ -127,23 +127,9 @@ func topicList(c *cli.Context) error {
 }
 
 func topicDescribe(c *cli.Context) error {
-	name, err := oneArg(c, "topic NAME")
-	if err != nil {
-		return err
-	}
-	cl, err := newClient(c)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	tp, err := cl.DescribeTopic(c.Context, name)
-	if err != nil {
-		return err
-	}
-	if wantJSON(c) {
-		return printJSON(c.App.Writer, tp)
-	}
-	return printTopic(c, tp)
+	return describeOne(c, "topic NAME", (*client.Client).DescribeTopic, func(tp *wire.Topic) error {
+		return printTopic(c, tp)
+	})
 }
 
 func printTopic(c *cli.Context, tp *wire.Topic) error {
