@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/sluicehq/sluice/platform/wsapi"
+	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/client"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -91,7 +92,13 @@ func TestProducePipelinedInOrder(t *testing.T) {
 // in order once the client reads, and stops reading meanwhile.
 func TestProduceBackpressure(t *testing.T) {
 	const limit = 4
-	e := startEnv(t, func(c *wsapi.Config) { c.ProduceMaxInFlight = limit })
+	// The broker holds every produce until the server has taken in its
+	// limit: without the gate a fast broker answers before batches pile up.
+	gate := make(chan struct{})
+	e := startEnv(t, func(c *wsapi.Config) {
+		c.ProduceMaxInFlight = limit
+		c.Broker = gatedBroker{Broker: c.Broker, gate: gate}
+	})
 	e.createTopic(t, "bp", 1)
 	ws := e.dial(t, "/v1/topics/bp/produce?acks=1")
 	const batches = 300
@@ -110,6 +117,7 @@ func TestProduceBackpressure(t *testing.T) {
 		s := e.h.Stats()
 		return len(s) == 1 && s[0].PeakInFlight >= limit
 	})
+	close(gate)
 	for i := 1; i <= batches; i++ {
 		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 		_, data, err := ws.ReadMessage()
@@ -131,4 +139,20 @@ func TestProduceBackpressure(t *testing.T) {
 		t.Fatalf("stats = %+v, want peak in flight <= %d", s, limit)
 	}
 	ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+}
+
+// gatedBroker holds produce calls until gate is closed (fault injection:
+// a stalled broker).
+type gatedBroker struct {
+	wsapi.Broker
+	gate chan struct{}
+}
+
+func (g gatedBroker) Produce(ctx context.Context, topic string, recs []record.Record, acks string) ([]wsapi.ProduceResult, error) {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return g.Broker.Produce(ctx, topic, recs, acks)
 }
