@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,13 +18,26 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// handed holds the ports freeAddr gave out, so one test binary never gets
+// the same port twice (testnode's tests pick from 10000-20000).
+var (
+	handedMu sync.Mutex
+	handed   = map[int]bool{}
+)
+
 // freeAddr returns a loopback host:port that was free (TCP and UDP) a moment
 // ago. It picks below Linux's ephemeral range (32768+), so the outgoing
 // connections of nodes already running cannot take it before it is bound.
 func freeAddr(t testing.TB) string {
 	t.Helper()
+	handedMu.Lock()
+	defer handedMu.Unlock()
 	for range 100 {
-		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		port := 20000 + rand.IntN(12000)
+		if handed[port] {
+			continue
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue
@@ -34,6 +48,7 @@ func freeAddr(t testing.TB) string {
 			continue
 		}
 		u.Close()
+		handed[port] = true
 		return addr
 	}
 	t.Fatal("no free port")

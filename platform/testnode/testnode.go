@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,15 +118,31 @@ func freeAddr(t testing.TB) string {
 // bind.
 func FreePorts(t testing.TB, n int) string {
 	t.Helper()
+	handedMu.Lock()
+	defer handedMu.Unlock()
 	for range 200 {
-		p := 20000 + rand.IntN(12000-n)
-		if portsFree(p, n) {
+		p := portLow + rand.IntN(portHigh-portLow-n)
+		if !handed[p] && portsFree(p, n) {
+			for i := range n {
+				handed[p+i] = true
+			}
 			return "127.0.0.1:" + strconv.Itoa(p)
 		}
 	}
 	t.Fatalf("no %d consecutive free ports", n)
 	return ""
 }
+
+// Test ports come from [portLow, portHigh): below the ephemeral range and
+// apart from the range platform/controller's own tests use (20000-32000),
+// since test binaries of several packages run at once. handed keeps one
+// process from handing out a port twice (a port is free again once checked).
+const portLow, portHigh = 10000, 20000
+
+var (
+	handedMu sync.Mutex
+	handed   = map[int]bool{}
+)
 
 func portsFree(p, n int) bool {
 	for i := range n {
