@@ -3,7 +3,6 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 )
 
 // The binary formats (MediaTypeRecords, MediaTypeResults) are
@@ -86,9 +85,9 @@ func AppendRecords(dst []byte, recs []Record) []byte {
 // DecodeRecords reads a produce request body. The returned records' Key,
 // Value and header values alias b; b must not change while they are used.
 func DecodeRecords(b []byte) ([]Record, error) {
-	d := decoder{b: b}
-	d.version()
-	n := d.count(minRecordLen)
+	d := decoder{Reader: Reader{b: b}}
+	d.Version()
+	n := d.Count(minRecordLen)
 	recs := make([]Record, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		var r Record
@@ -96,7 +95,7 @@ func DecodeRecords(b []byte) ([]Record, error) {
 		d.record(&r)
 		recs = append(recs, r)
 	}
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return nil, err
 	}
 	return recs, nil
@@ -122,27 +121,27 @@ func AppendFetchBatch(dst []byte, fb *FetchBatch) []byte {
 // DecodeFetchBatch reads a binary fetch answer. Records alias b, as in
 // DecodeRecords, and carry the batch's partition.
 func DecodeFetchBatch(b []byte) (*FetchBatch, error) {
-	d := decoder{b: b}
-	d.version()
+	d := decoder{Reader: Reader{b: b}}
+	d.Version()
 	fb := &FetchBatch{}
-	p := d.varint()
+	p := d.Varint()
 	if d.err == nil && (p < -1<<31 || p > 1<<31-1) {
-		d.fail("partition %d out of range", p)
+		d.Fail("partition %d out of range", p)
 	}
 	fb.Partition = int32(p)
-	fb.NextOffset = d.varint()
-	fb.HighWatermark = d.varint()
-	fb.LogStart = d.varint()
-	fb.LogEnd = d.varint()
-	n := d.count(minRecordLen + 1)
+	fb.NextOffset = d.Varint()
+	fb.HighWatermark = d.Varint()
+	fb.LogStart = d.Varint()
+	fb.LogEnd = d.Varint()
+	n := d.Count(minRecordLen + 1)
 	fb.Records = make([]Record, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
-		r := Record{Partition: fb.Partition, Offset: d.varint()}
+		r := Record{Partition: fb.Partition, Offset: d.Varint()}
 		d.left = n - i
 		d.record(&r)
 		fb.Records = append(fb.Records, r)
 	}
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return nil, err
 	}
 	return fb, nil
@@ -156,8 +155,8 @@ func AppendProduceResults(dst []byte, rs []ProduceResult) []byte {
 	for _, r := range rs {
 		if r.Error != nil {
 			dst = append(dst, 1)
-			dst = appendBytes(dst, []byte(r.Error.Code))
-			dst = appendBytes(dst, []byte(r.Error.Message))
+			dst = AppendBytes(dst, []byte(r.Error.Code))
+			dst = AppendBytes(dst, []byte(r.Error.Message))
 			continue
 		}
 		dst = append(dst, 0)
@@ -169,32 +168,32 @@ func AppendProduceResults(dst []byte, rs []ProduceResult) []byte {
 
 // DecodeProduceResults reads a binary produce answer.
 func DecodeProduceResults(b []byte) ([]ProduceResult, error) {
-	d := decoder{b: b}
-	d.version()
-	n := d.count(3)
+	d := decoder{Reader: Reader{b: b}}
+	d.Version()
+	n := d.Count(3)
 	rs := make([]ProduceResult, 0, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		var r ProduceResult
-		switch st := d.byte(); st {
+		switch st := d.Byte(); st {
 		case 0:
-			p := d.varint()
+			p := d.Varint()
 			if d.err == nil && (p < -1<<31 || p > 1<<31-1) {
-				d.fail("result %d: partition %d out of range", i, p)
+				d.Fail("result %d: partition %d out of range", i, p)
 			}
 			r.Partition = int32(p)
-			r.Offset = d.varint()
+			r.Offset = d.Varint()
 		case 1:
-			code := d.bytes()
-			msg := d.bytes()
+			code := d.Bytes()
+			msg := d.Bytes()
 			r.Error = &Error{Code: Code(code), Message: string(msg)}
 		default:
 			if d.err == nil {
-				d.fail("result %d: unknown status %d", i, st)
+				d.Fail("result %d: unknown status %d", i, st)
 			}
 		}
 		rs = append(rs, r)
 	}
-	if err := d.finish(); err != nil {
+	if err := d.Finish(); err != nil {
 		return nil, err
 	}
 	return rs, nil
@@ -208,21 +207,15 @@ func appendRecord(dst []byte, r *Record) []byte {
 	dst = append(dst, flags)
 	dst = binary.AppendVarint(dst, r.Timestamp)
 	if r.Key != nil {
-		dst = appendBytes(dst, r.Key)
+		dst = AppendBytes(dst, r.Key)
 	}
-	dst = appendBytes(dst, r.Value)
+	dst = AppendBytes(dst, r.Value)
 	dst = binary.AppendUvarint(dst, uint64(len(r.Headers)))
 	for _, h := range r.Headers {
-		dst = binary.AppendUvarint(dst, uint64(len(h.Key)))
-		dst = append(dst, h.Key...)
-		dst = appendBytes(dst, h.Value)
+		dst = AppendString(dst, h.Key)
+		dst = AppendBytes(dst, h.Value)
 	}
 	return dst
-}
-
-func appendBytes(dst, b []byte) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(b)))
-	return append(dst, b...)
 }
 
 func uvarintLen(v uint64) int {
@@ -238,114 +231,27 @@ func varintLen(v int64) int {
 	return uvarintLen(uint64(v<<1) ^ uint64(v>>63))
 }
 
-// decoder reads a binary body; the first error sticks and later reads
-// return zero values, so call sites stay linear.
+// decoder reads the records of a binary body with a Reader.
 type decoder struct {
-	b   []byte
-	off int
-	err error
+	Reader
 	// hdrs is an arena the records' headers are cut from, so a body
 	// costs one header allocation rather than one per record.
 	hdrs []Header
 	left int // records still to decode, counting the current one
 }
 
-func (d *decoder) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf("%w: at byte %d: %s", ErrMalformed, d.off, fmt.Sprintf(format, args...))
-	}
-}
-
-func (d *decoder) remaining() int { return len(d.b) - d.off }
-
-func (d *decoder) byte() byte {
-	if d.err != nil {
-		return 0
-	}
-	if d.remaining() < 1 {
-		d.fail("unexpected end")
-		return 0
-	}
-	c := d.b[d.off]
-	d.off++
-	return c
-}
-
-func (d *decoder) version() {
-	if v := d.byte(); d.err == nil && v != BinaryVersion {
-		d.fail("version %d, want %d", v, BinaryVersion)
-	}
-}
-
-func (d *decoder) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b[d.off:])
-	if n <= 0 {
-		d.fail("bad uvarint")
-		return 0
-	}
-	d.off += n
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b[d.off:])
-	if n <= 0 {
-		d.fail("bad varint")
-		return 0
-	}
-	d.off += n
-	return v
-}
-
-// count reads an element count and checks it against the bytes left, given
-// the smallest size of one element, so a lying count cannot make the
-// decoder allocate more than the body justifies.
-func (d *decoder) count(minElem int) int {
-	v := d.uvarint()
-	if d.err != nil {
-		return 0
-	}
-	if v > uint64(d.remaining()/minElem) {
-		d.fail("count %d exceeds what %d remaining bytes can hold", v, d.remaining())
-		return 0
-	}
-	return int(v)
-}
-
-// bytes reads a length-prefixed byte string, aliasing the body. An empty
-// string is a non-nil empty slice.
-func (d *decoder) bytes() []byte {
-	v := d.uvarint()
-	if d.err != nil {
-		return nil
-	}
-	if v > uint64(d.remaining()) {
-		d.fail("length %d exceeds %d remaining bytes", v, d.remaining())
-		return nil
-	}
-	b := d.b[d.off : d.off+int(v) : d.off+int(v)]
-	d.off += int(v)
-	return b
-}
-
 func (d *decoder) record(r *Record) {
-	flags := d.byte()
+	flags := d.Byte()
 	if d.err == nil && flags&^flagKey != 0 {
-		d.fail("unknown record flags %#x", flags)
+		d.Fail("unknown record flags %#x", flags)
 		return
 	}
-	r.Timestamp = d.varint()
+	r.Timestamp = d.Varint()
 	if flags&flagKey != 0 {
-		r.Key = d.bytes()
+		r.Key = d.Bytes()
 	}
-	r.Value = d.bytes()
-	nh := d.count(2)
+	r.Value = d.Bytes()
+	nh := d.Count(2)
 	if nh > 0 {
 		if cap(d.hdrs)-len(d.hdrs) < nh {
 			// A new arena; earlier records keep the old one.
@@ -354,17 +260,10 @@ func (d *decoder) record(r *Record) {
 		}
 		start := len(d.hdrs)
 		for i := 0; i < nh && d.err == nil; i++ {
-			k := d.bytes()
-			v := d.bytes()
+			k := d.Bytes()
+			v := d.Bytes()
 			d.hdrs = append(d.hdrs, Header{Key: string(k), Value: v})
 		}
 		r.Headers = d.hdrs[start:len(d.hdrs):len(d.hdrs)]
 	}
-}
-
-func (d *decoder) finish() error {
-	if d.err == nil && d.off != len(d.b) {
-		d.fail("%d trailing bytes", len(d.b)-d.off)
-	}
-	return d.err
 }
