@@ -170,10 +170,6 @@ func TestThreeNodes(t *testing.T) {
 	ws.Close()
 
 	// Two members of one group on two nodes split the partitions.
-	offs, _ := n1.Controller().Metadata().Topic("__consumer_offsets")
-	if offs.ReplicationFactor != 1 {
-		t.Errorf("__consumer_offsets replication factor %d, want 1 until followers replicate", offs.ReplicationFactor)
-	}
 	a := startPoller(t, n2.URL(), "mn", "mg")
 	b := startPoller(t, n3.URL(), "mn", "mg")
 	eventually(t, 60*time.Second, "the members split the partitions", func() bool {
@@ -181,6 +177,16 @@ func TestThreeNodes(t *testing.T) {
 		all := slices.Sorted(slices.Values(append(slices.Clone(pa), pb...)))
 		return len(pa) > 0 && len(pb) > 0 && slices.Equal(all, []int32{0, 1, 2})
 	})
+	// The group's coordinator created __consumer_offsets before it took
+	// the members in; it exists now on every node's view of the metadata.
+	eventually(t, 10*time.Second, "__consumer_offsets in the metadata", func() bool {
+		_, ok := n1.Controller().Metadata().Topic("__consumer_offsets")
+		return ok
+	})
+	offs, _ := n1.Controller().Metadata().Topic("__consumer_offsets")
+	if offs.ReplicationFactor != 1 {
+		t.Errorf("__consumer_offsets replication factor %d, want 1 until followers replicate", offs.ReplicationFactor)
+	}
 	// Any node describes the group (the request goes to its coordinator).
 	for _, n := range []*testnode.Node{n1, n2, n3} {
 		c, err := client.New(n.URL())
