@@ -65,9 +65,17 @@ type Config struct {
 	Cluster string
 	// Tags describe this node to the others.
 	Tags Tags
-	// Join lists serf addresses (host:port) of nodes already in the cluster.
-	// Start fails if none of them can be joined.
+	// Join lists serf addresses (host:port) of other members. Start retries
+	// the join with backoff until one of them answers (any live member will
+	// do, and in a cold start the nodes may list each other), until
+	// RetryJoinTimeout passes or until Start's context ends.
 	Join []string
+	// RetryJoinTimeout bounds how long Start keeps retrying Join; 0 retries
+	// until Start's context ends (as Consul's retry_join does).
+	RetryJoinTimeout time.Duration
+	// RetryJoinMaxBackoff caps the wait between join attempts (default 5s;
+	// the first wait is 100ms, doubling, with jitter).
+	RetryJoinMaxBackoff time.Duration
 	// Logger receives serf's and memberlist's logs; nil discards them.
 	Logger *slog.Logger
 	// EventBuffer is the capacity of the Events channel; default 1024.
@@ -164,7 +172,7 @@ func Start(ctx context.Context, cfg Config) (*Membership, error) {
 	}
 	go m.forward(serfEvents)
 	if len(cfg.Join) > 0 {
-		if err := m.Join(ctx, cfg.Join); err != nil {
+		if err := m.retryJoin(ctx, cfg); err != nil {
 			_ = m.Close()
 			return nil, err
 		}

@@ -42,8 +42,13 @@ type Config struct {
 	// AdvertiseAddr is the host other nodes and clients use to reach this
 	// one; empty means the hosts of the listen addresses.
 	AdvertiseAddr string
-	// Join lists serf addresses of existing members to join at start.
+	// Join lists serf addresses of other members to join at start. Start
+	// retries with backoff until one answers (any live member is a seed;
+	// nodes of a cold start may list each other).
 	Join []string
+	// RetryJoinTimeout bounds those retries; 0 retries until the start's
+	// context ends (Ctrl-C).
+	RetryJoinTimeout time.Duration
 	// ClusterName names the cluster: nodes gossip only with nodes of the
 	// same name, so a node started with another cluster's addresses by
 	// mistake can never become part of it. Letters, digits, '.', '_' and

@@ -106,9 +106,10 @@ func (n *Node) start(ctx context.Context) error {
 			HTTPAddr: n.httpURL,
 			RaftAddr: raftAdvertise,
 		},
-		Cluster: cfg.ClusterName,
-		Join:    cfg.Join,
-		Logger:  cfg.Logger.With("component", "serf"),
+		Cluster:          cfg.ClusterName,
+		Join:             cfg.Join,
+		RetryJoinTimeout: cfg.RetryJoinTimeout,
+		Logger:           cfg.Logger.With("component", "serf"),
 	}
 	if g := cfg.Timing.SerfGossipInterval; g > 0 {
 		// Close leaves the cluster; a few gossip rounds spread the news.

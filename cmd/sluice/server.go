@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluicehq/sluice/platform"
 	"github.com/urfave/cli/v2"
@@ -41,6 +42,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "serf-addr", EnvVars: []string{"SLUICE_SERF_ADDR"}, Value: d.SerfAddr, Usage: "gossip (serf) address"},
 			&cli.StringFlag{Name: "advertise-addr", EnvVars: []string{"SLUICE_ADVERTISE_ADDR"}, Usage: "host other nodes and clients reach this node at (default: the listen hosts)"},
 			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"SLUICE_JOIN"}, Usage: "serf `ADDR` of a member to join (repeatable; comma-separated in the env)"},
+			&cli.DurationFlag{Name: "retry-join-timeout", EnvVars: []string{"SLUICE_RETRY_JOIN_TIMEOUT"}, Usage: "give up joining after `DURATION` with no --join seed answering (0: retry until stopped)"},
 			&cli.StringFlag{Name: "cluster-name", EnvVars: []string{"SLUICE_CLUSTER_NAME"}, Value: d.ClusterName, Usage: "`NAME` of the cluster; nodes gossip only with nodes of the same name"},
 			&cli.IntFlag{Name: "bootstrap-expect", EnvVars: []string{"SLUICE_BOOTSTRAP_EXPECT"}, Value: d.BootstrapExpect, Usage: "controllers that form the first quorum"},
 			logLevelFlag("info"),
@@ -79,7 +81,7 @@ type serverSettings struct {
 }
 
 // configKeys are the keys a --config file may hold: the flag names.
-var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "cluster-name", "bootstrap-expect", "log-level", "log-format"}
+var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "retry-join-timeout", "cluster-name", "bootstrap-expect", "log-level", "log-format"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
@@ -185,6 +187,8 @@ func (s *serverSettings) set(key string, v any) error {
 		s.cfg.Roles, err = list()
 	case "join":
 		s.cfg.Join, err = list()
+	case "retry-join-timeout":
+		s.cfg.RetryJoinTimeout, err = duration(key, v)
 	case "data-dir":
 		s.cfg.DataDir, err = str()
 	case "http-addr":
@@ -289,4 +293,20 @@ func httpURL(addr string) string {
 		return addr
 	}
 	return "http://" + addr
+}
+
+// duration reads a setting given as a Go duration string ("30s", "5m") or,
+// from a flag, as a time.Duration.
+func duration(key string, v any) (time.Duration, error) {
+	switch x := v.(type) {
+	case time.Duration:
+		return x, nil
+	case string:
+		d, err := time.ParseDuration(x)
+		if err != nil {
+			return 0, fmt.Errorf("setting %s: %w", key, err)
+		}
+		return d, nil
+	}
+	return 0, fmt.Errorf("setting %s: want a duration such as \"30s\", got %v", key, v)
 }
