@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/sdk/wire"
 )
 
 // ProduceResult is where one record of a produce went: its partition and
@@ -221,9 +222,21 @@ func (b *Broker) appendTo(ctx context.Context, t *topic, index int32, recs []rec
 		base, err = b.cfg.Forwarder.Forward(ctx, leader, t.meta.Name, index, recs, acks)
 	}
 	if err != nil {
-		return -1, fmt.Errorf("forward to %s-%d on node %d: %w", t.meta.Name, index, a.Leader, err)
+		return -1, fmt.Errorf("forward to %s-%d on node %d: %w", t.meta.Name, index, a.Leader, leaderBehind(err))
 	}
 	return base, nil
+}
+
+// leaderBehind turns a leader's "no such topic / partition" into
+// ErrLeaderUnreachable: this broker forwards because its metadata has the
+// partition, so the leader's metadata is behind (a freshly created topic,
+// a restarting node) and nothing was written; the producer retries.
+func leaderBehind(err error) error {
+	var we *wire.Error
+	if errors.As(err, &we) && (we.Code == wire.CodeUnknownTopic || we.Code == wire.CodeUnknownPartition) {
+		return fmt.Errorf("%w: its metadata is behind (it answered: %s)", ErrLeaderUnreachable, we.Message)
+	}
+	return err
 }
 
 // ProducePartition appends recs to one partition this broker leads: the
