@@ -2,8 +2,11 @@ package storage
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/sluicehq/sluice/record"
 )
@@ -66,4 +69,58 @@ func BatchProducer(raw []byte) (Producer, error) {
 		return Producer{}, err
 	}
 	return h.prod, nil
+}
+
+// ScanProducers calls fn, in offset order, for every batch written by an
+// idempotent producer (magic 2) among the batches from the one containing
+// from up to the first at or past to: its base offset, record count and
+// producer. Only headers are read (framing and CRC checked, records not
+// decoded), so a new leader rebuilds its producer state quickly. A from
+// outside the log is ErrOffsetOutOfRange; fn's error stops the scan and
+// is returned.
+func (l *Log) ScanProducers(from, to int64, fn func(base int64, count int32, p Producer) error) error {
+	err := l.view(func(tx *bolt.Tx) error {
+		s, err := readState(tx)
+		if err != nil {
+			return err
+		}
+		if from < s.start || from > s.end {
+			return fmt.Errorf("offset %d outside log %d..%d: %w", from, s.start, s.end, ErrOffsetOutOfRange)
+		}
+		if from == s.end || from >= to {
+			return nil
+		}
+		bb := tx.Bucket(bucketBatches)
+		c := bb.Cursor()
+		for k, _ := seekContaining(c, from); k != nil; k, _ = c.Next() {
+			if int64(binary.BigEndian.Uint64(k)) >= to {
+				break
+			}
+			raw, err := getBatch(bb, k)
+			if err != nil {
+				return err
+			}
+			if raw == nil {
+				return fmt.Errorf("%w: key %x in batches is not a batch", ErrCorrupt, k)
+			}
+			h, err := parseHeader(raw)
+			if err != nil {
+				return fmt.Errorf("batch %d: %w", int64(binary.BigEndian.Uint64(k)), err)
+			}
+			if h.prod.ID == NoProducer {
+				continue
+			}
+			if err := checkCRC(raw); err != nil {
+				return fmt.Errorf("batch %d: %w", h.base, err)
+			}
+			if err := fn(h.base, h.count, h.prod); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("scan producers of %s from %d: %w", l.path, from, err)
+	}
+	return nil
 }

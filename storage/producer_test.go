@@ -94,6 +94,24 @@ func TestAppendAsStoresProducer(t *testing.T) {
 	if p, err := BatchProducer(res.Batches[1].Raw); err != nil || p != prod {
 		t.Fatalf("BatchProducer: %+v, %v", p, err)
 	}
+	type seen struct {
+		base  int64
+		count int32
+		p     Producer
+	}
+	var got []seen
+	if err := l.ScanProducers(0, l.EndOffset(), func(base int64, count int32, p Producer) error {
+		got = append(got, seen{base, count, p})
+		return nil
+	}); err != nil || len(got) != 1 || got[0] != (seen{2, 3, prod}) {
+		t.Fatalf("ScanProducers: %+v, %v", got, err)
+	}
+	if err := l.ScanProducers(3, l.EndOffset(), func(int64, int32, Producer) error { return nil }); err != nil {
+		t.Fatalf("scan from inside a batch: %v", err)
+	}
+	if err := l.ScanProducers(99, 100, func(int64, int32, Producer) error { return nil }); !errors.Is(err, ErrOffsetOutOfRange) {
+		t.Fatalf("scan past the end: %v", err)
+	}
 	follower := openLog(t, Options{})
 	raws := [][]byte{res.Batches[0].Raw, res.Batches[1].Raw}
 	if err := follower.AppendReplica(ctx, raws); err != nil {

@@ -19,36 +19,14 @@ import (
 const (
 	ProducerScanWindow  = 10 * time.Minute
 	ProducerScanRecords = 1 << 16
-	producerScanBytes   = 4 << 20 // per read while rebuilding
 )
 
 // producerLog is what an idempotent write needs of a Log beyond Log:
-// storage's batches with their producer. storageLog has it; a Log
-// without it refuses idempotent produces.
+// storage's batches with their producer (*storage.Log has both, so
+// storageLog does). A Log without it refuses idempotent produces.
 type producerLog interface {
 	AppendAs(ctx context.Context, recs []record.Record, leaderEpoch int32, prod storage.Producer) (int64, error)
-	ProducerBatches(from int64, maxBytes int, maxOffset int64) ([]storedBatch, error)
-}
-
-// storedBatch is a batch's offsets and producer, as read back.
-type storedBatch struct {
-	base  int64
-	count int32
-	prod  storage.Producer
-}
-
-// ProducerBatches reads the batches from the one containing from up to
-// maxOffset, about maxBytes at a time, with their producers.
-func (l storageLog) ProducerBatches(from int64, maxBytes int, maxOffset int64) ([]storedBatch, error) {
-	res, err := l.Read(from, maxBytes, maxOffset)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]storedBatch, len(res.Batches))
-	for i, b := range res.Batches {
-		out[i] = storedBatch{base: b.BaseOffset, count: int32(b.LastOffset - b.BaseOffset + 1), prod: b.Producer}
-	}
-	return out, nil
+	ScanProducers(from, to int64, fn func(base int64, count int32, p storage.Producer) error) error
 }
 
 // produced is an idempotent request's share of one partition.
@@ -125,22 +103,12 @@ func (s *idemState) ensure(l Log, pl producerLog, epoch int32, now time.Time) er
 // scanProducers records into st the producer batches in [from, end) of
 // the log (of producer only, unless it is -1).
 func scanProducers(pl producerLog, st *ProducerState, from, end, only int64) error {
-	for from < end {
-		bs, err := pl.ProducerBatches(from, producerScanBytes, end)
-		if err != nil {
-			return err
+	return pl.ScanProducers(from, end, func(base int64, count int32, p storage.Producer) error {
+		if only < 0 || p.ID == only {
+			st.Record(Producer{ID: p.ID, Epoch: p.Epoch, BaseSequence: p.BaseSequence}, p.LastSequence, base, count)
 		}
-		if len(bs) == 0 {
-			return nil
-		}
-		for _, b := range bs {
-			if b.prod.ID != storage.NoProducer && (only < 0 || b.prod.ID == only) {
-				st.Record(Producer{ID: b.prod.ID, Epoch: b.prod.Epoch, BaseSequence: b.prod.BaseSequence}, b.prod.LastSequence, b.base, b.count)
-			}
-			from = b.base + int64(b.count)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // write appends recs as one batch: plainly, or for an idempotent request
