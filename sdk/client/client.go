@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -52,6 +53,7 @@ type Client struct {
 	timeout   time.Duration
 	userAgent string
 	retry     retryPolicy
+	created   sync.Map // topic name -> time.Time this client created it
 }
 
 // Option configures a Client.
@@ -155,7 +157,7 @@ func (c *Client) do(ctx context.Context, r request) (status int, header http.Hea
 	rt := c.retry.start()
 	for {
 		status, header, body, err = c.doRedirect(ctx, r)
-		if err == nil || !nothingDone(err) || !rt.next(ctx) {
+		if err == nil || !(nothingDone(err) || c.justCreated(r, err)) || !rt.next(ctx) {
 			return status, header, body, err
 		}
 	}

@@ -105,7 +105,7 @@ func (c *Client) produce(ctx context.Context, topic string, recs []Record, opts 
 	rt := pol.start()
 	for {
 		res, err := c.produceBody(ctx, topic, body, len(recs), opts)
-		if !retryProduce(ctx, opts.Idempotent != nil, res, err) || !rt.next(ctx) {
+		if !c.retryProduce(ctx, topic, opts.Idempotent != nil, res, err) || !rt.next(ctx) {
 			if err != nil {
 				return nil, fmt.Errorf("produce to %s: %w", topic, err)
 			}
@@ -116,7 +116,10 @@ func (c *Client) produce(ctx context.Context, topic string, recs []Record, opts 
 
 // retryProduce reports whether a produce attempt's outcome calls for
 // another: see Produce.
-func retryProduce(ctx context.Context, idempotent bool, res []ProduceResult, err error) bool {
+func (c *Client) retryProduce(ctx context.Context, topic string, idempotent bool, res []ProduceResult, err error) bool {
+	if err != nil && c.justCreated(request{path: "/v1/topics/" + seg(topic) + "/records"}, err) {
+		return true
+	}
 	if !idempotent {
 		return err != nil && nothingDone(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -98,6 +100,31 @@ func (r *retrier) next(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// CreatedTopicGrace is how long after this client created a topic an
+// unknown_topic answer about it is taken for a node whose metadata has
+// not caught up yet (read your own writes) and retried.
+const CreatedTopicGrace = 10 * time.Second
+
+// justCreated reports whether err is unknown_topic about a topic this
+// client created within CreatedTopicGrace (the request's path names it).
+func (c *Client) justCreated(r request, err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != wire.CodeUnknownTopic {
+		return false
+	}
+	rest, ok := strings.CutPrefix(r.path, "/v1/topics/")
+	if !ok {
+		return false
+	}
+	name, _, _ := strings.Cut(rest, "/")
+	name, perr := url.PathUnescape(name)
+	if perr != nil {
+		return false
+	}
+	at, ok := c.created.Load(name)
+	return ok && time.Since(at.(time.Time)) < CreatedTopicGrace
 }
 
 // nothingDone reports whether err guarantees the request did nothing and
