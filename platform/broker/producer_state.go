@@ -183,17 +183,6 @@ func (s *ProducerState) Record(p Producer, lastSeq, baseOffset int64, count int3
 	e.lastOff = max(e.lastOff, baseOffset+int64(count))
 }
 
-// Forget drops every batch at or past offset end (the log was truncated
-// there).
-func (s *ProducerState) Forget(end int64) {
-	for id, e := range s.producers {
-		e.batches = slices.DeleteFunc(e.batches, func(b ProducerBatch) bool { return b.BaseOffset+int64(b.Count) > end })
-		if len(e.batches) == 0 {
-			delete(s.producers, id)
-		}
-	}
-}
-
 // Len is the number of producers kept.
 func (s *ProducerState) Len() int { return len(s.producers) }
 

@@ -86,14 +86,6 @@ func TestProducerStateWindow(t *testing.T) {
 	if res, err := s.Check(p(40), 49, 1); err != nil || !res.Duplicate || res.Original.BaseOffset != 4 {
 		t.Fatalf("oldest kept: %+v, %v", res, err)
 	}
-	// Truncation forgets what is past the new end.
-	s.Forget(10)
-	if res, _ := s.Check(p(100), 109, 1); res.Duplicate {
-		t.Fatal("batch past the truncation point still remembered")
-	}
-	if res, _ := s.Check(p(90), 99, 1); !res.Duplicate {
-		t.Fatal("batch before the truncation point forgotten")
-	}
 }
 
 func TestProducerStateEvictsOldestProducer(t *testing.T) {
