@@ -22,11 +22,16 @@ import (
 type ackDroppingConn struct {
 	net.Conn
 	armed *atomic.Bool
+	tail  []byte // the end of the previous read: a marker may straddle reads
 }
+
+var ackMarker = []byte(`"type":"ack"`)
 
 func (c *ackDroppingConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	if n > 0 && bytes.Contains(b[:n], []byte(`"type":"ack"`)) && c.armed.CompareAndSwap(true, false) {
+	window := append(c.tail, b[:n]...)
+	c.tail = append(c.tail[:0], window[max(0, len(window)-len(ackMarker)):]...)
+	if n > 0 && bytes.Contains(window, ackMarker) && c.armed.CompareAndSwap(true, false) {
 		c.Conn.Close()
 		return 0, errors.New("injected fault: connection lost with the ack")
 	}
