@@ -107,3 +107,35 @@ func TestWSIdempotentResendAfterLostConnection(t *testing.T) {
 		t.Fatalf("%d records stored, want 15 (each once)", total)
 	}
 }
+
+// TestWSProducerRidesOutRestart: the node restarts under an idempotent
+// WebSocket producer; the producer reconnects (through the node's start,
+// when it may not know the topic yet) and goes on.
+func TestWSProducerRidesOutRestart(t *testing.T) {
+	n := testnode.Start(t)
+	ctx := ctxT(t)
+	c, err := client.New(n.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.CreateTopic(ctx, wire.CreateTopicRequest{Name: "wr", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := c.ProduceWS(ctx, client.WSProducerConfig{Topic: "wr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	if _, err := pr.Send(ctx, []wire.Record{{Value: []byte("before")}}); err != nil {
+		t.Fatal(err)
+	}
+	n.Restart(t)
+	res, err := pr.Send(ctx, []wire.Record{{Value: []byte("after")}})
+	if err != nil || res[0].Error != nil || res[0].Offset != 1 {
+		t.Fatalf("after the restart: %+v, %v", res, err)
+	}
+	if end, err := c.Offset(ctx, "wr", 0, wire.AtLatest); err != nil || end != 2 {
+		t.Fatalf("log end %d, %v; want 2", end, err)
+	}
+}

@@ -62,6 +62,10 @@ type WSProducer struct {
 	ws  *websocket.Conn
 	buf []byte
 
+	// lostAt is when the connection was last lost, zero once a batch was
+	// answered on its replacement; only the reader uses it.
+	lostAt time.Time
+
 	mu      sync.Mutex // guards the fields below; never held while writing
 	seq     int64
 	queue   []*wsPending            // sent, answers awaited, in order
@@ -198,6 +202,9 @@ func (p *WSProducer) readLoop() {
 			p.mu.Lock()
 			closing := p.closing
 			p.mu.Unlock()
+			if p.lostAt.IsZero() {
+				p.lostAt = time.Now()
+			}
 			switch {
 			case closing:
 				p.fail(ErrClosed)
@@ -232,6 +239,7 @@ func (p *WSProducer) readLoop() {
 			pend := p.queue[0]
 			p.queue = p.queue[1:]
 			p.mu.Unlock()
+			p.lostAt = time.Time{}
 			p.answer(pend, m)
 		case wire.WSError:
 			var m wire.WSErrorMsg
@@ -240,14 +248,29 @@ func (p *WSProducer) readLoop() {
 				return
 			}
 			// The server ends the connection: an idempotent producer
-			// reconnects when the reason is transient (shutting down, a
-			// node starting), on the read error that follows.
-			if !p.idem || !(m.Error.Code.Retriable() || m.Error.Code == wire.CodeShuttingDown) {
+			// reconnects when the reason is transient, on the read error
+			// that follows: shutting down, a retriable code, or (for
+			// CreatedTopicGrace after the connection was lost) an
+			// unknown topic, which a restarting node answers before its
+			// metadata caught up.
+			if !p.idem || !p.transient(m.Error.Code) {
 				p.fail(wsError(m.Error))
 				return
 			}
 		}
 	}
+}
+
+// transient reports whether a connection's error frame is worth a
+// reconnect.
+func (p *WSProducer) transient(c wire.Code) bool {
+	switch {
+	case c.Retriable(), c == wire.CodeShuttingDown:
+		return true
+	case c == wire.CodeUnknownTopic:
+		return !p.lostAt.IsZero() && time.Since(p.lostAt) < CreatedTopicGrace
+	}
+	return false
 }
 
 // answer completes a batch, or schedules it to be sent again.
