@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
+	"github.com/sluicehq/sluice/storage"
 )
 
 // recordingForwarder answers forwards with a fixed error, or base 0, and
@@ -127,5 +129,89 @@ func TestIdempotentProduceSplitAndRetry(t *testing.T) {
 	}
 	if !slices.ContainsFunc(tp.Partitions, func(p meta.Partition) bool { return p.Leader == 1 }) {
 		t.Fatal("no partition led here")
+	}
+}
+
+// lyingLog writes an idempotent batch and then reports a failure, as an
+// append whose context ended inside a group commit does.
+type lyingLog struct {
+	storageLog
+	lie *atomic.Bool
+}
+
+func (l lyingLog) AppendAs(ctx context.Context, recs []record.Record, epoch int32, prod storage.Producer) (int64, error) {
+	base, err := l.storageLog.AppendAs(ctx, recs, epoch, prod)
+	if err == nil && l.lie.CompareAndSwap(true, false) {
+		return 0, context.DeadlineExceeded
+	}
+	return base, err
+}
+
+// Fault: the append of an idempotent batch fails after it was written.
+// Guarantee: the leader learns the batch from its log, so the retry is
+// answered with the offsets it was written at, not written again.
+func TestIdempotentRetryAfterAmbiguousAppend(t *testing.T) {
+	src := newMemSource(t, 1)
+	var lie atomic.Bool
+	b := startBroker(t, src, t.TempDir(), func(c *Config) {
+		c.OpenLog = func(path string, opts LogOptions) (Log, error) {
+			l, err := OpenStorageLog(path, opts)
+			if err != nil {
+				return nil, err
+			}
+			return lyingLog{storageLog: l.(storageLog), lie: &lie}, nil
+		}
+	})
+	waitVersion(t, b, src.createTopic(t, "amb", 1, nil))
+	req := ProduceRequest{Topic: "amb", Records: values(3, "a"), Acks: AcksLeader, Producer: &Producer{ID: 9, BaseSequence: 0}}
+	produce(t, b, "amb", values(2, "plain"), AcksLeader)
+	lie.Store(true)
+	res, err := b.Produce(context.Background(), req, nil)
+	if err != nil || res[0].Err == nil {
+		t.Fatalf("first attempt: %+v, %v; want a per-record failure", res, err)
+	}
+	res, err = b.Produce(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Err != nil || r.Offset != 2+int64(i) {
+			t.Fatalf("retry, record %d: %+v; want offset %d", i, r, 2+i)
+		}
+	}
+	if got := fetchAll(t, b, "amb", 0); len(got) != 5 {
+		t.Fatalf("%d records stored, want 5 (the batch once)", len(got))
+	}
+}
+
+// Concurrent retries of one batch are decided one at a time: written once.
+func TestConcurrentRetriesWriteOnce(t *testing.T) {
+	src := newMemSource(t, 1)
+	b := startBroker(t, src, t.TempDir())
+	waitVersion(t, b, src.createTopic(t, "cc", 2, nil))
+	req := ProduceRequest{Topic: "cc", Records: values(10, "c"), Acks: AcksLeader, Producer: &Producer{ID: 5, BaseSequence: 0}}
+	var wg sync.WaitGroup
+	answers := make([][]ProduceResult, 8)
+	for g := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := b.Produce(context.Background(), req, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			answers[g] = res
+		}()
+	}
+	wg.Wait()
+	for g := range answers {
+		for i := range answers[g] {
+			if answers[g][i].Err != nil || answers[g][i] != answers[0][i] {
+				t.Fatalf("attempt %d record %d: %+v, attempt 0: %+v", g, i, answers[g][i], answers[0][i])
+			}
+		}
+	}
+	if n := len(fetchAll(t, b, "cc", 0)) + len(fetchAll(t, b, "cc", 1)); n != 10 {
+		t.Fatalf("%d records stored, want 10", n)
 	}
 }
