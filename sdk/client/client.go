@@ -8,6 +8,16 @@
 //
 //	_, err := c.DescribeTopic(ctx, "orders")
 //	if errors.Is(err, client.ErrUnknownTopic) { ... }
+//
+// Calls ride out transient states: an answer that guarantees nothing was
+// done (not_leader, not_controller, not_enough_replicas, unavailable, a
+// node that cannot be dialled) is retried with jittered exponential
+// backoff within a delivery timeout (WithRetryBackoff,
+// WithDeliveryTimeout). The Producer and the WebSocket producer are
+// idempotent by default: a random producer id and per-record sequences
+// let the broker recognise a retry, so they also retry timeouts and lost
+// answers without writing a record twice (docs/api.md, "Idempotent
+// produce").
 package client
 
 import (
