@@ -34,6 +34,11 @@ type appendReq struct {
 // first, Append returns ctx.Err(): a request still queued is dropped, one
 // already in a transaction may still be committed.
 func (l *Log) Append(ctx context.Context, recs []record.Record, leaderEpoch int32) (int64, error) {
+	return l.appendAs(ctx, recs, leaderEpoch, Producer{ID: NoProducer})
+}
+
+// appendAs is Append with the batch's producer (see AppendAs).
+func (l *Log) appendAs(ctx context.Context, recs []record.Record, leaderEpoch int32, prod Producer) (int64, error) {
 	if len(recs) == 0 {
 		return 0, fmt.Errorf("append to %s: no records", l.path)
 	}
@@ -49,16 +54,16 @@ func (l *Log) Append(ctx context.Context, recs []record.Record, leaderEpoch int3
 		return 0, fmt.Errorf("append to %s: %d records in one batch: %w", l.path, len(recs), ErrBatchTooLarge)
 	}
 	ts, first, maxTS := timestamps(recs, l.opts.Now().UnixMilli())
-	size := encodedSize(recs, ts, first)
+	size := encodedSizeFor(recs, ts, first, prod)
 	if size > l.opts.MaxBatchBytes || size > math.MaxUint32 {
 		return 0, fmt.Errorf("append to %s: batch encodes to %d bytes, limit %d: %w", l.path, size, l.opts.MaxBatchBytes, ErrBatchTooLarge)
 	}
 	buf := getEncodeBuf(size)
-	raw := encodeBatchInto(*buf, recs, ts, first, maxTS, leaderEpoch, size)
+	raw := encodeBatchInto(*buf, recs, ts, first, maxTS, leaderEpoch, size, prod)
 	req := &appendReq{
 		ctx:   ctx,
 		raws:  [][]byte{raw},
-		heads: []header{{length: size, epoch: leaderEpoch, count: int32(len(recs)), firstTS: first, maxTS: maxTS}},
+		heads: []header{{length: size, epoch: leaderEpoch, count: int32(len(recs)), firstTS: first, maxTS: maxTS, prod: prod}},
 		bytes: size,
 		done:  make(chan struct{}),
 	}

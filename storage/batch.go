@@ -19,13 +19,28 @@ import (
 //	21 int32  record count (>= 1)
 //	25 int64  first timestamp (ms)
 //	33 int64  max timestamp (ms)
-//	41 records
+//	41 records                      (magic 1)
+//
+// Magic 2 (an idempotent producer's batch) adds, before the records:
+//
+//	41 int64  producer id (>= 0)
+//	49 int16  producer epoch (>= 0)
+//	51 int64  base sequence: the producer's sequence of its request's first record
+//	59 int64  last sequence: the sequence of its request's last record (>= base)
+//	67 records                      (magic 2)
+//
+// A batch without a producer is written with magic 1, byte for byte as
+// before the extension, so files written by older versions read unchanged
+// and a log written without idempotent producers is readable by them.
 //
 // The CRC covers the base offset and the leader epoch, so any flipped byte is
 // detected; the committer stamps the base offset and then computes the CRC.
 const (
 	batchMagic      = 1
+	batchMagicV2    = 2
 	batchHeaderSize = 41
+	// batchHeaderSizeV2 is the header of a magic-2 batch.
+	batchHeaderSizeV2 = 67
 
 	offCRC      = 0
 	offMagic    = 4
@@ -35,6 +50,10 @@ const (
 	offCount    = 21
 	offFirstTS  = 25
 	offMaxTS    = 33
+	offPID      = 41
+	offPEpoch   = 49
+	offBaseSeq  = 51
+	offLastSeq  = 59
 	minRecBytes = 5 // length, timestamp delta, key length, value length, header count
 	minHdrBytes = 2 // key length, value length
 )
@@ -49,7 +68,10 @@ type Batch struct {
 	LeaderEpoch    int32
 	FirstTimestamp int64
 	MaxTimestamp   int64
-	Records        []record.Record
+	// Producer is the idempotent producer that wrote the batch; its ID is
+	// NoProducer (-1) for a batch written without one (magic 1).
+	Producer Producer
+	Records  []record.Record
 	// Raw is the batch exactly as stored; followers append it unchanged
 	// with AppendReplica.
 	Raw []byte
@@ -63,6 +85,15 @@ type header struct {
 	count   int32
 	firstTS int64
 	maxTS   int64
+	prod    Producer // ID NoProducer for magic 1
+}
+
+// size is the header's length in bytes: where the records begin.
+func (h header) size() int {
+	if h.prod.ID != NoProducer {
+		return batchHeaderSizeV2
+	}
+	return batchHeaderSize
 }
 
 func (h header) last() int64 { return h.base + int64(h.count) - 1 }
@@ -74,8 +105,12 @@ func parseHeader(raw []byte) (header, error) {
 	if len(raw) < batchHeaderSize {
 		return header{}, fmt.Errorf("%w: batch of %d bytes is shorter than its %d-byte header", ErrCorrupt, len(raw), batchHeaderSize)
 	}
-	if raw[offMagic] != batchMagic {
-		return header{}, fmt.Errorf("%w: batch magic %d, want %d", ErrCorrupt, raw[offMagic], batchMagic)
+	magic := raw[offMagic]
+	if magic != batchMagic && magic != batchMagicV2 {
+		return header{}, fmt.Errorf("%w: batch magic %d, want %d or %d", ErrCorrupt, magic, batchMagic, batchMagicV2)
+	}
+	if magic == batchMagicV2 && len(raw) < batchHeaderSizeV2 {
+		return header{}, fmt.Errorf("%w: batch of %d bytes is shorter than its %d-byte header", ErrCorrupt, len(raw), batchHeaderSizeV2)
 	}
 	h := header{
 		base:    int64(binary.BigEndian.Uint64(raw[offBase:])),
@@ -84,6 +119,18 @@ func parseHeader(raw []byte) (header, error) {
 		count:   int32(binary.BigEndian.Uint32(raw[offCount:])),
 		firstTS: int64(binary.BigEndian.Uint64(raw[offFirstTS:])),
 		maxTS:   int64(binary.BigEndian.Uint64(raw[offMaxTS:])),
+		prod:    Producer{ID: NoProducer},
+	}
+	if magic == batchMagicV2 {
+		h.prod = Producer{
+			ID:           int64(binary.BigEndian.Uint64(raw[offPID:])),
+			Epoch:        int16(binary.BigEndian.Uint16(raw[offPEpoch:])),
+			BaseSequence: int64(binary.BigEndian.Uint64(raw[offBaseSeq:])),
+			LastSequence: int64(binary.BigEndian.Uint64(raw[offLastSeq:])),
+		}
+		if err := h.prod.check(); err != nil {
+			return header{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
 	}
 	switch {
 	case h.length != len(raw):
@@ -92,7 +139,7 @@ func parseHeader(raw []byte) (header, error) {
 		return header{}, fmt.Errorf("%w: negative base offset %d", ErrCorrupt, h.base)
 	case h.epoch < 0:
 		return header{}, fmt.Errorf("%w: negative leader epoch %d", ErrCorrupt, h.epoch)
-	case h.count < 1 || int(h.count) > (len(raw)-batchHeaderSize)/minRecBytes:
+	case h.count < 1 || int(h.count) > (len(raw)-h.size())/minRecBytes:
 		return header{}, fmt.Errorf("%w: record count %d does not fit %d bytes", ErrCorrupt, h.count, len(raw))
 	case h.base > math.MaxInt64-int64(h.count):
 		return header{}, fmt.Errorf("%w: base offset %d + count %d overflows", ErrCorrupt, h.base, h.count)
@@ -137,6 +184,7 @@ func DecodeBatch(raw []byte) (Batch, error) {
 		LeaderEpoch:    h.epoch,
 		FirstTimestamp: h.firstTS,
 		MaxTimestamp:   h.maxTS,
+		Producer:       h.prod,
 		Records:        recs,
 		Raw:            raw,
 	}, nil
@@ -205,7 +253,7 @@ func (r *reader) bytes(what string, nullable bool) []byte {
 
 func decodeRecords(raw []byte, h header) ([]record.Record, error) {
 	recs := make([]record.Record, h.count)
-	rest := raw[batchHeaderSize:]
+	rest := raw[h.size():]
 	maxTS := int64(math.MinInt64)
 	for i := range recs {
 		outer := reader{b: rest}

@@ -12,8 +12,14 @@ import (
 
 // encodeForTest encodes recs as Append does and seals the batch at base.
 func encodeForTest(recs []record.Record, base int64, epoch int32, now int64) []byte {
+	return encodeForTestAs(recs, base, epoch, now, Producer{ID: NoProducer})
+}
+
+// encodeForTestAs is encodeForTest for a batch written by prod.
+func encodeForTestAs(recs []record.Record, base int64, epoch int32, now int64, prod Producer) []byte {
 	ts, first, maxTS := timestamps(recs, now)
-	raw := encodeBatch(recs, ts, first, maxTS, epoch, encodedSize(recs, ts, first))
+	size := encodedSizeFor(recs, ts, first, prod)
+	raw := encodeBatchInto(make([]byte, 0, size), recs, ts, first, maxTS, epoch, size, prod)
 	stamp(raw, base)
 	return raw
 }
@@ -86,6 +92,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add(encodeForTest(recs("seed", 3), 0, 0, 1))
 	f.Add(encodeForTest([]record.Record{{Value: []byte("v"), Headers: []record.Header{{Key: "h", Value: nil}}}}, 1<<40, 9, 77))
 	f.Add([]byte{})
+	f.Add(encodeForTestAs(recs("idem", 2), 5, 3, 1, Producer{ID: 1 << 62, Epoch: 2, BaseSequence: 10, LastSequence: 14}))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		check := func(raw []byte) {
 			b, err := DecodeBatch(raw)
@@ -95,7 +102,7 @@ func FuzzDecodeBatch(f *testing.F) {
 				}
 				return
 			}
-			again := encodeForTest(b.Records, b.BaseOffset, b.LeaderEpoch, 0)
+			again := encodeForTestAs(b.Records, b.BaseOffset, b.LeaderEpoch, 0, b.Producer)
 			if !bytes.Equal(again, raw) {
 				t.Fatalf("accepted batch does not re-encode to itself")
 			}

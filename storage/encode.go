@@ -50,7 +50,9 @@ func recordBodyLen(r *record.Record, delta int64) int {
 	return n
 }
 
-// encodedSize is the size of the batch that encodeBatch would produce.
+// encodedSize is the size of the batch that encodeBatch would produce
+// without a producer; a producer's batch has batchHeaderSizeV2 -
+// batchHeaderSize bytes more (see encodedSizeFor).
 func encodedSize(recs []record.Record, ts []int64, first int64) int {
 	n := batchHeaderSize
 	for i := range recs {
@@ -68,17 +70,40 @@ func putNullable(dst []byte, b []byte) []byte {
 	return append(dst, b...)
 }
 
+// encodedSizeFor is encodedSize for a batch written by prod (ID
+// NoProducer: none).
+func encodedSizeFor(recs []record.Record, ts []int64, first int64, prod Producer) int {
+	n := encodedSize(recs, ts, first)
+	if prod.ID != NoProducer {
+		n += batchHeaderSizeV2 - batchHeaderSize
+	}
+	return n
+}
+
 // encodeBatch encodes recs with base offset 0 and no CRC; stamp seals it.
 // size must be encodedSize(recs, ts, first).
 func encodeBatch(recs []record.Record, ts []int64, first, maxTS int64, epoch int32, size int) []byte {
-	return encodeBatchInto(make([]byte, 0, size), recs, ts, first, maxTS, epoch, size)
+	return encodeBatchInto(make([]byte, 0, size), recs, ts, first, maxTS, epoch, size, Producer{ID: NoProducer})
 }
 
-// encodeBatchInto is encodeBatch reusing buf's capacity (>= size).
-func encodeBatchInto(buf []byte, recs []record.Record, ts []int64, first, maxTS int64, epoch int32, size int) []byte {
-	buf = buf[:batchHeaderSize]
+// encodeBatchInto is encodeBatch reusing buf's capacity (>= size), for a
+// batch written by prod: magic 2 with its fields, or magic 1 when prod.ID
+// is NoProducer. size must be encodedSizeFor(recs, ts, first, prod).
+func encodeBatchInto(buf []byte, recs []record.Record, ts []int64, first, maxTS int64, epoch int32, size int, prod Producer) []byte {
+	hs := batchHeaderSize
+	if prod.ID != NoProducer {
+		hs = batchHeaderSizeV2
+	}
+	buf = buf[:hs]
 	clear(buf)
 	buf[offMagic] = batchMagic
+	if prod.ID != NoProducer {
+		buf[offMagic] = batchMagicV2
+		binary.BigEndian.PutUint64(buf[offPID:], uint64(prod.ID))
+		binary.BigEndian.PutUint16(buf[offPEpoch:], uint16(prod.Epoch))
+		binary.BigEndian.PutUint64(buf[offBaseSeq:], uint64(prod.BaseSequence))
+		binary.BigEndian.PutUint64(buf[offLastSeq:], uint64(prod.LastSequence))
+	}
 	binary.BigEndian.PutUint32(buf[offLength:], uint32(size))
 	binary.BigEndian.PutUint32(buf[offEpoch:], uint32(epoch))
 	binary.BigEndian.PutUint32(buf[offCount:], uint32(len(recs)))

@@ -27,6 +27,7 @@ func benchProduceCommand() *cli.Command {
 			&cli.IntFlag{Name: "keys", Usage: "use `K` distinct keys (0: no keys, records spread round-robin)"},
 			&cli.IntFlag{Name: "in-flight", Value: 4, Usage: "concurrent requests (above 1, order within a partition is not kept)"},
 			&cli.DurationFlag{Name: "linger", Value: 5 * time.Millisecond, Usage: "batch linger (with --rate default 0: send at once)"},
+			&cli.BoolFlag{Name: "no-idempotence", Usage: "produce without the idempotent producer (the default is idempotent)"},
 		},
 		Action: benchProduce,
 	}
@@ -69,7 +70,7 @@ func benchProduce(c *cli.Context) error {
 	batch, inFlight := max(c.Int("batch"), 1), max(c.Int("in-flight"), 1)
 	p := cl.NewProducer(client.ProducerConfig{
 		Acks: acks, Linger: linger, BatchRecords: batch, MaxInFlight: inFlight,
-		MaxBuffered: 2 * batch * inFlight,
+		MaxBuffered: 2 * batch * inFlight, DisableIdempotence: c.Bool("no-idempotence"),
 	})
 	lat := newLatencies()
 	var acked, failed atomic.Int64

@@ -37,6 +37,9 @@ func produceCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "header `KEY=VALUE` added to every record (repeatable)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the partition and offset of every record"},
 			&cli.DurationFlag{Name: "linger", Value: 5 * time.Millisecond, Usage: "how long a batch waits for more lines"},
+			&cli.DurationFlag{Name: "delivery-timeout", Value: client.DefaultDeliveryTimeout,
+				Usage: "how long a batch may be retried (leader elections, a node starting, lost answers) before its records fail"},
+			&cli.BoolFlag{Name: "no-idempotence", Usage: "send without the idempotent producer: a timeout or a lost answer then fails the records instead of being retried"},
 		},
 		Action: produce,
 	}
@@ -73,7 +76,8 @@ func produce(c *cli.Context) error {
 	if _, err := cl.DescribeTopic(c.Context, topic); err != nil {
 		return err
 	}
-	p := cl.NewProducer(client.ProducerConfig{Acks: acks, Linger: c.Duration("linger")})
+	p := cl.NewProducer(client.ProducerConfig{Acks: acks, Linger: c.Duration("linger"),
+		DeliveryTimeout: c.Duration("delivery-timeout"), DisableIdempotence: c.Bool("no-idempotence")})
 	pr := &producePrinter{w: c.App.Writer, errw: c.App.ErrWriter, verbose: c.Bool("verbose"), json: wantJSON(c)}
 	readErr := readRecords(c.Context, in, c.String("key-separator"), hdrs, func(r client.Record) error {
 		f, err := p.Produce(c.Context, topic, r)

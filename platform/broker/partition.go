@@ -52,6 +52,8 @@ type partition struct {
 	// wake is the broker's replica-fetch broadcast: notified when a led
 	// log grows or its HW moves, so long-polling followers answer.
 	wake *broadcast
+
+	idem idemState // idempotent producers, while this replica leads
 }
 
 func openPartition(topic string, index, nodeID int32, path string, opener LogOpener, opts LogOptions, ret retainer) (*partition, error) {
@@ -128,6 +130,13 @@ func (p *partition) publishHW() error {
 // append writes recs as one batch if this replica leads, then waits as
 // acks says. It returns the base offset.
 func (p *partition) append(ctx context.Context, recs []record.Record, acks Acks, minISR int) (int64, error) {
+	return p.appendAs(ctx, recs, acks, minISR, nil)
+}
+
+// appendAs is append for an idempotent producer's batch (q nil: none). A
+// batch written before is not written again: the answer is its original
+// base offset, once acks is satisfied for it.
+func (p *partition) appendAs(ctx context.Context, recs []record.Record, acks Acks, minISR int, q *produced) (int64, error) {
 	p.life.RLock()
 	if p.log == nil {
 		p.life.RUnlock()
@@ -146,7 +155,14 @@ func (p *partition) append(ctx context.Context, recs []record.Record, acks Acks,
 		p.life.RUnlock()
 		return 0, fmt.Errorf("%s: %w", p, err)
 	}
-	base, err := p.log.Append(ctx, recs, epoch)
+	base, dup, err := p.write(ctx, recs, epoch, q)
+	if dup {
+		p.life.RUnlock()
+		if acks == AcksAll {
+			return base, p.awaitHW(ctx, base+int64(len(recs)), minISR)
+		}
+		return base, nil
+	}
 	// The LEO comes from the log, whatever this call's outcome: a request
 	// whose context ended inside a group commit may have been written
 	// all the same, and the HW must be able to pass it.

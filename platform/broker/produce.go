@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/sdk/wire"
 )
 
 // ProduceResult is where one record of a produce went: its partition and
@@ -40,6 +41,18 @@ type ProduceRequest struct {
 	Acks    Acks
 	// Timeout bounds the wait for acks=all; 0 means no bound beyond ctx.
 	Timeout time.Duration
+	// Producer, if set, makes the request idempotent (see
+	// producer_state.go): record i has sequence Producer.BaseSequence+i,
+	// a built-in partitioner places records as a function of the request
+	// (splitIdempotent), and a partition that already wrote its share
+	// answers the original offsets instead of writing it again.
+	Producer *Producer
+}
+
+// ProducerForwarder is a Forwarder that can carry an idempotent
+// producer's fields to the leader. httpapi.Peer implements it.
+type ProducerForwarder interface {
+	ForwardAs(ctx context.Context, leader *meta.Broker, topic string, partition int32, recs []record.Record, acks Acks, prod Producer, lastSeq int64) (base int64, err error)
 }
 
 // Produce appends a batch of records to a topic and returns where each
@@ -60,6 +73,13 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 	if len(req.Records) == 0 {
 		return results, fmt.Errorf("%w: no records", ErrInvalidRequest)
 	}
+	var q *produced
+	if req.Producer != nil {
+		if err := req.Producer.Validate(); err != nil {
+			return results, err
+		}
+		q = &produced{Producer: *req.Producer, last: req.Producer.BaseSequence + int64(len(req.Records)) - 1}
+	}
 	t, err := b.lookup(req.Topic)
 	if err != nil {
 		return results, err
@@ -73,14 +93,16 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 	}
 
 	n := len(t.meta.Partitions)
-	part, err := t.part.get(ctx, b.Cluster())
-	if err != nil {
-		return results, err
-	}
 	s := getSplit(len(req.Records))
 	defer s.release()
-	if err := part.Partition(ctx, req.Records, n, s.parts); err != nil {
-		return results, fmt.Errorf("topic %s: %w: %w", req.Topic, ErrPartitioner, err)
+	if q == nil || !splitIdempotent(t.meta.Partitioner, q.Producer, req.Records, n, s.parts) {
+		part, err := t.part.get(ctx, b.Cluster())
+		if err != nil {
+			return results, err
+		}
+		if err := part.Partition(ctx, req.Records, n, s.parts); err != nil {
+			return results, fmt.Errorf("topic %s: %w: %w", req.Topic, ErrPartitioner, err)
+		}
 	}
 	for i, p := range s.parts {
 		if p < 0 || int(p) >= n {
@@ -118,7 +140,7 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 			continue
 		}
 		run := func() {
-			base, err := b.appendTo(ctx, t, int32(p), recs, req.Acks, cfg.MinInsyncReplicas)
+			base, err := b.appendTo(ctx, t, int32(p), recs, req.Acks, cfg.MinInsyncReplicas, q)
 			err = b.enrich(t, int32(p), err)
 			for k, i := range index {
 				r := &results[i]
@@ -170,10 +192,10 @@ func (b *Broker) checkTarget(t *topic, index int32, acks Acks, minISR int) error
 
 // appendTo appends locally or forwards; base is -1 when nothing was
 // appended.
-func (b *Broker) appendTo(ctx context.Context, t *topic, index int32, recs []record.Record, acks Acks, minISR int) (int64, error) {
+func (b *Broker) appendTo(ctx context.Context, t *topic, index int32, recs []record.Record, acks Acks, minISR int, q *produced) (int64, error) {
 	a := &t.meta.Partitions[index]
 	if p := t.parts[index]; p != nil && int32(a.Leader) == b.cfg.NodeID {
-		base, err := p.append(ctx, recs, acks, minISR)
+		base, err := p.appendAs(ctx, recs, acks, minISR, q)
 		if err != nil && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrNotEnoughReplicasAfterAppend) {
 			return -1, err
 		}
@@ -186,11 +208,35 @@ func (b *Broker) appendTo(ctx context.Context, t *topic, index int32, recs []rec
 	if !ok {
 		return -1, fmt.Errorf("%s-%d: leader %d unknown: %w", t.meta.Name, index, a.Leader, ErrNotLeader)
 	}
-	base, err := b.cfg.Forwarder.Forward(ctx, leader, t.meta.Name, index, recs, acks)
+	var (
+		base int64
+		err  error
+	)
+	if q != nil {
+		pf, ok := b.cfg.Forwarder.(ProducerForwarder)
+		if !ok {
+			return -1, fmt.Errorf("%s-%d: %w: the forwarder cannot carry idempotent producers", t.meta.Name, index, ErrInvalidRequest)
+		}
+		base, err = pf.ForwardAs(ctx, leader, t.meta.Name, index, recs, acks, q.Producer, q.last)
+	} else {
+		base, err = b.cfg.Forwarder.Forward(ctx, leader, t.meta.Name, index, recs, acks)
+	}
 	if err != nil {
-		return -1, fmt.Errorf("forward to %s-%d on node %d: %w", t.meta.Name, index, a.Leader, err)
+		return -1, fmt.Errorf("forward to %s-%d on node %d: %w", t.meta.Name, index, a.Leader, leaderBehind(err))
 	}
 	return base, nil
+}
+
+// leaderBehind turns a leader's "no such topic / partition" into
+// ErrLeaderUnreachable: this broker forwards because its metadata has the
+// partition, so the leader's metadata is behind (a freshly created topic,
+// a restarting node) and nothing was written; the producer retries.
+func leaderBehind(err error) error {
+	var we *wire.Error
+	if errors.As(err, &we) && (we.Code == wire.CodeUnknownTopic || we.Code == wire.CodeUnknownPartition) {
+		return fmt.Errorf("%w: its metadata is behind (it answered: %s)", ErrLeaderUnreachable, we.Message)
+	}
+	return err
 }
 
 // ProducePartition appends recs to one partition this broker leads: the
@@ -198,8 +244,26 @@ func (b *Broker) appendTo(ctx context.Context, t *topic, index int32, recs []rec
 // the partitioner; the checks are the same as Produce's (record sizes,
 // leadership, ISR for acks=all) and nothing is written if one fails.
 func (b *Broker) ProducePartition(ctx context.Context, topicName string, index int32, recs []record.Record, acks Acks, timeout time.Duration) (int64, error) {
+	return b.ProducePartitionAs(ctx, topicName, index, recs, acks, timeout, nil, 0)
+}
+
+// ProducePartitionAs is ProducePartition for an idempotent producer's
+// share of a request (prod nil: none); lastSeq is the sequence of the
+// request's last record. A share written before answers its original
+// base offset and is not written again.
+func (b *Broker) ProducePartitionAs(ctx context.Context, topicName string, index int32, recs []record.Record, acks Acks, timeout time.Duration, prod *Producer, lastSeq int64) (int64, error) {
 	if !acks.Valid() || len(recs) == 0 {
 		return -1, fmt.Errorf("%w: acks %d, %d records", ErrInvalidRequest, acks, len(recs))
+	}
+	var q *produced
+	if prod != nil {
+		if err := prod.Validate(); err != nil {
+			return -1, err
+		}
+		if lastSeq < prod.BaseSequence+int64(len(recs))-1 {
+			return -1, fmt.Errorf("%w: last sequence %d: the request's %d records here need at least %d", ErrInvalidRequest, lastSeq, len(recs), prod.BaseSequence+int64(len(recs))-1)
+		}
+		q = &produced{Producer: *prod, last: lastSeq}
 	}
 	t, p, err := b.partitionOf(topicName, index)
 	if err != nil {
@@ -220,7 +284,7 @@ func (b *Broker) ProducePartition(ctx context.Context, topicName string, index i
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	base, err := p.append(ctx, recs, acks, cfg.MinInsyncReplicas)
+	base, err := p.appendAs(ctx, recs, acks, cfg.MinInsyncReplicas, q)
 	if err != nil && !errors.Is(err, ErrTimeout) && !errors.Is(err, ErrNotEnoughReplicasAfterAppend) {
 		return -1, b.enrich(t, index, err)
 	}

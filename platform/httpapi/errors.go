@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/sluicehq/sluice/platform/broker"
@@ -16,6 +17,27 @@ import (
 // errBadRequest marks malformed input found by this package (bad JSON, a
 // bad parameter).
 var errBadRequest = errors.New("bad request")
+
+// errNotReady marks an answer the node cannot give yet: it has not caught
+// up with the cluster's metadata since it started.
+var errNotReady = errors.New("metadata not caught up")
+
+// notReady turns "no such topic / partition" into unavailable while the
+// node is starting (its health is not ok: it has not yet applied the
+// metadata the cluster has), because then it cannot know: the topic may
+// exist. Any other error, and every error of a ready node, is unchanged.
+func (s *Server) notReady(err error) error {
+	if s.cfg.Health == nil || err == nil {
+		return err
+	}
+	if c := toWire(err).Code; c != wire.CodeUnknownTopic && c != wire.CodeUnknownPartition {
+		return err
+	}
+	if h := s.cfg.Health(); h != HealthOK {
+		return fmt.Errorf("%w (node is %s; retry): %s", errNotReady, h, err.Error())
+	}
+	return err
+}
 
 // codeTable maps each sentinel to its API code. Order matters where an
 // error could match two (it cannot today); the first match wins.
@@ -31,6 +53,10 @@ var codeTable = []struct {
 	{broker.ErrClosed, wire.CodeNotLeader},
 	{storage.ErrClosed, wire.CodeNotLeader},
 	{broker.ErrNotEnoughReplicas, wire.CodeNotEnoughReplicas},
+	{broker.ErrOutOfOrderSequence, wire.CodeOutOfOrderSequence},
+	{broker.ErrLeaderUnreachable, wire.CodeUnavailable},
+	{broker.ErrForwardFailed, wire.CodeTimeout},
+	{errNotReady, wire.CodeUnavailable},
 	{broker.ErrRecordTooLarge, wire.CodeRecordTooLarge},
 	{storage.ErrRecordTooLarge, wire.CodeRecordTooLarge},
 	{storage.ErrBatchTooLarge, wire.CodeRecordTooLarge},

@@ -92,6 +92,11 @@ func (s *Server) forwardedProduce(w http.ResponseWriter, r *http.Request) {
 		}
 		timeout = time.Duration(ms) * time.Millisecond
 	}
+	prod, lastSeq, err := forwardedProducer(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if s.cfg.Broker == nil {
 		s.writeError(w, r, &broker.NotLeaderError{Topic: topic, Partition: partition, LeaderID: -1, Reason: "this node has no broker role"})
 		return
@@ -110,7 +115,7 @@ func (s *Server) forwardedProduce(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	base, err := s.cfg.Broker.ProducePartition(r.Context(), topic, partition, sc.recs, acks, timeout)
+	base, err := s.cfg.Broker.ProducePartitionAs(r.Context(), topic, partition, sc.recs, acks, timeout, prod, lastSeq)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

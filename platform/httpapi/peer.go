@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/broker"
@@ -40,27 +39,7 @@ const ForwardTimeout = time.Duration(wire.DefaultProduceTimeoutMs) * time.Millis
 // Forward appends recs to partition of topic on its leader; it
 // implements broker.Forwarder.
 func (p *Peer) Forward(ctx context.Context, leader *meta.Broker, topic string, partition int32, recs []record.Record, acks broker.Acks) (int64, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		// A leader that stops answering must not hold the producer forever.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, ForwardTimeout)
-		defer cancel()
-	}
-	// Not a pooled buffer: net/http may go on reading a request body after
-	// Do returned (a timeout or cancellation ends the round trip before the
-	// transport's writer is done; it closes the body later, from another
-	// goroutine), so the bytes must stay ours until nobody refers to them.
-	body := appendRecords(nil, recs)
-	u := fmt.Sprintf("%s/internal/v1/topics/%s/partitions/%d/records?%s=%s", leader.HTTPAddr,
-		url.PathEscape(topic), partition, wire.ParamAcks, acks)
-	if dl, ok := ctx.Deadline(); ok {
-		u += "&" + wire.ParamTimeoutMs + "=" + strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10)
-	}
-	var res ForwardResult
-	if _, err := p.do(ctx, http.MethodPost, u, wire.MediaTypeRecords, body, &res); err != nil {
-		return -1, err
-	}
-	return res.BaseOffset, nil
+	return p.forward(ctx, leader, topic, partition, recs, acks, nil)
 }
 
 // WatchMetadata long-polls the controller at base for metadata newer than

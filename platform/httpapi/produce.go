@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,6 +61,11 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 		}
 		timeout = time.Duration(ms) * time.Millisecond
 	}
+	prod, err := producerParams(q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if s.cfg.Broker == nil {
 		s.writeError(w, r, &broker.NotLeaderError{Topic: topic, Partition: -1, LeaderID: -1, Reason: "this node has no broker role"})
 		return
@@ -105,7 +111,7 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	preq := broker.ProduceRequest{Topic: topic, Records: sc.recs, Acks: acks, Timeout: timeout}
+	preq := broker.ProduceRequest{Topic: topic, Records: sc.recs, Acks: acks, Timeout: timeout, Producer: prod}
 	binaryAnswer := mediaType(r.Header.Get("Accept")) == wire.MediaTypeResults
 	if acks == broker.AcksNone {
 		s.produceNoAcks(w, r, preq, len(body), binaryAnswer)
@@ -123,6 +129,32 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 	s.metrics.prodBytes.WithLabelValues(topic).Add(float64(len(body)))
 
 	writeResults(w, http.StatusOK, sc.results, binaryAnswer)
+}
+
+// producerParams reads the idempotent producer's parameters: all three
+// or none (nil).
+func producerParams(q url.Values) (*broker.Producer, error) {
+	id, epoch, seq := q.Get(wire.ParamProducerID), q.Get(wire.ParamProducerEpoch), q.Get(wire.ParamSequence)
+	if id == "" && epoch == "" && seq == "" {
+		return nil, nil
+	}
+	if id == "" || epoch == "" || seq == "" {
+		return nil, badRequest("%s, %s and %s go together", wire.ParamProducerID, wire.ParamProducerEpoch, wire.ParamSequence)
+	}
+	var p broker.Producer
+	var err error
+	if p.ID, err = strconv.ParseInt(id, 10, 64); err != nil || p.ID < 0 {
+		return nil, badRequest("%s=%q: want an integer in [0, 2^63)", wire.ParamProducerID, id)
+	}
+	e, err := strconv.ParseInt(epoch, 10, 16)
+	if err != nil || e < 0 {
+		return nil, badRequest("%s=%q: want an integer in [0, 32767]", wire.ParamProducerEpoch, epoch)
+	}
+	p.Epoch = int16(e)
+	if p.BaseSequence, err = strconv.ParseInt(seq, 10, 64); err != nil || p.BaseSequence < 0 {
+		return nil, badRequest("%s=%q: want an integer >= 0", wire.ParamSequence, seq)
+	}
+	return &p, nil
 }
 
 // writeResults writes a produce answer, binary or JSON.

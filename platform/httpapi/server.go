@@ -192,7 +192,7 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	we := toWire(err)
+	we := toWire(s.notReady(err))
 	status := we.Code.HTTPStatus()
 	if status >= 500 && we.Code == wire.CodeInternal {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -24,6 +27,10 @@ type producer struct {
 	conn
 	topic string
 	acks  string
+	// idem is the connection's idempotent producer (producer_id and
+	// producer_epoch parameters); nil without. With one, every batch's
+	// seq is the producer sequence of its first record.
+	idem *broker.Producer
 
 	inFlight, peakInFlight, produced atomic.Int64
 }
@@ -123,9 +130,16 @@ func (h *Handler) serveProduce(w http.ResponseWriter, r *http.Request) {
 func (p *producer) setup(ctx context.Context, r *http.Request) error {
 	q := r.URL.Query()
 	for k := range q {
-		if k != wire.WSParamAcks {
+		if k != wire.WSParamAcks && k != wire.ParamProducerID && k != wire.ParamProducerEpoch {
 			return fmt.Errorf("%w: unknown parameter %q", errBadRequest, k)
 		}
+	}
+	var err error
+	if p.idem, err = producerParam(q); err != nil {
+		return err
+	}
+	if _, ok := p.h.cfg.Broker.(IdempotentBroker); p.idem != nil && !ok {
+		return fmt.Errorf("%w: this server does not serve idempotent producers", errBadRequest)
 	}
 	p.acks = q.Get(wire.WSParamAcks)
 	switch p.acks {
@@ -286,7 +300,10 @@ func (p *producer) work(ctx context.Context, slots <-chan struct{}, queue <-chan
 			return wire.Errorf(wire.CodeShuttingDown, "server is shutting down")
 		}
 		n := len(group[0].recs)
-		for group[0].err == nil && n < maxCoalesceRecords {
+		// An idempotent producer's batches are produced one by one: each
+		// is the unit a retry names (its sequence), so each must be one
+		// batch per partition in storage.
+		for group[0].err == nil && p.idem == nil && n < maxCoalesceRecords {
 			var b produceBatch
 			var ok bool
 			select {
@@ -337,7 +354,15 @@ func (p *producer) produceGroup(ctx context.Context, group []produceBatch) ([]wi
 			all = append(all, b.recs...)
 		}
 	}
-	res, err := h.cfg.Broker.Produce(ctx, p.topic, all, p.acks)
+	var (
+		res []ProduceResult
+		err error
+	)
+	if p.idem != nil {
+		res, err = p.produceIdempotent(ctx, good[0])
+	} else {
+		res, err = h.cfg.Broker.Produce(ctx, p.topic, all, p.acks)
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -375,3 +400,65 @@ func (p *producer) produceGroup(ctx context.Context, group []produceBatch) ([]wi
 }
 
 func errorsIsMalformed(err error) bool { return errors.Is(err, errMalformed) }
+
+// IdempotentBroker is a Broker that serves idempotent producers
+// (docs/websocket.md); FromBroker's adapter is one. A produce connection
+// that names a producer on a Broker without it is refused.
+type IdempotentBroker interface {
+	ProduceIdempotent(ctx context.Context, topic string, recs []record.Record, acks string, prod broker.Producer) ([]ProduceResult, error)
+}
+
+// ProduceIdempotent produces recs as the idempotent request prod.
+func (a brokerAdapter) ProduceIdempotent(ctx context.Context, topic string, recs []record.Record, acks string, prod broker.Producer) ([]ProduceResult, error) {
+	ak, err := broker.ParseAcks(acks)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.b.Produce(ctx, broker.ProduceRequest{Topic: topic, Records: recs, Acks: ak, Timeout: 30 * time.Second, Producer: &prod}, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ProduceResult, len(res))
+	for i, r := range res {
+		out[i] = ProduceResult{Partition: r.Partition, Offset: r.Offset, Err: r.Err}
+	}
+	return out, nil
+}
+
+// producerParam reads the connection's idempotent producer: producer_id
+// (required for one) and producer_epoch (default 0).
+func producerParam(q url.Values) (*broker.Producer, error) {
+	id, epoch := q.Get(wire.ParamProducerID), q.Get(wire.ParamProducerEpoch)
+	if id == "" {
+		if epoch != "" {
+			return nil, fmt.Errorf("%w: %s needs %s", errBadRequest, wire.ParamProducerEpoch, wire.ParamProducerID)
+		}
+		return nil, nil
+	}
+	pid, err := strconv.ParseInt(id, 10, 64)
+	if err != nil || pid < 0 {
+		return nil, fmt.Errorf("%w: %s=%q: want an integer in [0, 2^63)", errBadRequest, wire.ParamProducerID, id)
+	}
+	var e int64
+	if epoch != "" {
+		if e, err = strconv.ParseInt(epoch, 10, 16); err != nil || e < 0 {
+			return nil, fmt.Errorf("%w: %s=%q: want an integer in [0, 32767]", errBadRequest, wire.ParamProducerEpoch, epoch)
+		}
+	}
+	return &broker.Producer{ID: pid, Epoch: int16(e)}, nil
+}
+
+// produceIdempotent produces one batch of the connection's idempotent
+// producer: its seq is the sequence of its first record.
+func (p *producer) produceIdempotent(ctx context.Context, b produceBatch) ([]ProduceResult, error) {
+	ib, ok := p.h.cfg.Broker.(IdempotentBroker)
+	if !ok {
+		return nil, fmt.Errorf("%w: this server does not serve idempotent producers", errBadRequest)
+	}
+	if b.seq < 0 {
+		return nil, fmt.Errorf("%w: batch seq %d: an idempotent producer's seq is the sequence of its first record, >= 0", errBadRequest, b.seq)
+	}
+	prod := *p.idem
+	prod.BaseSequence = b.seq
+	return ib.ProduceIdempotent(ctx, p.topic, b.recs, p.acks, prod)
+}

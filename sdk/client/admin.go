@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -18,6 +19,7 @@ func (c *Client) CreateTopic(ctx context.Context, req wire.CreateTopicRequest) (
 	if err := c.doJSON(ctx, http.MethodPost, "/v1/topics", nil, req, &t); err != nil {
 		return nil, fmt.Errorf("create topic %s: %w", req.Name, err)
 	}
+	c.created.Store(req.Name, time.Now())
 	return &t, nil
 }
 

@@ -8,6 +8,16 @@
 //
 //	_, err := c.DescribeTopic(ctx, "orders")
 //	if errors.Is(err, client.ErrUnknownTopic) { ... }
+//
+// Calls ride out transient states: an answer that guarantees nothing was
+// done (not_leader, not_controller, not_enough_replicas, unavailable, a
+// node that cannot be dialled) is retried with jittered exponential
+// backoff within a delivery timeout (WithRetryBackoff,
+// WithDeliveryTimeout). The Producer and the WebSocket producer are
+// idempotent by default: a random producer id and per-record sequences
+// let the broker recognise a retry, so they also retry timeouts and lost
+// answers without writing a record twice (docs/api.md, "Idempotent
+// produce").
 package client
 
 import (
@@ -21,6 +31,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -51,6 +62,8 @@ type Client struct {
 	ownHTTP   bool
 	timeout   time.Duration
 	userAgent string
+	retry     retryPolicy
+	created   sync.Map // topic name -> time.Time this client created it
 }
 
 // Option configures a Client.
@@ -93,6 +106,7 @@ func New(addr string, opts ...Option) (*Client, error) {
 		ownHTTP:   true,
 		timeout:   DefaultRequestTimeout,
 		userAgent: DefaultUserAgent,
+		retry:     defaultRetry(),
 	}
 	for _, o := range opts {
 		o(c)
@@ -145,12 +159,26 @@ type request struct {
 }
 
 // do sends r and returns the response body of a 2xx answer; any other
-// status becomes an *APIError. A request answered not_controller (any
+// status becomes an *APIError. A request that failed with an error that
+// guarantees nothing was done (nothingDone: no leader yet, no controller
+// yet, a node starting, a node that cannot be dialled) is sent again
+// with backoff within the client's delivery timeout.
+func (c *Client) do(ctx context.Context, r request) (status int, header http.Header, body []byte, err error) {
+	rt := c.retry.start()
+	for {
+		status, header, body, err = c.doRedirect(ctx, r)
+		if err == nil || !(nothingDone(err) || c.justCreated(r, err)) || !rt.next(ctx) {
+			return status, header, body, err
+		}
+	}
+}
+
+// doRedirect is one attempt of do. A request answered not_controller (any
 // method) or not_leader (GET: fetch, offsets) with the leader's address is
 // sent once more to that leader: nothing was done the first time, so the
 // retry is safe. A produce is not redirected: its records may belong to
 // several leaders.
-func (c *Client) do(ctx context.Context, r request) (status int, header http.Header, body []byte, err error) {
+func (c *Client) doRedirect(ctx context.Context, r request) (status int, header http.Header, body []byte, err error) {
 	status, header, body, err = c.doOnce(ctx, r)
 	var ae *APIError
 	if r.baseURL == nil && errors.As(err, &ae) && ae.Details != nil && ae.Details.LeaderAddr != "" &&

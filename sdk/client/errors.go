@@ -31,34 +31,41 @@ var (
 	ErrUnknownGroup      = errors.New("unknown group")
 	ErrGroupNotEmpty     = errors.New("group not empty")
 	ErrInternal          = errors.New("internal server error")
+	// ErrOutOfOrderSequence: an idempotent request the broker cannot
+	// place (older than what it remembers of the producer, overlapping a
+	// written request); nothing was written; not retriable.
+	ErrOutOfOrderSequence = errors.New("out of order sequence")
 
-	// ErrUnavailable wraps a failure to connect to the node.
+	// ErrUnavailable wraps a failure to connect to the node, and matches
+	// the code unavailable (a node that cannot answer yet; retriable).
 	ErrUnavailable = errors.New("server unavailable")
 	// ErrClosed is returned by a Producer or Consumer used after Close.
 	ErrClosed = errors.New("closed")
 )
 
 var codeErrors = map[wire.Code]error{
-	wire.CodeInvalidRequest:    ErrInvalidRequest,
-	wire.CodeInvalidConfig:     ErrInvalidConfig,
-	wire.CodeNotFound:          ErrNotFound,
-	wire.CodeMethodNotAllowed:  ErrInvalidRequest,
-	wire.CodeUnknownTopic:      ErrUnknownTopic,
-	wire.CodeUnknownPartition:  ErrUnknownPartition,
-	wire.CodeTopicExists:       ErrTopicExists,
-	wire.CodeRecordTooLarge:    ErrRecordTooLarge,
-	wire.CodeOffsetOutOfRange:  ErrOffsetOutOfRange,
-	wire.CodeNotLeader:         ErrNotLeader,
-	wire.CodeNotEnoughReplicas: ErrNotEnoughReplicas,
-	wire.CodeNotController:     ErrNotController,
-	wire.CodeTimeout:           ErrTimeout,
-	wire.CodeUnknownPlugin:     ErrUnknownPlugin,
-	wire.CodeInvalidPlugin:     ErrInvalidPlugin,
-	wire.CodePluginInUse:       ErrPluginInUse,
-	wire.CodePluginFailed:      ErrPluginFailed,
-	wire.CodeUnknownGroup:      ErrUnknownGroup,
-	wire.CodeGroupNotEmpty:     ErrGroupNotEmpty,
-	wire.CodeInternal:          ErrInternal,
+	wire.CodeInvalidRequest:     ErrInvalidRequest,
+	wire.CodeInvalidConfig:      ErrInvalidConfig,
+	wire.CodeNotFound:           ErrNotFound,
+	wire.CodeMethodNotAllowed:   ErrInvalidRequest,
+	wire.CodeUnknownTopic:       ErrUnknownTopic,
+	wire.CodeUnknownPartition:   ErrUnknownPartition,
+	wire.CodeTopicExists:        ErrTopicExists,
+	wire.CodeRecordTooLarge:     ErrRecordTooLarge,
+	wire.CodeOffsetOutOfRange:   ErrOffsetOutOfRange,
+	wire.CodeNotLeader:          ErrNotLeader,
+	wire.CodeNotEnoughReplicas:  ErrNotEnoughReplicas,
+	wire.CodeNotController:      ErrNotController,
+	wire.CodeTimeout:            ErrTimeout,
+	wire.CodeUnknownPlugin:      ErrUnknownPlugin,
+	wire.CodeInvalidPlugin:      ErrInvalidPlugin,
+	wire.CodePluginInUse:        ErrPluginInUse,
+	wire.CodePluginFailed:       ErrPluginFailed,
+	wire.CodeUnknownGroup:       ErrUnknownGroup,
+	wire.CodeGroupNotEmpty:      ErrGroupNotEmpty,
+	wire.CodeInternal:           ErrInternal,
+	wire.CodeUnavailable:        ErrUnavailable,
+	wire.CodeOutOfOrderSequence: ErrOutOfOrderSequence,
 }
 
 // APIError is an error answer from the server. errors.Is matches it against

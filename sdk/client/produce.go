@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
@@ -61,7 +62,25 @@ type ProduceOptions struct {
 	// Timeout is how long acks=all may wait on the server (timeout_ms);
 	// zero means the server's default (30 s).
 	Timeout time.Duration
+	// Idempotent, if set, makes the request idempotent: the broker
+	// writes each of its records at most once however often it is sent
+	// with the same fields (docs/api.md). Producer sets it by default.
+	Idempotent *Idempotent
 }
+
+// Idempotent names an idempotent producer's request: the producer's id
+// (a random integer in [0, 2^63)), its epoch, and the sequence of the
+// request's first record (record i has Sequence+i). A producer's
+// sequences only grow: the next request starts past the last one's
+// records.
+type Idempotent struct {
+	ProducerID int64
+	Epoch      int16
+	Sequence   int64
+}
+
+// NewProducerID returns a random producer id in [0, 2^63).
+func NewProducerID() int64 { return rand.Int64() }
 
 // Produce sends recs to topic in one request, using the binary record
 // format, and returns one result per record in order. The topic's
@@ -69,13 +88,50 @@ type ProduceOptions struct {
 // whole failed and nothing was written (unknown topic, a record too large,
 // a partitioner failure, the server unreachable); per-record errors are in
 // the results.
+//
+// Within the client's delivery timeout (WithDeliveryTimeout) the request
+// is sent again, with backoff, after an error that guarantees nothing was
+// written (not_leader, not_enough_replicas, not_controller, unavailable,
+// a node that cannot be dialled). With opts.Idempotent it is also sent
+// again after a timeout, a lost answer or a retriable per-record error:
+// the broker answers records it already wrote with their original
+// offsets.
 func (c *Client) Produce(ctx context.Context, topic string, recs []Record, opts ProduceOptions) ([]ProduceResult, error) {
+	return c.produce(ctx, topic, recs, opts, c.retry)
+}
+
+func (c *Client) produce(ctx context.Context, topic string, recs []Record, opts ProduceOptions, pol retryPolicy) ([]ProduceResult, error) {
 	body := wire.AppendRecords(make([]byte, 0, recordsSize(recs)), recs)
-	res, err := c.produceBody(ctx, topic, body, len(recs), opts)
-	if err != nil {
-		return nil, fmt.Errorf("produce to %s: %w", topic, err)
+	rt := pol.start()
+	for {
+		res, err := c.produceBody(ctx, topic, body, len(recs), opts)
+		if !c.retryProduce(ctx, topic, opts.Idempotent != nil, res, err) || !rt.next(ctx) {
+			if err != nil {
+				return nil, fmt.Errorf("produce to %s: %w", topic, err)
+			}
+			return res, nil
+		}
 	}
-	return res, nil
+}
+
+// retryProduce reports whether a produce attempt's outcome calls for
+// another: see Produce.
+func (c *Client) retryProduce(ctx context.Context, topic string, idempotent bool, res []ProduceResult, err error) bool {
+	if err != nil && c.justCreated(request{path: "/v1/topics/" + seg(topic) + "/records"}, err) {
+		return true
+	}
+	if !idempotent {
+		return err != nil && nothingDone(err)
+	}
+	if err != nil {
+		return retriableIdempotent(ctx, err)
+	}
+	for _, r := range res {
+		if r.Err != nil && retriableIdempotent(ctx, r.Err) {
+			return true
+		}
+	}
+	return false
 }
 
 func recordsSize(recs []Record) int {
@@ -92,12 +148,17 @@ func (c *Client) produceBody(ctx context.Context, topic string, body []byte, n i
 		acks = AcksAll
 	}
 	q := url.Values{wire.ParamAcks: {string(acks)}}
+	if id := opts.Idempotent; id != nil {
+		q.Set(wire.ParamProducerID, strconv.FormatInt(id.ProducerID, 10))
+		q.Set(wire.ParamProducerEpoch, strconv.FormatInt(int64(id.Epoch), 10))
+		q.Set(wire.ParamSequence, strconv.FormatInt(id.Sequence, 10))
+	}
 	serverWait := time.Duration(wire.DefaultProduceTimeoutMs) * time.Millisecond
 	if opts.Timeout > 0 {
 		serverWait = opts.Timeout
 		q.Set(wire.ParamTimeoutMs, strconv.FormatInt(opts.Timeout.Milliseconds(), 10))
 	}
-	status, hdr, answer, err := c.do(ctx, request{
+	status, hdr, answer, err := c.doRedirect(ctx, request{
 		method: http.MethodPost,
 		path:   "/v1/topics/" + seg(topic) + "/records",
 		query:  q,

@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -34,14 +33,29 @@ type ProducerConfig struct {
 	MaxBuffered int
 	// Timeout is the server-side acks=all wait (default: server's, 30 s).
 	Timeout time.Duration
-	// Retries is how often a request that failed as a whole with an error
-	// that guarantees nothing was written (not leader, not enough replicas,
-	// not controller, node unreachable) is sent again, after RetryBackoff,
-	// doubled each time (default 3; negative: never). Timeouts are not
-	// retried: with acks=all the records may have been written.
+	// Retries caps how often a request is sent again (default 0: as often
+	// as DeliveryTimeout allows; negative: never).
 	Retries int
-	// RetryBackoff is the first wait before a retry (default 100 ms).
-	RetryBackoff time.Duration
+	// RetryBackoff is the first wait before a retry (default: the
+	// client's, DefaultRetryBackoff); it doubles per attempt up to
+	// RetryMaxBackoff (default: the client's, DefaultRetryMaxBackoff),
+	// jittered.
+	RetryBackoff    time.Duration
+	RetryMaxBackoff time.Duration
+	// DeliveryTimeout bounds a request with its retries (default: the
+	// client's, DefaultDeliveryTimeout): no attempt starts after it, and
+	// its records then get the last attempt's error.
+	DeliveryTimeout time.Duration
+	// DisableIdempotence turns the idempotent producer off. By default
+	// (acks 1 or all) the producer has a random 64-bit id and numbers its
+	// records, and every request is sent again after any retriable
+	// failure, a timeout or a lost answer included: the broker writes
+	// each record once and answers a retry with the original offsets.
+	// Without it, only failures that guarantee nothing was written are
+	// retried (not_leader, not_enough_replicas, not_controller,
+	// unavailable, a node that cannot be dialled), so a timeout reaches
+	// the records.
+	DisableIdempotence bool
 }
 
 func (c *ProducerConfig) setDefaults() {
@@ -63,21 +77,36 @@ func (c *ProducerConfig) setDefaults() {
 	if c.MaxBuffered <= 0 {
 		c.MaxBuffered = 32768
 	}
-	if c.Retries == 0 {
-		c.Retries = 3
+}
+
+// policy is the producer's retry policy over the client's.
+func (c *ProducerConfig) policy(base retryPolicy) retryPolicy {
+	if c.RetryBackoff > 0 {
+		base.first = c.RetryBackoff
 	}
-	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = 100 * time.Millisecond
+	if c.RetryMaxBackoff > 0 {
+		base.max = c.RetryMaxBackoff
 	}
+	base.max = max(base.max, base.first)
+	if c.DeliveryTimeout > 0 {
+		base.delivery = c.DeliveryTimeout
+	}
+	base.retries = c.Retries
+	return base
 }
 
 // Producer batches records per topic and sends them with the binary format.
 // Create one with Client.NewProducer; it is safe for concurrent use. Close
 // sends what is buffered and stops it.
 type Producer struct {
-	c    *Client
-	cfg  ProducerConfig
-	opts ProduceOptions
+	c      *Client
+	cfg    ProducerConfig
+	opts   ProduceOptions
+	policy retryPolicy
+	// id and nextSeq number the records of an idempotent producer;
+	// nextSeq is guarded by mu and taken when a batch is dispatched.
+	id      int64
+	nextSeq int64
 
 	tokens  chan struct{}  // one per buffered record (MaxBuffered)
 	slots   chan struct{}  // one per request in flight (MaxInFlight)
@@ -99,6 +128,7 @@ type entry struct {
 }
 
 type batch struct {
+	seq   int64 // sequence of the first record (idempotent producers)
 	topic string
 	recs  []Record
 	ents  []entry
@@ -138,6 +168,7 @@ func (c *Client) NewProducer(cfg ProducerConfig) *Producer {
 		c:          c,
 		cfg:        cfg,
 		opts:       ProduceOptions{Acks: cfg.Acks, Timeout: cfg.Timeout},
+		policy:     cfg.policy(c.retry),
 		tokens:     make(chan struct{}, cfg.MaxBuffered),
 		slots:      make(chan struct{}, cfg.MaxInFlight),
 		wake:       make(chan struct{}, 1),
@@ -146,10 +177,18 @@ func (c *Client) NewProducer(cfg ProducerConfig) *Producer {
 		open:       make(map[string]*batch),
 		unfinished: make(map[*batch]struct{}),
 	}
+	if !cfg.DisableIdempotence && cfg.Acks != AcksNone {
+		p.id = NewProducerID()
+	} else {
+		p.id = -1
+	}
 	p.wg.Add(1)
 	go p.dispatch()
 	return p
 }
+
+// ProducerID is the producer's idempotent id, -1 without idempotence.
+func (p *Producer) ProducerID() int64 { return p.id }
 
 // Produce queues r for topic and returns a Future for its result. It blocks
 // while MaxBuffered records are unanswered, until ctx ends (then it returns
@@ -254,6 +293,10 @@ func (p *Producer) dispatch() {
 				if p.open[b.topic] == b {
 					delete(p.open, b.topic)
 				}
+				// Numbered once, when it can grow no more: a retry
+				// resends the same records with the same sequences.
+				b.seq = p.nextSeq
+				p.nextSeq += int64(len(b.recs))
 			}
 			p.mu.Unlock()
 			if b != nil {
@@ -276,14 +319,12 @@ func (p *Producer) send(b *batch) {
 	defer p.wg.Done()
 	defer func() { <-p.slots }()
 	// The request is not tied to any caller's context: a record accepted by
-	// Produce is always sent; the request timeout bounds it.
-	results, err := p.c.Produce(context.Background(), b.topic, b.recs, p.opts)
-	backoff := p.cfg.RetryBackoff
-	for try := 0; try < p.cfg.Retries && err != nil && safeToRetry(err); try++ {
-		<-time.After(backoff) // bounded: Retries × doubling backoff
-		backoff *= 2
-		results, err = p.c.Produce(context.Background(), b.topic, b.recs, p.opts)
+	// Produce is always sent; the delivery timeout bounds its retries.
+	opts := p.opts
+	if p.id >= 0 {
+		opts.Idempotent = &Idempotent{ProducerID: p.id, Sequence: b.seq}
 	}
+	results, err := p.c.produce(context.Background(), b.topic, b.recs, opts, p.policy)
 	for i, e := range b.ents {
 		var r ProduceResult
 		if err != nil {
@@ -303,13 +344,6 @@ func (p *Producer) send(b *batch) {
 	delete(p.unfinished, b)
 	p.mu.Unlock()
 	close(b.done)
-}
-
-// safeToRetry reports whether err guarantees the request wrote nothing and
-// may succeed when sent again.
-func safeToRetry(err error) bool {
-	return errors.Is(err, ErrNotLeader) || errors.Is(err, ErrNotEnoughReplicas) ||
-		errors.Is(err, ErrNotController) || errors.Is(err, ErrUnavailable)
 }
 
 // Flush sends every buffered record and waits until all records produced

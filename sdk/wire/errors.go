@@ -62,31 +62,45 @@ const (
 	CodeUnknownGroup Code = "unknown_group"
 	// CodeGroupNotEmpty: the operation needs a group without members. 409.
 	CodeGroupNotEmpty Code = "group_not_empty"
+	// CodeUnavailable: the node cannot answer yet, and nothing was done:
+	// its metadata has not caught up since it started (it does not know
+	// yet whether a topic exists), or the partition leader it forwards to
+	// cannot be reached. 503; retriable, after refreshing metadata.
+	CodeUnavailable Code = "unavailable"
+	// CodeOutOfOrderSequence: an idempotent producer's request cannot be
+	// placed: its sequence is older than what the partition leader
+	// remembers of the producer, overlaps a written request, reuses a
+	// sequence with other records, or its producer epoch is stale.
+	// Nothing was written. 409; not retriable (the producer must start a
+	// new id or epoch).
+	CodeOutOfOrderSequence Code = "out_of_order_sequence"
 	// CodeInternal: a bug or an unexpected failure on the server. 500.
 	CodeInternal Code = "internal"
 )
 
 var codeStatus = map[Code]int{
-	CodeInvalidRequest:    http.StatusBadRequest,
-	CodeInvalidConfig:     http.StatusBadRequest,
-	CodeNotFound:          http.StatusNotFound,
-	CodeMethodNotAllowed:  http.StatusMethodNotAllowed,
-	CodeUnknownTopic:      http.StatusNotFound,
-	CodeUnknownPartition:  http.StatusNotFound,
-	CodeTopicExists:       http.StatusConflict,
-	CodeRecordTooLarge:    http.StatusRequestEntityTooLarge,
-	CodeOffsetOutOfRange:  http.StatusRequestedRangeNotSatisfiable,
-	CodeNotLeader:         http.StatusServiceUnavailable,
-	CodeNotEnoughReplicas: http.StatusServiceUnavailable,
-	CodeNotController:     http.StatusServiceUnavailable,
-	CodeTimeout:           http.StatusGatewayTimeout,
-	CodeUnknownPlugin:     http.StatusNotFound,
-	CodeInvalidPlugin:     http.StatusBadRequest,
-	CodePluginInUse:       http.StatusConflict,
-	CodePluginFailed:      http.StatusUnprocessableEntity,
-	CodeUnknownGroup:      http.StatusNotFound,
-	CodeGroupNotEmpty:     http.StatusConflict,
-	CodeInternal:          http.StatusInternalServerError,
+	CodeInvalidRequest:     http.StatusBadRequest,
+	CodeInvalidConfig:      http.StatusBadRequest,
+	CodeNotFound:           http.StatusNotFound,
+	CodeMethodNotAllowed:   http.StatusMethodNotAllowed,
+	CodeUnknownTopic:       http.StatusNotFound,
+	CodeUnknownPartition:   http.StatusNotFound,
+	CodeTopicExists:        http.StatusConflict,
+	CodeRecordTooLarge:     http.StatusRequestEntityTooLarge,
+	CodeOffsetOutOfRange:   http.StatusRequestedRangeNotSatisfiable,
+	CodeNotLeader:          http.StatusServiceUnavailable,
+	CodeNotEnoughReplicas:  http.StatusServiceUnavailable,
+	CodeNotController:      http.StatusServiceUnavailable,
+	CodeTimeout:            http.StatusGatewayTimeout,
+	CodeUnknownPlugin:      http.StatusNotFound,
+	CodeInvalidPlugin:      http.StatusBadRequest,
+	CodePluginInUse:        http.StatusConflict,
+	CodePluginFailed:       http.StatusUnprocessableEntity,
+	CodeUnknownGroup:       http.StatusNotFound,
+	CodeGroupNotEmpty:      http.StatusConflict,
+	CodeUnavailable:        http.StatusServiceUnavailable,
+	CodeOutOfOrderSequence: http.StatusConflict,
+	CodeInternal:           http.StatusInternalServerError,
 }
 
 // Codes returns every defined code, for tests and documentation.
@@ -108,10 +122,26 @@ func (c Code) HTTPStatus() int {
 }
 
 // Retriable reports whether the same request may succeed if sent again
-// (possibly to another node), without the caller changing anything.
+// (possibly to another node, after refreshing metadata), without the
+// caller changing anything. Of these, CodeTimeout alone may have written
+// the records: retrying a produce after it duplicates them unless the
+// producer is idempotent (see NothingWritten).
 func (c Code) Retriable() bool {
 	switch c {
-	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeTimeout:
+	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeTimeout, CodeUnavailable:
+		return true
+	}
+	return false
+}
+
+// NothingWritten reports whether a produce request that failed as a
+// whole with this code certainly wrote nothing, so that even a producer
+// without idempotence may send it again without duplicating records. (As
+// a per-record result, not_enough_replicas may follow an append that
+// reached the high watermark only after the ISR shrank.)
+func (c Code) NothingWritten() bool {
+	switch c {
+	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeUnavailable:
 		return true
 	}
 	return false

@@ -24,6 +24,14 @@ const (
 	ParamTimeoutMs = "timeout_ms" // how long acks=all may wait; default 30000
 	// DefaultProduceTimeoutMs is timeout_ms when absent.
 	DefaultProduceTimeoutMs = 30000
+
+	// The idempotent producer's parameters (all three or none): the
+	// producer's id (a random integer in [0, 2^63)), its epoch
+	// ([0, 32767]) and the sequence of the request's first record
+	// (>= 0; record i has sequence+i). See docs/api.md.
+	ParamProducerID    = "producer_id"
+	ParamProducerEpoch = "producer_epoch"
+	ParamSequence      = "sequence"
 )
 
 // ProduceRequest is the JSON body of POST /v1/topics/{topic}/records.
