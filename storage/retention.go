@@ -84,10 +84,10 @@ func (l *Log) ApplyRetention(now time.Time, r Retention) (int, error) {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)
-		if err := meta.Put(keyStart, u64key(start)); err != nil {
+		if err := meta.Put(keyStart, sealed(keyStart, start)); err != nil {
 			return err
 		}
-		return meta.Put(keySize, u64key(size))
+		return meta.Put(keySize, sealed(keySize, size))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("retention on %s: %w", l.path, l.wrapClosed(err))
@@ -129,7 +129,7 @@ func trimTindexHead(tx *bolt.Tx, start int64) error {
 	c := ti.Cursor()
 	var below [][]byte
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		base, err := decodeU64("time index entry", v)
+		base, err := decodeSealed("time index entry", k, v)
 		if err != nil {
 			return err
 		}
