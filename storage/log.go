@@ -183,8 +183,10 @@ func (l *Log) CheckpointHighWatermark() error {
 
 // update runs fn in a write transaction that also writes the meta keys the
 // caller does not own (high-watermark checkpoint, clean flag). The caller
-// holds wmu.
-func (l *Log) update(fn func(tx *bolt.Tx) error) error {
+// holds wmu. A bbolt panic on a damaged page fails the write with
+// ErrCorrupt (bbolt rolls the transaction back) instead of the process.
+func (l *Log) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer guardBolt(&err)()
 	hwDirty := l.hwDirty.Swap(false)
 	if l.markDirty && l.db.NoSync {
 		// The transaction that clears the clean flag is synced even in
@@ -193,7 +195,7 @@ func (l *Log) update(fn func(tx *bolt.Tx) error) error {
 		l.db.NoSync = false
 		defer func() { l.db.NoSync = true }()
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err = l.db.Update(func(tx *bolt.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
