@@ -375,3 +375,48 @@ func TestWriteFuzzSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRetentionRefusesDamagedBatch: a flipped bit in a batch header's max
+// timestamp (which would make a new batch look old) fails retention with
+// ErrCorrupt instead of deleting the batch; nothing is removed.
+func TestRetentionRefusesDamagedBatch(t *testing.T) {
+	clock := &fakeClock{t: time.UnixMilli(1_000_000)}
+	l := openLog(t, Options{Now: clock.Now})
+	for i, ts := range []int64{1000, 999_000, 999_000} {
+		rs := recs(fmt.Sprintf("r%d", i), 2)
+		for j := range rs {
+			rs[j].Timestamp = ts
+		}
+		mustAppend(t, l, rs, 0)
+	}
+	if err := l.SetHighWatermark(l.EndOffset()); err != nil {
+		t.Fatal(err)
+	}
+	path := l.Path()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		sb := tx.Bucket(bucketBatches).Bucket(u64key(2)) // the middle batch
+		raw := bytes.Clone(sb.Get(keyRaw))
+		raw[offMaxTS] ^= 0x80 // max timestamp far in the past
+		return sb.Put(keyRaw, raw)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	l, err = Open(path, Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	n, err := l.ApplyRetention(clock.Now(), Retention{Ms: 10_000})
+	if !errors.Is(err, ErrCorrupt) || n != 0 || l.StartOffset() != 0 {
+		t.Fatalf("retention over a damaged header: removed %d, start %d, err %v; want ErrCorrupt and nothing removed", n, l.StartOffset(), err)
+	}
+}
