@@ -106,8 +106,11 @@ func decodeStrict(b []byte, v any) error {
 
 // checkCommandShape: a command carries at most one payload, and if a
 // payload field is named after its op (the convention of meta.Command:
-// op "create_topic", field `json:"create_topic"`) that one is set. It works
-// by reflection so that ops added to meta.Command later are covered too.
+// op "create_topic", field CreateTopic *CreateTopic `json:"create_topic"`)
+// that one is set. Payloads are the pointer fields named after their own
+// type. It works by reflection so that ops added to meta.Command later
+// (following the convention) are covered too, and fields that are not
+// payloads are left alone.
 func checkCommandShape(c meta.Command) error {
 	v := reflect.ValueOf(c)
 	typ := v.Type()
@@ -115,7 +118,9 @@ func checkCommandShape(c meta.Command) error {
 	ownField := false
 	for i := range typ.NumField() {
 		f := typ.Field(i)
-		if f.Type.Kind() != reflect.Pointer {
+		// Payloads are the fields named after their own type
+		// (CreateTopic *CreateTopic); other fields are not counted.
+		if f.Type.Kind() != reflect.Pointer || f.Type.Elem().Name() != f.Name {
 			continue
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
