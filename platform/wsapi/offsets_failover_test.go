@@ -147,3 +147,77 @@ func TestCommittedOffsetsSurviveLossOfTheirLeader(t *testing.T) {
 		t.Fatalf("offsets partition after the loss: leader %d, replicas %v", p.Leader, p.Replicas)
 	}
 }
+
+// TestOffsetsTopicGrowsAsBrokersJoin: the upgrade path. On one node
+// __consumer_offsets is created with one replica and a group commits; as
+// two more nodes join, the controller raises it to three replicas (new
+// ones outside the ISR that catch up and join it) and then to
+// min.insync.replicas 2; the commit made before is still served.
+func TestOffsetsTopicGrowsAsBrokersJoin(t *testing.T) {
+	n1 := testnode.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	eventually(t, 30*time.Second, "__consumer_offsets created", func() bool {
+		_, ok := n1.Controller().Metadata().Topic("__consumer_offsets")
+		return ok
+	})
+	if offs, _ := n1.Controller().Metadata().Topic("__consumer_offsets"); offs.ReplicationFactor != 1 || offs.Config.MinInsyncReplicas != 1 {
+		t.Fatalf("on one broker: RF %d, min.insync %d; want 1, 1", offs.ReplicationFactor, offs.Config.MinInsyncReplicas)
+	}
+	admin, err := client.New(n1.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.CreateTopic(ctx, wire.CreateTopicRequest{Name: "up", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]client.Record, 10)
+	for i := range recs {
+		recs[i] = client.Record{Value: []byte{byte(i)}}
+	}
+	var lastErr error
+	eventually(t, 30*time.Second, "records produced and committed", func() bool {
+		var res []client.ProduceResult
+		if res, lastErr = admin.Produce(ctx, "up", recs, client.ProduceOptions{}); lastErr == nil {
+			for _, r := range res {
+				if r.Err != nil {
+					lastErr = r.Err
+				}
+			}
+		}
+		hw, err := admin.Offset(ctx, "up", 0, "latest")
+		return lastErr == nil && err == nil && hw >= 10
+	})
+	eventually(t, 30*time.Second, "the commit", func() bool {
+		_, lastErr = admin.ResetGroupOffsets(ctx, "early", wire.ResetOffsetsRequest{Topic: "up", To: "3"})
+		return lastErr == nil
+	})
+
+	n2 := testnode.Join(t, n1, 2, nil)
+	testnode.Join(t, n1, 3, nil)
+	eventually(t, 90*time.Second, "__consumer_offsets raised to 3 replicas in sync and min.insync.replicas 2", func() bool {
+		offs, _ := n1.Controller().Metadata().Topic("__consumer_offsets")
+		if offs.ReplicationFactor != 3 || offs.Config.MinInsyncReplicas != 2 {
+			return false
+		}
+		for _, p := range offs.Partitions {
+			if len(p.Replicas) != 3 || len(p.ISR) < 2 {
+				return false
+			}
+		}
+		return true
+	})
+	c2, err := client.New(n2.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	g, err := c2.DescribeGroup(ctx, "early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Offsets) != 1 || g.Offsets[0].Committed != 3 {
+		t.Fatalf("the commit made on one node, after the raise: %+v, want 3", g.Offsets)
+	}
+}
