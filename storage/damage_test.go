@@ -313,6 +313,10 @@ func TestLegacyUnsealedValuesStillOpen(t *testing.T) {
 // The seed corpus holds an intact small log (testdata/fuzz/FuzzOpenDamagedFile).
 func FuzzOpenDamagedFile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The mapped check and the ReadAt one (non-unix) agree.
+		if e1, e2 := checkBoltBytes(data), checkBoltFile(bytes.NewReader(data), int64(len(data))); (e1 == nil) != (e2 == nil) {
+			t.Fatalf("mapped check %v, ReadAt check %v", e1, e2)
+		}
 		path := filepath.Join(t.TempDir(), "fuzz.db")
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)

@@ -40,7 +40,16 @@ import (
 //
 // Any failure wraps ErrCorrupt.
 func checkBoltFile(r io.ReaderAt, size int64) error {
-	c := &fileChecker{r: r, size: size}
+	return (&fileChecker{r: r, size: size}).run()
+}
+
+// checkBoltBytes is checkBoltFile over the whole file in memory (mapped):
+// pages are sliced, not copied.
+func checkBoltBytes(data []byte) error {
+	return (&fileChecker{r: bytes.NewReader(data), size: int64(len(data)), data: data}).run()
+}
+
+func (c *fileChecker) run() error {
 	if err := c.check(); err != nil {
 		return fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
@@ -87,6 +96,7 @@ type fileChecker struct {
 	pageSize int64
 	hwm      uint64
 	seen     []uint64 // bitmap of referenced pages
+	data     []byte   // the whole file, when mapped (else nil: read with r)
 }
 
 func (c *fileChecker) check() error {
@@ -202,6 +212,10 @@ func (p *page) bytesAt(off, n int64) ([]byte, error) {
 	if off+n <= int64(len(p.first)) {
 		return p.first[off : off+n], nil
 	}
+	if d := p.c.data; d != nil {
+		at := int64(p.id)*p.c.pageSize + off
+		return d[at : at+n], nil // span lies below the high-water mark, within the file
+	}
 	buf := make([]byte, n)
 	if _, err := p.c.r.ReadAt(buf, int64(p.id)*p.c.pageSize+off); err != nil {
 		return nil, fmt.Errorf("page %d: read %d bytes at %d: %w", p.id, n, off, err)
@@ -214,9 +228,14 @@ func (c *fileChecker) loadPage(id uint64) (*page, error) {
 	if id < 2 || id >= c.hwm {
 		return nil, fmt.Errorf("page %d referenced, high-water mark %d", id, c.hwm)
 	}
-	first := make([]byte, c.pageSize)
-	if _, err := c.r.ReadAt(first, int64(id)*c.pageSize); err != nil {
-		return nil, fmt.Errorf("read page %d: %w", id, err)
+	var first []byte
+	if off := int64(id) * c.pageSize; c.data != nil {
+		first = c.data[off : off+c.pageSize] // within the file: hwm*pageSize <= size
+	} else {
+		first = make([]byte, c.pageSize)
+		if _, err := c.r.ReadAt(first, off); err != nil {
+			return nil, fmt.Errorf("read page %d: %w", id, err)
+		}
 	}
 	p := &page{id: id, c: c, first: first}
 	if got := ne.Uint64(first[0:]); got != id {

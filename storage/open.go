@@ -31,6 +31,19 @@ func precheck(path string) error {
 	if !info.Mode().IsRegular() {
 		return fmt.Errorf("%w: not a regular file (%s)", ErrCorrupt, info.Mode().Type())
 	}
+	unlock, err := lockShared(f, lockTimeout)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if info, err = f.Stat(); err != nil { // as of holding the lock
+		return err
+	}
+	data, unmap := mapReadOnly(f, info.Size())
+	defer unmap()
+	if data != nil {
+		return checkBoltBytes(data)
+	}
 	return checkBoltFile(f, info.Size())
 }
 
