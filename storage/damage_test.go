@@ -424,3 +424,15 @@ func TestRetentionRefusesDamagedBatch(t *testing.T) {
 		t.Fatalf("retention over a damaged header: removed %d, start %d, err %v; want ErrCorrupt and nothing removed", n, l.StartOffset(), err)
 	}
 }
+
+// TestFileInUseIsNotCorrupt: opening a file another handle holds (bbolt's
+// exclusive lock) fails with a lock error, never ErrCorrupt, even while
+// the holder writes to it.
+func TestFileInUseIsNotCorrupt(t *testing.T) {
+	l := openLog(t, Options{})
+	mustAppend(t, l, recs("busy", 3), 0)
+	_, err := Open(l.Path(), Options{})
+	if err == nil || errors.Is(err, ErrCorrupt) {
+		t.Fatalf("second open of a file in use: %v, want a lock error", err)
+	}
+}
