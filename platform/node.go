@@ -273,6 +273,9 @@ func (n *Node) metadata() *meta.Cluster {
 // replica is open before the node reports ready).
 func (n *Node) health() string {
 	if n.controller != nil {
+		if n.controller.Halted() != nil {
+			return httpapi.HealthControllerHalted
+		}
 		if id, _ := n.controller.Leader(); id == meta.NoLeader {
 			return httpapi.HealthNoController
 		}

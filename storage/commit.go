@@ -120,15 +120,15 @@ func (l *Log) commitGroup(group []*appendReq) {
 			ti := tx.Bucket(bucketTindex)
 			ti.FillPercent = batchFillFactor
 			for _, t := range tindex {
-				if err := ti.Put(tsKey(t.ts), u64key(t.base)); err != nil {
+				if err := ti.Put(tsKey(t.ts), sealed(tsKey(t.ts), t.base)); err != nil {
 					return err
 				}
 			}
 			meta := tx.Bucket(bucketMeta)
-			if err := meta.Put(keyEnd, u64key(end)); err != nil {
+			if err := meta.Put(keyEnd, sealed(keyEnd, end)); err != nil {
 				return err
 			}
-			return meta.Put(keySize, u64key(size))
+			return meta.Put(keySize, sealed(keySize, size))
 		})
 		if err != nil {
 			err = fmt.Errorf("commit: %w", l.wrapClosed(err))

@@ -155,7 +155,7 @@ func writeEpochs(tx *bolt.Tx, old, entries []epochEntry) error {
 		if s, ok := oldAt[e.Epoch]; ok && s == e.StartOffset {
 			continue
 		}
-		if err := b.Put(epochKey(e.Epoch), u64key(e.StartOffset)); err != nil {
+		if err := b.Put(epochKey(e.Epoch), sealed(epochKey(e.Epoch), e.StartOffset)); err != nil {
 			return err
 		}
 	}
@@ -166,10 +166,14 @@ func writeEpochs(tx *bolt.Tx, old, entries []epochEntry) error {
 func loadEpochs(tx *bolt.Tx) ([]epochEntry, error) {
 	var entries []epochEntry
 	err := tx.Bucket(bucketEpochs).ForEach(func(k, v []byte) error {
-		if len(k) != 4 || len(v) != 8 {
-			return fmt.Errorf("%w: epoch cache entry of %d/%d bytes", ErrCorrupt, len(k), len(v))
+		if len(k) != 4 {
+			return fmt.Errorf("%w: epoch cache key of %d bytes", ErrCorrupt, len(k))
 		}
-		e := epochEntry{Epoch: int32(binary.BigEndian.Uint32(k)), StartOffset: int64(binary.BigEndian.Uint64(v))}
+		start, err := decodeSealed(fmt.Sprintf("epoch cache entry %x", k), k, v)
+		if err != nil {
+			return err
+		}
+		e := epochEntry{Epoch: int32(binary.BigEndian.Uint32(k)), StartOffset: start}
 		if e.Epoch < 0 {
 			return fmt.Errorf("%w: negative epoch %d in epoch cache", ErrCorrupt, e.Epoch)
 		}

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 )
 
 // File layout (see docs/storage.md):
@@ -54,9 +55,57 @@ func tsKey(ts int64) []byte { return u64key(int64(uint64(ts) ^ (1 << 63))) }
 
 func tsFromKey(k []byte) int64 { return int64(binary.BigEndian.Uint64(k) ^ (1 << 63)) }
 
-func decodeU64(name string, v []byte) (int64, error) {
-	if len(v) != 8 {
-		return 0, fmt.Errorf("%w: %s has %d bytes, want 8", ErrCorrupt, name, len(v))
+// Side-bucket values (meta keys, epoch cache, time index) are sealed: 8
+// bytes big-endian followed by a CRC-32C over the key and those 8 bytes, so
+// a flipped bit in a high-watermark checkpoint or an epoch entry is an
+// error, never a wrong offset. Files written before values were sealed
+// hold bare 8-byte values; they are read unchecked (their meta keys are
+// still cross-checked against the batches on Open) and sealed when next
+// written.
+const sealedLen = 12
+
+func sealed(key []byte, v int64) []byte {
+	b := make([]byte, sealedLen)
+	binary.BigEndian.PutUint64(b, uint64(v))
+	binary.BigEndian.PutUint32(b[8:], sealSum(key, b[:8]))
+	return b
+}
+
+func sealSum(key, val []byte) uint32 {
+	return crc32.Update(crc32.Checksum(key, castagnoli), castagnoli, val)
+}
+
+// decodeSealed reads a sealed (or legacy 8-byte) value stored under key.
+func decodeSealed(name string, key, v []byte) (int64, error) {
+	switch len(v) {
+	case 8:
+	case sealedLen:
+		if got, want := sealSum(key, v[:8]), binary.BigEndian.Uint32(v[8:]); got != want {
+			return 0, fmt.Errorf("%w: %s: CRC-32C %08x, stored %08x", ErrCorrupt, name, got, want)
+		}
+	default:
+		return 0, fmt.Errorf("%w: %s has %d bytes, want 8 or %d", ErrCorrupt, name, len(v), sealedLen)
 	}
 	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// sealedFlag is the clean flag's value: one byte and its CRC-32C.
+func sealedFlag(key []byte, f byte) []byte {
+	b := []byte{f, 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(b[1:], sealSum(key, b[:1]))
+	return b
+}
+
+// decodeFlag reads the clean flag (sealed, or a legacy single byte).
+func decodeFlag(name string, key, v []byte) (byte, error) {
+	switch len(v) {
+	case 1:
+	case 5:
+		if got, want := sealSum(key, v[:1]), binary.BigEndian.Uint32(v[1:]); got != want {
+			return 0, fmt.Errorf("%w: %s: CRC-32C %08x, stored %08x", ErrCorrupt, name, got, want)
+		}
+	default:
+		return 0, fmt.Errorf("%w: %s has %d bytes", ErrCorrupt, name, len(v))
+	}
+	return v[0], nil
 }

@@ -10,11 +10,7 @@ import (
 // load initialises a new file or checks an existing one and fills the
 // in-memory state.
 func (l *Log) load() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: bbolt: %v", ErrCorrupt, r)
-		}
-	}()
+	defer guardBolt(&err)()
 	fresh := false
 	if err := l.db.View(func(tx *bolt.Tx) error {
 		fresh = tx.Bucket(bucketMeta) == nil && tx.Bucket(bucketBatches) == nil &&
@@ -67,11 +63,11 @@ func initFile(tx *bolt.Tx) error {
 		k []byte
 		v int64
 	}{{keyFormat, formatVersion}, {keyStart, 0}, {keyEnd, 0}, {keySize, 0}, {keyHW, 0}} {
-		if err := meta.Put(kv.k, u64key(kv.v)); err != nil {
+		if err := meta.Put(kv.k, sealed(kv.k, kv.v)); err != nil {
 			return err
 		}
 	}
-	return meta.Put(keyClean, []byte{1})
+	return meta.Put(keyClean, sealedFlag(keyClean, 1))
 }
 
 // fileState is what the meta bucket says.
@@ -91,7 +87,7 @@ func readState(tx *bolt.Tx) (fileState, error) {
 		k []byte
 		p *int64
 	}{{keyFormat, &s.format}, {keyStart, &s.start}, {keyEnd, &s.end}, {keySize, &s.size}, {keyHW, &s.hw}} {
-		v, err := decodeU64("meta/"+string(f.k), meta.Get(f.k))
+		v, err := decodeSealed("meta/"+string(f.k), f.k, meta.Get(f.k))
 		if err != nil {
 			return s, err
 		}
@@ -144,8 +140,11 @@ func (l *Log) loadState(tx *bolt.Tx) (bool, error) {
 		return false, fmt.Errorf("%w: epoch cache spans %d..%d outside log %d..%d", ErrCorrupt, epochs[0].StartOffset, epochs[n-1].StartOffset, s.start, s.end)
 	}
 	if k, v := tx.Bucket(bucketTindex).Cursor().Last(); k != nil {
-		if len(k) != 8 || len(v) != 8 {
-			return false, fmt.Errorf("%w: time index entry of %d/%d bytes", ErrCorrupt, len(k), len(v))
+		if len(k) != 8 {
+			return false, fmt.Errorf("%w: time index key of %d bytes", ErrCorrupt, len(k))
+		}
+		if _, err := decodeSealed("time index entry", k, v); err != nil {
+			return false, err
 		}
 		l.maxTS, l.hasMaxTS = tsFromKey(k), true
 	}
@@ -153,8 +152,11 @@ func (l *Log) loadState(tx *bolt.Tx) (bool, error) {
 	l.size.Store(s.size)
 	l.hw.Store(min(max(s.hw, s.start), s.end))
 	l.epochs.set(epochs, &l.end, s.end)
-	clean := bytes.Equal(tx.Bucket(bucketMeta).Get(keyClean), []byte{1})
-	return clean, nil
+	flag, err := decodeFlag("meta/clean", keyClean, tx.Bucket(bucketMeta).Get(keyClean))
+	if err != nil {
+		return false, err
+	}
+	return flag == 1, nil
 }
 
 // checkedBatch reads the batch under key, checks its framing, CRC and that

@@ -69,18 +69,11 @@ func Open(path string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open log %s: %w", path, err)
 	}
-	replicated := opts.Durability == DurabilityReplicated
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        lockTimeout,
-		NoSync:         replicated,
-		NoGrowSync:     replicated,
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
+	if err := precheck(path); err != nil {
+		return nil, fmt.Errorf("open log %s: %w", path, err)
+	}
+	db, err := openBolt(path, opts.Durability == DurabilityReplicated)
 	if err != nil {
-		if errors.Is(err, berrors.ErrInvalid) || errors.Is(err, berrors.ErrChecksum) || errors.Is(err, berrors.ErrVersionMismatch) {
-			err = fmt.Errorf("%w: %w", ErrCorrupt, err)
-		}
 		return nil, fmt.Errorf("open log %s: %w", path, err)
 	}
 	l := &Log{
@@ -190,8 +183,10 @@ func (l *Log) CheckpointHighWatermark() error {
 
 // update runs fn in a write transaction that also writes the meta keys the
 // caller does not own (high-watermark checkpoint, clean flag). The caller
-// holds wmu.
-func (l *Log) update(fn func(tx *bolt.Tx) error) error {
+// holds wmu. A bbolt panic on a damaged page fails the write with
+// ErrCorrupt (bbolt rolls the transaction back) instead of the process.
+func (l *Log) update(fn func(tx *bolt.Tx) error) (err error) {
+	defer guardBolt(&err)()
 	hwDirty := l.hwDirty.Swap(false)
 	if l.markDirty && l.db.NoSync {
 		// The transaction that clears the clean flag is synced even in
@@ -200,18 +195,18 @@ func (l *Log) update(fn func(tx *bolt.Tx) error) error {
 		l.db.NoSync = false
 		defer func() { l.db.NoSync = true }()
 	}
-	err := l.db.Update(func(tx *bolt.Tx) error {
+	err = l.db.Update(func(tx *bolt.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
 		meta := tx.Bucket(bucketMeta)
 		if hwDirty {
-			if err := meta.Put(keyHW, u64key(l.hw.Load())); err != nil {
+			if err := meta.Put(keyHW, sealed(keyHW, l.hw.Load())); err != nil {
 				return err
 			}
 		}
 		if l.markDirty {
-			return meta.Put(keyClean, []byte{0})
+			return meta.Put(keyClean, sealedFlag(keyClean, 0))
 		}
 		return nil
 	})
@@ -261,11 +256,11 @@ func (l *Log) Close() error {
 		err := l.db.Update(func(tx *bolt.Tx) error {
 			meta := tx.Bucket(bucketMeta)
 			if hwDirty {
-				if err := meta.Put(keyHW, u64key(l.hw.Load())); err != nil {
+				if err := meta.Put(keyHW, sealed(keyHW, l.hw.Load())); err != nil {
 					return err
 				}
 			}
-			return meta.Put(keyClean, []byte{1})
+			return meta.Put(keyClean, sealedFlag(keyClean, 1))
 		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mark clean: %w", err))
@@ -294,10 +289,6 @@ func (l *Log) view(fn func(tx *bolt.Tx) error) (err error) {
 	if l.isClosed.Load() {
 		return ErrClosed
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: bbolt: %v", ErrCorrupt, r)
-		}
-	}()
+	defer guardBolt(&err)()
 	return l.wrapClosed(l.db.View(fn))
 }

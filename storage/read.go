@@ -116,7 +116,7 @@ func (l *Log) OffsetForTimestamp(ts int64) (int64, error) {
 		if k == nil {
 			return nil // every timestamp in the log is < ts
 		}
-		from, err := decodeU64("time index entry", v)
+		from, err := decodeSealed("time index entry", k, v)
 		if err != nil {
 			return err
 		}

@@ -66,14 +66,14 @@ func (l *Log) TruncateTo(off int64) error {
 		}
 		meta := tx.Bucket(bucketMeta)
 		if l.hw.Load() > newEnd {
-			if err := meta.Put(keyHW, u64key(newEnd)); err != nil {
+			if err := meta.Put(keyHW, sealed(keyHW, newEnd)); err != nil {
 				return err
 			}
 		}
-		if err := meta.Put(keyEnd, u64key(newEnd)); err != nil {
+		if err := meta.Put(keyEnd, sealed(keyEnd, newEnd)); err != nil {
 			return err
 		}
-		return meta.Put(keySize, u64key(size))
+		return meta.Put(keySize, sealed(keySize, size))
 	})
 	if err != nil {
 		return fmt.Errorf("truncate %s to %d: %w", l.path, off, l.wrapClosed(err))
@@ -98,7 +98,7 @@ func truncateTindexTo(tx *bolt.Tx, end int64) (int64, bool, error) {
 	var doomed [][]byte
 	k, v := c.Last()
 	for ; k != nil; k, v = c.Prev() {
-		base, err := decodeU64("time index entry", v)
+		base, err := decodeSealed("time index entry", k, v)
 		if err != nil {
 			return 0, false, err
 		}
@@ -144,11 +144,11 @@ func (l *Log) TruncateFullyAndStartAt(off int64) error {
 		}
 		meta := tx.Bucket(bucketMeta)
 		for _, k := range [][]byte{keyStart, keyEnd, keyHW} {
-			if err := meta.Put(k, u64key(off)); err != nil {
+			if err := meta.Put(k, sealed(k, off)); err != nil {
 				return err
 			}
 		}
-		return meta.Put(keySize, u64key(0))
+		return meta.Put(keySize, sealed(keySize, 0))
 	})
 	if err != nil {
 		return fmt.Errorf("restart %s at %d: %w", l.path, off, l.wrapClosed(err))

@@ -69,10 +69,11 @@ func logOptions(cfg meta.TopicConfig) LogOptions {
 }
 
 // apply makes the broker's replicas match snapshot c: topics gone (or
-// re-created under a new ID) are closed and their files deleted, new
-// assignments are opened, roles and configuration follow the metadata.
-// sweep also deletes directories of topics the metadata no longer has
-// (deleted while this node was down).
+// re-created under a new ID) are closed, and their files deleted if c holds
+// the tombstone of a DeleteTopic for their ID; new assignments are opened,
+// roles and configuration follow the metadata. sweep also deletes
+// directories of topics deleted (by a tombstoned DeleteTopic) while this
+// node was down.
 func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 	b.applyMu.Lock()
 	defer b.applyMu.Unlock()
@@ -118,10 +119,10 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 	b.topics, b.cluster = next, c
 	b.mu.Unlock()
 	for _, t := range removed {
-		errs = append(errs, b.removeTopic(t))
+		errs = append(errs, b.dropTopic(t, c))
 	}
 	if sweep {
-		errs = append(errs, b.sweep(next))
+		errs = append(errs, b.sweep(next, c))
 	}
 	if topicsChanged || sweep {
 		errs = append(errs, b.writeVersion(c.Version))
@@ -238,8 +239,10 @@ func (b *Broker) removeTopic(t *topic) error {
 	return errors.Join(errs...)
 }
 
-// sweep deletes topic directories that no topic in keep owns.
-func (b *Broker) sweep(keep map[string]*topic) error {
+// sweep deletes the directories of topics that c says a DeleteTopic
+// deleted (by topic ID) and that no topic in keep owns; directories of
+// topics c merely does not have are kept (see deletion.go).
+func (b *Broker) sweep(keep map[string]*topic, c *meta.Cluster) error {
 	entries, err := os.ReadDir(b.dir)
 	if err != nil {
 		return fmt.Errorf("list partitions directory: %w", err)
@@ -253,7 +256,11 @@ func (b *Broker) sweep(keep map[string]*topic) error {
 		if !e.IsDir() || live[e.Name()] {
 			continue
 		}
-		b.log.Info("deleting files of a topic the metadata no longer has", "dir", e.Name())
+		if !deletedDir(e.Name(), c) {
+			b.log.Warn("keeping files of a topic the metadata does not have but no DeleteTopic deleted", "dir", e.Name())
+			continue
+		}
+		b.log.Info("deleting files of a deleted topic", "dir", e.Name())
 		if err := os.RemoveAll(filepath.Join(b.dir, e.Name())); err != nil {
 			errs = append(errs, fmt.Errorf("delete orphan %s: %w", e.Name(), err))
 		}

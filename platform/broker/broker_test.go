@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -571,6 +572,20 @@ func TestConcurrentProducersGetDenseUniqueOffsets(t *testing.T) {
 }
 
 func TestDamagedReplicaDoesNotStopTheBroker(t *testing.T) {
+	damages := map[string]func(path string) error{
+		"garbage": func(path string) error {
+			return os.WriteFile(path, bytes.Repeat([]byte{0xde, 0xad}, 8192), 0o600)
+		},
+		// Cut inside its pages: bbolt itself would fault or panic on it.
+		"truncated": func(path string) error { return os.Truncate(path, 10000) },
+		"empty":     func(path string) error { return os.Truncate(path, 0) },
+	}
+	for name, damage := range damages {
+		t.Run(name, func(t *testing.T) { testDamagedReplica(t, damage) })
+	}
+}
+
+func testDamagedReplica(t *testing.T, damage func(path string) error) {
 	src := newMemSource(t, 1)
 	dir := t.TempDir()
 	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: dir, Metadata: src, Logger: quiet})
@@ -583,8 +598,8 @@ func TestDamagedReplicaDoesNotStopTheBroker(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// Fault: partition 1's file is overwritten with garbage.
-	if err := os.WriteFile(damaged, bytes.Repeat([]byte{0xde, 0xad}, 8192), 0o600); err != nil {
+	// Fault: partition 1's file is damaged.
+	if err := damage(damaged); err != nil {
 		t.Fatal(err)
 	}
 	b = startBroker(t, src, dir)
@@ -592,8 +607,8 @@ func TestDamagedReplicaDoesNotStopTheBroker(t *testing.T) {
 		t.Fatalf("healthy partition 0: %d records, want 2", got)
 	}
 	_, err = b.Fetch(context.Background(), FetchRequest{Topic: "d", Partition: 1}, nil)
-	if !errors.Is(err, ErrReplicaUnavailable) || !errors.Is(err, storage.ErrCorrupt) {
-		t.Fatalf("fetch from the damaged replica: %v, want ErrReplicaUnavailable wrapping storage.ErrCorrupt", err)
+	if !errors.Is(err, ErrReplicaUnavailable) || !errors.Is(err, storage.ErrCorrupt) || !strings.Contains(err.Error(), damaged) {
+		t.Fatalf("fetch from the damaged replica: %v, want ErrReplicaUnavailable wrapping storage.ErrCorrupt naming %s", err, damaged)
 	}
 	_, err = b.Produce(context.Background(), ProduceRequest{Topic: "d", Records: []record.Record{{Value: []byte("x")}, {Value: []byte("y")}}, Acks: AcksLeader}, nil)
 	if !errors.Is(err, ErrReplicaUnavailable) {

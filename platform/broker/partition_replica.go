@@ -135,11 +135,13 @@ func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxB
 		p.mu.Unlock()
 		return fail(ErrCodeNotLeader, fmt.Errorf("%s: node %d leads nothing here", p, p.nodeID))
 	case req.LeaderEpoch < p.epoch:
+		epoch := p.epoch
 		p.mu.Unlock()
-		return fail(ErrCodeFencedEpoch, fmt.Errorf("%s: follower epoch %d, leader epoch %d", p, req.LeaderEpoch, p.epoch))
+		return fail(ErrCodeFencedEpoch, fmt.Errorf("%s: follower epoch %d, leader epoch %d", p, req.LeaderEpoch, epoch))
 	case req.LeaderEpoch > p.epoch:
+		epoch := p.epoch
 		p.mu.Unlock()
-		return fail(ErrCodeUnknownEpoch, fmt.Errorf("%s: follower epoch %d, leader still at %d", p, req.LeaderEpoch, p.epoch))
+		return fail(ErrCodeUnknownEpoch, fmt.Errorf("%s: follower epoch %d, leader still at %d", p, req.LeaderEpoch, epoch))
 	}
 	start, end := rl.StartOffset(), rl.EndOffset()
 	res.LogStart, res.LogEnd = start, end

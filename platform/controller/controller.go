@@ -86,9 +86,10 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 	})
 	c.raft.RegisterObserver(c.observer)
 
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.watchObservations()
 	go c.monitorLeadership()
+	go c.watchHalt()
 	if cfg.Membership != nil {
 		c.wg.Add(2)
 		go c.membershipLoop()
@@ -148,6 +149,9 @@ func (c *Controller) open() error {
 	}
 	r, err := raft.NewRaft(rc, c.fsm, logs, store, snaps, trans)
 	if err != nil {
+		if rerr := c.fsm.lastRestoreErr(); rerr != nil {
+			return fmt.Errorf("start raft: %w: %w", err, rerr)
+		}
 		return fmt.Errorf("start raft: %w", err)
 	}
 	c.raft = r

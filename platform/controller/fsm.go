@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +21,13 @@ type fsm struct {
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every new state
+
+	// halted holds the error of the entry that stopped the state machine;
+	// haltCh is closed then.
+	halted     atomic.Pointer[error]
+	haltCh     chan struct{}
+	haltOnce   sync.Once
+	restoreErr atomic.Pointer[error] // the last snapshot refused
 }
 
 // applyResult is what fsm.Apply returns to the proposer through raft.
@@ -31,7 +37,7 @@ type applyResult struct {
 }
 
 func newFSM(log *slog.Logger) *fsm {
-	f := &fsm{log: log, changed: make(chan struct{})}
+	f := &fsm{log: log, changed: make(chan struct{}), haltCh: make(chan struct{})}
 	f.state.Store(meta.NewCluster())
 	return f
 }
@@ -53,15 +59,22 @@ func (f *fsm) current() (*meta.Cluster, <-chan struct{}) {
 }
 
 // Apply implements raft.FSM. A command that fails validation is still a
-// committed entry: it changes nothing and its error goes back to the proposer.
+// committed entry: it changes nothing and its error goes back to the
+// proposer. An entry that fails its checksum or does not decode strictly
+// (decodeEntry) halts the state machine instead: it is not applied, nor is
+// any later entry, the published state stays the last good one, and the
+// controller stops its raft (see Controller.watchHalt).
 func (f *fsm) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
 	}
-	cmd, err := meta.DecodeCommand(l.Data)
+	if err := f.haltErr(); err != nil {
+		return applyResult{err: err}
+	}
+	cmd, err := decodeEntry(l.Data)
 	if err != nil {
-		// Cannot happen with entries this code wrote; never crash a replica on it.
-		f.log.Error("undecodable metadata command skipped", "index", l.Index, "err", err)
+		err = fmt.Errorf("metadata entry at raft index %d (term %d) refused: %w", l.Index, l.Term, err)
+		f.halt(err)
 		return applyResult{err: err}
 	}
 	cur := f.state.Load()
@@ -81,21 +94,22 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	return &fsmSnapshot{c: f.state.Load()}, nil
 }
 
-// Restore implements raft.FSM: it replaces the state with a snapshot's.
+// Restore implements raft.FSM: it replaces the state with a snapshot's,
+// after checking the snapshot's envelope (see snapshot.go). A snapshot that
+// fails is refused with an error wrapping ErrCorruptMetadata and the state
+// is left as it was; raft then tries an older snapshot (on start) or the
+// leader sends it again (InstallSnapshot).
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	c := meta.NewCluster()
-	if err := json.NewDecoder(rc).Decode(c); err != nil {
-		return fmt.Errorf("restore metadata snapshot: %w", err)
+	if err := f.haltErr(); err != nil {
+		return err
 	}
-	if c.Brokers == nil {
-		c.Brokers = map[meta.NodeID]*meta.Broker{}
-	}
-	if c.Topics == nil {
-		c.Topics = map[string]*meta.Topic{}
-	}
-	if c.Plugins == nil {
-		c.Plugins = map[string]*meta.Plugin{}
+	c, err := readSnapshot(rc)
+	if err != nil {
+		err = fmt.Errorf("restore metadata snapshot: %w", err)
+		f.restoreErr.Store(&err)
+		f.log.Error("metadata snapshot refused", "err", err)
+		return err
 	}
 	f.publish(c)
 	f.log.Info("metadata restored from snapshot", "version", c.Version, "topics", len(c.Topics))
@@ -104,9 +118,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 
 type fsmSnapshot struct{ c *meta.Cluster }
 
-// Persist writes the cluster as JSON (plugins' Wasm included).
+// Persist writes the cluster (plugins' Wasm included) in a checksummed
+// envelope.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := json.NewEncoder(sink).Encode(s.c); err != nil {
+	if err := writeSnapshot(sink, s.c); err != nil {
 		_ = sink.Cancel()
 		return fmt.Errorf("persist metadata snapshot: %w", err)
 	}
@@ -114,3 +129,28 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 func (s *fsmSnapshot) Release() {}
+
+// halt stops the state machine for good with err (the first one wins).
+func (f *fsm) halt(err error) {
+	f.haltOnce.Do(func() {
+		f.halted.Store(&err)
+		f.log.Error("metadata state machine halted: refusing to apply the raft log any further", "err", err)
+		close(f.haltCh)
+	})
+}
+
+// haltErr is the error that halted the state machine, or nil.
+func (f *fsm) haltErr() error {
+	if p := f.halted.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// lastRestoreErr is the error of the last refused snapshot, or nil.
+func (f *fsm) lastRestoreErr() error {
+	if p := f.restoreErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}

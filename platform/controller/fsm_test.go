@@ -47,7 +47,8 @@ func TestFSMApply(t *testing.T) {
 	default:
 	}
 
-	// Garbage in the log (cannot come from this code) is skipped, not fatal.
+	// Garbage in the log (cannot come from this code) halts the state
+	// machine (see integrity_test.go); it never crashes the replica.
 	r = f.Apply(&raft.Log{Index: 3, Type: raft.LogCommand, Data: []byte("{nope")}).(applyResult)
 	if r.err == nil {
 		t.Fatal("undecodable entry accepted")

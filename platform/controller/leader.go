@@ -80,6 +80,7 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 	c.ensureClusterID(ctx)
 	c.pending.take() // the full pass below covers whatever was queued
 	c.reconcileAll(ctx)
+	c.reconcileInternalTopics(ctx)
 	tick := time.NewTicker(c.cfg.ReconcileInterval)
 	defer tick.Stop()
 	for {
@@ -90,8 +91,10 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 			for _, p := range c.pending.take() {
 				c.reconcileMember(ctx, p.member, p.reaped)
 			}
+			c.reconcileInternalTopics(ctx)
 		case <-tick.C:
 			c.reconcileAll(ctx)
+			c.reconcileInternalTopics(ctx)
 		}
 	}
 }

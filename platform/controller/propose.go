@@ -29,13 +29,16 @@ func (c *Controller) Propose(ctx context.Context, cmd meta.Command) (meta.Result
 		return meta.Result{}, fmt.Errorf("propose %s: %w", cmd.Op, ErrClosed)
 	default:
 	}
+	if err := c.fsm.haltErr(); err != nil {
+		return meta.Result{}, fmt.Errorf("propose %s: controller halted: %w", cmd.Op, err)
+	}
 	if !c.IsLeader() {
 		return meta.Result{}, c.notController()
 	}
 	if cmd.At.IsZero() {
 		cmd.At = c.cfg.Now().UTC()
 	}
-	data, err := cmd.Encode()
+	data, err := encodeEntry(cmd)
 	if err != nil {
 		return meta.Result{}, err
 	}

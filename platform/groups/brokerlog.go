@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/meta"
@@ -36,27 +37,42 @@ type brokerLog struct {
 	peers  Peers
 }
 
-// offsetsReplication is the replication factor of __consumer_offsets.
-// It is 1 until brokers replicate partitions to followers (the broker's
-// replication work): with more replicas and no follower fetching, the
-// ISR never lets the high watermark pass a commit, and every commit
-// (acks=all) would hang. Raise it to min(3, brokers) once followers
-// replicate; a topic created with RF 1 keeps it.
-const offsetsReplication = 1
-
+// CreateInternalTopic creates the topic replicated like any topic: RF
+// min(3, alive brokers) and min.insync.replicas 2 when that is 3
+// (meta.InternalReplication). A topic created smaller (a young cluster, or
+// one created before offsets were replicated) is raised by the active
+// controller as brokers allow (meta.InternalTopicChanges).
 func (l brokerLog) CreateInternalTopic(ctx context.Context, topic string, partitions int) error {
-	if _, ok := l.b.Cluster().Topic(topic); ok {
+	c := l.b.Cluster()
+	if _, ok := c.Topic(topic); ok {
 		return nil
 	}
+	rf, minISR := meta.InternalReplication(len(c.AliveBrokers()))
 	_, err := l.topics.CreateTopic(ctx, meta.CreateTopic{
-		Name: topic, Partitions: partitions, ReplicationFactor: offsetsReplication, Internal: true,
+		Name: topic, Partitions: partitions, ReplicationFactor: rf, Internal: true,
 		Partitioner: meta.PartitionerSpec{Name: "hash"},
-		Config:      map[string]string{meta.KeyRetentionMs: "-1", meta.KeyRetentionBytes: "-1"},
+		Config: map[string]string{
+			meta.KeyRetentionMs: "-1", meta.KeyRetentionBytes: "-1",
+			meta.KeyMinInsyncReplicas: strconv.Itoa(minISR),
+		},
 	})
 	if err != nil && !errors.Is(err, meta.ErrTopicExists) {
 		return err
 	}
 	return nil
+}
+
+// LogEnd returns the log end offset of the local replica of a partition
+// this node leads (see logEnder).
+func (l brokerLog) LogEnd(_ context.Context, topic string, partition int32) (int64, error) {
+	info, err := l.b.PartitionInfo(topic, partition)
+	if err != nil {
+		return 0, err
+	}
+	if !info.Leader {
+		return 0, fmt.Errorf("%s/%d: not the leader here", topic, partition)
+	}
+	return info.LogEnd, nil
 }
 
 // Leader implements Log.

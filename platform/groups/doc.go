@@ -3,7 +3,11 @@
 // server-side assignor (range, roundrobin or sticky), rebalances when members
 // join, leave or miss their session timeout, fences commits from members that
 // no longer own a partition, and stores committed offsets durably in the
-// internal topic __consumer_offsets.
+// internal topic __consumer_offsets, replicated like any topic (RF min(3,
+// brokers), min.insync.replicas 2, commits with acks=all). A group's
+// coordinator is the leader of its offsets partition, so it moves with that
+// leadership; a new leader serves the group only once its whole log is
+// committed, so committed offsets never go backwards.
 //
 // The package has three layers, each usable and tested on its own:
 //

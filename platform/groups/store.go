@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/sluicehq/sluice/record"
 )
@@ -82,9 +83,9 @@ func (c *Coordinator) loadPartition(ctx context.Context, p int32) (map[OffsetKey
 	if err != nil {
 		return nil, 0, fmt.Errorf("leader of %s/%d: %w", OffsetsTopic, p, err)
 	}
-	start, end, err := c.cfg.Log.Bounds(ctx, OffsetsTopic, p)
+	start, end, err := c.committedBounds(ctx, p)
 	if err != nil {
-		return nil, 0, fmt.Errorf("bounds of %s/%d: %w", OffsetsTopic, p, err)
+		return nil, 0, err
 	}
 	out := map[OffsetKey]Committed{}
 	for off := start; off < end; {
@@ -202,4 +203,48 @@ func compareKeys(a, b OffsetKey) int {
 		return 1
 	}
 	return int(a.Partition) - int(b.Partition)
+}
+
+// logEnder is what a Log offers when it can tell the log end offset of a
+// partition this node leads (brokerLog does).
+type logEnder interface {
+	LogEnd(ctx context.Context, topic string, partition int32) (int64, error)
+}
+
+// committedWaitPoll is how often committedBounds checks the high watermark.
+const committedWaitPoll = 20 * time.Millisecond
+
+// committedBounds returns the bounds of offsets partition p to read, once
+// everything in the leader's log is committed. A leader that was just
+// elected may have a high watermark below its log end (the last
+// acknowledged commits are in its log, but its followers have not yet
+// told it so); reading only up to that mark would load older offsets and
+// make a group's committed offsets go backwards. So when the Log can tell
+// the log end, this waits (bounded by ctx and Close) until the high
+// watermark reaches it, which it does as soon as the ISR has caught up.
+func (c *Coordinator) committedBounds(ctx context.Context, p int32) (int64, int64, error) {
+	var leo int64 = -1
+	if le, ok := c.cfg.Log.(logEnder); ok {
+		end, err := le.LogEnd(ctx, OffsetsTopic, p)
+		if err != nil {
+			return 0, 0, fmt.Errorf("log end of %s/%d: %w", OffsetsTopic, p, err)
+		}
+		leo = end
+	}
+	for {
+		start, hw, err := c.cfg.Log.Bounds(ctx, OffsetsTopic, p)
+		if err != nil {
+			return 0, 0, fmt.Errorf("bounds of %s/%d: %w", OffsetsTopic, p, err)
+		}
+		if hw >= leo {
+			return start, hw, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, fmt.Errorf("wait for %s/%d to commit up to %d (high watermark %d): %w", OffsetsTopic, p, leo, hw, ctx.Err())
+		case <-c.stop:
+			return 0, 0, fmt.Errorf("wait for %s/%d to commit: %w", OffsetsTopic, p, ErrClosed)
+		case <-c.cfg.Clock.After(committedWaitPoll):
+		}
+	}
 }

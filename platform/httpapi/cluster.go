@@ -13,6 +13,10 @@ const (
 	HealthOK           = "ok"
 	HealthStarting     = "starting"
 	HealthNoController = "no_controller"
+	// HealthControllerHalted: this node's controller refused a corrupt
+	// metadata entry and stopped (controller.Controller.Halted); the node
+	// serves the last good metadata.
+	HealthControllerHalted = "controller_halted"
 )
 
 func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {

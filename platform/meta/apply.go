@@ -102,6 +102,11 @@ func (a *applier) apply(cmd Command) error {
 			return missing
 		}
 		return a.setClusterID(cmd.SetClusterID.ClusterID)
+	case OpRaiseReplication:
+		if cmd.RaiseReplication == nil {
+			return missing
+		}
+		return a.raiseReplication(cmd.RaiseReplication)
 	default:
 		return fmt.Errorf("unknown op %q: %w", cmd.Op, ErrInvalidRequest)
 	}

@@ -123,6 +123,10 @@ type Cluster struct {
 	Brokers   map[NodeID]*Broker `json:"brokers"`
 	Topics    map[string]*Topic  `json:"topics"`
 	Plugins   map[string]*Plugin `json:"plugins"`
+	// DeletedTopics records, by topic ID, every topic a DeleteTopic
+	// removed (see tombstones.go): brokers delete a topic's files only
+	// for IDs listed here.
+	DeletedTopics map[string]DeletedTopic `json:"deleted_topics,omitempty"`
 }
 
 // NewCluster returns the empty cluster (Version 0).

@@ -22,6 +22,8 @@ const (
 	OpUploadPlugin   Op = "upload_plugin"
 	OpDeletePlugin   Op = "delete_plugin"
 	OpSetClusterID   Op = "set_cluster_id"
+	// OpRaiseReplication: see RaiseReplication (internal.go).
+	OpRaiseReplication Op = "raise_replication"
 )
 
 // Command is one change to the metadata, as stored in the raft log. Op says
@@ -44,6 +46,8 @@ type Command struct {
 	UploadPlugin   *UploadPlugin   `json:"upload_plugin,omitempty"`
 	DeletePlugin   *DeletePlugin   `json:"delete_plugin,omitempty"`
 	SetClusterID   *SetClusterID   `json:"set_cluster_id,omitempty"`
+
+	RaiseReplication *RaiseReplication `json:"raise_replication,omitempty"`
 }
 
 // RegisterBroker upserts a node and marks it alive. Re-registering an alive

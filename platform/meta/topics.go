@@ -151,6 +151,7 @@ func (a *applier) deleteTopic(name string) error {
 		return fmt.Errorf("topic %q is internal (the cluster keeps its data there) and cannot be deleted: %w", name, ErrInvalidRequest)
 	}
 	a.removeTopic(name)
+	a.tombstone(t)
 	a.res.Topic = t
 	return nil
 }

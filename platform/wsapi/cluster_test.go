@@ -183,10 +183,21 @@ func TestThreeNodes(t *testing.T) {
 		_, ok := n1.Controller().Metadata().Topic("__consumer_offsets")
 		return ok
 	})
-	offs, _ := n1.Controller().Metadata().Topic("__consumer_offsets")
-	if offs.ReplicationFactor != 1 {
-		t.Errorf("__consumer_offsets replication factor %d, want 1 until followers replicate", offs.ReplicationFactor)
-	}
+	// It is replicated like any topic: RF min(3, brokers) and
+	// min.insync.replicas 2 (created so, or raised by the controller when
+	// it was created before all three brokers were alive).
+	eventually(t, 60*time.Second, "__consumer_offsets at RF 3, min.insync.replicas 2", func() bool {
+		offs, _ := n1.Controller().Metadata().Topic("__consumer_offsets")
+		if offs.ReplicationFactor != 3 || offs.Config.MinInsyncReplicas != 2 {
+			return false
+		}
+		for _, p := range offs.Partitions {
+			if len(p.Replicas) != 3 {
+				return false
+			}
+		}
+		return true
+	})
 	// Any node describes the group (the request goes to its coordinator).
 	for _, n := range []*testnode.Node{n1, n2, n3} {
 		c, err := client.New(n.URL())
