@@ -42,6 +42,9 @@ func TestMain(m *testing.M) {
 // Timings short enough for fast tests, long enough for a loaded 2-core CI.
 const (
 	sessionTimeout   = 1500 * time.Millisecond
+	// pingInterval is how often the server pings; every pong renews a
+	// member's session.
+	pingInterval = 200 * time.Millisecond
 	rebalanceTimeout = 10 * time.Second
 )
 
@@ -105,7 +108,7 @@ func (e *env) up(t testing.TB) {
 		Processors:   wsapi.PluginProcessors(e.host, n.Controller().Metadata),
 		NodeID:       n.ID(),
 		Logger:       quiet(),
-		PingInterval: 200 * time.Millisecond,
+		PingInterval: pingInterval,
 		IdleTimeout:  time.Second,
 		FetchMaxWait: 200 * time.Millisecond,
 		CloseGrace:   300 * time.Millisecond,
