@@ -41,10 +41,10 @@ func TestMain(m *testing.M) {
 
 // Timings short enough for fast tests, long enough for a loaded 2-core CI.
 const (
-	sessionTimeout   = 1500 * time.Millisecond
+	sessionTimeout = 1500 * time.Millisecond
 	// pingInterval is how often the server pings; every pong renews a
 	// member's session.
-	pingInterval = 200 * time.Millisecond
+	pingInterval     = 200 * time.Millisecond
 	rebalanceTimeout = 10 * time.Second
 )
 
