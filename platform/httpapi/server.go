@@ -88,10 +88,11 @@ const DefaultMaxRequestBytes = 64 << 20
 // Server is the HTTP handler of one node. Build it with New, add routes
 // with Handle before serving, and serve it with any http.Server.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	mux     *http.ServeMux
-	metrics *metrics
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	internal *http.ServeMux // the /internal/ routes, served on the cluster listener
+	metrics  *metrics
 
 	mu    sync.Mutex
 	paths map[string]bool // paths that have a method-less 405 fallback
@@ -117,19 +118,22 @@ func New(cfg Config) (*Server, error) {
 		cfg.Admin = cfg.Controller
 	}
 	s := &Server{
-		cfg:   cfg,
-		log:   cfg.Logger.With("component", "httpapi"),
-		mux:   http.NewServeMux(),
-		paths: map[string]bool{},
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "httpapi"),
+		mux:      http.NewServeMux(),
+		internal: http.NewServeMux(),
+		paths:    map[string]bool{},
 	}
 	m, err := newMetrics(cfg.Registry, cfg.Broker)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics = m
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wire.Errorf(wire.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-	})
+	}
+	s.mux.HandleFunc("/", notFound)
+	s.internal.HandleFunc("/", notFound)
 
 	s.Handle(wire.RouteListTopics, http.HandlerFunc(s.listTopics))
 	s.Handle(wire.RouteCreateTopic, http.HandlerFunc(s.createTopic))
@@ -156,9 +160,20 @@ func New(cfg Config) (*Server, error) {
 // syntax), counted in the request metrics under pattern. Other methods on
 // the same path answer 405 method_not_allowed as JSON. Register every
 // route before the server starts serving.
+//
+// A route under InternalPrefix is a node-to-node route: it is served only
+// by ClusterHandler (the cluster listener), never by ServeHTTP, whose
+// answer for it is 404.
 func (s *Server) Handle(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, s.metrics.instrument(pattern, h))
 	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		path = pattern
+	}
+	mux := s.mux
+	if strings.HasPrefix(path, InternalPrefix) {
+		mux = s.internal
+	}
+	mux.Handle(pattern, s.metrics.instrument(pattern, h))
 	if !ok || strings.Contains(method, "/") {
 		return
 	}
@@ -168,7 +183,7 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 		return
 	}
 	s.paths[path] = true
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wire.Errorf(wire.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 	})
 }

@@ -62,6 +62,10 @@ const (
 	CodeUnknownGroup Code = "unknown_group"
 	// CodeGroupNotEmpty: the operation needs a group without members. 409.
 	CodeGroupNotEmpty Code = "group_not_empty"
+	// CodeForbidden: the caller may not do this: on the node-to-node
+	// plane, a request that does not come from a node, or asks what its
+	// node may not ask. 403.
+	CodeForbidden Code = "forbidden"
 	// CodeInternal: a bug or an unexpected failure on the server. 500.
 	CodeInternal Code = "internal"
 )
@@ -86,6 +90,7 @@ var codeStatus = map[Code]int{
 	CodePluginFailed:      http.StatusUnprocessableEntity,
 	CodeUnknownGroup:      http.StatusNotFound,
 	CodeGroupNotEmpty:     http.StatusConflict,
+	CodeForbidden:         http.StatusForbidden,
 	CodeInternal:          http.StatusInternalServerError,
 }
 
