@@ -219,6 +219,7 @@ func (n *Node) start(ctx context.Context) error {
 	if n.broker != nil {
 		n.api.HandleReplication()
 	}
+	n.registerKeyring()
 	if err := n.plugins.register(n.api); err != nil {
 		return err
 	}
