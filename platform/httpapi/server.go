@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -96,6 +97,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	paths map[string]bool // paths that have a method-less 405 fallback
+	// internalRoutes lists the patterns registered under InternalPrefix.
+	internalRoutes []string
 
 	async asyncProducer // acks=0 produces answered, not yet appended
 }
@@ -172,6 +175,9 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	mux := s.mux
 	if strings.HasPrefix(path, InternalPrefix) {
 		mux = s.internal
+		s.mu.Lock()
+		s.internalRoutes = append(s.internalRoutes, pattern)
+		s.mu.Unlock()
 	}
 	mux.Handle(pattern, s.metrics.instrument(pattern, h))
 	if !ok || strings.Contains(method, "/") {
@@ -186,6 +192,14 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wire.Errorf(wire.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 	})
+}
+
+// InternalRoutes lists the patterns of every node-to-node route
+// registered so far (served by ClusterHandler only).
+func (s *Server) InternalRoutes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.internalRoutes)
 }
 
 // HandleFunc is Handle for a function.
