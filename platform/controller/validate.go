@@ -300,20 +300,20 @@ func checkBroker(b *meta.Broker) error {
 		return err
 	}
 	for _, u := range []struct{ name, v string }{{"http addr", b.HTTPAddr}, {"cluster addr", b.ClusterAddr}} {
-		if u.v == "" {
+		if u.v == "" || len(u.v) <= maxAddrLen && validHostPort(u.v) {
 			continue
 		}
 		p, err := url.Parse(u.v)
-		if err != nil || len(u.v) > maxAddrLen || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" ||
-			p.User != nil || (p.Path != "" && p.Path != "/") || p.RawQuery != "" || p.Fragment != "" {
-			return invalid("broker %d: %s %q: want http(s)://host:port", b.ID, u.name, u.v)
+		if err != nil || len(u.v) > maxAddrLen || (p.Scheme != "http" && p.Scheme != "https") || !validHostPort(p.Host) ||
+			p.User != nil || (p.Path != "" && p.Path != "/") || p.RawQuery != "" || p.Fragment != "" || p.Opaque != "" {
+			return invalid("broker %d: %s %q: want http(s)://host:port or host:port", b.ID, u.name, u.v)
 		}
 	}
 	for _, a := range []struct{ name, v string }{{"raft addr", b.RaftAddr}, {"serf addr", b.SerfAddr}} {
 		if a.v == "" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(a.v); err != nil || len(a.v) > maxAddrLen {
+		if !validHostPort(a.v) || len(a.v) > maxAddrLen {
 			return invalid("broker %d: %s %q: want host:port", b.ID, a.name, a.v)
 		}
 	}
@@ -329,4 +329,19 @@ func checkBroker(b *meta.Broker) error {
 		}
 	}
 	return nil
+}
+
+// validHostPort reports whether s is host:port with a numeric port and a
+// host free of '/', '@' and spaces.
+func validHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || strings.ContainsAny(host, "/@ \t") {
+		return false
+	}
+	for _, c := range port {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return port != ""
 }
