@@ -30,6 +30,7 @@ var (
 	ErrPluginFailed      = errors.New("plugin failed")
 	ErrUnknownGroup      = errors.New("unknown group")
 	ErrGroupNotEmpty     = errors.New("group not empty")
+	ErrForbidden         = errors.New("forbidden")
 	ErrInternal          = errors.New("internal server error")
 
 	// ErrUnavailable wraps a failure to connect to the node.
@@ -58,6 +59,7 @@ var codeErrors = map[wire.Code]error{
 	wire.CodePluginFailed:      ErrPluginFailed,
 	wire.CodeUnknownGroup:      ErrUnknownGroup,
 	wire.CodeGroupNotEmpty:     ErrGroupNotEmpty,
+	wire.CodeForbidden:         ErrForbidden,
 	wire.CodeInternal:          ErrInternal,
 }
 
