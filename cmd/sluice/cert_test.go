@@ -53,3 +53,29 @@ func TestClusterKeyringList(t *testing.T) {
 		t.Fatalf("keyring list: %s", r.stdout)
 	}
 }
+
+// TestServerClusterPlaneSettings: the cluster-plane settings come from
+// flags, the environment or the config file.
+func TestServerClusterPlaneSettings(t *testing.T) {
+	if s, err := settingsFor(t, nil); err != nil || s.cfg.Insecure || s.cfg.ClusterAddr != "127.0.0.1:9400" {
+		t.Fatalf("defaults: %+v %v", s.cfg, err)
+	}
+	s, err := settingsFor(t, nil, "--tls-dir", "certs", "--cluster-addr", "10.0.0.1:9400", "--insecure",
+		"--cluster-ca", "ca.pem", "--cluster-cert", "n.pem", "--cluster-key", "n.key", "--gossip-key-file", "g.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.cfg
+	if c.ClusterTLSDir != "certs" || c.ClusterAddr != "10.0.0.1:9400" || !c.Insecure || c.ClusterTLS.CA != "ca.pem" ||
+		c.ClusterTLS.Cert != "n.pem" || c.ClusterTLS.Key != "n.key" || c.GossipKeyFile != "g.key" {
+		t.Fatalf("flags: %+v", c)
+	}
+	file := filepath.Join(t.TempDir(), "node.json")
+	if err := os.WriteFile(file, []byte(`{"tls_dir": "from-file", "insecure": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err = settingsFor(t, map[string]string{"SLUICE_CLUSTER_ADDR": "127.0.0.1:1"}, "--config", file)
+	if err != nil || s.cfg.ClusterTLSDir != "from-file" || !s.cfg.Insecure || s.cfg.ClusterAddr != "127.0.0.1:1" {
+		t.Fatalf("file and env: %+v %v", s.cfg, err)
+	}
+}
