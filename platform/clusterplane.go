@@ -129,7 +129,9 @@ func (n *Node) listenCluster() error {
 func (n *Node) peerClient() *http.Client {
 	tr := &http.Transport{MaxIdleConnsPerHost: 16, ForceAttemptHTTP2: false}
 	if n.plane.tls != nil {
-		tr.TLSClientConfig = n.plane.tls.ClientConfig()
+		// A fresh configuration per connection: renewed certificate files
+		// take effect without a restart (clusternet.ReloadInterval).
+		tr.DialTLSContext = n.plane.tls.DialTLS
 	}
 	return &http.Client{Transport: tr}
 }
@@ -141,7 +143,10 @@ func (n *Node) serveCluster() {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return n.serveCtx },
-		ErrorLog:          slog.NewLogLogger(n.cfg.Logger.Handler(), slog.LevelWarn),
+		// Peers keep spare connections that never carry a request;
+		// Shutdown would wait for them (see freshConns).
+		ConnState: n.clusterFresh.track,
+		ErrorLog:  slog.NewLogLogger(n.cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	ln := n.clusterLn
 	if n.plane.tls != nil {
@@ -164,6 +169,7 @@ func (n *Node) stopCluster(ctx context.Context) error {
 		}
 		return nil
 	}
+	n.clusterFresh.closeAll()
 	err := n.clusterServer.Shutdown(ctx)
 	if err != nil {
 		_ = n.clusterServer.Close()

@@ -47,6 +47,7 @@ type Node struct {
 	clusterLn     net.Listener // the cluster listener (/internal/ routes)
 	clusterURL    string       // its advertised base URL
 	clusterServer *http.Server
+	clusterFresh  freshConns // its connections without a request yet
 	clusterDone   chan struct{}
 
 	fresh       freshConns      // connections without a request yet

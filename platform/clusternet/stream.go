@@ -21,7 +21,7 @@ type StreamLayer struct {
 	ln     net.Listener
 	adv    net.Addr
 	server *tls.Config
-	client *tls.Config
+	tls    *TLS
 }
 
 var _ raft.StreamLayer = (*StreamLayer)(nil)
@@ -36,7 +36,7 @@ func NewStreamLayer(bind string, advertise net.Addr, t *TLS) (*StreamLayer, erro
 	if advertise == nil {
 		advertise = ln.Addr()
 	}
-	return &StreamLayer{ln: ln, adv: advertise, server: t.ServerConfig(), client: t.ClientConfig()}, nil
+	return &StreamLayer{ln: ln, adv: advertise, server: t.ServerConfig(), tls: t}, nil
 }
 
 // Accept returns the next connection; its handshake runs on first use,
@@ -63,7 +63,7 @@ func (s *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	if err != nil {
 		return nil, fmt.Errorf("raft dial %s: %w", address, err)
 	}
-	cfg := s.client.Clone()
+	cfg := s.tls.ClientConfig() // the identity current now (see TLS.Reload)
 	cfg.ServerName = host
 	d := &net.Dialer{Timeout: timeout}
 	c, err := tls.DialWithDialer(d, "tcp", string(address), cfg)
