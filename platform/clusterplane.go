@@ -71,9 +71,12 @@ func loadClusterPlane(cfg Config) (clusterPlane, error) {
 	}
 	var cp clusterPlane
 	if files.CA != "" {
-		t, err := clusternet.Load(files, cfg.NodeID, certHosts(cfg))
+		t, err := clusternet.Load(files, cfg.NodeID, clusternet.Issue{Hosts: certHosts(cfg), Controller: cfg.HasRole(RoleController)})
 		if err != nil {
 			return clusterPlane{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		if cfg.HasRole(RoleController) && !t.CanControl() {
+			return clusterPlane{}, fmt.Errorf("%w: cluster TLS: node %d has the controller role, but its certificate may not run a controller (issued with sluice cert node --broker-only)", ErrInvalidConfig, cfg.NodeID)
 		}
 		cp.tls = t
 	} else if files != (clusternet.Files{}) {

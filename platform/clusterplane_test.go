@@ -293,8 +293,8 @@ func TestProposalsAreCheckedBeforeRaft(t *testing.T) {
 }
 
 // TestNodeWithoutTheClusterSecretsCannotJoin: without the gossip key a
-// node cannot join serf; without a certificate of the cluster CA it cannot
-// speak raft to the controller.
+// node cannot join serf; without a certificate of the cluster CA, or with
+// a broker-only one, it cannot speak raft to the controller.
 func TestNodeWithoutTheClusterSecretsCannotJoin(t *testing.T) {
 	n1 := testnode.Start(t)
 	dir := t.TempDir() // another CA and another gossip key
@@ -326,8 +326,14 @@ func TestNodeWithoutTheClusterSecretsCannotJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dial := func(ca *clusternet.CA) error {
+	dial := func(ca *clusternet.CA, brokerOnly bool) error {
 		is := issueNode(t, ca, 9)
+		if brokerOnly {
+			var err error
+			if is, err = ca.IssueBroker(9, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
 		pem := ca.PEM
 		if ca == other {
 			pem = append(append([]byte{}, pem...), testCA(t).PEM...) // trusts the cluster, is not trusted by it
@@ -355,11 +361,14 @@ func TestNodeWithoutTheClusterSecretsCannotJoin(t *testing.T) {
 		}
 		return err
 	}
-	if err := dial(other); err == nil {
+	if err := dial(other, false); err == nil {
 		t.Fatal("raft accepted a node certificate of another CA")
 	}
-	if err := dial(testCA(t)); err != nil {
-		t.Fatalf("raft refused a node certificate of the cluster CA: %v", err)
+	if err := dial(testCA(t), true); err == nil {
+		t.Fatal("raft accepted a broker-only certificate of the cluster CA")
+	}
+	if err := dial(testCA(t), false); err != nil {
+		t.Fatalf("raft refused a controller certificate of the cluster CA: %v", err)
 	}
 }
 

@@ -41,14 +41,19 @@ func certCommand() *cli.Command {
 				Name: "node", Usage: "issue a node certificate (node-<id>.crt, node-<id>.key)",
 				Flags: []cli.Flag{dir,
 					&cli.IntFlag{Name: "id", Required: true, Usage: "node `ID` (the node's --node-id)"},
-					&cli.StringSliceFlag{Name: "host", Usage: "extra `HOST` name or IP address other nodes reach it at (repeatable)"}},
+					&cli.StringSliceFlag{Name: "host", Usage: "extra `HOST` name or IP address other nodes reach it at (repeatable)"},
+					&cli.BoolFlag{Name: "broker-only", Usage: "a node that never runs a controller: raft refuses this certificate"}},
 				Action: func(c *cli.Context) error {
 					ca, err := loadCAFromDir(c.String("dir"))
 					if err != nil {
 						return err
 					}
 					id := int32(c.Int("id"))
-					is, err := ca.IssueNode(id, splitHosts(c.StringSlice("host")))
+					issue := ca.IssueNode
+					if c.Bool("broker-only") {
+						issue = ca.IssueBroker
+					}
+					is, err := issue(id, splitHosts(c.StringSlice("host")))
 					if err != nil {
 						return err
 					}

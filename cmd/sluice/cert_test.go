@@ -29,7 +29,7 @@ func TestCertCommands(t *testing.T) {
 		}
 	}
 	files, gossip := clusternet.DirFiles(dir, 2)
-	tt, err := clusternet.Load(files, 2, nil)
+	tt, err := clusternet.Load(files, 2, clusternet.Issue{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func clusterTLSClient(c *cli.Context) (*http.Client, error) {
 		}
 		t, err = clusternet.New(ca, cert, key)
 	} else {
-		t, err = clusternet.Load(files, id, nil)
+		t, err = clusternet.Load(files, id, clusternet.Issue{})
 	}
 	if err != nil {
 		return nil, err

@@ -43,11 +43,21 @@ func TestCertificatesRoundTrip(t *testing.T) {
 		}
 	}
 	files := Files{CA: filepath.Join(dir, CAFileName), Cert: crt, Key: key}
-	tt, err := Load(files, 3, nil)
+	tt, err := Load(files, 3, Issue{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := tt.Certificate()
+	if !tt.CanControl() {
+		t.Error("IssueNode's certificate may not run a controller")
+	}
+	bro, err := loaded.IssueBroker(4, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bt, err := New(ca.PEM, bro.CertPEM, bro.KeyPEM); err != nil || bt.CanControl() || bt.NodeID != 4 {
+		t.Fatalf("IssueBroker: %v, can control %v", err, bt != nil && bt.CanControl())
+	}
 	if err := c.VerifyHostname("broker-3.example"); err != nil {
 		t.Error(err)
 	}
@@ -56,11 +66,11 @@ func TestCertificatesRoundTrip(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if _, err := Load(files, 4, nil); err == nil {
+	if _, err := Load(files, 4, Issue{}); err == nil {
 		t.Fatal("node 3's certificate loaded for node 4")
 	}
 	// A node issuing its own certificate from the CA key.
-	own, err := Load(Files{CA: files.CA, CAKey: filepath.Join(dir, CAKeyFileName)}, 5, nil)
+	own, err := Load(Files{CA: files.CA, CAKey: filepath.Join(dir, CAKeyFileName)}, 5, Issue{})
 	if err != nil || own.NodeID != 5 {
 		t.Fatalf("self-issued: %v %v", own, err)
 	}

@@ -31,6 +31,22 @@ func NodeIDOf(cert *x509.Certificate) (int32, bool) {
 	return 0, false
 }
 
+// CanControl reports whether a certificate lets its node run a
+// controller: it names a node and carries ControllerURI of the same id.
+func CanControl(cert *x509.Certificate) bool {
+	id, ok := NodeIDOf(cert)
+	if !ok {
+		return false
+	}
+	want := ControllerURI(id).String()
+	for _, u := range cert.URIs {
+		if u.String() == want {
+			return true
+		}
+	}
+	return false
+}
+
 // ClientNameOf returns the client name a certificate names (its URI SAN
 // sluice://client/<name>), or false.
 func ClientNameOf(cert *x509.Certificate) (string, bool) {

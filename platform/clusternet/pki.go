@@ -101,6 +101,12 @@ func NodeURI(id int32) *url.URL {
 	return &url.URL{Scheme: "sluice", Host: "node", Path: "/" + strconv.Itoa(int(id))}
 }
 
+// ControllerURI is the URI SAN that lets node id run a controller (speak
+// raft).
+func ControllerURI(id int32) *url.URL {
+	return &url.URL{Scheme: "sluice", Host: "controller", Path: "/" + strconv.Itoa(int(id))}
+}
+
 // ClientURI is the URI SAN that names client name.
 func ClientURI(name string) *url.URL {
 	return &url.URL{Scheme: "sluice", Host: "client", Path: "/" + name}
@@ -108,15 +114,31 @@ func ClientURI(name string) *url.URL {
 
 // IssueNode issues node id's certificate, good for both ends of a TLS
 // connection (server and client auth), with SANs for localhost, 127.0.0.1,
-// ::1 and hosts (names or IP addresses).
+// ::1 and hosts (names or IP addresses). It may run a controller: it also
+// carries ControllerURI(id), which raft requires.
 func (ca *CA) IssueNode(id int32, hosts []string) (Issued, error) {
+	return ca.issueNode(id, hosts, true)
+}
+
+// IssueBroker is IssueNode for a node that never runs a controller: raft
+// refuses its certificate, so it cannot take part in the metadata quorum
+// even if it claims the controller role in gossip.
+func (ca *CA) IssueBroker(id int32, hosts []string) (Issued, error) {
+	return ca.issueNode(id, hosts, false)
+}
+
+func (ca *CA) issueNode(id int32, hosts []string, controller bool) (Issued, error) {
 	if id < 0 {
 		return Issued{}, fmt.Errorf("node id %d: must be >= 0", id)
+	}
+	uris := []*url.URL{NodeURI(id)}
+	if controller {
+		uris = append(uris, ControllerURI(id))
 	}
 	tmpl := &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "node-" + strconv.Itoa(int(id)), Organization: []string{"Sluice"}},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		URIs:        []*url.URL{NodeURI(id)},
+		URIs:        uris,
 		DNSNames:    []string{"localhost"},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}

@@ -44,7 +44,7 @@ func TestReloadFollowsRenewedFiles(t *testing.T) {
 		return is
 	}
 	write(caA.PEM, issue(caA, 3))
-	srv, err := Load(files, 3, nil)
+	srv, err := Load(files, 3, Issue{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,4 +136,3 @@ func mustNew(t *testing.T, caPEM []byte, is Issued) *TLS {
 	}
 	return tt
 }
-

@@ -15,8 +15,9 @@ import (
 const HandshakeTimeout = 10 * time.Second
 
 // StreamLayer is hashicorp/raft's network layer over mutual TLS: both
-// ends present node certificates of the cluster CA. Give it to
-// raft.NewNetworkTransportWithConfig.
+// ends present node certificates of the cluster CA that may run a
+// controller (CanControl; a certificate from IssueBroker is refused).
+// Give it to raft.NewNetworkTransportWithConfig.
 type StreamLayer struct {
 	ln     net.Listener
 	adv    net.Addr
@@ -36,7 +37,7 @@ func NewStreamLayer(bind string, advertise net.Addr, t *TLS) (*StreamLayer, erro
 	if advertise == nil {
 		advertise = ln.Addr()
 	}
-	return &StreamLayer{ln: ln, adv: advertise, server: t.ServerConfig(), tls: t}, nil
+	return &StreamLayer{ln: ln, adv: advertise, server: t.serverConfig(requireController), tls: t}, nil
 }
 
 // Accept returns the next connection; its handshake runs on first use,
@@ -65,6 +66,7 @@ func (s *StreamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	}
 	cfg := s.tls.ClientConfig() // the identity current now (see TLS.Reload)
 	cfg.ServerName = host
+	cfg.VerifyConnection = requireController
 	d := &net.Dialer{Timeout: timeout}
 	c, err := tls.DialWithDialer(d, "tcp", string(address), cfg)
 	if err != nil {

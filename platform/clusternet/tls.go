@@ -59,10 +59,18 @@ type material struct {
 	leaf *x509.Certificate
 }
 
+// Issue says what certificate a node given Files.CAKey issues itself.
+type Issue struct {
+	// Hosts are its SANs besides loopback.
+	Hosts []string
+	// Controller lets it run a controller (IssueNode rather than
+	// IssueBroker).
+	Controller bool
+}
+
 // Load reads files and checks that the node certificate names node id and
-// chains to the CA. hosts are the extra SANs of a certificate issued from
-// CAKey.
-func Load(files Files, id int32, hosts []string) (*TLS, error) {
+// chains to the CA. issue describes a certificate issued from CAKey.
+func Load(files Files, id int32, issue Issue) (*TLS, error) {
 	if files.CA == "" {
 		return nil, errors.New("cluster TLS: the CA certificate file is not set")
 	}
@@ -79,7 +87,7 @@ func Load(files Files, id int32, hosts []string) (*TLS, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster TLS: %w", err)
 		}
-		is, err := ca.IssueNode(id, hosts)
+		is, err := ca.issueNode(id, issue.Hosts, issue.Controller)
 		if err != nil {
 			return nil, fmt.Errorf("cluster TLS: %w", err)
 		}
@@ -219,7 +227,13 @@ func parse(caPEM, certPEM, keyPEM []byte) (*material, int32, error) {
 // ServerConfig is the configuration of a cluster-plane listener: TLS 1.3,
 // a client certificate is required, must chain to the cluster CA and must
 // name a node. Each handshake uses the current identity (see Reload).
-func (t *TLS) ServerConfig() *tls.Config {
+func (t *TLS) ServerConfig() *tls.Config { return t.serverConfig(requireNode) }
+
+// CanControl reports whether the node's own certificate lets it run a
+// controller (see IssueBroker).
+func (t *TLS) CanControl() bool { return CanControl(t.current().leaf) }
+
+func (t *TLS) serverConfig(verify func(tls.ConnectionState) error) *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS13,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
@@ -229,7 +243,7 @@ func (t *TLS) ServerConfig() *tls.Config {
 				Certificates:     []tls.Certificate{m.cert},
 				ClientAuth:       tls.RequireAndVerifyClientCert,
 				ClientCAs:        m.pool,
-				VerifyConnection: requireNode,
+				VerifyConnection: verify,
 			}, nil
 		},
 	}
@@ -279,6 +293,18 @@ func requireNode(cs tls.ConnectionState) error {
 	}
 	if _, ok := NodeIDOf(cs.PeerCertificates[0]); !ok {
 		return fmt.Errorf("cluster TLS: certificate %q is not a node certificate", cs.PeerCertificates[0].Subject.CommonName)
+	}
+	return nil
+}
+
+// requireController refuses a peer whose certificate does not let it run
+// a controller (raft's peers).
+func requireController(cs tls.ConnectionState) error {
+	if err := requireNode(cs); err != nil {
+		return err
+	}
+	if !CanControl(cs.PeerCertificates[0]) {
+		return fmt.Errorf("cluster TLS: certificate %q may not run a controller (no %s URI)", cs.PeerCertificates[0].Subject.CommonName, "sluice://controller/<id>")
 	}
 	return nil
 }
