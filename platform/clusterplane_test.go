@@ -275,6 +275,7 @@ func TestProposalsAreCheckedBeforeRaft(t *testing.T) {
 		{"ISR for leader 1", meta.Command{Op: meta.OpAlterPartition, AlterPartition: &meta.AlterPartition{Topic: "t", Leader: 1, ISR: []meta.NodeID{2}}}, wire.CodeForbidden},
 		{"cluster id", meta.Command{Op: meta.OpSetClusterID, SetClusterID: &meta.SetClusterID{ClusterID: "x"}}, wire.CodeForbidden},
 		{"unknown op", meta.Command{Op: "drop_everything"}, wire.CodeInvalidRequest},
+		{"unvalidated plugin", meta.Command{Op: meta.OpUploadPlugin, UploadPlugin: &meta.UploadPlugin{Name: "p", Kind: meta.PluginKindProcessor, Wasm: []byte("not a module")}}, wire.CodeInvalidPlugin},
 	} {
 		st, raw := propose(tc.cmd)
 		if st != tc.code.HTTPStatus() || !strings.Contains(raw, `"`+string(tc.code)+`"`) {
@@ -284,6 +285,9 @@ func TestProposalsAreCheckedBeforeRaft(t *testing.T) {
 	// Nothing of them was committed (other commits, such as the group
 	// coordinator's internal topic, may happen meanwhile).
 	after := n1.Controller().Metadata()
+	if _, ok := after.Plugins["p"]; ok {
+		t.Error("the unvalidated plugin was stored")
+	}
 	for _, name := range []string{"ok", "__mine", "big", "../../outside"} {
 		if _, ok := after.Topic(name); ok {
 			t.Errorf("topic %q was created", name)
