@@ -29,6 +29,8 @@ const (
 	tagHTTP  = "http"
 	tagRaft  = "raft"
 	tagRack  = "rack"
+	// tagClusterAddr carries the cluster listener's base URL.
+	tagClusterAddr = "cluster_addr"
 	// tagCluster carries Config.Cluster: members of another cluster that
 	// reach this one's gossip are never reported.
 	tagCluster = "cluster"
@@ -43,7 +45,10 @@ type Tags struct {
 	Roles    []string // e.g. "controller", "broker"
 	HTTPAddr string   // advertised HTTP address (host:port)
 	RaftAddr string   // advertised raft address; empty unless a controller
-	Rack     string
+	// ClusterAddr is the base URL of the node's cluster listener (its
+	// node-to-node routes).
+	ClusterAddr string
+	Rack        string
 }
 
 func (t Tags) encode(cluster string) map[string]string {
@@ -55,6 +60,9 @@ func (t Tags) encode(cluster string) map[string]string {
 	}
 	if t.RaftAddr != "" {
 		m[tagRaft] = t.RaftAddr
+	}
+	if t.ClusterAddr != "" {
+		m[tagClusterAddr] = t.ClusterAddr
 	}
 	if t.Rack != "" {
 		m[tagRack] = t.Rack
@@ -69,9 +77,11 @@ type Member struct {
 	Roles    []string
 	HTTPAddr string
 	RaftAddr string
-	SerfAddr string // host:port serf gossips on
-	Rack     string
-	Status   Status
+	// ClusterAddr is the base URL of the member's cluster listener.
+	ClusterAddr string
+	SerfAddr    string // host:port serf gossips on
+	Rack        string
+	Status      Status
 	// Cluster is the member's cluster name (Config.Cluster); empty for a
 	// node that carries none.
 	Cluster string
@@ -95,14 +105,15 @@ func parseMember(sm serf.Member) (Member, error) {
 		return Member{}, fmt.Errorf("member %s: bad %q tag %q", sm.Name, tagID, idTag)
 	}
 	m := Member{
-		ID:        int32(id),
-		Name:      sm.Name,
-		HTTPAddr:  sm.Tags[tagHTTP],
-		RaftAddr:  sm.Tags[tagRaft],
-		SerfAddr:  net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
-		Rack:      sm.Tags[tagRack],
-		Cluster:   sm.Tags[tagCluster],
-		RaftReady: sm.Tags[tagRaftReady] == "1",
+		ID:          int32(id),
+		Name:        sm.Name,
+		HTTPAddr:    sm.Tags[tagHTTP],
+		RaftAddr:    sm.Tags[tagRaft],
+		ClusterAddr: sm.Tags[tagClusterAddr],
+		SerfAddr:    net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
+		Rack:        sm.Tags[tagRack],
+		Cluster:     sm.Tags[tagCluster],
+		RaftReady:   sm.Tags[tagRaftReady] == "1",
 	}
 	if r := sm.Tags[tagRoles]; r != "" {
 		m.Roles = strings.Split(r, ",")

@@ -96,6 +96,15 @@ type Config struct {
 	ReapInterval, ReconnectTimeout, TombstoneTimeout time.Duration
 	// LeavePropagateDelay lets a leave gossip out before shutdown (default 1s).
 	LeavePropagateDelay time.Duration
+
+	// Keys, when not empty, encrypt the gossip (see keyring.go): the first
+	// is the primary key; each is 16, 24 or 32 bytes. A node whose keyring
+	// lacks the cluster's primary key cannot join it.
+	Keys [][]byte
+	// KeyringFile keeps the keyring across restarts: serf rewrites it on
+	// every install, use and remove, and when it exists at start it is
+	// used instead of Keys. Empty keeps the keyring in memory only.
+	KeyringFile string
 }
 
 // EventType says what happened to a member.
@@ -122,7 +131,8 @@ type Membership struct {
 	events  chan Event
 	dropped atomic.Uint64
 	cluster string
-	foreign atomic.Uint64 // members of another cluster ignored
+	foreign atomic.Uint64       // members of another cluster ignored
+	keyring *memberlist.Keyring // nil: gossip in the clear
 
 	closeOnce sync.Once
 	closeErr  error
@@ -167,6 +177,7 @@ func Start(ctx context.Context, cfg Config) (*Membership, error) {
 		log:     log.With("node", cfg.NodeName),
 		events:  make(chan Event, cfg.EventBuffer),
 		cluster: cfg.Cluster,
+		keyring: sc.MemberlistConfig.Keyring,
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -220,6 +231,15 @@ func serfConfig(cfg Config, log *slog.Logger) (*serf.Config, error) {
 	setDur(&sc.ReconnectTimeout, cfg.ReconnectTimeout)
 	setDur(&sc.TombstoneTimeout, cfg.TombstoneTimeout)
 	setDur(&sc.LeavePropagateDelay, cfg.LeavePropagateDelay)
+	kr, err := loadKeyring(cfg.KeyringFile, cfg.Keys)
+	if err != nil {
+		return nil, err
+	}
+	if kr != nil {
+		ml.Keyring = kr
+		ml.GossipVerifyIncoming, ml.GossipVerifyOutgoing = true, true
+		sc.KeyringFile = cfg.KeyringFile
+	}
 	return sc, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/sluicehq/sluice/platform/clusternet"
 )
 
 // Role names a node's job. A node has one or both.
@@ -39,6 +41,30 @@ type Config struct {
 	RaftAddr string
 	// SerfAddr is the gossip address. Default "127.0.0.1:7946".
 	SerfAddr string
+	// ClusterAddr is where the node-to-node API listens: every /internal/
+	// route (replication, forwarding, metadata, proposals), for other
+	// nodes only; the HTTP API answers 404 for them. Port 0 picks a free
+	// one. Default "127.0.0.1:9400".
+	ClusterAddr string
+	// Insecure lets the node run without the protections it otherwise
+	// requires. For the node-to-node plane: without cluster TLS it serves
+	// and calls the /internal/ routes over plain HTTP (the calling node is
+	// whatever it claims), raft runs over plain TCP and gossip is not
+	// encrypted unless a gossip key is given. Default false.
+	Insecure bool
+	// ClusterTLS names the cluster plane's certificate files: the cluster
+	// CA, this node's certificate and key (`sluice cert node`), or the CA
+	// key to issue its own at start (development). Fields left empty are
+	// taken from ClusterTLSDir.
+	ClusterTLS clusternet.Files
+	// ClusterTLSDir is a directory laid out by `sluice cert`: ca.crt,
+	// node-<id>.crt and .key (or ca.key), gossip.key.
+	ClusterTLSDir string
+	// GossipKeyFile holds the serf gossip encryption key(s), base64, one
+	// per line, the first primary (`sluice cert gossip-key`). Once keys
+	// are rotated (`sluice cluster keyring`) the keyring kept in
+	// <DataDir>/serf-keyring.json wins over it.
+	GossipKeyFile string
 	// AdvertiseAddr is the host other nodes and clients use to reach this
 	// one; empty means the hosts of the listen addresses.
 	AdvertiseAddr string
@@ -84,6 +110,7 @@ const (
 	DefaultHTTPAddr        = "127.0.0.1:8080"
 	DefaultRaftAddr        = "127.0.0.1:9093"
 	DefaultSerfAddr        = "127.0.0.1:7946"
+	DefaultClusterAddr     = "127.0.0.1:9400"
 	DefaultBootstrapExpect = 1
 	DefaultClusterName     = "sluice"
 	DefaultMaxRequestBytes = 64 << 20
@@ -102,6 +129,7 @@ func DefaultConfig() Config {
 		HTTPAddr:        DefaultHTTPAddr,
 		RaftAddr:        DefaultRaftAddr,
 		SerfAddr:        DefaultSerfAddr,
+		ClusterAddr:     DefaultClusterAddr,
 		BootstrapExpect: DefaultBootstrapExpect,
 		ClusterName:     DefaultClusterName,
 		MaxRequestBytes: DefaultMaxRequestBytes,
@@ -165,6 +193,7 @@ func (c *Config) Validate() error {
 	}
 	checkAddr("http addr", c.HTTPAddr)
 	checkAddr("serf addr", c.SerfAddr)
+	checkAddr("cluster addr", c.ClusterAddr)
 	if c.HasRole(RoleController) {
 		checkAddr("raft addr", c.RaftAddr)
 		if c.BootstrapExpect < 1 {

@@ -96,6 +96,7 @@ func TestFailedStartLeavesTheCluster(t *testing.T) {
 	cfg.Roles = []string{platform.RoleBroker}
 	cfg.DataDir = notADir
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.ClusterAddr = "127.0.0.1:0"
 	cfg.SerfAddr = freeLoopback(t)
 	cfg.Join = []string{first.Config.SerfAddr}
 	cfg.BootstrapExpect = 0
@@ -129,6 +130,7 @@ func TestForeignClusterNodeNeverJoins(t *testing.T) {
 	cfg.ClusterName = "another"
 	cfg.DataDir = t.TempDir()
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.ClusterAddr = "127.0.0.1:0"
 	cfg.RaftAddr = freeLoopback(t)
 	cfg.SerfAddr = freeLoopback(t)
 	cfg.Join = []string{first.Config.SerfAddr}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/membership"
 	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/platform/httpapi"
@@ -41,6 +42,13 @@ type Node struct {
 	api        *httpapi.Server
 	server     *http.Server
 	peer       *httpapi.Peer // calls to other nodes
+
+	plane         clusterPlane // node-to-node TLS and gossip keys
+	clusterLn     net.Listener // the cluster listener (/internal/ routes)
+	clusterURL    string       // its advertised base URL
+	clusterServer *http.Server
+	clusterFresh  freshConns // its connections without a request yet
+	clusterDone   chan struct{}
 
 	fresh       freshConns      // connections without a request yet
 	serveCtx    context.Context // parent of every request's context
@@ -69,7 +77,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), serveDone: make(chan struct{})}
+	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), serveDone: make(chan struct{}), clusterDone: make(chan struct{})}
 	if err := n.start(ctx); err != nil {
 		n.stop()
 		return nil, err
@@ -86,6 +94,13 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 func (n *Node) start(ctx context.Context) error {
 	cfg := n.cfg
+	var err error
+	if n.plane, err = loadClusterPlane(cfg); err != nil {
+		return err
+	}
+	if err := n.listenCluster(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on http addr %s: %w", cfg.HTTPAddr, err)
@@ -101,15 +116,20 @@ func (n *Node) start(ctx context.Context) error {
 		NodeName: "node-" + strconv.Itoa(int(cfg.NodeID)),
 		BindAddr: cfg.SerfAddr,
 		Tags: membership.Tags{
-			NodeID:   cfg.NodeID,
-			Roles:    cfg.Roles,
-			HTTPAddr: n.httpURL,
-			RaftAddr: raftAdvertise,
+			NodeID:      cfg.NodeID,
+			Roles:       cfg.Roles,
+			HTTPAddr:    n.httpURL,
+			RaftAddr:    raftAdvertise,
+			ClusterAddr: n.clusterURL,
 		},
 		Cluster:          cfg.ClusterName,
 		Join:             cfg.Join,
 		RetryJoinTimeout: cfg.RetryJoinTimeout,
 		Logger:           cfg.Logger.With("component", "serf"),
+		Keys:             n.plane.gossipKeys,
+	}
+	if n.plane.gossipKeys != nil {
+		mcfg.KeyringFile = filepath.Join(cfg.DataDir, keyringFile)
 	}
 	if g := cfg.Timing.SerfGossipInterval; g > 0 {
 		// Close leaves the cluster; a few gossip rounds spread the news.
@@ -133,6 +153,8 @@ func (n *Node) start(ctx context.Context) error {
 			BootstrapExpect: cfg.BootstrapExpect,
 			Membership:      n.members,
 			Logger:          cfg.Logger.With("component", "controller"),
+			TLS:             n.plane.tls,
+			ValidatePlugin:  n.validatePlugin,
 		}
 		tuneController(&ccfg, cfg)
 		if n.controller, err = controller.Start(ctx, ccfg); err != nil {
@@ -143,7 +165,7 @@ func (n *Node) start(ctx context.Context) error {
 	// Other nodes are reached over the internal HTTP routes: produce
 	// batches for partitions led elsewhere, and, on a broker-only node,
 	// the metadata and topic changes.
-	peer := &httpapi.Peer{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
+	peer := &httpapi.Peer{HTTP: n.peerClient(), NodeID: cfg.NodeID}
 	n.peer = peer
 	var (
 		source broker.MetadataSource
@@ -199,6 +221,7 @@ func (n *Node) start(ctx context.Context) error {
 	if n.broker != nil {
 		n.api.HandleReplication()
 	}
+	n.registerKeyring()
 	if err := n.plugins.register(n.api); err != nil {
 		return err
 	}
@@ -222,6 +245,7 @@ func (n *Node) start(ctx context.Context) error {
 			n.log.Error("http server stopped", "err", err)
 		}
 	}()
+	n.serveCluster()
 	return nil
 }
 
@@ -232,8 +256,8 @@ func (n *Node) proposeISR(source broker.MetadataSource) func(context.Context, me
 	return func(ctx context.Context, cmd meta.Command) (meta.Result, error) {
 		res, err := source.Propose(ctx, cmd)
 		var nc *controller.NotControllerError
-		if n.controller != nil && errors.As(err, &nc) && nc.LeaderHTTPAddr != "" {
-			return n.peer.Propose(ctx, nc.LeaderHTTPAddr, cmd)
+		if n.controller != nil && errors.As(err, &nc) && nc.LeaderClusterAddr != "" {
+			return n.peer.Propose(ctx, nc.LeaderClusterAddr, cmd)
 		}
 		return res, err
 	}
@@ -320,6 +344,18 @@ func (n *Node) HTTPAddr() string { return n.listener.Addr().String() }
 // URL is the API's advertised base URL, "http://host:port".
 func (n *Node) URL() string { return n.httpURL }
 
+// ClusterAddr is the host:port the cluster listener (the node-to-node
+// routes) listens on.
+func (n *Node) ClusterAddr() string { return n.clusterLn.Addr().String() }
+
+// ClusterURL is the cluster listener's advertised base URL
+// ("https://host:port", "http://" on an insecure plane without TLS).
+func (n *Node) ClusterURL() string { return n.clusterURL }
+
+// ClusterTLS is the node's cluster-plane identity, nil on an insecure
+// plane without TLS.
+func (n *Node) ClusterTLS() *clusternet.TLS { return n.plane.tls }
+
 // ID is the node's id.
 func (n *Node) ID() int32 { return n.cfg.NodeID }
 
@@ -381,10 +417,18 @@ func (n *Node) stop() error {
 			errs = append(errs, fmt.Errorf("stop http server: %w", err))
 			_ = n.server.Close()
 		}
+		if err := n.stopCluster(ctx); err != nil {
+			errs = append(errs, err)
+		}
 		cancel()
 		<-n.serveDone
-	} else if n.listener != nil {
-		_ = n.listener.Close()
+	} else {
+		if n.listener != nil {
+			_ = n.listener.Close()
+		}
+		if n.clusterLn != nil {
+			_ = n.clusterLn.Close()
+		}
 	}
 	if n.api != nil {
 		// acks=0 produces answered but not yet appended need the broker.

@@ -40,15 +40,25 @@ func newRemoteController(peer *httpapi.Peer, members *membership.Membership, log
 	return &remoteController{peer: peer, members: members, log: log, current: meta.NewCluster()}
 }
 
-// controllers lists the HTTP addresses of alive controller-role members.
+// controllers lists the cluster addresses of alive controller-role members.
 func (r *remoteController) controllers() []string {
 	var out []string
 	for _, m := range r.members.Members() {
-		if m.Status == membership.StatusAlive && m.HasRole(RoleController) && m.HTTPAddr != "" {
-			out = append(out, m.HTTPAddr)
+		if m.Status == membership.StatusAlive && m.HasRole(RoleController) && m.ClusterAddr != "" {
+			out = append(out, m.ClusterAddr)
 		}
 	}
 	return out
+}
+
+// clusterAddrOf is the cluster address serf shows for node id.
+func (r *remoteController) clusterAddrOf(id int32) string {
+	for _, m := range r.members.Members() {
+		if m.ID == id && m.Status == membership.StatusAlive {
+			return m.ClusterAddr
+		}
+	}
+	return ""
 }
 
 func (r *remoteController) pick() (string, bool) {
@@ -120,8 +130,10 @@ func (r *remoteController) Propose(ctx context.Context, cmd meta.Command) (meta.
 	}
 	res, err := r.peer.Propose(ctx, addr, cmd)
 	var we *wire.Error
-	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderAddr != "" && we.Details.LeaderAddr != addr {
-		res, err = r.peer.Propose(ctx, we.Details.LeaderAddr, cmd)
+	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderID != nil {
+		if leader := r.clusterAddrOf(*we.Details.LeaderID); leader != "" && leader != addr {
+			res, err = r.peer.Propose(ctx, leader, cmd)
+		}
 	}
 	return res, err
 }

@@ -60,6 +60,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			serverCommand(),
 			devCommand(),
+			certCommand(),
 			clusterCommand(),
 			topicCommand(),
 			produceCommand(),

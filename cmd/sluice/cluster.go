@@ -17,6 +17,7 @@ func clusterCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			{Name: "status", Usage: "cluster id, active controller, voters, broker count", Action: clusterStatus},
 			{Name: "brokers", Usage: "every node with its roles, addresses and state", Action: clusterBrokers},
+			keyringCommand(),
 		},
 	}
 }

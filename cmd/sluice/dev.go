@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/platform"
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/urfave/cli/v2"
 )
 
@@ -25,12 +26,16 @@ func devCommand() *cli.Command {
 			"from the given ones; data in DIR/node-1 ... DIR/node-N); node 1..min(N,3) are\n" +
 			"controllers, all are brokers. The nodes form a cluster named by --cluster-name,\n" +
 			"by default a random name kept in DIR/cluster-name: nodes of another cluster\n" +
-			"(another dev, or servers on the same ports) can never join this one.",
+			"(another dev, or servers on the same ports) can never join this one.\n" +
+			"Node-to-node traffic runs on the secure path with no set-up: a development\n" +
+			"CA and gossip key are created in DIR/tls on first start (each node issues its\n" +
+			"own loopback certificate from it); the HTTP API is for local use only.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data-dir", Value: "sluice-data", Usage: "`DIR` for all data"},
 			&cli.StringFlag{Name: "http-addr", Value: platform.DefaultHTTPAddr, Usage: "HTTP API listen address (the CLI's default --server)"},
 			&cli.StringFlag{Name: "raft-addr", Value: platform.DefaultRaftAddr, Usage: "raft address of node 1"},
 			&cli.StringFlag{Name: "serf-addr", Value: platform.DefaultSerfAddr, Usage: "gossip address of node 1"},
+			&cli.StringFlag{Name: "cluster-addr", Value: platform.DefaultClusterAddr, Usage: "node-to-node (cluster listener) address of node 1"},
 			&cli.IntFlag{Name: "nodes", Value: 1, Usage: "number of nodes"},
 			&cli.StringFlag{Name: "cluster-name", Usage: "cluster `NAME` (default: the one kept in DIR/cluster-name, created at random on first start)"},
 			logLevelFlag("error"),
@@ -44,6 +49,7 @@ type devOptions struct {
 	nodes                        int
 	dataDir                      string
 	httpAddr, raftAddr, serfAddr string
+	clusterAddr                  string
 	clusterName                  string // "" means the one kept in dataDir
 }
 
@@ -54,6 +60,7 @@ func runDev(c *cli.Context) error {
 	}
 	cfgs, err := devConfigs(devOptions{nodes: c.Int("nodes"), dataDir: c.String("data-dir"),
 		httpAddr: c.String("http-addr"), raftAddr: c.String("raft-addr"), serfAddr: c.String("serf-addr"),
+		clusterAddr: c.String("cluster-addr"),
 		clusterName: c.String("cluster-name")})
 	if err != nil {
 		return err
@@ -84,6 +91,15 @@ func devConfigs(o devOptions) ([]platform.Config, error) {
 			return nil, err
 		}
 	}
+	// One development CA for every node of this data directory (its nodes
+	// trust each other, and nobody else).
+	tlsDir := filepath.Join(o.dataDir, "tls")
+	if err := clusternet.DevDir(tlsDir); err != nil {
+		return nil, err
+	}
+	if o.clusterAddr == "" {
+		o.clusterAddr = platform.DefaultClusterAddr
+	}
 	controllers := min(n, 3)
 	var cfgs []platform.Config
 	for i := 0; i < n; i++ {
@@ -107,6 +123,10 @@ func devConfigs(o devOptions) ([]platform.Config, error) {
 		if cfg.SerfAddr, err = addPort(o.serfAddr, i); err != nil {
 			return nil, err
 		}
+		if cfg.ClusterAddr, err = addPort(o.clusterAddr, i); err != nil {
+			return nil, err
+		}
+		cfg.ClusterTLSDir = tlsDir
 		cfg.Roles = []string{platform.RoleBroker}
 		if i < controllers {
 			cfg.Roles = []string{platform.RoleController, platform.RoleBroker}

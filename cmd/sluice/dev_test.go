@@ -30,11 +30,11 @@ func freePortPair(t *testing.T) string {
 func TestDevClustersStayApart(t *testing.T) {
 	serfA := freePortPair(t)
 	url, _ := serveInBackground(t, "dev", "--nodes", "2", "--data-dir", filepath.Join(t.TempDir(), "a"),
-		"--http-addr", "127.0.0.1:0", "--raft-addr", freePortPair(t), "--serf-addr", serfA)
+		"--http-addr", "127.0.0.1:0", "--raft-addr", freePortPair(t), "--serf-addr", serfA, "--cluster-addr", "127.0.0.1:0")
 
 	serfB := freePortPair(t)
 	cfgs, err := devConfigs(devOptions{nodes: 2, dataDir: filepath.Join(t.TempDir(), "b"),
-		httpAddr: "127.0.0.1:0", raftAddr: freePortPair(t), serfAddr: serfB})
+		httpAddr: "127.0.0.1:0", raftAddr: freePortPair(t), serfAddr: serfB, clusterAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

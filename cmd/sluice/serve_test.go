@@ -85,7 +85,7 @@ func serveInBackground(t *testing.T, args ...string) (url string, stop func() in
 // answers the CLI, and exits 0 on Ctrl-C; a second start finds the data.
 func TestDevServesAndStopsCleanly(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sluice-data")
-	args := []string{"dev", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--raft-addr", freeAddr(t), "--serf-addr", freeAddr(t)}
+	args := []string{"dev", "--data-dir", dir, "--http-addr", "127.0.0.1:0", "--raft-addr", freeAddr(t), "--serf-addr", freeAddr(t), "--cluster-addr", "127.0.0.1:0"}
 	url, stop := serveInBackground(t, args...)
 	ok(t, url, "", "topic", "create", "kept", "--partitions", "2")
 	ok(t, url, "x\ny\n", "produce", "kept")
@@ -104,7 +104,7 @@ func TestDevServesAndStopsCleanly(t *testing.T) {
 func TestServerFromConfigFile(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "node.json")
-	cfg := `{"node-id": 4, "data-dir": "` + filepath.Join(dir, "data") + `", "http-addr": "127.0.0.1:0",
+	cfg := `{"node-id": 4, "data-dir": "` + filepath.Join(dir, "data") + `", "http-addr": "127.0.0.1:0", "cluster-addr": "127.0.0.1:0",
 		"raft-addr": "` + freeAddr(t) + `", "serf-addr": "` + freeAddr(t) + `", "log-level": "info"}`
 	if err := os.WriteFile(file, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

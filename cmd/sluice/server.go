@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,10 +29,12 @@ func serverCommand() *cli.Command {
 			"   {\"node-id\": 2, \"roles\": \"broker\", \"data-dir\": \"/var/lib/sluice\",\n" +
 			"    \"join\": [\"10.0.0.1:7946\"], \"log-level\": \"info\"}\n\n" +
 			"Flags win over the environment, which wins over the file.\n\n" +
-			"A three-node cluster on one machine:\n\n" +
-			"   sluice server --node-id 1 --data-dir d1 --http-addr :8080 --raft-addr 127.0.0.1:9093 --serf-addr 127.0.0.1:7946 --bootstrap-expect 3\n" +
-			"   sluice server --node-id 2 --data-dir d2 --http-addr :8081 --raft-addr 127.0.0.1:9094 --serf-addr 127.0.0.1:7947 --bootstrap-expect 3 --join 127.0.0.1:7946\n" +
-			"   sluice server --node-id 3 --data-dir d3 --http-addr :8082 --raft-addr 127.0.0.1:9095 --serf-addr 127.0.0.1:7948 --bootstrap-expect 3 --join 127.0.0.1:7946",
+			"A three-node cluster on one machine (certificates first; docs/security.md):\n\n" +
+			"   sluice cert ca --dir tls && sluice cert gossip-key --dir tls\n" +
+			"   for i in 1 2 3; do sluice cert node --dir tls --id $i; done\n" +
+			"   sluice server --node-id 1 --data-dir d1 --tls-dir tls --http-addr :8080 --raft-addr 127.0.0.1:9093 --serf-addr 127.0.0.1:7946 --cluster-addr 127.0.0.1:9400 --bootstrap-expect 3\n" +
+			"   sluice server --node-id 2 --data-dir d2 --tls-dir tls --http-addr :8081 --raft-addr 127.0.0.1:9094 --serf-addr 127.0.0.1:7947 --cluster-addr 127.0.0.1:9401 --bootstrap-expect 3 --join 127.0.0.1:7946\n" +
+			"   sluice server --node-id 3 --data-dir d3 --tls-dir tls --http-addr :8082 --raft-addr 127.0.0.1:9095 --serf-addr 127.0.0.1:7948 --cluster-addr 127.0.0.1:9402 --bootstrap-expect 3 --join 127.0.0.1:7946",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", EnvVars: []string{"SLUICE_CONFIG"}, Usage: "read settings from JSON `FILE`"},
 			&cli.IntFlag{Name: "node-id", EnvVars: []string{"SLUICE_NODE_ID"}, Value: int(d.NodeID), Usage: "node id, unique in the cluster and stable across restarts"},
@@ -40,6 +43,13 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "http-addr", EnvVars: []string{"SLUICE_HTTP_ADDR"}, Value: d.HTTPAddr, Usage: "listen address of the HTTP API"},
 			&cli.StringFlag{Name: "raft-addr", EnvVars: []string{"SLUICE_RAFT_ADDR"}, Value: d.RaftAddr, Usage: "raft address (controllers)"},
 			&cli.StringFlag{Name: "serf-addr", EnvVars: []string{"SLUICE_SERF_ADDR"}, Value: d.SerfAddr, Usage: "gossip (serf) address"},
+			&cli.StringFlag{Name: "cluster-addr", EnvVars: []string{"SLUICE_CLUSTER_ADDR"}, Value: d.ClusterAddr, Usage: "listen address of the node-to-node API (other nodes only; mutual TLS)"},
+			&cli.StringFlag{Name: "tls-dir", EnvVars: []string{"SLUICE_TLS_DIR"}, Usage: "`DIR` written by sluice cert: ca.crt, node-<id>.crt/.key, gossip.key"},
+			&cli.StringFlag{Name: "cluster-ca", EnvVars: []string{"SLUICE_CLUSTER_CA"}, Usage: "cluster CA certificate `FILE` (PEM)"},
+			&cli.StringFlag{Name: "cluster-cert", EnvVars: []string{"SLUICE_CLUSTER_CERT"}, Usage: "this node's certificate `FILE` (PEM, from sluice cert node)"},
+			&cli.StringFlag{Name: "cluster-key", EnvVars: []string{"SLUICE_CLUSTER_KEY"}, Usage: "this node's private key `FILE` (PEM)"},
+			&cli.StringFlag{Name: "gossip-key-file", EnvVars: []string{"SLUICE_GOSSIP_KEY_FILE"}, Usage: "`FILE` with the gossip encryption key (base64, from sluice cert gossip-key)"},
+			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"SLUICE_INSECURE"}, Usage: "run without the required security (node-to-node TLS, gossip encryption)"},
 			&cli.StringFlag{Name: "advertise-addr", EnvVars: []string{"SLUICE_ADVERTISE_ADDR"}, Usage: "host other nodes and clients reach this node at (default: the listen hosts)"},
 			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"SLUICE_JOIN"}, Usage: "serf `ADDR` of a member to join (repeatable; comma-separated in the env)"},
 			&cli.DurationFlag{Name: "retry-join-timeout", EnvVars: []string{"SLUICE_RETRY_JOIN_TIMEOUT"}, Usage: "give up joining after `DURATION` with no --join seed answering (0: retry until stopped)"},
@@ -81,7 +91,8 @@ type serverSettings struct {
 }
 
 // configKeys are the keys a --config file may hold: the flag names.
-var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "retry-join-timeout", "cluster-name", "bootstrap-expect", "log-level", "log-format"}
+var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "retry-join-timeout", "cluster-name", "bootstrap-expect", "log-level", "log-format",
+	"cluster-addr", "tls-dir", "cluster-ca", "cluster-cert", "cluster-key", "gossip-key-file", "insecure"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
@@ -201,6 +212,27 @@ func (s *serverSettings) set(key string, v any) error {
 		s.cfg.AdvertiseAddr, err = str()
 	case "cluster-name":
 		s.cfg.ClusterName, err = str()
+	case "cluster-addr":
+		s.cfg.ClusterAddr, err = str()
+	case "tls-dir":
+		s.cfg.ClusterTLSDir, err = str()
+	case "cluster-ca":
+		s.cfg.ClusterTLS.CA, err = str()
+	case "cluster-cert":
+		s.cfg.ClusterTLS.Cert, err = str()
+	case "cluster-key":
+		s.cfg.ClusterTLS.Key, err = str()
+	case "gossip-key-file":
+		s.cfg.GossipKeyFile, err = str()
+	case "insecure":
+		switch x := v.(type) {
+		case bool:
+			s.cfg.Insecure = x
+		case string:
+			s.cfg.Insecure, err = strconv.ParseBool(x)
+		default:
+			err = fmt.Errorf("setting insecure: want true or false, got %v", v)
+		}
 	case "log-level":
 		s.logLevel, err = str()
 	case "log-format":

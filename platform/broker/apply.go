@@ -138,6 +138,11 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 // applyTopic returns the topic as it must be after c: the same partitions
 // where nothing changed, new ones opened, dropped ones closed.
 func (b *Broker) applyTopic(ctx context.Context, cur *topic, mt *meta.Topic, c *meta.Cluster) (*topic, error) {
+	if !meta.ValidTopicName(mt.Name) || !meta.ValidTopicID(mt.ID) {
+		// The directory is <partitions>/<name>-<id>: metadata that would
+		// make it a path elsewhere is refused, whatever its origin.
+		return nil, fmt.Errorf("topic %q id %q: not usable as a directory name; its replicas are not opened", mt.Name, mt.ID)
+	}
 	t := &topic{meta: mt, dir: topicDir(b.dir, mt), parts: make([]*partition, len(mt.Partitions)), broken: map[int32]error{}}
 	if cur != nil {
 		copy(t.parts, cur.parts)

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/membership"
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/sluicehq/sluice/platform/meta"
 )
 
@@ -22,6 +24,15 @@ type Config struct {
 	// AdvertiseRaft is the address other controllers dial; default RaftAddr
 	// (which must then not be an unspecified address like 0.0.0.0).
 	AdvertiseRaft string
+	// TLS, when set, runs raft over mutual TLS (clusternet.StreamLayer):
+	// both ends present node certificates of the cluster CA. Nil is plain
+	// TCP (an insecure cluster plane).
+	TLS *clusternet.TLS
+	// ValidatePlugin, when set, checks a plugin upload on the active
+	// controller before it reaches raft, whoever proposed it (the node's
+	// plugin host: it compiles, exports what its kind needs, imports
+	// nothing else); it may fill the upload's Exports with what it found.
+	ValidatePlugin func(ctx context.Context, up *meta.UploadPlugin) error
 
 	// Bootstrap makes this node bootstrap a one-voter raft cluster on first
 	// start (no raft state yet). Use it for a single node, or for the first

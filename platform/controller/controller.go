@@ -24,6 +24,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/sluicehq/sluice/membership"
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/sluicehq/sluice/platform/meta"
 )
 
@@ -127,8 +128,16 @@ func (c *Controller) open() error {
 	if err != nil {
 		return fmt.Errorf("resolve raft advertise address: %w", err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, cfg.TransportTimeout, hlog)
-	if err != nil {
+	var trans *raft.NetworkTransport
+	if cfg.TLS != nil {
+		stream, err := clusternet.NewStreamLayer(cfg.RaftAddr, adv, cfg.TLS)
+		if err != nil {
+			return fmt.Errorf("raft transport on %s: %w", cfg.RaftAddr, err)
+		}
+		trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: stream, MaxPool: 3, Timeout: cfg.TransportTimeout, Logger: hlog,
+		})
+	} else if trans, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, cfg.TransportTimeout, hlog); err != nil {
 		return fmt.Errorf("raft transport on %s: %w", cfg.RaftAddr, err)
 	}
 	c.trans = trans

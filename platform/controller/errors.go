@@ -21,6 +21,9 @@ type NotControllerError struct {
 	LeaderID meta.NodeID
 	// LeaderHTTPAddr is the leader's advertised HTTP address, if known.
 	LeaderHTTPAddr string
+	// LeaderClusterAddr is the base URL of the leader's cluster listener,
+	// where other nodes forward proposals, if known.
+	LeaderClusterAddr string
 	// LeaderRaftAddr is the leader's raft address, if known.
 	LeaderRaftAddr string
 }

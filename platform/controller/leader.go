@@ -173,7 +173,7 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 		}
 		return
 	}
-	want := meta.Broker{ID: id, HTTPAddr: m.HTTPAddr, RaftAddr: m.RaftAddr, SerfAddr: m.SerfAddr,
+	want := meta.Broker{ID: id, HTTPAddr: m.HTTPAddr, RaftAddr: m.RaftAddr, SerfAddr: m.SerfAddr, ClusterAddr: m.ClusterAddr,
 		Rack: m.Rack, Roles: slices.Clone(m.Roles)}
 	if b, ok := c.Metadata().Broker(id); !ok || !b.Alive() || !sameAddrs(b, &want) {
 		if _, err := c.RegisterBroker(ctx, want); err != nil {
@@ -188,7 +188,7 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 }
 
 func sameAddrs(a, b *meta.Broker) bool {
-	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr && a.SerfAddr == b.SerfAddr &&
+	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr && a.SerfAddr == b.SerfAddr && a.ClusterAddr == b.ClusterAddr &&
 		a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles)
 }
 

@@ -20,7 +20,20 @@ import (
 // The wait is bounded by ctx's deadline or Config.ApplyTimeout, whichever
 // is earlier; raft offers no cancellation, so a cancelled ctx without a
 // deadline still waits up to ApplyTimeout.
+//
+// Every command is first checked by CheckCommand (names, ids, limits)
+// and, for a plugin upload, by Config.ValidatePlugin, before it reaches
+// raft.
 func (c *Controller) Propose(ctx context.Context, cmd meta.Command) (meta.Result, error) {
+	return c.propose(ctx, cmd, nil)
+}
+
+// propose runs allow (when set) on the active controller, after the
+// checks every command gets and before raft.
+func (c *Controller) propose(ctx context.Context, cmd meta.Command, allow func() error) (meta.Result, error) {
+	if err := CheckCommand(&cmd); err != nil {
+		return meta.Result{}, err
+	}
 	if err := ctx.Err(); err != nil {
 		return meta.Result{}, fmt.Errorf("propose %s: %w", cmd.Op, err)
 	}
@@ -34,6 +47,19 @@ func (c *Controller) Propose(ctx context.Context, cmd meta.Command) (meta.Result
 	}
 	if !c.IsLeader() {
 		return meta.Result{}, c.notController()
+	}
+	if allow != nil {
+		if err := allow(); err != nil {
+			return meta.Result{}, fmt.Errorf("propose %s: %w", cmd.Op, err)
+		}
+	}
+	if cmd.Op == meta.OpUploadPlugin && c.cfg.ValidatePlugin != nil {
+		// Validated here, on the active controller, whatever the proposer
+		// did: what reaches raft is a module this node's plugin host
+		// accepts, with the exports it found.
+		if err := c.cfg.ValidatePlugin(ctx, cmd.UploadPlugin); err != nil {
+			return meta.Result{}, fmt.Errorf("propose %s: %w", cmd.Op, err)
+		}
 	}
 	if cmd.At.IsZero() {
 		cmd.At = c.cfg.Now().UTC()
@@ -72,12 +98,12 @@ func (c *Controller) notController() error {
 		return e
 	}
 	if b, ok := c.Metadata().Broker(id); ok {
-		e.LeaderHTTPAddr = b.HTTPAddr
+		e.LeaderHTTPAddr, e.LeaderClusterAddr = b.HTTPAddr, b.ClusterAddr
 	}
-	if e.LeaderHTTPAddr == "" && c.cfg.Membership != nil {
+	if (e.LeaderHTTPAddr == "" || e.LeaderClusterAddr == "") && c.cfg.Membership != nil {
 		for _, m := range c.cfg.Membership.Members() {
 			if meta.NodeID(m.ID) == id {
-				e.LeaderHTTPAddr = m.HTTPAddr
+				e.LeaderHTTPAddr, e.LeaderClusterAddr = m.HTTPAddr, m.ClusterAddr
 				break
 			}
 		}

@@ -6,10 +6,11 @@ import (
 	"fmt"
 
 	"github.com/sluicehq/sluice/partitioner"
+	"github.com/sluicehq/sluice/platform/meta"
 )
 
 // OffsetsTopic is the internal topic that stores committed offsets.
-const OffsetsTopic = "__consumer_offsets"
+const OffsetsTopic = meta.ConsumerOffsetsTopic
 
 // OffsetKey names one committed position: a group's place in one partition.
 type OffsetKey struct {

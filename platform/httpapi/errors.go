@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/plugins"
@@ -78,6 +79,8 @@ var codeTable = []struct {
 	{meta.ErrPluginInUse, wire.CodePluginInUse},
 	{controller.ErrNotController, wire.CodeNotController},
 	{controller.ErrClosed, wire.CodeNotController},
+	{clusternet.ErrNoNodeIdentity, wire.CodeForbidden},
+	{clusternet.ErrForbidden, wire.CodeForbidden},
 }
 
 // toWire is the one place errors become API errors: every handler's error

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -16,8 +18,14 @@ import (
 
 // Internal routes: node-to-node calls that make any node answer any
 // request (docs/api.md's promise). They are not part of the public /v1
-// contract and change with the cluster protocol.
+// contract and change with the cluster protocol. Every route under
+// InternalPrefix, whoever registers it, is served only on the cluster
+// listener (ClusterHandler), behind the node identity check; the public
+// handler answers 404 for them.
 const (
+	// InternalPrefix starts every node-to-node route.
+	InternalPrefix = "/internal/"
+
 	// RouteForwardProduce appends a binary record batch to one partition
 	// this node leads (acks, timeout_ms as in produce). Answer:
 	// {"base_offset": N}.
@@ -42,12 +50,43 @@ const MaxWatchWait = 30 * time.Second
 // satisfies it.
 type LocalController interface {
 	Propose(ctx context.Context, cmd meta.Command) (meta.Result, error)
+	// ProposeFrom is Propose for a command that node from sent: the
+	// controller checks that node may ask it (controller.NodePolicy).
+	ProposeFrom(ctx context.Context, from meta.NodeID, cmd meta.Command) (meta.Result, error)
 	Watch(ctx context.Context, after uint64) (*meta.Cluster, error)
 }
 
 // ForwardResult is the answer of RouteForwardProduce.
 type ForwardResult struct {
 	BaseOffset int64 `json:"base_offset"`
+}
+
+// ClusterHandler serves the node-to-node routes (every route under
+// InternalPrefix) for the cluster listener. Each request must come from a
+// node: the node id of its verified TLS client certificate (the listener
+// requires one signed by the cluster CA), or, with insecure and a
+// connection without TLS, the id the caller claims in
+// clusternet.NodeHeader. Anything else is refused with 403 forbidden.
+// Handlers find the caller with clusternet.Caller(r.Context()).
+func (s *Server) ClusterHandler(insecure bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := clusternet.NodeOf(r, insecure)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.internal.ServeHTTP(w, r.WithContext(clusternet.WithCaller(r.Context(), id)))
+	})
+}
+
+// caller is the node that sent an internal request (ClusterHandler put it
+// in the context; a handler reached otherwise has none).
+func caller(r *http.Request) (int32, error) {
+	id, ok := clusternet.Caller(r.Context())
+	if !ok {
+		return 0, fmt.Errorf("%w: %s reached without the cluster listener", clusternet.ErrNoNodeIdentity, r.URL.Path)
+	}
+	return id, nil
 }
 
 func (s *Server) registerInternal() {
@@ -163,12 +202,17 @@ func (s *Server) proposeLocal(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &controller.NotControllerError{LeaderID: meta.NoLeader})
 		return
 	}
+	from, err := caller(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var cmd meta.Command
 	if err := readJSON(w, r, s.cfg.MaxRequestBytes, &cmd); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Controller.Propose(r.Context(), cmd)
+	res, err := s.cfg.Controller.ProposeFrom(r.Context(), meta.NodeID(from), cmd)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -25,10 +25,12 @@ func TestInternalRoutesThroughPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	// The internal routes live on the cluster handler only (insecure: the
+	// caller names itself in clusternet.NodeHeader, which Peer sends).
+	hs := httptest.NewServer(srv.ClusterHandler(true))
 	defer hs.Close()
 	defer http.DefaultClient.CloseIdleConnections()
-	peer := &Peer{}
+	peer := &Peer{NodeID: 1}
 	ctx := context.Background()
 
 	// Propose through the internal route; a refused command comes back
@@ -60,7 +62,7 @@ func TestInternalRoutesThroughPeer(t *testing.T) {
 	if err := b.WaitForVersion(ctx, res.Version); err != nil {
 		t.Fatal(err)
 	}
-	leader := &meta.Broker{ID: 1, HTTPAddr: hs.URL}
+	leader := &meta.Broker{ID: 1, ClusterAddr: hs.URL}
 	recs := []record.Record{{Value: []byte("a")}, {Key: []byte("k"), Value: []byte("b")}}
 	for want := int64(0); want < 4; want += 2 {
 		base, err := peer.Forward(ctx, leader, "f", 1, recs, broker.AcksAll)

@@ -8,22 +8,38 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
-// Peer calls other nodes' internal routes: it forwards produce batches to
-// partition leaders (it is a broker.Forwarder), long-polls a controller's
-// metadata and proposes to it. A failure the other node reports comes back
-// as its *wire.Error, which this package's error mapping passes on
-// unchanged.
+// Peer calls other nodes' internal routes on their cluster listeners
+// (meta.Broker.ClusterAddr): it forwards produce batches to partition
+// leaders (it is a broker.Forwarder), long-polls a controller's metadata
+// and proposes to it. A failure the other node reports comes back as its
+// *wire.Error, which this package's error mapping passes on unchanged.
 type Peer struct {
-	// HTTP is the client used; nil means http.DefaultClient.
+	// HTTP is the client used; nil means http.DefaultClient. On a secure
+	// cluster its transport presents this node's certificate and trusts
+	// the cluster CA (clusternet.TLS.ClientConfig).
 	HTTP *http.Client
+	// NodeID is this node; it is sent in clusternet.NodeHeader, which
+	// only a cluster plane without TLS reads (with TLS the certificate
+	// names the node).
+	NodeID int32
+}
+
+// clusterAddr is b's cluster-plane base URL.
+func clusterAddr(b *meta.Broker) (string, error) {
+	if b.ClusterAddr == "" {
+		return "", fmt.Errorf("node %d has no cluster address (it serves no node-to-node routes)", b.ID)
+	}
+	return b.ClusterAddr, nil
 }
 
 func (p *Peer) client() *http.Client {
@@ -75,6 +91,7 @@ func (p *Peer) do(ctx context.Context, method, u, contentType string, body []byt
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	req.Header.Set(clusternet.NodeHeader, strconv.Itoa(int(p.NodeID)))
 	resp, err := p.client().Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("%s %s: %w", method, u, err)
@@ -100,7 +117,7 @@ func (p *Peer) do(ctx context.Context, method, u, contentType string, body []byt
 	return resp.StatusCode, nil
 }
 
-// PartitionState asks the node at base for the log state of the topic's
+// PartitionState asks the node at base (its cluster address) for the log state of the topic's
 // partitions it leads.
 func (p *Peer) PartitionState(ctx context.Context, base, topic string) ([]broker.PartitionInfo, error) {
 	var out []broker.PartitionInfo

@@ -30,7 +30,7 @@ func TestForwardBodyOutlivesTheCall(t *testing.T) {
 	tr := lateReader{bodies: make(chan io.ReadCloser, 1)}
 	p := &Peer{HTTP: &http.Client{Transport: tr}}
 	recs := []record.Record{{Key: []byte("k"), Value: []byte("the forwarded value")}, {Value: []byte("second")}}
-	leader := &meta.Broker{ID: 2, HTTPAddr: "http://127.0.0.1:1"}
+	leader := &meta.Broker{ID: 2, ClusterAddr: "http://127.0.0.1:1"}
 	for round := range 20 {
 		if _, err := p.Forward(context.Background(), leader, "t", 0, recs, broker.AcksAll); err == nil {
 			t.Fatal("Forward succeeded through a failing transport")

@@ -58,6 +58,10 @@ func (p *Peer) forward(ctx context.Context, leader *meta.Broker, topic string, p
 	// Do returned (a timeout or cancellation ends the round trip before the
 	// transport's writer is done; it closes the body later, from another
 	// goroutine), so the bytes must stay ours until nobody refers to them.
+	base, err := clusterAddr(leader)
+	if err != nil {
+		return -1, fmt.Errorf("%w: %v", broker.ErrLeaderUnreachable, err)
+	}
 	body := appendRecords(nil, recs)
 	q := url.Values{wire.ParamAcks: {acks.String()}}
 	for k, v := range extra {
@@ -66,10 +70,10 @@ func (p *Peer) forward(ctx context.Context, leader *meta.Broker, topic string, p
 	if dl, ok := ctx.Deadline(); ok {
 		q.Set(wire.ParamTimeoutMs, strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10))
 	}
-	u := fmt.Sprintf("%s/internal/v1/topics/%s/partitions/%d/records?%s", leader.HTTPAddr, url.PathEscape(topic), partition, q.Encode())
+	u := fmt.Sprintf("%s/internal/v1/topics/%s/partitions/%d/records?%s", base, url.PathEscape(topic), partition, q.Encode())
 	var res ForwardResult
 	if _, err := p.do(ctx, http.MethodPost, u, wire.MediaTypeRecords, body, &res); err != nil {
-		return -1, forwardError(ctx, leader, err)
+		return -1, forwardError(ctx, leader, base, err)
 	}
 	return res.BaseOffset, nil
 }
@@ -79,7 +83,7 @@ func (p *Peer) forward(ctx context.Context, leader *meta.Broker, topic string, p
 // (ErrLeaderUnreachable: unavailable); one whose connection failed after
 // the records went out may have written them (ErrForwardFailed: timeout).
 // The leader's own answers (a *wire.Error) pass unchanged.
-func forwardError(ctx context.Context, leader *meta.Broker, err error) error {
+func forwardError(ctx context.Context, leader *meta.Broker, base string, err error) error {
 	var we *wire.Error
 	if errors.As(err, &we) {
 		return err
@@ -89,7 +93,7 @@ func forwardError(ctx context.Context, leader *meta.Broker, err error) error {
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
-		return fmt.Errorf("%w: node %d at %s: %v", broker.ErrLeaderUnreachable, leader.ID, leader.HTTPAddr, err)
+		return fmt.Errorf("%w: node %d at %s: %v", broker.ErrLeaderUnreachable, leader.ID, base, err)
 	}
-	return fmt.Errorf("%w: node %d at %s: %v", broker.ErrForwardFailed, leader.ID, leader.HTTPAddr, err)
+	return fmt.Errorf("%w: node %d at %s: %v", broker.ErrForwardFailed, leader.ID, base, err)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -42,6 +43,20 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("replica fetch request: %v", err))
 		return
 	}
+	// A fetch moves the follower's LEO, and with it the HW and the ISR:
+	// only the follower itself may send it. A node fetching under another
+	// node's id (to make the leader count a stopped follower in sync) is
+	// refused; one fetching as itself a partition it holds no replica of
+	// gets that partition's error from the broker (not a replica).
+	from, err := caller(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.ReplicaID != from {
+		s.writeError(w, r, fmt.Errorf("%w: node %d sent a replica fetch as node %d", clusternet.ErrForbidden, from, req.ReplicaID))
+		return
+	}
 	resp, err := s.cfg.Broker.ReplicaFetch(r.Context(), &req)
 	if r.Context().Err() != nil {
 		return // the follower left (it stopped, or its metadata moved on)
@@ -56,12 +71,16 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 // FetchReplica runs one follower fetch round against leader; it
 // implements broker.ReplicaClient.
 func (p *Peer) FetchReplica(ctx context.Context, leader *meta.Broker, req *broker.ReplicaFetchRequest) (*broker.ReplicaFetchResponse, error) {
+	base, err := clusterAddr(leader)
+	if err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode replica fetch: %w", err)
 	}
 	var resp broker.ReplicaFetchResponse
-	if _, err := p.do(ctx, http.MethodPost, leader.HTTPAddr+"/internal/v1/replica-fetch", wire.MediaTypeJSON, body, &resp); err != nil {
+	if _, err := p.do(ctx, http.MethodPost, base+"/internal/v1/replica-fetch", wire.MediaTypeJSON, body, &resp); err != nil {
 		return nil, err
 	}
 	return &resp, nil

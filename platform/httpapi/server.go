@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -88,13 +89,16 @@ const DefaultMaxRequestBytes = 64 << 20
 // Server is the HTTP handler of one node. Build it with New, add routes
 // with Handle before serving, and serve it with any http.Server.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	mux     *http.ServeMux
-	metrics *metrics
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	internal *http.ServeMux // the /internal/ routes, served on the cluster listener
+	metrics  *metrics
 
 	mu    sync.Mutex
 	paths map[string]bool // paths that have a method-less 405 fallback
+	// internalRoutes lists the patterns registered under InternalPrefix.
+	internalRoutes []string
 
 	async asyncProducer // acks=0 produces answered, not yet appended
 }
@@ -117,19 +121,22 @@ func New(cfg Config) (*Server, error) {
 		cfg.Admin = cfg.Controller
 	}
 	s := &Server{
-		cfg:   cfg,
-		log:   cfg.Logger.With("component", "httpapi"),
-		mux:   http.NewServeMux(),
-		paths: map[string]bool{},
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "httpapi"),
+		mux:      http.NewServeMux(),
+		internal: http.NewServeMux(),
+		paths:    map[string]bool{},
 	}
 	m, err := newMetrics(cfg.Registry, cfg.Broker)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics = m
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wire.Errorf(wire.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
-	})
+	}
+	s.mux.HandleFunc("/", notFound)
+	s.internal.HandleFunc("/", notFound)
 
 	s.Handle(wire.RouteListTopics, http.HandlerFunc(s.listTopics))
 	s.Handle(wire.RouteCreateTopic, http.HandlerFunc(s.createTopic))
@@ -156,9 +163,23 @@ func New(cfg Config) (*Server, error) {
 // syntax), counted in the request metrics under pattern. Other methods on
 // the same path answer 405 method_not_allowed as JSON. Register every
 // route before the server starts serving.
+//
+// A route under InternalPrefix is a node-to-node route: it is served only
+// by ClusterHandler (the cluster listener), never by ServeHTTP, whose
+// answer for it is 404.
 func (s *Server) Handle(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, s.metrics.instrument(pattern, h))
 	method, path, ok := strings.Cut(pattern, " ")
+	if !ok {
+		path = pattern
+	}
+	mux := s.mux
+	if strings.HasPrefix(path, InternalPrefix) {
+		mux = s.internal
+		s.mu.Lock()
+		s.internalRoutes = append(s.internalRoutes, pattern)
+		s.mu.Unlock()
+	}
+	mux.Handle(pattern, s.metrics.instrument(pattern, h))
 	if !ok || strings.Contains(method, "/") {
 		return
 	}
@@ -168,9 +189,17 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 		return
 	}
 	s.paths[path] = true
-	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wire.Errorf(wire.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 	})
+}
+
+// InternalRoutes lists the patterns of every node-to-node route
+// registered so far (served by ClusterHandler only).
+func (s *Server) InternalRoutes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.internalRoutes)
 }
 
 // HandleFunc is Handle for a function.

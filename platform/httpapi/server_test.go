@@ -65,6 +65,10 @@ func (c *memController) Watch(ctx context.Context, after uint64) (*meta.Cluster,
 	}
 }
 
+func (c *memController) ProposeFrom(ctx context.Context, _ meta.NodeID, cmd meta.Command) (meta.Result, error) {
+	return c.Propose(ctx, cmd)
+}
+
 func (c *memController) Propose(ctx context.Context, cmd meta.Command) (meta.Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

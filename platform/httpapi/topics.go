@@ -151,10 +151,10 @@ func (s *Server) propose(ctx context.Context, cmd meta.Command) (meta.Result, er
 	cmd.At = time.Now()
 	res, err := s.cfg.Admin.Propose(ctx, cmd)
 	var nc *controller.NotControllerError
-	if err != nil && s.cfg.Peer != nil && errors.As(err, &nc) && nc.LeaderHTTPAddr != "" {
+	if err != nil && s.cfg.Peer != nil && errors.As(err, &nc) && nc.LeaderClusterAddr != "" {
 		// Another node leads the quorum: hand the change to it (once; it
 		// proposes locally and cannot forward again).
-		return s.cfg.Peer.Propose(ctx, nc.LeaderHTTPAddr, cmd)
+		return s.cfg.Peer.Propose(ctx, nc.LeaderClusterAddr, cmd)
 	}
 	return res, err
 }
@@ -264,13 +264,13 @@ func (s *Server) fillFromLeaders(ctx context.Context, topic string, leaders map[
 	)
 	for id := range leaders {
 		b, ok := c.Broker(id)
-		if !ok || b.HTTPAddr == "" {
+		if !ok || b.ClusterAddr == "" {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got, err := s.cfg.Peer.PartitionState(ctx, b.HTTPAddr, topic)
+			got, err := s.cfg.Peer.PartitionState(ctx, b.ClusterAddr, topic)
 			if err != nil {
 				s.log.Debug("partition state from leader", "leader", id, "err", err)
 				return

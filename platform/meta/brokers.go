@@ -28,7 +28,7 @@ func (a *applier) registerBroker(r *RegisterBroker) error {
 }
 
 func sameRegistration(a, b *Broker) bool {
-	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr &&
+	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr && a.ClusterAddr == b.ClusterAddr &&
 		a.SerfAddr == b.SerfAddr && a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles)
 }
 

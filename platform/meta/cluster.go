@@ -34,13 +34,16 @@ const (
 
 // Broker is a registered node.
 type Broker struct {
-	ID       NodeID      `json:"id"`
-	HTTPAddr string      `json:"http_addr"`
-	RaftAddr string      `json:"raft_addr,omitempty"`
-	SerfAddr string      `json:"serf_addr,omitempty"`
-	Rack     string      `json:"rack,omitempty"`
-	Roles    []string    `json:"roles,omitempty"`
-	State    BrokerState `json:"state"`
+	ID       NodeID `json:"id"`
+	HTTPAddr string `json:"http_addr"`
+	RaftAddr string `json:"raft_addr,omitempty"`
+	SerfAddr string `json:"serf_addr,omitempty"`
+	// ClusterAddr is the base URL of the node's cluster listener, where
+	// other nodes call its /internal/ routes ("https://host:port").
+	ClusterAddr string      `json:"cluster_addr,omitempty"`
+	Rack        string      `json:"rack,omitempty"`
+	Roles       []string    `json:"roles,omitempty"`
+	State       BrokerState `json:"state"`
 	// Epoch is the raft index of the broker's last registration (or unfence);
 	// it grows every time the broker (re)joins, so stale sessions can be told apart.
 	Epoch int64 `json:"epoch"`

@@ -13,6 +13,13 @@ import (
 // smaller; the active controller raises it as brokers join
 // (InternalTopicChanges, RaiseReplication).
 
+// ConsumerOffsetsTopic holds the consumer groups' committed offsets.
+const ConsumerOffsetsTopic = "__consumer_offsets"
+
+// KnownInternalTopic reports whether name is one of the internal topics
+// Sluice itself creates; no other internal topic may be created or raised.
+func KnownInternalTopic(name string) bool { return name == ConsumerOffsetsTopic }
+
 // MaxInternalReplication is the replication factor internal topics grow to.
 const MaxInternalReplication = 3
 

@@ -8,7 +8,24 @@ const (
 	MaxPluginNameLen = 128
 	// MaxPartitions bounds a topic's partition count.
 	MaxPartitions = 10000
+	// MaxTopicIDLen bounds a topic id.
+	MaxTopicIDLen = 64
 )
+
+// ValidTopicID reports whether id matches [a-zA-Z0-9_-]{1,64}: a topic id
+// is part of a directory name, so it never holds a '.' or a separator.
+func ValidTopicID(id string) bool {
+	if len(id) == 0 || len(id) > MaxTopicIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidTopicName reports whether name matches [a-zA-Z0-9._-]{1,249} and is
 // not "." or "..".

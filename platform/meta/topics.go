@@ -63,6 +63,11 @@ func (a *applier) createTopic(ct *CreateTopic) error {
 	id := ct.ID
 	if id == "" {
 		id = topicID(cur.ClusterID, ct.Name, a.index)
+	} else if !ValidTopicID(id) {
+		// Brokers name the topic's directory after its name and id: an id
+		// from the log must never be a path (the controller refuses
+		// proposed ids before raft; this holds for any log).
+		return fmt.Errorf("topic %q: id %q: want [a-zA-Z0-9_-]{1,%d}: %w", ct.Name, id, MaxTopicIDLen, ErrInvalidRequest)
 	}
 	t := &Topic{
 		Name:              ct.Name,

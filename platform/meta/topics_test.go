@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestCreateTopicValidation(t *testing.T) {
@@ -267,4 +268,21 @@ func TestInternalTopicsProtected(t *testing.T) {
 	s.must(create("user", 1, 1, nil))
 	s.must(Command{Op: OpAlterTopic, AlterTopic: &AlterTopic{Name: "user", Partitioner: &PartitionerSpec{Name: rr}}})
 	s.must(Command{Op: OpDeleteTopic, DeleteTopic: &DeleteTopic{Name: "user"}})
+}
+
+// TestCreateTopicRefusesPathIDs: an id from the log that would make the
+// broker's topic directory a path is refused by Apply itself.
+func TestCreateTopicRefusesPathIDs(t *testing.T) {
+	c, _, err := Apply(NewCluster(), 1, Command{Op: OpRegisterBroker, RegisterBroker: &RegisterBroker{Broker: Broker{ID: 1, HTTPAddr: "http://h:1"}}}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Apply(c, 2, Command{Op: OpCreateTopic, CreateTopic: &CreateTopic{Name: "t", ID: "safe_id-1"}}, time.Time{}); err != nil {
+		t.Fatalf("a safe id: %v", err)
+	}
+	for _, id := range []string{"../../x", "a/b", ".", "a.b", strings.Repeat("a", MaxTopicIDLen+1)} {
+		if _, _, err := Apply(c, 2, Command{Op: OpCreateTopic, CreateTopic: &CreateTopic{Name: "t", ID: id}}, time.Time{}); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("id %q: %v, want ErrInvalidRequest", id, err)
+		}
+	}
 }

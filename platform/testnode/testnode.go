@@ -2,6 +2,12 @@
 // directory, free loopback ports, fast raft and serf timings, and cleanup
 // through t.Cleanup.
 //
+// Nodes run the secure node-to-node plane: mutual TLS under a test CA
+// (one per test process, created on first use; each node issues its own
+// certificate from it at start) and encrypted gossip, so every
+// multi-node test exercises it. TLSDir names that directory, for tests
+// that issue certificates of their own.
+//
 //	n := testnode.Start(t)
 //	resp, err := http.Get(n.URL() + "/v1/topics")
 //	n.Restart(t) // same data directory and ports
@@ -12,12 +18,14 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sluicehq/sluice/platform"
+	"github.com/sluicehq/sluice/platform/clusternet"
 )
 
 // Node is a running test node.
@@ -48,6 +56,8 @@ func Start(t testing.TB, opts ...Option) *Node {
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.RaftAddr = freeAddr(t)
 	cfg.SerfAddr = freeAddr(t)
+	cfg.ClusterAddr = "127.0.0.1:0"
+	cfg.ClusterTLSDir = TLSDir(t)
 	cfg.Timing = platform.FastTiming()
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.Logger = slog.New(slog.DiscardHandler)
@@ -78,8 +88,9 @@ func (n *Node) start(t testing.TB) {
 		t.Fatalf("start node %d: %v", n.Config.NodeID, err)
 	}
 	n.Node = pn
-	// Later restarts keep the port the first start picked.
+	// Later restarts keep the ports the first start picked.
 	n.Config.HTTPAddr = pn.HTTPAddr()
+	n.Config.ClusterAddr = pn.ClusterAddr()
 }
 
 // Restart closes the node and starts it again on the same data directory
@@ -190,4 +201,26 @@ func Join(t testing.TB, first *Node, id int32, roles []string, opts ...Option) *
 		t.Fatalf("node %d joining node %d: %v", id, first.Config.NodeID, err)
 	}
 	return n
+}
+
+var (
+	tlsOnce sync.Once
+	tlsDir  string
+	tlsErr  error
+)
+
+// TLSDir is the test process's cluster TLS directory (ca.crt, ca.key,
+// gossip.key), created on first use and removed never: it lives in the
+// system's temporary directory, shared by every test of the process.
+func TLSDir(t testing.TB) string {
+	t.Helper()
+	tlsOnce.Do(func() {
+		if tlsDir, tlsErr = os.MkdirTemp("", "sluice-testnode-tls-"); tlsErr == nil {
+			tlsErr = clusternet.DevDir(tlsDir)
+		}
+	})
+	if tlsErr != nil {
+		t.Fatalf("test cluster TLS directory: %v", tlsErr)
+	}
+	return tlsDir
 }

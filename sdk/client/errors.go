@@ -30,6 +30,7 @@ var (
 	ErrPluginFailed      = errors.New("plugin failed")
 	ErrUnknownGroup      = errors.New("unknown group")
 	ErrGroupNotEmpty     = errors.New("group not empty")
+	ErrForbidden         = errors.New("forbidden")
 	ErrInternal          = errors.New("internal server error")
 	// ErrOutOfOrderSequence: an idempotent request the broker cannot
 	// place (older than what it remembers of the producer, overlapping a
@@ -63,6 +64,7 @@ var codeErrors = map[wire.Code]error{
 	wire.CodePluginFailed:       ErrPluginFailed,
 	wire.CodeUnknownGroup:       ErrUnknownGroup,
 	wire.CodeGroupNotEmpty:      ErrGroupNotEmpty,
+	wire.CodeForbidden:          ErrForbidden,
 	wire.CodeInternal:           ErrInternal,
 	wire.CodeUnavailable:        ErrUnavailable,
 	wire.CodeOutOfOrderSequence: ErrOutOfOrderSequence,

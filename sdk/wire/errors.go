@@ -74,6 +74,10 @@ const (
 	// Nothing was written. 409; not retriable (the producer must start a
 	// new id or epoch).
 	CodeOutOfOrderSequence Code = "out_of_order_sequence"
+	// CodeForbidden: the caller may not do this: on the node-to-node
+	// plane, a request that does not come from a node, or asks what its
+	// node may not ask. 403.
+	CodeForbidden Code = "forbidden"
 	// CodeInternal: a bug or an unexpected failure on the server. 500.
 	CodeInternal Code = "internal"
 )
@@ -100,6 +104,7 @@ var codeStatus = map[Code]int{
 	CodeGroupNotEmpty:      http.StatusConflict,
 	CodeUnavailable:        http.StatusServiceUnavailable,
 	CodeOutOfOrderSequence: http.StatusConflict,
+	CodeForbidden:          http.StatusForbidden,
 	CodeInternal:           http.StatusInternalServerError,
 }
 
