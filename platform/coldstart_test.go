@@ -24,6 +24,8 @@ func TestColdStartMutualJoin(t *testing.T) {
 		c.HTTPAddr = "127.0.0.1:0"
 		c.RaftAddr = testnode.FreePorts(t, 1)
 		c.SerfAddr = testnode.FreePorts(t, 1)
+		c.ClusterAddr = "127.0.0.1:0"
+		c.ClusterTLSDir = testnode.TLSDir(t)
 		c.BootstrapExpect = n
 		c.Timing = platform.FastTiming()
 		c.ShutdownTimeout = 5 * time.Second
