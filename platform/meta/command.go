@@ -22,6 +22,12 @@ const (
 	OpUploadPlugin   Op = "upload_plugin"
 	OpDeletePlugin   Op = "delete_plugin"
 	OpSetClusterID   Op = "set_cluster_id"
+	// OpReplicaLost: a broker reports that one of its replicas lost its
+	// data (see ReplicaLost).
+	OpReplicaLost Op = "replica_lost"
+	// OpRecoverPartition: an operator's unclean recovery of an offline
+	// partition (see RecoverPartition).
+	OpRecoverPartition Op = "recover_partition"
 )
 
 // Command is one change to the metadata, as stored in the raft log. Op says
@@ -44,6 +50,9 @@ type Command struct {
 	UploadPlugin   *UploadPlugin   `json:"upload_plugin,omitempty"`
 	DeletePlugin   *DeletePlugin   `json:"delete_plugin,omitempty"`
 	SetClusterID   *SetClusterID   `json:"set_cluster_id,omitempty"`
+
+	ReplicaLost      *ReplicaLost      `json:"replica_lost,omitempty"`
+	RecoverPartition *RecoverPartition `json:"recover_partition,omitempty"`
 }
 
 // RegisterBroker upserts a node and marks it alive. Re-registering an alive
