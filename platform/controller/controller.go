@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -45,6 +46,7 @@ type Controller struct {
 
 	reconcileCh chan struct{} // pokes the leader loop; membership events arrive through it
 	pending     pendingMembers
+	sess        atomic.Pointer[sessions] // broker heartbeat sessions; nil unless leading
 
 	shutdown  chan struct{}
 	wg        sync.WaitGroup

@@ -78,10 +78,18 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 		}
 	}
 	c.ensureClusterID(ctx)
+	c.sess.Store(newSessions(c.cfg.BrokerSessionTimeout, c.cfg.Now()))
+	defer c.sess.Store(nil)
 	c.pending.take() // the full pass below covers whatever was queued
 	c.reconcileAll(ctx)
 	tick := time.NewTicker(c.cfg.ReconcileInterval)
 	defer tick.Stop()
+	var sessTick <-chan time.Time
+	if c.SessionsEnabled() {
+		t := time.NewTicker(c.sessionCheckInterval())
+		defer t.Stop()
+		sessTick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -92,6 +100,8 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 			}
 		case <-tick.C:
 			c.reconcileAll(ctx)
+		case <-sessTick:
+			c.expireSessions(ctx)
 		}
 	}
 }
@@ -172,7 +182,9 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 	}
 	want := meta.Broker{ID: id, HTTPAddr: m.HTTPAddr, RaftAddr: m.RaftAddr, SerfAddr: m.SerfAddr,
 		Rack: m.Rack, Roles: slices.Clone(m.Roles)}
-	if b, ok := c.Metadata().Broker(id); !ok || !b.Alive() || !sameAddrs(b, &want) {
+	if b, ok := c.Metadata().Broker(id); ok && c.heartbeatOwnsLiveness(b) {
+		// Fenced for a silent session: only its heartbeat brings it back.
+	} else if !ok || !b.Alive() || !sameAddrs(b, &want) {
 		if _, err := c.RegisterBroker(ctx, want); err != nil {
 			c.cfg.Logger.Warn("register broker", "broker", id, "err", err)
 		} else {
