@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
-	"github.com/sluicehq/sluice/storage"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -570,33 +568,3 @@ func TestConcurrentProducersGetDenseUniqueOffsets(t *testing.T) {
 	}
 }
 
-func TestDamagedReplicaDoesNotStopTheBroker(t *testing.T) {
-	src := newMemSource(t, 1)
-	dir := t.TempDir()
-	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: dir, Metadata: src, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitVersion(t, b, src.createTopic(t, "d", 2, nil))
-	produce(t, b, "d", []record.Record{{Value: []byte("a")}, {Value: []byte("b")}, {Value: []byte("c")}, {Value: []byte("d")}}, AcksAll)
-	damaged := filepath.Join(b.lookupDir(t, "d"), "1.db")
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Fault: partition 1's file is overwritten with garbage.
-	if err := os.WriteFile(damaged, bytes.Repeat([]byte{0xde, 0xad}, 8192), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b = startBroker(t, src, dir)
-	if got := len(fetchAll(t, b, "d", 0)); got != 2 {
-		t.Fatalf("healthy partition 0: %d records, want 2", got)
-	}
-	_, err = b.Fetch(context.Background(), FetchRequest{Topic: "d", Partition: 1}, nil)
-	if !errors.Is(err, ErrReplicaUnavailable) || !errors.Is(err, storage.ErrCorrupt) {
-		t.Fatalf("fetch from the damaged replica: %v, want ErrReplicaUnavailable wrapping storage.ErrCorrupt", err)
-	}
-	_, err = b.Produce(context.Background(), ProduceRequest{Topic: "d", Records: []record.Record{{Value: []byte("x")}, {Value: []byte("y")}}, Acks: AcksLeader}, nil)
-	if !errors.Is(err, ErrReplicaUnavailable) {
-		t.Fatalf("produce touching the damaged replica: %v", err)
-	}
-}
