@@ -567,4 +567,3 @@ func TestConcurrentProducersGetDenseUniqueOffsets(t *testing.T) {
 		t.Fatalf("%d offsets for %d records", total, producers*requests*perRequest)
 	}
 }
-

@@ -50,6 +50,11 @@ type TopicConfig struct {
 	ReplicaLagTimeMaxMs int64 `json:"replica_lag_time_max_ms,omitempty"`
 }
 
+// MinReplicaLagTimeMaxMs is the smallest replica.lag.time.max.ms a topic
+// may set: twice a follower's idle long-poll (500 ms), so an idle, healthy
+// follower is never taken for a lagging one.
+const MinReplicaLagTimeMaxMs = 1000
+
 // Defaults of TopicConfig.
 const (
 	DefaultRetentionMs       = int64(7 * 24 * 60 * 60 * 1000)
@@ -126,8 +131,8 @@ func ParseTopicConfig(base TopicConfig, kv map[string]string) (TopicConfig, erro
 			cfg.UncleanLeaderElection = b
 		case KeyReplicaLagTimeMaxMs:
 			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil || n < 0 {
-				return base, bad("want an integer >= 0 (0: the node's setting)")
+			if err != nil || n < 0 || (n > 0 && n < MinReplicaLagTimeMaxMs) {
+				return base, bad(fmt.Sprintf("want 0 (the node's setting) or at least %d", MinReplicaLagTimeMaxMs))
 			}
 			cfg.ReplicaLagTimeMaxMs = n
 		default:

@@ -252,7 +252,9 @@ func TestReplicaLagTimeMaxConfig(t *testing.T) {
 	if err != nil || cfg.ReplicaLagTimeMaxMs != 2500 {
 		t.Fatalf("%v %+v", err, cfg)
 	}
-	if _, err := ParseTopicConfig(DefaultTopicConfig(), map[string]string{KeyReplicaLagTimeMaxMs: "-1"}); !errors.Is(err, ErrInvalidConfig) {
-		t.Fatalf("negative: %v", err)
+	for _, bad := range []string{"-1", "999", "x"} {
+		if _, err := ParseTopicConfig(DefaultTopicConfig(), map[string]string{KeyReplicaLagTimeMaxMs: bad}); !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("%s: %v", bad, err)
+		}
 	}
 }
