@@ -142,4 +142,9 @@ type Partition struct {
 	// HighWatermark is the first offset not yet committed; consumers see
 	// offsets below it only.
 	HighWatermark int64 `json:"high_watermark"`
+	// State is PartitionOnline, PartitionOffline or PartitionDataLost.
+	State string `json:"state,omitempty"`
+	// Lost lists replicas that lost their data and have not caught up
+	// since (they are never elected leader by a clean election).
+	Lost []int32 `json:"lost,omitempty"`
 }
