@@ -87,4 +87,3 @@ func (p *Peer) Heartbeat(ctx context.Context, base string, hb meta.Heartbeat) (m
 	_, err = p.do(ctx, http.MethodPost, base+"/internal/v1/heartbeat", wire.MediaTypeJSON, body, &reply)
 	return reply, err
 }
-

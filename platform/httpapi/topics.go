@@ -235,7 +235,7 @@ func (s *Server) topicAnswer(ctx context.Context, t *meta.Topic) wire.Topic {
 			LeaderEpoch:    p.LeaderEpoch,
 			PartitionEpoch: p.PartitionEpoch,
 			LogStart:       -1, LogEnd: -1, HighWatermark: -1,
-			State:          p.State(),
+			State: p.State(),
 		}
 		if len(p.Lost) > 0 {
 			wp.Lost = nodeIDs(p.Lost)
