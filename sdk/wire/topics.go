@@ -33,7 +33,8 @@ const (
 	// become leader. Default "false".
 	ConfigUncleanLeaderElection = "unclean.leader.election.enable"
 	// ConfigReplicaLagTimeMaxMs: a follower not caught up for this long
-	// leaves the ISR. Default 30000.
+	// leaves the ISR. Default "0": the node's setting (10 s); else at
+	// least 1000.
 	ConfigReplicaLagTimeMaxMs = "replica.lag.time.max.ms"
 )
 
