@@ -127,6 +127,7 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 		errs = append(errs, b.writeVersion(c.Version))
 	}
 	b.updateFetchers()
+	b.kickISR() // new leaderships, or a topic with a shorter lag limit
 	b.mu.Lock()
 	b.version = c.Version
 	b.mu.Unlock()

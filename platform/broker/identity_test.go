@@ -194,3 +194,22 @@ func TestVanishedReplicaIsReportedLost(t *testing.T) {
 		t.Fatal("the intact partition lost its records")
 	}
 }
+
+// TestTopicReplicaLagTimeMax: a follower that never fetches leaves the
+// ISR after the topic's replica.lag.time.max.ms, not the broker's (an
+// hour here).
+func TestTopicReplicaLagTimeMax(t *testing.T) {
+	src := newMemSource(t, 1, 2)
+	b := startBroker(t, src, t.TempDir(), func(c *Config) { c.ReplicaLagMax = time.Hour })
+	v := src.propose(t, meta.Command{Op: meta.OpCreateTopic, CreateTopic: &meta.CreateTopic{
+		Name: "lag", Partitions: 1, ReplicationFactor: 2,
+		Config: map[string]string{meta.KeyReplicaLagTimeMaxMs: "1000"}}})
+	waitVersion(t, b, v)
+	p := src.Metadata().Topics["lag"].Partitions[0]
+	if p.Leader != 1 || len(p.ISR) != 2 {
+		t.Fatalf("setup: %+v", p)
+	}
+	eventually(t, "silent follower out of the ISR", func() bool {
+		return len(src.Metadata().Topics["lag"].Partitions[0].ISR) == 1
+	})
+}
