@@ -153,6 +153,14 @@ func (b *Broker) openReplica(path string, opts LogOptions) (Log, string, error) 
 		if err := writeSynced(path+createdSuffix, nil); err != nil {
 			return nil, "", fmt.Errorf("mark new replica %s: %w", path, err)
 		}
+	case ReplicaExisting:
+		if markErr != nil {
+			// A file from before markers existed: mark it now, so that
+			// its loss is noticed from here on.
+			if err := writeSynced(path+createdSuffix, nil); err != nil {
+				return nil, "", fmt.Errorf("mark replica %s: %w", path, err)
+			}
+		}
 	case ReplicaVanished:
 		lost = "replica file missing or empty although this directory created it"
 		if statErr == nil {

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,8 +19,9 @@ import (
 const DefaultBrokerSessionTimeout = 1500 * time.Millisecond
 
 // errStarting: this node leads raft but its leader loop has not yet
-// caught up (Barrier); the broker retries at its next heartbeat.
-var errStarting = errors.New("active controller still starting")
+// caught up (Barrier); the broker retries at its next heartbeat. It
+// counts as ErrNotController (retriable, not_controller on the wire).
+var errStarting = fmt.Errorf("active controller still starting: %w", ErrNotController)
 
 // SessionsEnabled reports whether this controller fences brokers by
 // heartbeat session.
