@@ -102,3 +102,13 @@ func (c *Controller) heartbeatOwnsLiveness(b *meta.Broker) bool {
 	s := c.sess.Load()
 	return s == nil || !s.heard(b.ID, c.cfg.Now())
 }
+
+// sessionLive reports whether b heartbeats and this active controller
+// heard from it within the session timeout.
+func (c *Controller) sessionLive(b *meta.Broker) bool {
+	if !c.SessionsEnabled() || b.DirID == "" {
+		return false
+	}
+	s := c.sess.Load()
+	return s != nil && s.heard(b.ID, c.cfg.Now())
+}

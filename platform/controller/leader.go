@@ -169,6 +169,13 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 			return // the same node id is alive under another serf name
 		}
 		if b, ok := c.Metadata().Broker(id); ok && b.Alive() {
+			if !reaped && m.Status == membership.StatusFailed && c.sessionLive(b) {
+				// Serf lost it but its heartbeats still arrive: the
+				// session is the first signal; fencing now would only
+				// flap with its next heartbeat.
+				c.cfg.Logger.Debug("serf reports a broker failed while its session is live; not fencing", "broker", id)
+				return
+			}
 			why := "serf status " + string(m.Status)
 			if reaped {
 				why = "reaped by serf"
