@@ -61,9 +61,12 @@ func TestPartitionRecover(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // poll interval
 	}
-	r := ok(t, srv, "", "partition", "recover", "rec/0")
-	if !strings.Contains(r.stdout, "recovered rec/0: leader 1") {
+	r := ok(t, srv, "", "partition", "recover", "rec") // the whole topic: its leaderless partitions
+	if !strings.Contains(r.stdout, "recovered rec/0: leader 1") || strings.Contains(r.stdout, "rec/1") {
 		t.Fatalf("%q", r.stdout)
+	}
+	if r := sluice(t, srv, "", "partition", "recover", "rec"); r.code == 0 || !strings.Contains(r.stderr, "nothing to recover") {
+		t.Fatalf("second recover of the topic: exit %d, %q", r.code, r.stderr)
 	}
 	if out := ok(t, srv, "", "topic", "describe", "rec").stdout; strings.Contains(out, "offline") {
 		t.Fatalf("still offline after recovery:\n%s", out)
