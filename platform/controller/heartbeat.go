@@ -39,7 +39,11 @@ func (c *Controller) Heartbeat(ctx context.Context, hb meta.Heartbeat) (meta.Hea
 	if hb.DirID == "" || hb.Broker < 0 {
 		return meta.HeartbeatReply{}, fmt.Errorf("heartbeat of broker %d: directory id required: %w", hb.Broker, meta.ErrInvalidRequest)
 	}
+	c.seen.beat(hb.Broker, c.cfg.Now())
 	if !c.IsLeader() {
+		if hb.Observe {
+			return meta.HeartbeatReply{SessionTimeoutMs: c.cfg.BrokerSessionTimeout.Milliseconds()}, nil
+		}
 		return meta.HeartbeatReply{}, c.notController()
 	}
 	s := c.sess.Load()

@@ -78,7 +78,9 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 		}
 	}
 	c.ensureClusterID(ctx)
-	c.sess.Store(newSessions(c.cfg.BrokerSessionTimeout, c.cfg.Now()))
+	sess := newSessions(c.cfg.BrokerSessionTimeout, c.cfg.Now())
+	sess.seedFrom(c.seen)
+	c.sess.Store(sess)
 	defer c.sess.Store(nil)
 	c.pending.take() // the full pass below covers whatever was queued
 	c.reconcileAll(ctx)

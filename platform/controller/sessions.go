@@ -24,6 +24,24 @@ func newSessions(timeout time.Duration, now time.Time) *sessions {
 	return &sessions{timeout: timeout, since: now, last: map[meta.NodeID]time.Time{}}
 }
 
+// seedFrom copies what o saw into s: a new active controller that had
+// been observing heartbeats knows who fell silent before it took over.
+func (s *sessions) seedFrom(o *sessions) {
+	o.mu.Lock()
+	seen := make(map[meta.NodeID]time.Time, len(o.last))
+	for id, t := range o.last {
+		seen[id] = t
+	}
+	o.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, t := range seen {
+		if t.After(s.last[id]) {
+			s.last[id] = t
+		}
+	}
+}
+
 // beat records a heartbeat from id at now.
 func (s *sessions) beat(id meta.NodeID, now time.Time) {
 	s.mu.Lock()
@@ -43,8 +61,8 @@ func (s *sessions) heard(id meta.NodeID, now time.Time) bool {
 
 // expired returns the alive, heartbeating brokers of c whose session ran
 // out at now: no heartbeat for longer than the timeout, counting from this
-// leadership's start for a broker not heard from yet (a new active
-// controller gives every broker one full timeout).
+// leadership's start for a broker not heard from at all (a new active
+// controller that saw no heartbeat of a broker gives it one full timeout).
 func (s *sessions) expired(c *meta.Cluster, now time.Time) []meta.NodeID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -54,7 +72,7 @@ func (s *sessions) expired(c *meta.Cluster, now time.Time) []meta.NodeID {
 			continue
 		}
 		last, ok := s.last[b.ID]
-		if !ok || last.Before(s.since) {
+		if !ok {
 			last = s.since
 		}
 		if now.Sub(last) > s.timeout {

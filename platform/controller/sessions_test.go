@@ -154,3 +154,26 @@ func TestSessionExpiryFencesSilentBroker(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionsSeededFromObservedHeartbeats: a controller that observed
+// heartbeats before it took over does not give a broker that fell silent
+// meanwhile a fresh timeout.
+func TestSessionsSeededFromObservedHeartbeats(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	seen := newSessions(time.Second, t0)
+	seen.beat(1, t0.Add(-900*time.Millisecond)) // silent since
+	seen.beat(2, t0.Add(-10*time.Millisecond))  // beating
+	c := clusterWith(
+		&meta.Broker{ID: 1, State: meta.BrokerAlive, DirID: "a"},
+		&meta.Broker{ID: 2, State: meta.BrokerAlive, DirID: "b"},
+		&meta.Broker{ID: 3, State: meta.BrokerAlive, DirID: "c"}, // never seen: a full timeout
+	)
+	s := newSessions(time.Second, t0)
+	if got := s.expired(c, t0.Add(200*time.Millisecond)); len(got) != 0 {
+		t.Fatalf("unseeded: %v", got)
+	}
+	s.seedFrom(seen)
+	if got := s.expired(c, t0.Add(200*time.Millisecond)); !slices.Equal(got, []meta.NodeID{1}) {
+		t.Fatalf("seeded: %v, want [1]", got)
+	}
+}

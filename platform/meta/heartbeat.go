@@ -11,6 +11,11 @@ type Heartbeat struct {
 	// BrokerEpoch is the epoch the broker last heard in a reply (0 before
 	// the first): informational, the controller answers the current one.
 	BrokerEpoch int64 `json:"broker_epoch"`
+	// Observe: sent to a controller that is not the active one, only so
+	// that it knows the broker was alive should it take over (its sessions
+	// then start from what it saw, not from a blank slate). A controller
+	// that does not lead answers it with an empty reply, not an error.
+	Observe bool `json:"observe,omitempty"`
 }
 
 // HeartbeatReply is the controller's answer.
