@@ -6,11 +6,16 @@
 # min.insync.replicas 2), SIGKILL it, and time until an acks=all produce
 # sent to a surviving node succeeds; then restart the killed node and wait
 # for the ISR to be whole again. Prints every round and the median and max.
+# TARGET=controller kills the node of the active controller instead (an
+# in-sync replica, so acks=all stalls until it is fenced through the new
+# active controller).
 #
 #   bench/failover.sh              # 10 rounds
 #   ROUNDS=20 BASE=26000 bench/failover.sh
+#   TARGET=controller bench/failover.sh
 set -euo pipefail
 ROUNDS=${ROUNDS:-10}
+TARGET=${TARGET:-leader}
 BASE=${BASE:-24000}
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -68,6 +73,8 @@ waitfor 30 isr_whole 1
 times=()
 for round in $(seq 1 "$ROUNDS"); do
 	leader=$(describe 1 | jq '.partitions[0].leader' 2>/dev/null || describe 2 | jq '.partitions[0].leader')
+	active=$(curl -fsS -m 2 "http://$(http 1)/v1/cluster" | jq '.controller.leader')
+	if [ "$TARGET" = controller ]; then leader=$active; fi
 	survivor=$((leader % 3 + 1))
 	waitfor 30 produce_ok "$survivor"
 	t0=$(date +%s%N)
@@ -77,7 +84,10 @@ for round in $(seq 1 "$ROUNDS"); do
 	t1=$(date +%s%N)
 	ms=$(((t1 - t0) / 1000000))
 	times+=("$ms")
-	echo "round $round: killed leader $leader, acks=all produce through node $survivor succeeded after ${ms} ms"
+	what="partition leader"
+	[ "$leader" = "$active" ] && what="$what and active controller"
+	[ "$TARGET" = controller ] && what="active controller"
+	echo "round $round: killed node $leader ($what), acks=all produce through node $survivor succeeded after ${ms} ms"
 	others=()
 	for j in 1 2 3; do [ "$j" = "$leader" ] || others+=("$j"); done
 	start "$leader" "${others[@]}"
@@ -86,4 +96,4 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 sorted=($(printf '%s\n' "${times[@]}" | sort -n))
 n=${#sorted[@]}
-echo "failover after SIGKILL over $n rounds: median ${sorted[$((n / 2))]} ms, min ${sorted[0]} ms, max ${sorted[$((n - 1))]} ms"
+echo "failover after SIGKILL ($TARGET) over $n rounds: median ${sorted[$((n / 2))]} ms, min ${sorted[0]} ms, max ${sorted[$((n - 1))]} ms"
