@@ -71,8 +71,10 @@ type Config struct {
 	HeartbeatInterval time.Duration
 }
 
-// DefaultJanitorInterval is Config.JanitorInterval's default.
-const DefaultJanitorInterval = 30 * time.Second
+// DefaultJanitorInterval is Config.JanitorInterval's default: a high
+// watermark that moved without a write after it reaches the file within
+// 5 s (Kafka's replica.high.watermark.checkpoint.interval.ms).
+const DefaultJanitorInterval = 5 * time.Second
 
 // DefaultOpenConcurrency is Config.OpenConcurrency's default.
 const DefaultOpenConcurrency = 8
