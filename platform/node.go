@@ -55,7 +55,10 @@ type Node struct {
 	cancelServe context.CancelFunc
 	serveDone   chan struct{}
 
-	caughtUp atomic.Bool // the broker once applied all the controller had
+	caughtUp atomic.Bool       // the broker once applied all the controller had
+	hb       heartbeats        // the broker's heartbeats to the active controller
+	remote   *remoteController // nil unless the node is broker-only
+	abrupt   atomic.Bool       // Kill: stop without leaving serf or the quorum
 
 	closeOnce sync.Once
 	closeErr  error
@@ -176,7 +179,9 @@ func (n *Node) start(ctx context.Context) error {
 	} else {
 		remote := newRemoteController(peer, n.members, cfg.Logger.With("component", "remote-controller"))
 		source, admin = remote, remote
+		n.remote = remote
 	}
+	n.hb.n = n
 	if n.plugins, err = newPluginRuntime(ctx, cfg, n.metadata); err != nil {
 		return err
 	}
@@ -192,6 +197,10 @@ func (n *Node) start(ctx context.Context) error {
 			Replicas:      peer,
 			ReplicaLagMax: cfg.Timing.ReplicaLagMax,
 			Propose:       n.proposeISR(source),
+			// Heartbeats make the broker's liveness and data-directory id
+			// known to the active controller (docs/controller.md).
+			Heartbeat:         n.heartbeatFunc(),
+			HeartbeatInterval: cfg.Timing.BrokerHeartbeat,
 		}); err != nil {
 			return fmt.Errorf("start broker: %w", err)
 		}
@@ -307,7 +316,7 @@ func (n *Node) health() string {
 	if n.broker != nil {
 		applied := n.broker.Cluster()
 		b, ok := applied.Broker(meta.NodeID(n.cfg.NodeID))
-		if !ok || !b.Alive() {
+		if !ok || !b.Alive() || !n.broker.Registered() {
 			return httpapi.HealthStarting
 		}
 		if !n.caughtUp.Load() {
@@ -451,7 +460,7 @@ func (n *Node) stop() error {
 			errs = append(errs, err)
 		}
 	}
-	if n.members != nil {
+	if n.members != nil && !n.abrupt.Load() {
 		// Leave first, while raft still runs: the active controller can
 		// then commit taking this node out of the quorum (Depart waits for
 		// that). Close of the membership follows right after the

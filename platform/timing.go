@@ -26,6 +26,14 @@ type Timing struct {
 	// caught up with its leader for this long leaves the ISR. Zero keeps
 	// broker.DefaultReplicaLagMax (10 s).
 	ReplicaLagMax time.Duration
+	// BrokerSessionTimeout: the active controller fences a broker it has
+	// not heard a heartbeat from for this long. Zero keeps
+	// controller.DefaultBrokerSessionTimeout (1.5 s); negative turns
+	// heartbeat sessions off (serf alone detects failures).
+	BrokerSessionTimeout time.Duration
+	// BrokerHeartbeat is the interval between a broker's heartbeats. Zero
+	// keeps broker.DefaultHeartbeatInterval (250 ms).
+	BrokerHeartbeat time.Duration
 }
 
 // FastTiming is Timing for loopback clusters in one process: raft elects
@@ -51,6 +59,7 @@ func tuneController(c *controller.Config, cfg Config) {
 	c.LeaderLeaseTimeout = t.RaftLeaderLease
 	c.CommitTimeout = t.RaftCommit
 	c.ReconcileInterval = t.Reconcile
+	c.BrokerSessionTimeout = t.BrokerSessionTimeout
 }
 
 func tuneMembership(m *membership.Config, cfg Config) {

@@ -67,6 +67,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			consumeCommand(),
 			groupCommand(),
 			pluginCommand(),
+			partitionCommand(),
 			benchCommand(),
 		},
 		OnUsageError:    usageError,

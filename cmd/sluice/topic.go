@@ -148,13 +148,17 @@ func printTopic(c *cli.Context, tp *wire.Topic) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	t := newTable(w, "PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW")
+	t := newTable(w, "PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW", "STATE")
 	for _, p := range tp.Partitions {
 		leader := itoa(p.Leader)
 		if p.Leader < 0 {
 			leader = "none"
 		}
-		t.row(itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark))
+		state := p.State
+		if len(p.Lost) > 0 {
+			state += " (lost data: " + joinInts(p.Lost) + ")"
+		}
+		t.row(itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark), state)
 	}
 	return t.flush()
 }

@@ -128,6 +128,7 @@ func (b *Broker) apply(ctx context.Context, c *meta.Cluster, sweep bool) error {
 		errs = append(errs, b.writeVersion(c.Version))
 	}
 	b.updateFetchers()
+	b.kickISR() // new leaderships, or a topic with a shorter lag limit
 	b.mu.Lock()
 	b.version = c.Version
 	b.mu.Unlock()
@@ -165,7 +166,7 @@ func (b *Broker) applyTopic(ctx context.Context, cur *topic, mt *meta.Topic, c *
 			toOpen = append(toOpen, int32(i))
 		case !mine && p != nil:
 			// Moved away: the data now lives on the new replicas.
-			errs = append(errs, p.close(), removeFile(p.path))
+			errs = append(errs, p.close(), removeFile(p.path), removeFile(p.path+createdSuffix))
 			t.parts[i] = nil
 		case mine:
 			if err := p.reconfigure(opts); err != nil {
@@ -188,9 +189,10 @@ func (b *Broker) applyTopic(ctx context.Context, cur *topic, mt *meta.Topic, c *
 		}
 		errs = append(errs, b.openAll(t, toOpen, opts))
 	}
+	registered := b.registeredIn(c)
 	for i, p := range t.parts {
 		if p != nil {
-			errs = append(errs, p.assign(&mt.Partitions[i]))
+			errs = append(errs, p.assign(&mt.Partitions[i], registered))
 		}
 	}
 	return t, errors.Join(errs...)
@@ -212,7 +214,15 @@ func (b *Broker) openAll(t *topic, indexes []int32, opts LogOptions) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			p, err := openPartition(t.meta.Name, i, b.cfg.NodeID, partitionPath(t.dir, i), b.cfg.OpenLog, opts, b.ret)
+			path := partitionPath(t.dir, i)
+			l, lost, err := b.openReplica(path, opts)
+			var p *partition
+			if err == nil {
+				p = newPartition(t.meta.Name, i, b.cfg.NodeID, path, l, b.cfg.OpenLog, opts, b.ret)
+				p.lost = lost
+			} else {
+				err = fmt.Errorf("open %s-%d at %s: %w", t.meta.Name, i, path, err)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/partitioner"
@@ -61,10 +62,19 @@ type Config struct {
 	// ReplicaBackoff is a follower's pause after a failed fetch round.
 	// Default DefaultReplicaBackoff (100 ms).
 	ReplicaBackoff time.Duration
+	// Heartbeat sends one heartbeat to the active controller (see
+	// controller.Heartbeat). nil sends none: the broker then also takes
+	// roles without its directory id being in the metadata (tests, and
+	// clusters with sessions off).
+	Heartbeat func(ctx context.Context, hb meta.Heartbeat) (meta.HeartbeatReply, error)
+	// HeartbeatInterval between heartbeats. Default DefaultHeartbeatInterval.
+	HeartbeatInterval time.Duration
 }
 
-// DefaultJanitorInterval is Config.JanitorInterval's default.
-const DefaultJanitorInterval = 30 * time.Second
+// DefaultJanitorInterval is Config.JanitorInterval's default: a high
+// watermark that moved without a write after it reaches the file within
+// 5 s (Kafka's replica.high.watermark.checkpoint.interval.ms).
+const DefaultJanitorInterval = 5 * time.Second
 
 // DefaultOpenConcurrency is Config.OpenConcurrency's default.
 const DefaultOpenConcurrency = 8
@@ -99,6 +109,10 @@ type Broker struct {
 	isrKick  chan struct{} // wakes the ISR loop
 	isrDone  chan struct{} // closed when the ISR loop has returned
 	fetchers fetchers      // follower fetch sessions, one per leader
+
+	dirID  string        // the partitions directory's id (identity.go)
+	epoch  atomic.Int64  // broker epoch of the last heartbeat reply
+	hbDone chan struct{} // closed when the heartbeat loop has returned
 }
 
 // topic is one topic as this broker holds it. A *topic is never changed
@@ -147,6 +161,9 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	if cfg.ReplicaBackoff <= 0 {
 		cfg.ReplicaBackoff = DefaultReplicaBackoff
 	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
 	b := &Broker{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "broker", "node", cfg.NodeID),
@@ -158,11 +175,19 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		wake:    newBroadcast(),
 		isrKick: make(chan struct{}, 1),
 		isrDone: make(chan struct{}),
+		hbDone:  make(chan struct{}),
 	}
 	b.fetchers.byLeader = map[int32]*fetcher{}
 	floor, err := b.prepareDir()
 	if err != nil {
 		return nil, err
+	}
+	var created bool
+	if b.dirID, created, err = loadDirID(b.dir); err != nil {
+		return nil, err
+	}
+	if created {
+		b.log.Info("new data directory", "dir_id", b.dirID)
 	}
 	b.ret = retainer{storage.NewJanitor(cfg.JanitorInterval, b.log)}
 	if c := cfg.Metadata.Metadata(); c != nil && c.Version >= floor && c.Version > 0 {
@@ -178,6 +203,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 	b.cancel = cancel
 	go b.watch(loopCtx, floor)
 	go b.isrLoop(loopCtx)
+	go b.heartbeatLoop(loopCtx)
 	return b, nil
 }
 
@@ -316,6 +342,7 @@ func (b *Broker) Close() error {
 	b.cancel()
 	<-b.done
 	<-b.isrDone
+	<-b.hbDone
 	b.closeFetchers()
 	b.ret.j.Close()
 	return b.closeAll()

@@ -1,13 +1,11 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
-	"github.com/sluicehq/sluice/storage"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -568,50 +565,5 @@ func TestConcurrentProducersGetDenseUniqueOffsets(t *testing.T) {
 	}
 	if total != producers*requests*perRequest {
 		t.Fatalf("%d offsets for %d records", total, producers*requests*perRequest)
-	}
-}
-
-func TestDamagedReplicaDoesNotStopTheBroker(t *testing.T) {
-	damages := map[string]func(path string) error{
-		"garbage": func(path string) error {
-			return os.WriteFile(path, bytes.Repeat([]byte{0xde, 0xad}, 8192), 0o600)
-		},
-		// Cut inside its pages: bbolt itself would fault or panic on it.
-		"truncated": func(path string) error { return os.Truncate(path, 10000) },
-		"empty":     func(path string) error { return os.Truncate(path, 0) },
-	}
-	for name, damage := range damages {
-		t.Run(name, func(t *testing.T) { testDamagedReplica(t, damage) })
-	}
-}
-
-func testDamagedReplica(t *testing.T, damage func(path string) error) {
-	src := newMemSource(t, 1)
-	dir := t.TempDir()
-	b, err := Start(context.Background(), Config{NodeID: 1, DataDir: dir, Metadata: src, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitVersion(t, b, src.createTopic(t, "d", 2, nil))
-	produce(t, b, "d", []record.Record{{Value: []byte("a")}, {Value: []byte("b")}, {Value: []byte("c")}, {Value: []byte("d")}}, AcksAll)
-	damaged := filepath.Join(b.lookupDir(t, "d"), "1.db")
-	if err := b.Close(); err != nil {
-		t.Fatal(err)
-	}
-	// Fault: partition 1's file is damaged.
-	if err := damage(damaged); err != nil {
-		t.Fatal(err)
-	}
-	b = startBroker(t, src, dir)
-	if got := len(fetchAll(t, b, "d", 0)); got != 2 {
-		t.Fatalf("healthy partition 0: %d records, want 2", got)
-	}
-	_, err = b.Fetch(context.Background(), FetchRequest{Topic: "d", Partition: 1}, nil)
-	if !errors.Is(err, ErrReplicaUnavailable) || !errors.Is(err, storage.ErrCorrupt) || !strings.Contains(err.Error(), damaged) {
-		t.Fatalf("fetch from the damaged replica: %v, want ErrReplicaUnavailable wrapping storage.ErrCorrupt naming %s", err, damaged)
-	}
-	_, err = b.Produce(context.Background(), ProduceRequest{Topic: "d", Records: []record.Record{{Value: []byte("x")}, {Value: []byte("y")}}, Acks: AcksLeader}, nil)
-	if !errors.Is(err, ErrReplicaUnavailable) {
-		t.Fatalf("produce touching the damaged replica: %v", err)
 	}
 }

@@ -72,3 +72,14 @@ func NextFollowerStep(pos FollowerPosition, res *ReplicaFetchResult, localEndFor
 	}
 	return FollowerStep{Kind: StepAppend}
 }
+
+// FollowerHighWatermark is the HW a follower keeps after an answer from
+// its leader: the leader's HW capped by the follower's own log end, and
+// never below the HW it already had (a leader that answers a lower one,
+// a new leader that has not heard from its ISR yet, never moves a
+// follower's HW back). cur never exceeds leo: a follower cuts its log
+// below its HW only after an unclean election, and then takes the HW
+// down with it (storage.Log.TruncateTo).
+func FollowerHighWatermark(cur, leaderHW, leo int64) int64 {
+	return max(cur, min(leaderHW, leo))
+}

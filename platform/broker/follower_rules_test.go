@@ -147,3 +147,17 @@ func TestHWWaitsForReplicasJoiningTheISR(t *testing.T) {
 		t.Fatalf("HW %d after the commit; want 180", r.HighWatermark())
 	}
 }
+
+func TestFollowerHighWatermarkNeverMovesBack(t *testing.T) {
+	cases := []struct{ cur, leaderHW, leo, want int64 }{
+		{0, 10, 20, 10},  // takes the leader's HW
+		{0, 30, 20, 20},  // capped by its own log end
+		{15, 10, 20, 15}, // a lower answer (a new leader not yet settled) keeps its HW
+		{15, 15, 15, 15},
+	}
+	for _, c := range cases {
+		if got := FollowerHighWatermark(c.cur, c.leaderHW, c.leo); got != c.want {
+			t.Errorf("FollowerHighWatermark(%d, %d, %d) = %d, want %d", c.cur, c.leaderHW, c.leo, got, c.want)
+		}
+	}
+}

@@ -34,7 +34,7 @@ func (b *Broker) kickISR() {
 // (stale epochs) is dropped, as the newer metadata is on its way.
 func (b *Broker) isrLoop(ctx context.Context) {
 	defer close(b.isrDone)
-	t := time.NewTicker(b.cfg.ReplicaLagMax / 2)
+	t := time.NewTimer(b.minLagMax() / 2)
 	defer t.Stop()
 	for {
 		select {
@@ -44,7 +44,30 @@ func (b *Broker) isrLoop(ctx context.Context) {
 		case <-b.isrKick:
 		}
 		b.checkISR(ctx)
+		t.Reset(b.minLagMax() / 2)
 	}
+}
+
+// lagMax is a topic's replica.lag.time.max.ms: its own setting, else the
+// broker's (Config.ReplicaLagMax).
+func (b *Broker) lagMax(cfg meta.TopicConfig) time.Duration {
+	if cfg.ReplicaLagTimeMaxMs > 0 {
+		return time.Duration(cfg.ReplicaLagTimeMaxMs) * time.Millisecond
+	}
+	return b.cfg.ReplicaLagMax
+}
+
+// minLagMax is the smallest lag setting over the topics held: the ISR
+// loop looks twice per that period.
+func (b *Broker) minLagMax() time.Duration {
+	b.mu.RLock()
+	topics := b.topics
+	b.mu.RUnlock()
+	d := b.cfg.ReplicaLagMax
+	for _, t := range topics {
+		d = min(d, b.lagMax(t.meta.Config))
+	}
+	return max(d, 2*time.Millisecond)
 }
 
 func (b *Broker) checkISR(ctx context.Context) {
@@ -53,11 +76,12 @@ func (b *Broker) checkISR(ctx context.Context) {
 	b.mu.RUnlock()
 	now := time.Now()
 	for _, t := range topics {
+		lag := b.lagMax(t.meta.Config)
 		for _, p := range t.parts {
 			if p == nil {
 				continue
 			}
-			ap, ok := p.isrChange(now, b.cfg.ReplicaLagMax)
+			ap, ok := p.isrChange(now, lag)
 			if !ok {
 				continue
 			}

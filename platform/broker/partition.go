@@ -46,6 +46,9 @@ type partition struct {
 	isrPending int32
 	isrAt      time.Time // when isrPending was set
 	isrRetryAt time.Time // no proposal before (after a refused one)
+	// lost says why this replica's data was lost (identity.go), until the
+	// metadata shows it (meta.Partition.Lost); "" otherwise.
+	lost string
 
 	hw      atomic.Int64 // published high watermark, read without mu
 	changed *broadcast   // closed when the HW moves or the replica closes
@@ -61,6 +64,11 @@ func openPartition(topic string, index, nodeID int32, path string, opener LogOpe
 	if err != nil {
 		return nil, fmt.Errorf("open %s-%d at %s: %w", topic, index, path, err)
 	}
+	return newPartition(topic, index, nodeID, path, l, opener, opts, ret), nil
+}
+
+// newPartition wraps an open log.
+func newPartition(topic string, index, nodeID int32, path string, l Log, opener LogOpener, opts LogOptions, ret retainer) *partition {
 	p := &partition{
 		topic: topic, index: index, path: path, nodeID: nodeID,
 		log: l, opts: opts, opener: opener, ret: ret,
@@ -69,14 +77,25 @@ func openPartition(topic string, index, nodeID int32, path string, opener LogOpe
 	}
 	p.hw.Store(l.HighWatermark())
 	ret.track(l, opts)
-	return p, nil
+	return p
+}
+
+// lostReason is why the replica's data was lost, "" when it was not or
+// the metadata shows it.
+func (p *partition) lostReason() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lost
 }
 
 func (p *partition) String() string { return fmt.Sprintf("%s-%d", p.topic, p.index) }
 
 // assign applies the partition's committed assignment: leader (with a new
-// Replication when the leader epoch changed), ISR, or follower.
-func (p *partition) assign(a *meta.Partition) error {
+// Replication when the leader epoch changed), ISR, or follower. Without
+// registered (the metadata does not carry this broker's directory id), or
+// while the replica's loss is not in the metadata and it still counts as
+// in sync, it takes no role (identity.go).
+func (p *partition) assign(a *meta.Partition, registered bool) error {
 	p.life.RLock()
 	defer p.life.RUnlock()
 	if p.log == nil {
@@ -85,6 +104,13 @@ func (p *partition) assign(a *meta.Partition) error {
 	p.follow.Lock()
 	defer p.follow.Unlock()
 	p.mu.Lock()
+	self := meta.NodeID(p.nodeID)
+	if p.lost != "" && a.IsLost(self) {
+		p.lost = ""
+	}
+	if !registered || (p.lost != "" && (a.InISR(self) || a.Leader == self)) {
+		a = maskedAssignment(a)
+	}
 	lead := int32(a.Leader) == p.nodeID
 	lost := p.leader && !lead // acks=all waiters must learn it now
 	var advanced bool

@@ -64,7 +64,7 @@ func (p *partition) appendReplica(ctx context.Context, epoch int32, batches [][]
 		if err := rl.AppendReplica(ctx, batches); err != nil {
 			return fmt.Errorf("replicate %s: %w", p, err)
 		}
-		hw := min(leaderHW, rl.EndOffset())
+		hw := FollowerHighWatermark(p.hw.Load(), leaderHW, rl.EndOffset())
 		if hw > p.hw.Load() {
 			if err := rl.SetHighWatermark(hw); err != nil {
 				return fmt.Errorf("follower high watermark of %s: %w", p, err)

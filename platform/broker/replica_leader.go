@@ -50,7 +50,7 @@ func (b *Broker) replicaFetchOnce(req *ReplicaFetchRequest) (resp *ReplicaFetchR
 	now := time.Now()
 	for i := range req.Partitions {
 		rp := &req.Partitions[i]
-		_, p, perr := b.partitionOf(rp.Topic, rp.Partition)
+		t, p, perr := b.partitionOf(rp.Topic, rp.Partition)
 		if perr != nil {
 			if errors.Is(perr, ErrClosed) {
 				return nil, false, false, perr
@@ -70,7 +70,7 @@ func (b *Broker) replicaFetchOnce(req *ReplicaFetchRequest) (resp *ReplicaFetchR
 		resp.Partitions[i] = res
 		news = news || n
 		if res.Error == "" && rp.EpochQuery < 0 {
-			if _, changed := p.isrChangeDue(now, b.cfg.ReplicaLagMax); changed {
+			if _, changed := p.isrChangeDue(now, b.lagMax(t.meta.Config)); changed {
 				kick = true
 			}
 		}

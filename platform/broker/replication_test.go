@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestReplicationHWIsMinLEOOverISR(t *testing.T) {
@@ -143,5 +144,32 @@ func TestBroadcastWakesAllWaiters(t *testing.T) {
 	case <-b.Wait():
 		t.Fatal("a new waiter is woken by an old Notify")
 	default:
+	}
+}
+
+// TestReplicationHWAcrossALeaderChange: a follower one fetch round behind
+// the old leader's HW (48 of 50) becomes leader. It starts from its own
+// HW, never below it, and reaches at least the old leader's HW as soon as
+// its ISR has fetched: every ISR member holds what the old leader
+// committed.
+func TestReplicationHWAcrossALeaderChange(t *testing.T) {
+	old := NewReplication(1, 3, []int32{1, 2, 3}, []int32{1, 2, 3}, 50, 0)
+	t0 := time.Unix(1000, 0)
+	old.FollowerFetched(2, 50, t0)
+	old.FollowerFetched(3, 50, t0)
+	if old.HighWatermark() != 50 {
+		t.Fatalf("old leader HW %d", old.HighWatermark())
+	}
+	followerHW := FollowerHighWatermark(0, 48, 50) // its last answer said 48
+	next := NewReplication(2, 4, []int32{1, 2, 3}, []int32{2, 3}, 50, followerHW)
+	if next.HighWatermark() != followerHW {
+		t.Fatalf("new leader HW %d, want its own %d", next.HighWatermark(), followerHW)
+	}
+	if adv, _ := next.FollowerFetched(3, 50, t0); !adv || next.HighWatermark() < old.HighWatermark() {
+		t.Fatalf("after the ISR fetched: HW %d, want >= the old leader's %d", next.HighWatermark(), old.HighWatermark())
+	}
+	// A follower told a lower HW by the new leader keeps its own.
+	if got := FollowerHighWatermark(50, followerHW, 50); got != 50 {
+		t.Fatalf("follower HW %d", got)
 	}
 }

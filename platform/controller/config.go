@@ -86,6 +86,11 @@ type Config struct {
 	BootstrapPoll time.Duration
 	// TransportTimeout for raft's TCP I/O (default 10s).
 	TransportTimeout time.Duration
+	// BrokerSessionTimeout: the active controller fences a broker that
+	// heartbeats (see Heartbeat) when it has not heard from it for this
+	// long. Default DefaultBrokerSessionTimeout (1.5 s); negative turns
+	// sessions off (serf alone detects failures).
+	BrokerSessionTimeout time.Duration
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -126,6 +131,7 @@ func (c *Config) withDefaults() (Config, error) {
 	setDefault(&cfg.ReconcileInterval, 10*time.Second)
 	setDefault(&cfg.BootstrapPoll, time.Second)
 	setDefault(&cfg.TransportTimeout, 10*time.Second)
+	setDefault(&cfg.BrokerSessionTimeout, DefaultBrokerSessionTimeout)
 	return cfg, nil
 }
 

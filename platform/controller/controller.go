@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -46,6 +47,8 @@ type Controller struct {
 
 	reconcileCh chan struct{} // pokes the leader loop; membership events arrive through it
 	pending     pendingMembers
+	sess        atomic.Pointer[sessions] // broker heartbeat sessions; nil unless leading
+	seen        *sessions                // every heartbeat this controller received, leading or not
 
 	shutdown  chan struct{}
 	wg        sync.WaitGroup
@@ -76,6 +79,7 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 		leaderChanged: make(chan struct{}),
 		reconcileCh:   make(chan struct{}, 1),
 		shutdown:      make(chan struct{}),
+		seen:          newSessions(cfg.BrokerSessionTimeout, cfg.Now()),
 	}
 	if err := c.open(); err != nil {
 		c.closeStores()

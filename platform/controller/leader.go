@@ -78,11 +78,21 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 		}
 	}
 	c.ensureClusterID(ctx)
+	sess := newSessions(c.cfg.BrokerSessionTimeout, c.cfg.Now())
+	sess.seedFrom(c.seen)
+	c.sess.Store(sess)
+	defer c.sess.Store(nil)
 	c.pending.take() // the full pass below covers whatever was queued
 	c.reconcileAll(ctx)
 	c.reconcileInternalTopics(ctx)
 	tick := time.NewTicker(c.cfg.ReconcileInterval)
 	defer tick.Stop()
+	var sessTick <-chan time.Time
+	if c.SessionsEnabled() {
+		t := time.NewTicker(c.sessionCheckInterval())
+		defer t.Stop()
+		sessTick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -95,6 +105,8 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 		case <-tick.C:
 			c.reconcileAll(ctx)
 			c.reconcileInternalTopics(ctx)
+		case <-sessTick:
+			c.expireSessions(ctx)
 		}
 	}
 }
@@ -162,6 +174,13 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 			return // the same node id is alive under another serf name
 		}
 		if b, ok := c.Metadata().Broker(id); ok && b.Alive() {
+			if !reaped && m.Status == membership.StatusFailed && c.sessionLive(b) {
+				// Serf lost it but its heartbeats still arrive: the
+				// session is the first signal; fencing now would only
+				// flap with its next heartbeat.
+				c.cfg.Logger.Debug("serf reports a broker failed while its session is live; not fencing", "broker", id)
+				return
+			}
 			why := "serf status " + string(m.Status)
 			if reaped {
 				why = "reaped by serf"
@@ -175,7 +194,9 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 	}
 	want := meta.Broker{ID: id, HTTPAddr: m.HTTPAddr, RaftAddr: m.RaftAddr, SerfAddr: m.SerfAddr, ClusterAddr: m.ClusterAddr,
 		Rack: m.Rack, Roles: slices.Clone(m.Roles)}
-	if b, ok := c.Metadata().Broker(id); !ok || !b.Alive() || !sameAddrs(b, &want) {
+	if b, ok := c.Metadata().Broker(id); ok && c.heartbeatOwnsLiveness(b) {
+		// Fenced for a silent session: only its heartbeat brings it back.
+	} else if !ok || !b.Alive() || !sameAddrs(b, &want) {
 		if _, err := c.RegisterBroker(ctx, want); err != nil {
 			c.cfg.Logger.Warn("register broker", "broker", id, "err", err)
 		} else {

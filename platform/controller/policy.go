@@ -56,14 +56,27 @@ var NodePolicy = map[meta.Op]NodeRule{
 		}
 		return nil
 	},
-	meta.OpDeleteTopic:   anyNode,
-	meta.OpAlterTopic:    anyNode,
-	meta.OpElectLeader:   anyNode,
-	meta.OpUploadPlugin:  anyNode,
-	meta.OpDeletePlugin:  anyNode,
-	meta.OpSetClusterID:  nil, // listed to say so: never from another node
-	meta.OpFenceBroker:   nil,
-	meta.OpUnfenceBroker: nil,
+	// A broker reports only its own replicas lost (Apply checks its
+	// broker epoch).
+	meta.OpReplicaLost: func(from meta.NodeID, _ *meta.Cluster, _ []membership.Member, cmd *meta.Command) error {
+		if cmd.ReplicaLost.Broker != from {
+			return forbidden(from, "the loss of node %d's replica of %s-%d", cmd.ReplicaLost.Broker, cmd.ReplicaLost.Topic, cmd.ReplicaLost.Partition)
+		}
+		return nil
+	},
+	// An operator's unclean recovery, forwarded by the node that took it.
+	meta.OpRecoverPartition: anyNode,
+	meta.OpDeleteTopic:      anyNode,
+	meta.OpAlterTopic:       anyNode,
+	meta.OpElectLeader:      anyNode,
+	meta.OpUploadPlugin:     anyNode,
+	meta.OpDeletePlugin:     anyNode,
+	meta.OpSetClusterID:     nil, // listed to say so: never from another node
+	meta.OpFenceBroker:      nil,
+	// Raising an internal topic's replication is the active controller's
+	// own decision (reconcileInternalTopics).
+	meta.OpRaiseReplication: nil,
+	meta.OpUnfenceBroker:    nil,
 }
 
 func anyNode(meta.NodeID, *meta.Cluster, []membership.Member, *meta.Command) error { return nil }

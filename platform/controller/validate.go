@@ -138,6 +138,23 @@ func checkCommand(cmd *meta.Command) error {
 			return invalid("plugin version %d", cmd.DeletePlugin.Version)
 		}
 		return nil
+	case meta.OpReplicaLost:
+		rl := cmd.ReplicaLost
+		if rl == nil {
+			return missing
+		}
+		if err := checkNodeID(rl.Broker); err != nil {
+			return err
+		}
+		if len(rl.Reason) > maxReasonLen {
+			return invalid("reason of %d bytes, at most %d", len(rl.Reason), maxReasonLen)
+		}
+		return checkPartitionRef(rl.Topic, rl.Partition)
+	case meta.OpRecoverPartition:
+		if cmd.RecoverPartition == nil {
+			return missing
+		}
+		return checkPartitionRef(cmd.RecoverPartition.Topic, cmd.RecoverPartition.Partition)
 	case meta.OpRaiseReplication:
 		rr := cmd.RaiseReplication
 		if rr == nil {
@@ -160,6 +177,19 @@ func checkCommand(cmd *meta.Command) error {
 		return nil
 	}
 	return invalid("unknown op %q", cmd.Op)
+}
+
+// maxReasonLen bounds the free text a broker attaches to a report.
+const maxReasonLen = 4096
+
+func checkPartitionRef(topic string, p int32) error {
+	if err := checkTopicName(topic); err != nil {
+		return err
+	}
+	if p < 0 || p >= meta.MaxPartitions {
+		return invalid("partition %d", p)
+	}
+	return nil
 }
 
 // payloads counts the payload pointers set in cmd (every pointer field of

@@ -53,6 +53,8 @@ func ClusterFromMetadata(c *meta.Cluster, nodeID int32) wire.Cluster {
 			Rack:     b.Rack,
 			State:    wire.StateAlive,
 			Fenced:   !b.Alive(),
+			Epoch:    b.Epoch,
+			DirID:    b.DirID,
 		}
 		if wb.Roles == nil {
 			wb.Roles = []string{wire.RoleBroker}

@@ -235,6 +235,10 @@ func (s *Server) topicAnswer(ctx context.Context, t *meta.Topic) wire.Topic {
 			LeaderEpoch:    p.LeaderEpoch,
 			PartitionEpoch: p.PartitionEpoch,
 			LogStart:       -1, LogEnd: -1, HighWatermark: -1,
+			State: p.State(),
+		}
+		if len(p.Lost) > 0 {
+			wp.Lost = nodeIDs(p.Lost)
 		}
 		switch {
 		case s.cfg.Broker != nil && int32(p.Leader) == s.cfg.NodeID:

@@ -107,6 +107,16 @@ func (a *applier) apply(cmd Command) error {
 			return missing
 		}
 		return a.raiseReplication(cmd.RaiseReplication)
+	case OpReplicaLost:
+		if cmd.ReplicaLost == nil {
+			return missing
+		}
+		return a.replicaLost(cmd.ReplicaLost)
+	case OpRecoverPartition:
+		if cmd.RecoverPartition == nil {
+			return missing
+		}
+		return a.recoverPartition(cmd.RecoverPartition)
 	default:
 		return fmt.Errorf("unknown op %q: %w", cmd.Op, ErrInvalidRequest)
 	}

@@ -11,6 +11,9 @@ func (a *applier) registerBroker(r *RegisterBroker) error {
 		return fmt.Errorf("broker id %d: %w", in.ID, ErrInvalidRequest)
 	}
 	old, known := a.cur().Brokers[in.ID]
+	if known && in.DirID == "" {
+		in.DirID = old.DirID // a registration without a directory id keeps the known one
+	}
 	if known && old.Alive() && sameRegistration(old, &in) {
 		a.res.Broker = old
 		return nil
@@ -21,6 +24,16 @@ func (a *applier) registerBroker(r *RegisterBroker) error {
 	b.Epoch = int64(a.index)
 	a.putBroker(&b)
 	a.res.Broker = &b
+	if known && old.DirID != "" && b.DirID != old.DirID {
+		// A new data directory under a known node id: the disk was lost.
+		// Every replica it holds is a new, empty replica (KIP-858).
+		a.eachPartition(func(t *Topic, p Partition) (Partition, bool) {
+			if !p.IsReplica(b.ID) {
+				return p, false
+			}
+			return a.loseReplica(t, p, b.ID)
+		})
+	}
 	if known && !old.Alive() {
 		a.restoreLeaders(b.ID)
 	}
@@ -29,7 +42,33 @@ func (a *applier) registerBroker(r *RegisterBroker) error {
 
 func sameRegistration(a, b *Broker) bool {
 	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr && a.ClusterAddr == b.ClusterAddr &&
-		a.SerfAddr == b.SerfAddr && a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles)
+		a.SerfAddr == b.SerfAddr && a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles) &&
+		a.DirID == b.DirID
+}
+
+// loseReplica records that id's replica of p lost its data: id leaves the
+// ISR even as its last member (an empty ISR means no replica is known to
+// hold the committed records: PartitionDataLost), joins Lost, and, if it
+// led, leadership moves to another ISR member (with unclean election, to
+// any alive replica).
+func (a *applier) loseReplica(t *Topic, p Partition, id NodeID) (Partition, bool) {
+	if !p.InISR(id) && p.IsLost(id) && p.Leader != id {
+		return p, false
+	}
+	n := p.clone()
+	n.ISR = slices.DeleteFunc(n.ISR, func(r NodeID) bool { return r == id })
+	if !n.IsLost(id) {
+		n.Lost = inReplicaOrder(&n, append(n.Lost, id))
+	}
+	if n.Leader == id || n.Leader == NoLeader {
+		prev := n.Leader
+		n.Leader = a.pickLeader(t, &n)
+		if n.Leader != prev || prev == id {
+			n.LeaderEpoch++
+		}
+	}
+	n.PartitionEpoch++
+	return n, true
 }
 
 // fenceBroker marks id fenced. Every partition it led gets a new leader: the
@@ -77,23 +116,48 @@ func (a *applier) withoutBroker(t *Topic, p Partition, id NodeID) (Partition, bo
 }
 
 // pickLeader returns the first alive ISR member of p in replica order. With
-// unclean election enabled and no such member, it returns the first alive
-// replica and shrinks p.ISR to it. Otherwise NoLeader.
+// unclean election enabled and no such member, it returns what
+// uncleanLeader finds. Otherwise NoLeader.
 func (a *applier) pickLeader(t *Topic, p *Partition) NodeID {
 	for _, r := range p.Replicas {
-		if p.InISR(r) && a.alive(r) {
+		if p.InISR(r) && a.alive(r) && !p.IsLost(r) {
 			return r
 		}
 	}
 	if t.Config.UncleanLeaderElection {
+		return a.uncleanLeader(p)
+	}
+	return NoLeader
+}
+
+// uncleanLeader makes the first alive replica that did not lose its data
+// (else the first alive one that did) the leader and sole ISR member of p,
+// and returns it; NoLeader if no replica is alive. Records only other
+// replicas held are lost: this is the operator's choice (unclean election).
+func (a *applier) uncleanLeader(p *Partition) NodeID {
+	pick := NoLeader
+	for _, r := range p.Replicas {
+		if a.alive(r) && !p.IsLost(r) {
+			pick = r
+			break
+		}
+	}
+	if pick == NoLeader {
 		for _, r := range p.Replicas {
 			if a.alive(r) {
-				p.ISR = []NodeID{r}
-				return r
+				pick = r
+				break
 			}
 		}
 	}
-	return NoLeader
+	if pick != NoLeader {
+		p.ISR = []NodeID{pick}
+		p.Lost = slices.DeleteFunc(p.Lost, func(r NodeID) bool { return r == pick })
+		if len(p.Lost) == 0 {
+			p.Lost = nil
+		}
+	}
+	return pick
 }
 
 func (a *applier) alive(id NodeID) bool {

@@ -47,6 +47,11 @@ type Broker struct {
 	// Epoch is the raft index of the broker's last registration (or unfence);
 	// it grows every time the broker (re)joins, so stale sessions can be told apart.
 	Epoch int64 `json:"epoch"`
+	// DirID identifies the broker's data directory (KIP-858): created with
+	// the directory, reported in every heartbeat. A broker whose DirID
+	// changed lost its data; see RegisterBroker. Empty for a broker that
+	// never heartbeated (serf registration only).
+	DirID string `json:"dir_id,omitempty"`
 }
 
 // HasRole reports whether the node carries role. A node registered with no
@@ -77,7 +82,41 @@ type Partition struct {
 	// PartitionEpoch grows with every change of this partition's state
 	// (leader, ISR); AlterPartition must name the current one.
 	PartitionEpoch int32 `json:"partition_epoch"`
+	// Lost lists replicas that lost their data (a new data directory, a
+	// missing or damaged partition file) and have not rejoined the ISR
+	// since: they are never elected leader by a clean election, and an
+	// unclean one takes them only when no other replica is alive.
+	Lost []NodeID `json:"lost,omitempty"`
 }
+
+// Partition states (Partition.State).
+const (
+	// PartitionOnline: the partition has a leader.
+	PartitionOnline = "online"
+	// PartitionOffline: no ISR member is alive; the partition comes back
+	// when one returns.
+	PartitionOffline = "offline"
+	// PartitionDataLost: every ISR member lost its data; the partition stays
+	// offline until an operator recovers it (RecoverPartition, or the
+	// topic's unclean.leader.election.enable), accepting the loss of the
+	// records no surviving replica holds.
+	PartitionDataLost = "offline_data_lost"
+)
+
+// State is PartitionOnline, PartitionOffline or PartitionDataLost.
+func (p *Partition) State() string {
+	switch {
+	case p.Leader != NoLeader:
+		return PartitionOnline
+	case len(p.ISR) == 0:
+		return PartitionDataLost
+	default:
+		return PartitionOffline
+	}
+}
+
+// IsLost reports whether replica id lost its data and has not caught up.
+func (p *Partition) IsLost(id NodeID) bool { return slices.Contains(p.Lost, id) }
 
 // InISR reports whether id is in the partition's ISR.
 func (p *Partition) InISR(id NodeID) bool { return slices.Contains(p.ISR, id) }
@@ -88,6 +127,7 @@ func (p *Partition) IsReplica(id NodeID) bool { return slices.Contains(p.Replica
 func (p Partition) clone() Partition {
 	p.Replicas = slices.Clone(p.Replicas)
 	p.ISR = slices.Clone(p.ISR)
+	p.Lost = slices.Clone(p.Lost)
 	return p
 }
 

@@ -24,6 +24,12 @@ const (
 	OpSetClusterID   Op = "set_cluster_id"
 	// OpRaiseReplication: see RaiseReplication (internal.go).
 	OpRaiseReplication Op = "raise_replication"
+	// OpReplicaLost: a broker reports that one of its replicas lost its
+	// data (see ReplicaLost).
+	OpReplicaLost Op = "replica_lost"
+	// OpRecoverPartition: an operator's unclean recovery of an offline
+	// partition (see RecoverPartition).
+	OpRecoverPartition Op = "recover_partition"
 )
 
 // Command is one change to the metadata, as stored in the raft log. Op says
@@ -48,6 +54,8 @@ type Command struct {
 	SetClusterID   *SetClusterID   `json:"set_cluster_id,omitempty"`
 
 	RaiseReplication *RaiseReplication `json:"raise_replication,omitempty"`
+	ReplicaLost      *ReplicaLost      `json:"replica_lost,omitempty"`
+	RecoverPartition *RecoverPartition `json:"recover_partition,omitempty"`
 }
 
 // RegisterBroker upserts a node and marks it alive. Re-registering an alive

@@ -23,6 +23,7 @@ const (
 	KeyMaxMessageBytes       = "max.message.bytes"
 	KeyMinInsyncReplicas     = "min.insync.replicas"
 	KeyUncleanLeaderElection = "unclean.leader.election.enable"
+	KeyReplicaLagTimeMaxMs   = "replica.lag.time.max.ms"
 )
 
 // TopicConfig is a topic's configuration. DefaultTopicConfig gives the
@@ -43,7 +44,16 @@ type TopicConfig struct {
 	// UncleanLeaderElection lets a replica outside the ISR become leader when
 	// no ISR member is left (may lose acknowledged records). Default false.
 	UncleanLeaderElection bool `json:"unclean_leader_election"`
+	// ReplicaLagTimeMaxMs: a follower not caught up with its leader for this
+	// long leaves the ISR. 0 (default) takes the node's setting
+	// (platform.Timing.ReplicaLagMax, 10 s by default).
+	ReplicaLagTimeMaxMs int64 `json:"replica_lag_time_max_ms,omitempty"`
 }
+
+// MinReplicaLagTimeMaxMs is the smallest replica.lag.time.max.ms a topic
+// may set: twice a follower's idle long-poll (500 ms), so an idle, healthy
+// follower is never taken for a lagging one.
+const MinReplicaLagTimeMaxMs = 1000
 
 // Defaults of TopicConfig.
 const (
@@ -67,7 +77,7 @@ func DefaultTopicConfig() TopicConfig {
 // TopicConfigKeys lists the keys ParseTopicConfig accepts, sorted.
 func TopicConfigKeys() []string {
 	return []string{KeyDurability, KeyMaxMessageBytes, KeyMinInsyncReplicas,
-		KeyRetentionBytes, KeyRetentionMs, KeyUncleanLeaderElection}
+		KeyReplicaLagTimeMaxMs, KeyRetentionBytes, KeyRetentionMs, KeyUncleanLeaderElection}
 }
 
 // ParseTopicConfig returns base with the overrides in kv applied. An unknown
@@ -119,6 +129,12 @@ func ParseTopicConfig(base TopicConfig, kv map[string]string) (TopicConfig, erro
 				return base, bad("want true or false")
 			}
 			cfg.UncleanLeaderElection = b
+		case KeyReplicaLagTimeMaxMs:
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 || (n > 0 && n < MinReplicaLagTimeMaxMs) {
+				return base, bad(fmt.Sprintf("want 0 (the node's setting) or at least %d", MinReplicaLagTimeMaxMs))
+			}
+			cfg.ReplicaLagTimeMaxMs = n
 		default:
 			return base, fmt.Errorf("unknown key %q (known: %s): %w",
 				k, strings.Join(TopicConfigKeys(), ", "), ErrInvalidConfig)
@@ -137,5 +153,6 @@ func (c TopicConfig) ToMap() map[string]string {
 		KeyMaxMessageBytes:       strconv.Itoa(c.MaxMessageBytes),
 		KeyMinInsyncReplicas:     strconv.Itoa(c.MinInsyncReplicas),
 		KeyUncleanLeaderElection: strconv.FormatBool(c.UncleanLeaderElection),
+		KeyReplicaLagTimeMaxMs:   strconv.FormatInt(c.ReplicaLagTimeMaxMs, 10),
 	}
 }

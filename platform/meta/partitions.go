@@ -33,6 +33,12 @@ func (a *applier) alterPartition(ap *AlterPartition) error {
 	}
 	n := p.clone()
 	n.ISR = isr
+	// A replica that lost its data is whole again once its leader lets it
+	// rejoin the ISR (it has caught up).
+	n.Lost = slices.DeleteFunc(n.Lost, n.InISR)
+	if len(n.Lost) == 0 {
+		n.Lost = nil
+	}
 	n.PartitionEpoch++
 	nt := *t
 	nt.Partitions = slices.Clone(t.Partitions)

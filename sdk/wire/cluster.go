@@ -52,6 +52,11 @@ type Broker struct {
 	// Fenced is true when the controller has fenced the broker (it leads
 	// nothing until it re-registers).
 	Fenced bool `json:"fenced,omitempty"`
+	// Epoch is the broker epoch the controller gave its last registration.
+	Epoch int64 `json:"epoch,omitempty"`
+	// DirID is the id of the broker's data directory (docs/operations.md);
+	// empty until the broker's first heartbeat.
+	DirID string `json:"dir_id,omitempty"`
 }
 
 // Health is the answer of GET /healthz: 200 with status "ok" when the node

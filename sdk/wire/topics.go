@@ -33,7 +33,8 @@ const (
 	// become leader. Default "false".
 	ConfigUncleanLeaderElection = "unclean.leader.election.enable"
 	// ConfigReplicaLagTimeMaxMs: a follower not caught up for this long
-	// leaves the ISR. Default 30000.
+	// leaves the ISR. Default "0": the node's setting (10 s); else at
+	// least 1000.
 	ConfigReplicaLagTimeMaxMs = "replica.lag.time.max.ms"
 )
 
@@ -142,4 +143,9 @@ type Partition struct {
 	// HighWatermark is the first offset not yet committed; consumers see
 	// offsets below it only.
 	HighWatermark int64 `json:"high_watermark"`
+	// State is PartitionOnline, PartitionOffline or PartitionDataLost.
+	State string `json:"state,omitempty"`
+	// Lost lists replicas that lost their data and have not caught up
+	// since (they are never elected leader by a clean election).
+	Lost []int32 `json:"lost,omitempty"`
 }
