@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/sluicehq/sluice/platform/httpapi"
 )
 
 // Role names a node's job. A node has one or both.
@@ -58,6 +60,11 @@ type Config struct {
 	// MaxRequestBytes bounds an HTTP request body; a larger one gets 413
 	// record_too_large. Default 64 MiB.
 	MaxRequestBytes int64
+	// HTTPLimits bound the HTTP server: header and body read timeouts,
+	// idle keep-alive connections, header size and the request body bytes
+	// in flight node-wide (httpapi.Limits; zero fields take its defaults,
+	// docs/operations.md "Limits").
+	HTTPLimits httpapi.Limits
 	// ShutdownTimeout bounds Close's wait for in-flight HTTP requests
 	// (long-polls are cancelled at once). Default 10 s.
 	ShutdownTimeout time.Duration

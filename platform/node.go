@@ -184,6 +184,7 @@ func (n *Node) start(ctx context.Context) error {
 		Cluster:         n.clusterInfo,
 		Health:          n.health,
 		MaxRequestBytes: cfg.MaxRequestBytes,
+		Limits:          cfg.HTTPLimits,
 		Processors:      n.plugins,
 		Registry:        reg,
 		Logger:          cfg.Logger,
@@ -208,13 +209,14 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.serveCtx, n.cancelServe = context.WithCancel(context.Background())
 	n.server = &http.Server{
-		Handler:           n.api,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute, // keep-alive connections of idle clients
-		BaseContext:       func(net.Listener) context.Context { return n.serveCtx },
-		ConnState:         n.fresh.track,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:     n.api,
+		BaseContext: func(net.Listener) context.Context { return n.serveCtx },
+		ConnState:   n.fresh.track,
+		ErrorLog:    slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// Header, idle and header-size limits (cfg.HTTPLimits); the body
+	// deadline and in-flight byte cap are applied by the API per request.
+	n.api.ConfigureHTTPServer(n.server)
 	go func() {
 		defer close(n.serveDone)
 		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

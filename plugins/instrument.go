@@ -265,6 +265,11 @@ func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32, w *
 					errReservedName, name, reservedPrefix)
 			}
 		}
+		if !r.done() {
+			// Bytes after the last export would end up between the
+			// module's exports and the host's.
+			return nil, errors.New("trailing bytes")
+		}
 		rest = b[restStart:]
 	}
 	added := uint32(1)

@@ -75,6 +75,10 @@ type Config struct {
 	// MaxRequestBytes bounds a request body (413 record_too_large past
 	// it). Default DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// Limits bound header and body read times, idle connections, header
+	// size and the request body bytes in flight (limits.go); zero fields
+	// take their defaults.
+	Limits Limits
 	// Registerer receives the API's and the broker's metrics; nil uses a
 	// fresh registry (served at /metrics either way).
 	Registry *prometheus.Registry
@@ -97,6 +101,8 @@ type Server struct {
 	paths map[string]bool // paths that have a method-less 405 fallback
 
 	async asyncProducer // acks=0 produces answered, not yet appended
+
+	inflight byteBudget // request body bytes held by running handlers
 }
 
 // New builds the server with every route of docs/api.md registered.
@@ -113,6 +119,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if cfg.Admin == nil && cfg.Controller != nil {
 		cfg.Admin = cfg.Controller
 	}
@@ -122,6 +129,7 @@ func New(cfg Config) (*Server, error) {
 		mux:   http.NewServeMux(),
 		paths: map[string]bool{},
 	}
+	s.inflight.limit = cfg.Limits.MaxInFlightBodyBytes
 	m, err := newMetrics(cfg.Registry, cfg.Broker)
 	if err != nil {
 		return nil, err
@@ -178,8 +186,13 @@ func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 	s.Handle(pattern, http.HandlerFunc(h))
 }
 
-// ServeHTTP dispatches a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP dispatches a request. Its body is read under the server's
+// Limits (limits.go).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, release := s.limitBody(w, r)
+	defer release()
+	s.mux.ServeHTTP(w, r)
+}
 
 // Registry is where the server's metrics live; other packages may add
 // theirs.

@@ -31,6 +31,9 @@ var (
 	ErrUnknownGroup      = errors.New("unknown group")
 	ErrGroupNotEmpty     = errors.New("group not empty")
 	ErrInternal          = errors.New("internal server error")
+	ErrRequestTimeout    = errors.New("request body timed out")
+	ErrOverloaded        = errors.New("server overloaded")
+	ErrQuotaExceeded     = errors.New("quota exceeded")
 
 	// ErrUnavailable wraps a failure to connect to the node.
 	ErrUnavailable = errors.New("server unavailable")
@@ -59,6 +62,9 @@ var codeErrors = map[wire.Code]error{
 	wire.CodeUnknownGroup:      ErrUnknownGroup,
 	wire.CodeGroupNotEmpty:     ErrGroupNotEmpty,
 	wire.CodeInternal:          ErrInternal,
+	wire.CodeRequestTimeout:    ErrRequestTimeout,
+	wire.CodeOverloaded:        ErrOverloaded,
+	wire.CodeQuotaExceeded:     ErrQuotaExceeded,
 }
 
 // APIError is an error answer from the server. errors.Is matches it against

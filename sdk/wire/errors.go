@@ -64,6 +64,16 @@ const (
 	CodeGroupNotEmpty Code = "group_not_empty"
 	// CodeInternal: a bug or an unexpected failure on the server. 500.
 	CodeInternal Code = "internal"
+	// CodeRequestTimeout: the request body did not arrive within the
+	// node's body read timeout; the connection is closed. 408.
+	CodeRequestTimeout Code = "request_timeout"
+	// CodeOverloaded: the node holds as many request body bytes as its
+	// in-flight limit allows; retry later (Retry-After says when). 503.
+	CodeOverloaded Code = "overloaded"
+	// CodeQuotaExceeded: the change would pass a node or cluster limit
+	// (partitions per node, file descriptors, plugin versions or bytes);
+	// nothing was changed. 409.
+	CodeQuotaExceeded Code = "quota_exceeded"
 )
 
 var codeStatus = map[Code]int{
@@ -87,6 +97,9 @@ var codeStatus = map[Code]int{
 	CodeUnknownGroup:      http.StatusNotFound,
 	CodeGroupNotEmpty:     http.StatusConflict,
 	CodeInternal:          http.StatusInternalServerError,
+	CodeRequestTimeout:    http.StatusRequestTimeout,
+	CodeOverloaded:        http.StatusServiceUnavailable,
+	CodeQuotaExceeded:     http.StatusConflict,
 }
 
 // Codes returns every defined code, for tests and documentation.
@@ -111,7 +124,7 @@ func (c Code) HTTPStatus() int {
 // (possibly to another node), without the caller changing anything.
 func (c Code) Retriable() bool {
 	switch c {
-	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeTimeout:
+	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeTimeout, CodeOverloaded:
 		return true
 	}
 	return false
