@@ -29,6 +29,8 @@ const (
 	tagHTTP  = "http"
 	tagRaft  = "raft"
 	tagRack  = "rack"
+	// tagMaxReplicas carries Tags.MaxReplicas.
+	tagMaxReplicas = "max_replicas"
 	// tagCluster carries Config.Cluster: members of another cluster that
 	// reach this one's gossip are never reported.
 	tagCluster = "cluster"
@@ -44,6 +46,9 @@ type Tags struct {
 	HTTPAddr string   // advertised HTTP address (host:port)
 	RaftAddr string   // advertised raft address; empty unless a controller
 	Rack     string
+	// MaxReplicas is how many partition replicas the node can hold; 0 (no
+	// tag) is no limit.
+	MaxReplicas int
 }
 
 func (t Tags) encode(cluster string) map[string]string {
@@ -59,6 +64,9 @@ func (t Tags) encode(cluster string) map[string]string {
 	if t.Rack != "" {
 		m[tagRack] = t.Rack
 	}
+	if t.MaxReplicas > 0 {
+		m[tagMaxReplicas] = strconv.Itoa(t.MaxReplicas)
+	}
 	return m
 }
 
@@ -71,7 +79,10 @@ type Member struct {
 	RaftAddr string
 	SerfAddr string // host:port serf gossips on
 	Rack     string
-	Status   Status
+	// MaxReplicas is the node's replica capacity (Tags.MaxReplicas); 0
+	// when it carries none or a malformed one.
+	MaxReplicas int
+	Status      Status
 	// Cluster is the member's cluster name (Config.Cluster); empty for a
 	// node that carries none.
 	Cluster string
@@ -103,6 +114,9 @@ func parseMember(sm serf.Member) (Member, error) {
 		Rack:      sm.Tags[tagRack],
 		Cluster:   sm.Tags[tagCluster],
 		RaftReady: sm.Tags[tagRaftReady] == "1",
+	}
+	if v, err := strconv.Atoi(sm.Tags[tagMaxReplicas]); err == nil && v > 0 {
+		m.MaxReplicas = v
 	}
 	if r := sm.Tags[tagRoles]; r != "" {
 		m.Roles = strings.Split(r, ",")

@@ -48,6 +48,7 @@ type Node struct {
 	serveDone   chan struct{}
 
 	caughtUp atomic.Bool // the broker once applied all the controller had
+	fdLimit  uint64      // the file descriptor limit budgeted for (limits.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -86,6 +87,13 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 func (n *Node) start(ctx context.Context) error {
 	cfg := n.cfg
+	capacity, err := cfg.replicaCapacity()
+	if err != nil {
+		return err
+	}
+	if n.fdLimit, err = cfg.fileLimit(); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on http addr %s: %w", cfg.HTTPAddr, err)
@@ -105,6 +113,8 @@ func (n *Node) start(ctx context.Context) error {
 			Roles:    cfg.Roles,
 			HTTPAddr: n.httpURL,
 			RaftAddr: raftAdvertise,
+			// The controller places no more replicas here than this.
+			MaxReplicas: capacity,
 		},
 		Cluster: cfg.ClusterName,
 		Join:    cfg.Join,
@@ -183,6 +193,7 @@ func (n *Node) start(ctx context.Context) error {
 		Metadata:        n.metadata,
 		Cluster:         n.clusterInfo,
 		Health:          n.health,
+		HealthWarnings:  n.healthWarnings,
 		MaxRequestBytes: cfg.MaxRequestBytes,
 		Limits:          cfg.HTTPLimits,
 		Processors:      n.plugins,
@@ -273,6 +284,9 @@ func (n *Node) metadata() *meta.Cluster {
 // the metadata this node's controller holds (so after a restart every
 // replica is open before the node reports ready).
 func (n *Node) health() string {
+	if out, _ := n.fdHealth(); out {
+		return HealthOutOfFDs
+	}
 	if n.controller != nil {
 		if id, _ := n.controller.Leader(); id == meta.NoLeader {
 			return httpapi.HealthNoController

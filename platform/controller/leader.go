@@ -171,7 +171,7 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 		return
 	}
 	want := meta.Broker{ID: id, HTTPAddr: m.HTTPAddr, RaftAddr: m.RaftAddr, SerfAddr: m.SerfAddr,
-		Rack: m.Rack, Roles: slices.Clone(m.Roles)}
+		Rack: m.Rack, Roles: slices.Clone(m.Roles), MaxReplicas: m.MaxReplicas}
 	if b, ok := c.Metadata().Broker(id); !ok || !b.Alive() || !sameAddrs(b, &want) {
 		if _, err := c.RegisterBroker(ctx, want); err != nil {
 			c.cfg.Logger.Warn("register broker", "broker", id, "err", err)
@@ -186,7 +186,7 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 
 func sameAddrs(a, b *meta.Broker) bool {
 	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr && a.SerfAddr == b.SerfAddr &&
-		a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles)
+		a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles) && a.MaxReplicas == b.MaxReplicas
 }
 
 func (c *Controller) aliveTwin(m membership.Member) bool {

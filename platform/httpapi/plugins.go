@@ -107,6 +107,11 @@ func (h *pluginRoutes) parseUpload(w http.ResponseWriter, r *http.Request) (*met
 	if r.ContentLength > MaxPluginBytes {
 		return nil, wire.Errorf(wire.CodeRecordTooLarge, "plugin module is %d bytes, the limit is %d (16 MiB)", r.ContentLength, MaxPluginBytes)
 	}
+	// The version count and an announced size over the registry quota
+	// are refused before the body is read.
+	if err := h.s.cfg.Metadata().CheckPluginQuota(name, int(max(r.ContentLength, 0))); err != nil {
+		return nil, err
+	}
 	wasm, err := readBody(w, r, MaxPluginBytes, nil)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -118,6 +123,11 @@ func (h *pluginRoutes) parseUpload(w http.ResponseWriter, r *http.Request) (*met
 			return nil, err // too slow, or over the node's in-flight limit
 		}
 		return nil, badRequest("read plugin module: %v", err)
+	}
+	// Quotas before validation: a refused upload costs neither the
+	// compiler's time nor a raft entry. Apply checks them again.
+	if err := h.s.cfg.Metadata().CheckPluginQuota(name, len(wasm)); err != nil {
+		return nil, err
 	}
 	info, err := h.v.Validate(r.Context(), wasm, kind)
 	if err != nil {

@@ -70,6 +70,9 @@ type Config struct {
 	// Health reports whether the node serves ("ok") or why not
 	// ("starting", "no_controller"); nil is always ok.
 	Health func() string
+	// HealthWarnings lists conditions /healthz reports without failing
+	// (file descriptors running low); nil has none.
+	HealthWarnings func() []string
 	// Processors runs processor plugins on fetch; nil has none.
 	Processors ProcessorRunner
 	// MaxRequestBytes bounds a request body (413 record_too_large past

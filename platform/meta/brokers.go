@@ -10,6 +10,9 @@ func (a *applier) registerBroker(r *RegisterBroker) error {
 	if in.ID < 0 {
 		return fmt.Errorf("broker id %d: %w", in.ID, ErrInvalidRequest)
 	}
+	if in.MaxReplicas < 0 {
+		return fmt.Errorf("broker %d: max replicas %d: %w", in.ID, in.MaxReplicas, ErrInvalidRequest)
+	}
 	old, known := a.cur().Brokers[in.ID]
 	if known && old.Alive() && sameRegistration(old, &in) {
 		a.res.Broker = old
@@ -29,7 +32,8 @@ func (a *applier) registerBroker(r *RegisterBroker) error {
 
 func sameRegistration(a, b *Broker) bool {
 	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr &&
-		a.SerfAddr == b.SerfAddr && a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles)
+		a.SerfAddr == b.SerfAddr && a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles) &&
+		a.MaxReplicas == b.MaxReplicas
 }
 
 // fenceBroker marks id fenced. Every partition it led gets a new leader: the

@@ -44,6 +44,11 @@ type Broker struct {
 	// Epoch is the raft index of the broker's last registration (or unfence);
 	// it grows every time the broker (re)joins, so stale sessions can be told apart.
 	Epoch int64 `json:"epoch"`
+	// MaxReplicas is how many partition replicas the broker can hold (its
+	// configured maximum and its file-descriptor budget, the smaller);
+	// 0 is no limit. Commands that would place more are refused
+	// (CheckReplicaCapacity).
+	MaxReplicas int `json:"max_replicas,omitempty"`
 }
 
 // HasRole reports whether the node carries role. A node registered with no

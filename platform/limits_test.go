@@ -1,0 +1,120 @@
+package platform_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/platform"
+	"github.com/sluicehq/sluice/platform/testnode"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+func openFDCount(t *testing.T) int {
+	t.Helper()
+	names, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd on this system: %v", err)
+	}
+	return len(names)
+}
+
+// A node's replica capacity is its file limit less the reserve: a topic
+// that would pass it is refused with 409 quota_exceeded before any
+// partition file is created, and the node stays healthy.
+func TestTopicsPastTheFileDescriptorBudgetAreRefused(t *testing.T) {
+	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) {
+		c.FileLimit = platform.DefaultFDReserve + 30 // room for 30 partition files
+	}))
+	a := api{t: t, base: n.URL()}
+	if st := a.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "fits", Partitions: 20}, nil); st != 201 {
+		t.Fatalf("first topic: %d", st)
+	}
+	body, _ := json.Marshal(wire.CreateTopicRequest{Name: "toobig", Partitions: 20})
+	st, raw := a.call("POST", "/v1/topics", wire.MediaTypeJSON, "", body)
+	var er wire.ErrorResponse
+	_ = json.Unmarshal(raw, &er)
+	if st != 409 || er.Error == nil || er.Error.Code != wire.CodeQuotaExceeded || !strings.Contains(er.Error.Message, "holds 20 of at most 30") {
+		t.Fatalf("second topic: %d %s, want 409 quota_exceeded naming the budget", st, raw)
+	}
+	matches, _ := filepath.Glob(filepath.Join(n.Config.DataDir, "partitions", "toobig-*"))
+	if len(matches) != 0 {
+		t.Fatalf("partition files of the refused topic exist: %v", matches)
+	}
+	var h wire.Health
+	if st := a.json("GET", "/healthz", nil, &h); st != 200 || h.Status != "ok" {
+		t.Fatalf("healthz: %d %+v", st, h)
+	}
+	if st := a.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "rest", Partitions: 10}, nil); st != 201 {
+		t.Fatalf("a topic that fits the rest: %d", st)
+	}
+}
+
+// /healthz warns when 80% of the file limit is in use and answers 503
+// out_of_file_descriptors from 95%, and recovers when descriptors are
+// closed.
+func TestHealthReflectsFileDescriptors(t *testing.T) {
+	const limit = 2000
+	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) {
+		c.FileLimit = limit
+		c.FDReserve = 100
+	}))
+	a := api{t: t, base: n.URL()}
+	health := func() (int, wire.Health) {
+		var h wire.Health
+		st, raw := a.call("GET", "/healthz", "", "", nil)
+		if err := json.Unmarshal(raw, &h); err != nil {
+			t.Fatalf("healthz answer %s: %v", raw, err)
+		}
+		return st, h
+	}
+	if st, h := health(); st != 200 || len(h.Warnings) != 0 {
+		t.Fatalf("before: %d %+v", st, h)
+	}
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	openTo := func(target int) {
+		for openFDCount(t) < target {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, f)
+		}
+	}
+	openTo(limit * 97 / 100)
+	if st, h := health(); st != 503 || h.Status != platform.HealthOutOfFDs || len(h.Warnings) != 1 {
+		t.Fatalf("at 97%%: %d %+v, want 503 %s", st, h, platform.HealthOutOfFDs)
+	}
+	// Close down to ~85%: healthy again, with a warning.
+	for openFDCount(t) > limit*85/100 {
+		files[len(files)-1].Close()
+		files = files[:len(files)-1]
+	}
+	if st, h := health(); st != 200 || h.Status != "ok" || len(h.Warnings) != 1 || !strings.Contains(h.Warnings[0], "file descriptors") {
+		t.Fatalf("at 85%%: %d %+v, want 200 with a warning", st, h)
+	}
+	for _, f := range files {
+		f.Close()
+	}
+	files = nil
+	if st, h := health(); st != 200 || len(h.Warnings) != 0 {
+		t.Fatalf("after closing: %d %+v", st, h)
+	}
+}
+
+func TestFileLimitBelowTheReserveIsRefused(t *testing.T) {
+	cfg := platform.DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	cfg.FileLimit = 100
+	_, err := platform.Start(t.Context(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "leaves no file descriptors for partitions") {
+		t.Fatalf("err = %v", err)
+	}
+}
