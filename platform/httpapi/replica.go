@@ -37,12 +37,12 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var req broker.ReplicaFetchRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		s.writeError(w, r, badRequest("replica fetch request: %v", err))
+	req, err := decodeReplicaFetchRequest(body)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	resp, err := s.cfg.Broker.ReplicaFetch(r.Context(), &req)
+	resp, err := s.cfg.Broker.ReplicaFetch(r.Context(), req)
 	if r.Context().Err() != nil {
 		return // the follower left (it stopped, or its metadata moved on)
 	}
@@ -51,6 +51,16 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// decodeReplicaFetchRequest reads a follower's fetch request; a body
+// that is not one is invalid_request.
+func decodeReplicaFetchRequest(body []byte) (*broker.ReplicaFetchRequest, error) {
+	var req broker.ReplicaFetchRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("replica fetch request: %v", err)
+	}
+	return &req, nil
 }
 
 // FetchReplica runs one follower fetch round against leader; it
