@@ -72,7 +72,8 @@ type Config struct {
 	MaxReplicas int
 	// FDReserve is how many file descriptors the node keeps for other
 	// things than partition files (client and peer connections, raft,
-	// serf, plugin cache). Default DefaultFDReserve (1024).
+	// serf, plugin cache), at most half the file limit. Default
+	// DefaultFDReserve (1024).
 	FDReserve int
 	// FileLimit is the file descriptor limit to budget for; 0 reads the
 	// process's RLIMIT_NOFILE. /healthz warns at 80% of it in use and
@@ -121,6 +122,7 @@ func DefaultConfig() Config {
 		ClusterName:     DefaultClusterName,
 		MaxRequestBytes: DefaultMaxRequestBytes,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		FDReserve:       DefaultFDReserve,
 	}
 }
 

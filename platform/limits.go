@@ -46,18 +46,23 @@ func (c *Config) fileLimit() (uint64, error) {
 	return rl.Cur, nil
 }
 
+// minFileLimit is the smallest file limit a node starts with.
+const minFileLimit = 64
+
 // replicaCapacity is how many partition replicas the node can hold: the
-// file limit less FDReserve, and at most MaxReplicas when that is set.
+// file limit less the reserve (FDReserve, but at most half the limit, so
+// that a small limit still leaves room for partitions), and at most
+// MaxReplicas when that is set.
 func (c *Config) replicaCapacity() (int, error) {
 	limit, err := c.fileLimit()
 	if err != nil {
 		return 0, err
 	}
-	if limit <= uint64(c.FDReserve) {
-		return 0, fmt.Errorf("%w: file limit %d leaves no file descriptors for partitions after the reserve of %d (raise ulimit -n or lower the reserve)",
-			ErrInvalidConfig, limit, c.FDReserve)
+	if limit < minFileLimit {
+		return 0, fmt.Errorf("%w: file limit %d: a node needs at least %d file descriptors (raise ulimit -n)",
+			ErrInvalidConfig, limit, minFileLimit)
 	}
-	budget := limit - uint64(c.FDReserve)
+	budget := limit - min(uint64(c.FDReserve), limit/2)
 	capacity := int(min(budget, uint64(1<<31-1)))
 	if c.MaxReplicas > 0 && c.MaxReplicas < capacity {
 		capacity = c.MaxReplicas

@@ -2,12 +2,14 @@ package platform_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/platform"
+	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/platform/testnode"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -21,22 +23,32 @@ func openFDCount(t *testing.T) int {
 	return len(names)
 }
 
-// A node's replica capacity is its file limit less the reserve: a topic
-// that would pass it is refused with 409 quota_exceeded before any
-// partition file is created, and the node stays healthy.
+// A node's replica capacity is its file limit less the reserve (at most
+// half the limit): a topic that would pass it is refused with 409
+// quota_exceeded before any partition file is created, and the node stays
+// healthy.
 func TestTopicsPastTheFileDescriptorBudgetAreRefused(t *testing.T) {
 	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) {
-		c.FileLimit = platform.DefaultFDReserve + 30 // room for 30 partition files
+		c.FileLimit = 400
+		c.FDReserve = 300 // capped at half the limit: room for 200 partition files
 	}))
 	a := api{t: t, base: n.URL()}
-	if st := a.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "fits", Partitions: 20}, nil); st != 201 {
+	// The node creates __consumer_offsets on its own; its replicas count
+	// too.
+	held := func() int { return n.Controller().Metadata().ReplicaCounts()[1] }
+	eventually(t, "__consumer_offsets created", func() (bool, string) {
+		_, ok := n.Controller().Metadata().Topics[groups.OffsetsTopic]
+		return ok, fmt.Sprintf("%d replicas held", held())
+	})
+	if st := a.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "fits", Partitions: 150}, nil); st != 201 {
 		t.Fatalf("first topic: %d", st)
 	}
-	body, _ := json.Marshal(wire.CreateTopicRequest{Name: "toobig", Partitions: 20})
+	body, _ := json.Marshal(wire.CreateTopicRequest{Name: "toobig", Partitions: 100})
 	st, raw := a.call("POST", "/v1/topics", wire.MediaTypeJSON, "", body)
 	var er wire.ErrorResponse
 	_ = json.Unmarshal(raw, &er)
-	if st != 409 || er.Error == nil || er.Error.Code != wire.CodeQuotaExceeded || !strings.Contains(er.Error.Message, "holds 20 of at most 30") {
+	want := fmt.Sprintf("would place 100 replicas on broker 1, which holds %d of at most 200", held())
+	if st != 409 || er.Error == nil || er.Error.Code != wire.CodeQuotaExceeded || !strings.Contains(er.Error.Message, want) {
 		t.Fatalf("second topic: %d %s, want 409 quota_exceeded naming the budget", st, raw)
 	}
 	matches, _ := filepath.Glob(filepath.Join(n.Config.DataDir, "partitions", "toobig-*"))
@@ -47,8 +59,12 @@ func TestTopicsPastTheFileDescriptorBudgetAreRefused(t *testing.T) {
 	if st := a.json("GET", "/healthz", nil, &h); st != 200 || h.Status != "ok" {
 		t.Fatalf("healthz: %d %+v", st, h)
 	}
-	if st := a.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "rest", Partitions: 10}, nil); st != 201 {
-		t.Fatalf("a topic that fits the rest: %d", st)
+	rest := 200 - held()
+	if st := a.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "rest", Partitions: int32(rest)}, nil); st != 201 {
+		t.Fatalf("a topic that fits the rest (%d partitions): %d", rest, st)
+	}
+	if got := held(); got != 200 {
+		t.Fatalf("node holds %d replicas, want its capacity of 200", got)
 	}
 }
 
@@ -112,9 +128,9 @@ func TestHealthReflectsFileDescriptors(t *testing.T) {
 func TestFileLimitBelowTheReserveIsRefused(t *testing.T) {
 	cfg := platform.DefaultConfig()
 	cfg.DataDir = t.TempDir()
-	cfg.FileLimit = 100
+	cfg.FileLimit = 10
 	_, err := platform.Start(t.Context(), cfg)
-	if err == nil || !strings.Contains(err.Error(), "leaves no file descriptors for partitions") {
+	if err == nil || !strings.Contains(err.Error(), "a node needs at least 64 file descriptors") {
 		t.Fatalf("err = %v", err)
 	}
 }

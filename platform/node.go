@@ -49,6 +49,7 @@ type Node struct {
 
 	caughtUp atomic.Bool // the broker once applied all the controller had
 	fdLimit  uint64      // the file descriptor limit budgeted for (limits.go)
+	capacity int         // partition replicas the node can hold (limits.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -75,7 +76,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.stop()
 		return nil, err
 	}
-	n.log.Info("node started", "http", n.httpURL, "roles", cfg.Roles, "data_dir", cfg.DataDir)
+	n.log.Info("node started", "http", n.httpURL, "roles", cfg.Roles, "data_dir", cfg.DataDir,
+		"replica_capacity", n.capacity, "file_limit", n.fdLimit)
 	if cfg.BootstrapExpect <= 1 && len(cfg.Join) == 0 && cfg.HasRole(RoleController) {
 		if err := n.WaitReady(ctx); err != nil {
 			n.stop()
@@ -91,6 +93,7 @@ func (n *Node) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	n.capacity = capacity
 	if n.fdLimit, err = cfg.fileLimit(); err != nil {
 		return err
 	}
