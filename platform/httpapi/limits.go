@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -91,6 +94,25 @@ func (s *Server) ConfigureHTTPServer(srv *http.Server) {
 // hold now.
 func (s *Server) InFlightBodyBytes() int64 { return s.inflight.used.Load() }
 
+// registerLimitMetrics adds the limits' series: body bytes in flight and
+// the requests refused for a slow body or a full budget.
+func (s *Server) registerLimitMetrics() error {
+	s.bodyRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "sluice_http_body_refusals_total",
+		Help: "Requests refused while their body was read: reason timeout (408 request_timeout) or overloaded (503 overloaded).",
+	}, []string{"reason"})
+	inflight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "sluice_http_inflight_body_bytes",
+		Help: "Request body bytes held by running requests (limit: Limits.MaxInFlightBodyBytes).",
+	}, func() float64 { return float64(s.inflight.used.Load()) })
+	for _, c := range []prometheus.Collector{s.bodyRefusals, inflight} {
+		if err := s.cfg.Registry.Register(c); err != nil {
+			return fmt.Errorf("httpapi: register limit metrics: %w", err)
+		}
+	}
+	return nil
+}
+
 // byteBudget is a counting semaphore of bytes that never blocks: take
 // fails when the bytes do not fit.
 type byteBudget struct {
@@ -121,11 +143,12 @@ func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) (*http.Reques
 		return r, func() {}
 	}
 	lb := &limitedBody{
-		rc:      r.Body,
-		w:       w,
-		ctl:     http.NewResponseController(w),
-		budget:  &s.inflight,
-		timeout: s.cfg.Limits.BodyReadTimeout,
+		rc:       r.Body,
+		w:        w,
+		ctl:      http.NewResponseController(w),
+		budget:   &s.inflight,
+		timeout:  s.cfg.Limits.BodyReadTimeout,
+		refusals: s.bodyRefusals,
 	}
 	r2 := *r
 	r2.Body = lb
@@ -140,6 +163,7 @@ type limitedBody struct {
 	ctl      *http.ResponseController
 	budget   *byteBudget
 	timeout  time.Duration
+	refusals *prometheus.CounterVec
 	deadline bool  // the read deadline is set
 	taken    int64 // bytes charged to budget
 	err      error // sticky refusal
@@ -164,6 +188,7 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 			b.w.Header().Set("Retry-After", "1")
 			b.err = wire.Errorf(wire.CodeOverloaded,
 				"the node holds its limit of %d bytes of request bodies in flight; retry later", b.budget.limit)
+			b.refusals.WithLabelValues("overloaded").Inc()
 			b.clearDeadline()
 			return 0, b.err
 		}
@@ -175,6 +200,7 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		b.clearDeadline()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		b.err = wire.Errorf(wire.CodeRequestTimeout, "request body not received within %v", b.timeout)
+		b.refusals.WithLabelValues("timeout").Inc()
 		return n, b.err
 	}
 	return n, err

@@ -148,6 +148,15 @@ func TestSlowBodyIsCutOffByTheDeadline(t *testing.T) {
 	if n := c.srv.InFlightBodyBytes(); n != 0 {
 		t.Fatalf("%d body bytes still counted in flight", n)
 	}
+	c.wantMetric(`sluice_http_body_refusals_total{reason="timeout"} 1`)
+}
+
+func (c *limitsAPI) wantMetric(line string) {
+	c.t.Helper()
+	_, raw := c.do("GET", "/metrics", "", nil, nil)
+	if !strings.Contains(string(raw), line) {
+		c.t.Fatalf("/metrics lacks %s", line)
+	}
 }
 
 // Connections announcing 64 MiB bodies and sending nothing cost no 64 MiB
@@ -208,6 +217,8 @@ func TestInFlightBodyBytesAreCapped(t *testing.T) {
 		t.Fatalf("request A: %d %s, want 200", resp.StatusCode, code)
 	}
 	waitFor(t, "budget given back", func() bool { return c.srv.InFlightBodyBytes() == 0 })
+	c.wantMetric(`sluice_http_body_refusals_total{reason="overloaded"} 1`)
+	c.wantMetric(`sluice_http_inflight_body_bytes 0`)
 	c.healthy()
 }
 

@@ -105,7 +105,8 @@ type Server struct {
 
 	async asyncProducer // acks=0 produces answered, not yet appended
 
-	inflight byteBudget // request body bytes held by running handlers
+	inflight     byteBudget             // request body bytes held by running handlers
+	bodyRefusals *prometheus.CounterVec // requests refused while reading their body
 }
 
 // New builds the server with every route of docs/api.md registered.
@@ -138,6 +139,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = m
+	if err := s.registerLimitMetrics(); err != nil {
+		return nil, err
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wire.Errorf(wire.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 	})
