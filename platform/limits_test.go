@@ -141,3 +141,38 @@ func TestFileLimitBelowTheReserveIsRefused(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// longTestsEnv enables tests that take minutes (docs/testing.md).
+const longTestsEnv = "SLUICE_LONG_TESTS"
+
+// The scenario, literally: with a file limit of 20,000, a node
+// creates one 10,000-partition topic (10,000 open partition files) and
+// refuses a second before opening any of its files, and stays healthy.
+// Long (it creates 10,000 bbolt files): runs with SLUICE_LONG_TESTS=1.
+func TestTwoTenThousandPartitionTopics(t *testing.T) {
+	if os.Getenv(longTestsEnv) == "" {
+		t.Skipf("long test: set %s=1 to run it", longTestsEnv)
+	}
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < 20000 {
+		t.Skipf("RLIMIT_NOFILE %d (%v): the test needs 20,000", rl.Cur, err)
+	}
+	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) { c.FileLimit = 20000 }))
+	a := api{t: t, base: n.URL()}
+	if st := a.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "first", Partitions: 10000}, nil); st != 201 {
+		t.Fatalf("first topic: %d", st)
+	}
+	body, _ := json.Marshal(wire.CreateTopicRequest{Name: "second", Partitions: 10000})
+	st, raw := a.call("POST", "/v1/topics", wire.MediaTypeJSON, "", body)
+	var er wire.ErrorResponse
+	_ = json.Unmarshal(raw, &er)
+	if st != 409 || er.Error == nil || er.Error.Code != wire.CodeQuotaExceeded {
+		t.Fatalf("second topic: %d %s, want 409 quota_exceeded", st, raw)
+	}
+	t.Logf("refused: %s", er.Error.Message)
+	var h wire.Health
+	if st := a.json("GET", "/healthz", nil, &h); st != 200 || h.Status != "ok" {
+		t.Fatalf("healthz: %d %+v", st, h)
+	}
+	t.Logf("open file descriptors with the first topic: %d", openFDCount(t))
+}
