@@ -31,6 +31,8 @@ const (
 	tagRack  = "rack"
 	// tagClusterAddr carries the cluster listener's base URL.
 	tagClusterAddr = "cluster_addr"
+	// tagMaxReplicas carries Tags.MaxReplicas.
+	tagMaxReplicas = "max_replicas"
 	// tagCluster carries Config.Cluster: members of another cluster that
 	// reach this one's gossip are never reported.
 	tagCluster = "cluster"
@@ -49,6 +51,9 @@ type Tags struct {
 	// node-to-node routes).
 	ClusterAddr string
 	Rack        string
+	// MaxReplicas is how many partition replicas the node can hold; 0 (no
+	// tag) is no limit.
+	MaxReplicas int
 }
 
 func (t Tags) encode(cluster string) map[string]string {
@@ -67,6 +72,9 @@ func (t Tags) encode(cluster string) map[string]string {
 	if t.Rack != "" {
 		m[tagRack] = t.Rack
 	}
+	if t.MaxReplicas > 0 {
+		m[tagMaxReplicas] = strconv.Itoa(t.MaxReplicas)
+	}
 	return m
 }
 
@@ -81,6 +89,9 @@ type Member struct {
 	ClusterAddr string
 	SerfAddr    string // host:port serf gossips on
 	Rack        string
+	// MaxReplicas is the node's replica capacity (Tags.MaxReplicas); 0
+	// when it carries none or a malformed one.
+	MaxReplicas int
 	Status      Status
 	// Cluster is the member's cluster name (Config.Cluster); empty for a
 	// node that carries none.
@@ -114,6 +125,9 @@ func parseMember(sm serf.Member) (Member, error) {
 		Rack:        sm.Tags[tagRack],
 		Cluster:     sm.Tags[tagCluster],
 		RaftReady:   sm.Tags[tagRaftReady] == "1",
+	}
+	if v, err := strconv.Atoi(sm.Tags[tagMaxReplicas]); err == nil && v > 0 {
+		m.MaxReplicas = v
 	}
 	if r := sm.Tags[tagRoles]; r != "" {
 		m.Roles = strings.Split(r, ",")

@@ -151,6 +151,8 @@ func (n *Node) serveCluster() {
 		ConnState: n.clusterFresh.track,
 		ErrorLog:  slog.NewLogLogger(n.cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// The same header, idle and header-size limits as the client listener.
+	n.api.ConfigureHTTPServer(n.clusterServer)
 	ln := n.clusterLn
 	if n.plane.tls != nil {
 		n.clusterServer.TLSConfig = n.plane.tls.ServerConfig()

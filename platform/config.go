@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/platform/clusternet"
+	"github.com/sluicehq/sluice/platform/httpapi"
 )
 
 // Role names a node's job. A node has one or both.
@@ -89,6 +90,25 @@ type Config struct {
 	// MaxRequestBytes bounds an HTTP request body; a larger one gets 413
 	// record_too_large. Default 64 MiB.
 	MaxRequestBytes int64
+	// HTTPLimits bound the HTTP server: header and body read timeouts,
+	// idle keep-alive connections, header size and the request body bytes
+	// in flight node-wide (httpapi.Limits; zero fields take its defaults,
+	// docs/operations.md "Limits").
+	HTTPLimits httpapi.Limits
+	// MaxReplicas bounds the partition replicas this node holds; 0 leaves
+	// only the file-descriptor budget (FileLimit less FDReserve). The
+	// smaller of the two is advertised to the controller, which refuses
+	// topics that would pass it (quota_exceeded). Default 0.
+	MaxReplicas int
+	// FDReserve is how many file descriptors the node keeps for other
+	// things than partition files (client and peer connections, raft,
+	// serf, plugin cache), at most half the file limit. Default
+	// DefaultFDReserve (1024).
+	FDReserve int
+	// FileLimit is the file descriptor limit to budget for; 0 reads the
+	// process's RLIMIT_NOFILE. /healthz warns at 80% of it in use and
+	// answers 503 out_of_file_descriptors at 95%. Default 0.
+	FileLimit uint64
 	// ShutdownTimeout bounds Close's wait for in-flight HTTP requests
 	// (long-polls are cancelled at once). Default 10 s.
 	ShutdownTimeout time.Duration
@@ -134,6 +154,7 @@ func DefaultConfig() Config {
 		ClusterName:     DefaultClusterName,
 		MaxRequestBytes: DefaultMaxRequestBytes,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		FDReserve:       DefaultFDReserve,
 	}
 }
 
@@ -152,6 +173,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.FDReserve == 0 {
+		c.FDReserve = DefaultFDReserve
 	}
 	if c.ClusterName == "" {
 		c.ClusterName = DefaultClusterName
@@ -207,6 +231,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRequestBytes < 1<<10 {
 		bad("max request bytes %d: must be >= 1024", c.MaxRequestBytes)
+	}
+	if c.MaxReplicas < 0 {
+		bad("max replicas %d: must be >= 0", c.MaxReplicas)
+	}
+	if c.FDReserve < 0 {
+		bad("fd reserve %d: must be >= 0", c.FDReserve)
 	}
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown timeout %v: must be >= 0", c.ShutdownTimeout)

@@ -59,6 +59,8 @@ type Node struct {
 	hb       heartbeats        // the broker's heartbeats to the active controller
 	remote   *remoteController // nil unless the node is broker-only
 	abrupt   atomic.Bool       // Kill: stop without leaving serf or the quorum
+	fdLimit  uint64            // the file descriptor limit budgeted for (limits.go)
+	capacity int               // partition replicas the node can hold (limits.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -85,7 +87,8 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.stop()
 		return nil, err
 	}
-	n.log.Info("node started", "http", n.httpURL, "roles", cfg.Roles, "data_dir", cfg.DataDir)
+	n.log.Info("node started", "http", n.httpURL, "roles", cfg.Roles, "data_dir", cfg.DataDir,
+		"replica_capacity", n.capacity, "file_limit", n.fdLimit)
 	if cfg.BootstrapExpect <= 1 && len(cfg.Join) == 0 && cfg.HasRole(RoleController) {
 		if err := n.WaitReady(ctx); err != nil {
 			n.stop()
@@ -97,7 +100,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 func (n *Node) start(ctx context.Context) error {
 	cfg := n.cfg
-	var err error
+	capacity, err := cfg.replicaCapacity()
+	if err != nil {
+		return err
+	}
+	n.capacity = capacity
+	if n.fdLimit, err = cfg.fileLimit(); err != nil {
+		return err
+	}
 	if n.plane, err = loadClusterPlane(cfg); err != nil {
 		return err
 	}
@@ -124,6 +134,8 @@ func (n *Node) start(ctx context.Context) error {
 			HTTPAddr:    n.httpURL,
 			RaftAddr:    raftAdvertise,
 			ClusterAddr: n.clusterURL,
+			// The controller places no more replicas here than this.
+			MaxReplicas: capacity,
 		},
 		Cluster:          cfg.ClusterName,
 		Join:             cfg.Join,
@@ -215,7 +227,9 @@ func (n *Node) start(ctx context.Context) error {
 		Metadata:        n.metadata,
 		Cluster:         n.clusterInfo,
 		Health:          n.health,
+		HealthWarnings:  n.healthWarnings,
 		MaxRequestBytes: cfg.MaxRequestBytes,
+		Limits:          cfg.HTTPLimits,
 		Processors:      n.plugins,
 		Registry:        reg,
 		Logger:          cfg.Logger,
@@ -241,13 +255,14 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	n.serveCtx, n.cancelServe = context.WithCancel(context.Background())
 	n.server = &http.Server{
-		Handler:           n.api,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute, // keep-alive connections of idle clients
-		BaseContext:       func(net.Listener) context.Context { return n.serveCtx },
-		ConnState:         n.fresh.track,
-		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+		Handler:     n.api,
+		BaseContext: func(net.Listener) context.Context { return n.serveCtx },
+		ConnState:   n.fresh.track,
+		ErrorLog:    slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// Header, idle and header-size limits (cfg.HTTPLimits); the body
+	// deadline and in-flight byte cap are applied by the API per request.
+	n.api.ConfigureHTTPServer(n.server)
 	go func() {
 		defer close(n.serveDone)
 		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -305,6 +320,9 @@ func (n *Node) metadata() *meta.Cluster {
 // the metadata this node's controller holds (so after a restart every
 // replica is open before the node reports ready).
 func (n *Node) health() string {
+	if out, _ := n.fdHealth(); out {
+		return HealthOutOfFDs
+	}
 	if n.controller != nil {
 		if n.controller.Halted() != nil {
 			return httpapi.HealthControllerHalted

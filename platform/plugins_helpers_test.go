@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/testtool"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
@@ -83,10 +84,7 @@ func watWasm(t testing.TB, path string) []byte {
 	if b, ok := watModules.Load(path); ok {
 		return b.([]byte)
 	}
-	bin, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		t.Skip("wat2wasm not found on PATH (apt-get install wabt; .ci/run installs it): skipping a test that needs WAT modules")
-	}
+	bin := testtool.Need(t, testtool.WAT2Wasm)
 	out := filepath.Join(t.TempDir(), filepath.Base(path)+".wasm")
 	if msg, err := exec.Command(bin, filepath.Join("..", path), "-o", out).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm %s: %v\n%s", path, err, msg)

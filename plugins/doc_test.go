@@ -3,11 +3,11 @@ package plugins
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/testtool"
 	"github.com/sluicehq/sluice/record"
 )
 
@@ -23,9 +23,7 @@ func TestABIDocExample(t *testing.T) {
 		t.Fatal("no ```wat block in docs/plugin-abi.md")
 	}
 	wat, _, _ := strings.Cut(rest, "```")
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Skip("wat2wasm not found on PATH (install Debian's wabt); skipping")
-	}
+	testtool.Need(t, testtool.WAT2Wasm)
 	path := filepath.Join(t.TempDir(), "doc.wat")
 	if err := os.WriteFile(path, []byte(wat), 0o644); err != nil {
 		t.Fatal(err)

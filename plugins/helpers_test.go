@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/sluicehq/sluice/internal/testtool"
 )
 
 func TestMain(m *testing.M) {
@@ -36,10 +38,7 @@ func buildWAT(t testing.TB, path string) []byte {
 	if b, ok := watCache.Load(path); ok {
 		return b.([]byte)
 	}
-	bin, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		t.Skip("wat2wasm not found on PATH (install Debian's wabt: apt-get install wabt); skipping WAT-based test")
-	}
+	bin := testtool.Need(t, testtool.WAT2Wasm)
 	out := filepath.Join(t.TempDir(), filepath.Base(path)+".wasm")
 	args := []string{path, "-o", out}
 	if strings.HasSuffix(path, ".nocheck.wat") { // deliberately invalid modules

@@ -31,6 +31,20 @@ package plugins
 // same watchdog, so it cannot hang instantiation. The rewrite is
 // deterministic, so the on-disk compilation cache keeps working across
 // restarts.
+//
+// The instrumenter parses untrusted uploaded bytes before wazero validates
+// them, so its work is bounded by its input: every count read from the
+// module (imports, exports, functions, local groups, br_table targets) is
+// checked against the bytes left before the loop starts (each element
+// takes at least one byte, so a count larger than what is left is an error
+// at once), every loop stops at the first decoding error, and every loop
+// iteration consumes at least one input byte. The total work is therefore
+// linear in len(wasm), and the output is at most a fixed multiple of it
+// (one fuel check per loop opcode). As a backstop the work is also
+// metered: every loop iteration spends one step of a budget of
+// workPerByte steps per input byte, and a module that exhausts it is
+// refused with errWorkLimit (the byte bounds make that unreachable; the
+// fuzz target checks that it stays so).
 
 import (
 	"errors"
@@ -46,6 +60,7 @@ const (
 
 var (
 	errUnsupported  = errors.New("unsupported")
+	errWorkLimit    = errors.New("instrumenter work limit exceeded")
 	errReservedName = errors.New("reserved export name")
 )
 
@@ -62,6 +77,15 @@ const (
 // sectionRank orders the known sections as the binary format requires.
 var sectionRank = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
 
+// workPerByte is the instrumenter's step budget per input byte. Every byte
+// is visited by at most three nested passes (sections, then a section's
+// entries, then a function body's instructions), each iteration consuming
+// at least one byte.
+const workPerByte = 4
+
+// budget meters one instrument call's loop iterations.
+type budget struct{ left int }
+
 type section struct {
 	id   byte
 	body []byte
@@ -74,8 +98,10 @@ func instrument(wasm []byte) ([]byte, error) {
 		return nil, errors.New("not a Wasm binary")
 	}
 	var secs []section
-	r := &reader{b: wasm, i: 8}
+	w := &budget{left: workPerByte*len(wasm) + 64}
+	r := &reader{b: wasm, i: 8, w: w}
 	for !r.done() {
+		r.step()
 		id := r.byte()
 		size := r.u32()
 		body := r.bytes(int(size))
@@ -96,7 +122,7 @@ func instrument(wasm []byte) ([]byte, error) {
 	for _, s := range secs {
 		switch s.id {
 		case secImport:
-			n, err := countImportedGlobals(s.body)
+			n, err := countImportedGlobals(s.body, w)
 			if err != nil {
 				return nil, fmt.Errorf("import section: %w", err)
 			}
@@ -131,7 +157,7 @@ func instrument(wasm []byte) ([]byte, error) {
 	// every call anyway).
 	newGlobals = append(newGlobals, 0x7f, 0x01, 0x41, 0xff, 0xff, 0xff, 0xff, 0x07, 0x0b)
 
-	newExports, err := addExports(exportsBody, globalIdx, hasStart, startFunc)
+	newExports, err := addExports(exportsBody, globalIdx, hasStart, startFunc, w)
 	if errors.Is(err, errReservedName) {
 		return nil, err
 	} else if err != nil {
@@ -170,7 +196,7 @@ func instrument(wasm []byte) ([]byte, error) {
 		case secStart:
 			// dropped: exported as startExport instead
 		case secCode:
-			code, err := instrumentCode(s.body, globalIdx)
+			code, err := instrumentCode(s.body, globalIdx, w)
 			if err != nil {
 				return nil, fmt.Errorf("code section: %w", err)
 			}
@@ -183,11 +209,12 @@ func instrument(wasm []byte) ([]byte, error) {
 	return out, nil
 }
 
-func countImportedGlobals(b []byte) (uint32, error) {
-	r := &reader{b: b}
-	n := r.u32()
+func countImportedGlobals(b []byte, w *budget) (uint32, error) {
+	r := &reader{b: b, w: w}
+	n := r.count(3) // module name, field name, kind: a byte each at least
 	var globals uint32
 	for range n {
+		r.step()
 		r.bytes(int(r.u32())) // module
 		r.bytes(int(r.u32())) // name
 		switch kind := r.byte(); kind {
@@ -215,14 +242,18 @@ func countImportedGlobals(b []byte) (uint32, error) {
 	return globals, r.err
 }
 
-func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32) ([]byte, error) {
+func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32, w *budget) ([]byte, error) {
 	var n uint32
 	var rest []byte
 	if b != nil {
-		r := &reader{b: b}
-		n = r.u32()
+		r := &reader{b: b, w: w}
+		n = r.count(3) // name length, kind, index
+		if r.err != nil {
+			return nil, r.err
+		}
 		restStart := r.i
 		for range n {
+			r.step()
 			name := string(r.bytes(int(r.u32())))
 			r.byte()
 			r.u32()
@@ -233,6 +264,11 @@ func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32) ([]
 				return nil, fmt.Errorf("%w: the module exports %q; names starting with %q are reserved for the host",
 					errReservedName, name, reservedPrefix)
 			}
+		}
+		if !r.done() {
+			// Bytes after the last export would end up between the
+			// module's exports and the host's.
+			return nil, errors.New("trailing bytes")
 		}
 		rest = b[restStart:]
 	}
@@ -256,9 +292,12 @@ func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32) ([]
 }
 
 // instrumentCode rewrites every function body of a code section.
-func instrumentCode(b []byte, globalIdx uint32) ([]byte, error) {
-	r := &reader{b: b}
-	n := r.u32()
+func instrumentCode(b []byte, globalIdx uint32, w *budget) ([]byte, error) {
+	r := &reader{b: b, w: w}
+	n := r.count(1) // a body's size takes a byte
+	if r.err != nil {
+		return nil, r.err
+	}
 	// global.get $fuel  i32.eqz  if  unreachable  end
 	// global.get $fuel  i32.const 1  i32.sub  global.set $fuel
 	g := appendU32(nil, globalIdx)
@@ -270,13 +309,14 @@ func instrumentCode(b []byte, globalIdx uint32) ([]byte, error) {
 	out := appendU32(make([]byte, 0, len(b)+len(b)/16), n)
 	var body []byte
 	for i := range n {
+		r.step()
 		size := r.u32()
 		fn := r.bytes(int(size))
 		if r.err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, r.err)
 		}
 		var err error
-		if body, err = instrumentBody(body[:0], fn, check); err != nil {
+		if body, err = instrumentBody(body[:0], fn, check, w); err != nil {
 			return nil, fmt.Errorf("function %d: %w", i, err)
 		}
 		out = appendU32(out, uint32(len(body)))
@@ -290,12 +330,16 @@ func instrumentCode(b []byte, globalIdx uint32) ([]byte, error) {
 
 // instrumentBody copies one function body, adding check after every loop's
 // block type.
-func instrumentBody(out, fn, check []byte) ([]byte, error) {
-	r := &reader{b: fn}
-	groups := r.u32()
+func instrumentBody(out, fn, check []byte, w *budget) ([]byte, error) {
+	r := &reader{b: fn, w: w}
+	groups := r.count(2) // count and type: a byte each at least
 	for range groups {
+		r.step()
 		r.u32()
 		r.byte()
+		if r.err != nil {
+			break
+		}
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("locals: %w", r.err)
@@ -303,6 +347,7 @@ func instrumentBody(out, fn, check []byte) ([]byte, error) {
 	out = append(out, fn[:r.i]...)
 	last := r.i // start of bytes not yet copied
 	for !r.done() {
+		r.step()
 		op := r.byte()
 		switch {
 		case op == 0x02 || op == 0x04: // block, if
@@ -317,8 +362,10 @@ func instrumentBody(out, fn, check []byte) ([]byte, error) {
 			last = r.i
 		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 || (op >= 0x20 && op <= 0x26) || op == 0xd2:
 			r.u32() // br, br_if, call, return_call, local/global/table get/set, ref.func
-		case op == 0x0e: // br_table
-			for range r.u32() + 1 {
+		case op == 0x0e: // br_table: n labels and the default
+			n := r.count(1)
+			for i := uint32(0); i <= n && r.err == nil; i++ {
+				r.step()
 				r.u32()
 			}
 		case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
@@ -357,14 +404,31 @@ func instrumentBody(out, fn, check []byte) ([]byte, error) {
 	return append(out, fn[last:]...), nil
 }
 
-// reader decodes the binary format; the first error sticks.
+// reader decodes the binary format; the first error sticks. Readers of
+// one instrument call share the work budget w (nil: unmetered).
 type reader struct {
 	b   []byte
 	i   int
 	err error
+	w   *budget
 }
 
-var errTruncated = errors.New("truncated")
+// step spends one unit of the work budget, failing the reader with
+// errWorkLimit once it is gone.
+func (r *reader) step() {
+	if r.w == nil || r.err != nil {
+		return
+	}
+	r.w.left--
+	if r.w.left < 0 {
+		r.err = errWorkLimit
+	}
+}
+
+var (
+	errTruncated     = errors.New("truncated")
+	errCountTooLarge = errors.New("count larger than the bytes left")
+)
 
 func (r *reader) done() bool { return r.err != nil || r.i >= len(r.b) }
 
@@ -379,6 +443,21 @@ func (r *reader) byte() byte {
 	c := r.b[r.i]
 	r.i++
 	return c
+}
+
+// count reads an element count (u32) of a vector whose elements take at
+// least minBytes bytes each; a count the remaining bytes cannot hold is
+// errCountTooLarge at once, so no loop runs longer than the input allows.
+func (r *reader) count(minBytes int) uint32 {
+	n := r.u32()
+	if r.err != nil {
+		return 0
+	}
+	if uint64(n)*uint64(minBytes) > uint64(len(r.b)-r.i) {
+		r.err = fmt.Errorf("%w: %d elements of at least %d bytes in %d bytes", errCountTooLarge, n, minBytes, len(r.b)-r.i)
+		return 0
+	}
+	return n
 }
 
 func (r *reader) bytes(n int) []byte {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/testtool"
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/platform"
 	"github.com/sluicehq/sluice/platform/testnode"
@@ -22,10 +23,7 @@ import (
 // where wat2wasm is absent (.ci/run installs Debian's wabt).
 func watFile(t *testing.T, dir, path string) string {
 	t.Helper()
-	bin, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		t.Skip("wat2wasm not found on PATH (apt-get install wabt; .ci/run installs it): skipping a test that needs WAT modules")
-	}
+	bin := testtool.Need(t, testtool.WAT2Wasm)
 	out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(path), ".wat")+".wasm")
 	if msg, err := exec.Command(bin, filepath.Join("..", "..", path), "-o", out).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm %s: %v\n%s", path, err, msg)

@@ -55,6 +55,8 @@ func serverCommand() *cli.Command {
 			&cli.DurationFlag{Name: "retry-join-timeout", EnvVars: []string{"SLUICE_RETRY_JOIN_TIMEOUT"}, Usage: "give up joining after `DURATION` with no --join seed answering (0: retry until stopped)"},
 			&cli.StringFlag{Name: "cluster-name", EnvVars: []string{"SLUICE_CLUSTER_NAME"}, Value: d.ClusterName, Usage: "`NAME` of the cluster; nodes gossip only with nodes of the same name"},
 			&cli.IntFlag{Name: "bootstrap-expect", EnvVars: []string{"SLUICE_BOOTSTRAP_EXPECT"}, Value: d.BootstrapExpect, Usage: "controllers that form the first quorum"},
+			&cli.IntFlag{Name: "max-replicas", EnvVars: []string{"SLUICE_MAX_REPLICAS"}, Usage: "most partition replicas this node holds (0: as many as its file descriptors allow)"},
+			&cli.IntFlag{Name: "fd-reserve", EnvVars: []string{"SLUICE_FD_RESERVE"}, Value: platform.DefaultFDReserve, Usage: "file descriptors kept for other things than partition files"},
 			logLevelFlag("info"),
 			&cli.StringFlag{Name: "log-format", EnvVars: []string{"SLUICE_LOG_FORMAT"}, Value: "text", Usage: "text or json"},
 		},
@@ -91,7 +93,7 @@ type serverSettings struct {
 }
 
 // configKeys are the keys a --config file may hold: the flag names.
-var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "retry-join-timeout", "cluster-name", "bootstrap-expect", "log-level", "log-format",
+var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "retry-join-timeout", "cluster-name", "bootstrap-expect", "max-replicas", "fd-reserve", "log-level", "log-format",
 	"cluster-addr", "tls-dir", "cluster-ca", "cluster-cert", "cluster-key", "gossip-key-file", "insecure"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
@@ -194,6 +196,10 @@ func (s *serverSettings) set(key string, v any) error {
 		s.cfg.NodeID = int32(n)
 	case "bootstrap-expect":
 		s.cfg.BootstrapExpect, err = num()
+	case "max-replicas":
+		s.cfg.MaxReplicas, err = num()
+	case "fd-reserve":
+		s.cfg.FDReserve, err = num()
 	case "roles":
 		s.cfg.Roles, err = list()
 	case "join":

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/sluicehq/sluice/internal/testtool"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/platform/testnode"
@@ -22,12 +22,7 @@ import (
 // node: the page joins a group, shows every record, commits its position,
 // and reports a bad processor as an error.
 func TestPageInBrowser(t *testing.T) {
-	chrome, err := exec.LookPath("chromium")
-	if err != nil {
-		if chrome, err = exec.LookPath("google-chrome"); err != nil {
-			t.Skip("no chromium or google-chrome to run the page in")
-		}
-	}
+	chrome := testtool.Need(t, testtool.Chromium)
 	n := testnode.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

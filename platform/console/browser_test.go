@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/sluicehq/sluice/internal/testtool"
 	"github.com/sluicehq/sluice/platform/testnode"
 	"github.com/sluicehq/sluice/sdk/client"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -32,13 +33,7 @@ const waitTimeout = 10 * time.Second
 // findChromium returns the Chromium binary or skips the test.
 func findChromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no chromium binary (chromium, chromium-browser or google-chrome) on PATH: .ci/run installs it; skipping the browser test")
-	return ""
+	return testtool.Need(t, testtool.Chromium)
 }
 
 // browser is a headless Chromium tab driven over the DevTools protocol.
@@ -369,8 +364,7 @@ func TestConsoleInBrowser(t *testing.T) {
 // nil (and says so) without it.
 func watPlugin(t *testing.T) []byte {
 	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Log("wat2wasm (Debian package wabt) is not installed: the plugin views are not checked")
+	if testtool.Want(t, testtool.WAT2Wasm, "the plugin views are not checked") == "" {
 		return nil
 	}
 	out := filepath.Join(t.TempDir(), "partitioner.wasm")

@@ -193,7 +193,7 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 		return
 	}
 	want := meta.Broker{ID: id, HTTPAddr: m.HTTPAddr, RaftAddr: m.RaftAddr, SerfAddr: m.SerfAddr, ClusterAddr: m.ClusterAddr,
-		Rack: m.Rack, Roles: slices.Clone(m.Roles)}
+		Rack: m.Rack, Roles: slices.Clone(m.Roles), MaxReplicas: m.MaxReplicas}
 	if b, ok := c.Metadata().Broker(id); ok && c.heartbeatOwnsLiveness(b) {
 		// Fenced for a silent session: only its heartbeat brings it back.
 	} else if !ok || !b.Alive() || !sameAddrs(b, &want) {
@@ -210,7 +210,7 @@ func (c *Controller) reconcileMember(ctx context.Context, m membership.Member, r
 
 func sameAddrs(a, b *meta.Broker) bool {
 	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr && a.SerfAddr == b.SerfAddr && a.ClusterAddr == b.ClusterAddr &&
-		a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles)
+		a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles) && a.MaxReplicas == b.MaxReplicas
 }
 
 func (c *Controller) aliveTwin(m membership.Member) bool {

@@ -42,8 +42,9 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error 
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return err
+		var we *wire.Error
+		if errors.As(err, &tooBig) || errors.As(err, &we) {
+			return err // too large, too slow, or over the in-flight limit
 		}
 		if errors.Is(err, io.EOF) {
 			return badRequest("empty body: want a JSON object")
@@ -101,17 +102,15 @@ func putBuffer(b *[]byte) {
 	buffers.Put(b)
 }
 
-// readBody reads the whole body (at most limit bytes) into buf.
+// readBody reads the whole body (at most limit bytes) into buf. The
+// buffer grows as bytes arrive, never from the announced Content-Length: a
+// client announcing 64 MiB and sending nothing costs no memory (only the
+// announcement over the limit is refused at once).
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, buf []byte) ([]byte, error) {
 	if r.ContentLength > limit {
 		return buf, &http.MaxBytesError{Limit: limit}
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
-	// One spare byte lets the read that sees EOF land without growing
-	// the buffer.
-	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength+1 {
-		buf = make([]byte, 0, r.ContentLength+1)
-	}
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

@@ -76,5 +76,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	if status != HealthOK {
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, wire.Health{Status: status, NodeID: s.cfg.NodeID})
+	h := wire.Health{Status: status, NodeID: s.cfg.NodeID}
+	if s.cfg.HealthWarnings != nil {
+		h.Warnings = s.cfg.HealthWarnings()
+	}
+	writeJSON(w, code, h)
 }

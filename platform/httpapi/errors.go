@@ -77,6 +77,7 @@ var codeTable = []struct {
 	{meta.ErrTopicExists, wire.CodeTopicExists},
 	{meta.ErrUnknownPlugin, wire.CodeUnknownPlugin},
 	{meta.ErrPluginInUse, wire.CodePluginInUse},
+	{meta.ErrQuotaExceeded, wire.CodeQuotaExceeded},
 	{controller.ErrNotController, wire.CodeNotController},
 	{controller.ErrClosed, wire.CodeNotController},
 	{clusternet.ErrNoNodeIdentity, wire.CodeForbidden},

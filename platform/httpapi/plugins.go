@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -108,13 +107,27 @@ func (h *pluginRoutes) parseUpload(w http.ResponseWriter, r *http.Request) (*met
 	if r.ContentLength > MaxPluginBytes {
 		return nil, wire.Errorf(wire.CodeRecordTooLarge, "plugin module is %d bytes, the limit is %d (16 MiB)", r.ContentLength, MaxPluginBytes)
 	}
-	wasm, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPluginBytes))
+	// The version count and an announced size over the registry quota
+	// are refused before the body is read.
+	if err := h.s.cfg.Metadata().CheckPluginQuota(name, int(max(r.ContentLength, 0))); err != nil {
+		return nil, err
+	}
+	wasm, err := readBody(w, r, MaxPluginBytes, nil)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var we *wire.Error
+		switch {
+		case errors.As(err, &tooBig):
 			return nil, wire.Errorf(wire.CodeRecordTooLarge, "plugin module is larger than the limit of %d bytes (16 MiB)", MaxPluginBytes)
+		case errors.As(err, &we):
+			return nil, err // too slow, or over the node's in-flight limit
 		}
 		return nil, badRequest("read plugin module: %v", err)
+	}
+	// Quotas before validation: a refused upload costs neither the
+	// compiler's time nor a raft entry. Apply checks them again.
+	if err := h.s.cfg.Metadata().CheckPluginQuota(name, len(wasm)); err != nil {
+		return nil, err
 	}
 	info, err := h.v.Validate(r.Context(), wasm, kind)
 	if err != nil {

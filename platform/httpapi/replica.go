@@ -38,9 +38,9 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var req broker.ReplicaFetchRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		s.writeError(w, r, badRequest("replica fetch request: %v", err))
+	req, err := decodeReplicaFetchRequest(body)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	// A fetch moves the follower's LEO, and with it the HW and the ISR:
@@ -57,7 +57,7 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fmt.Errorf("%w: node %d sent a replica fetch as node %d", clusternet.ErrForbidden, from, req.ReplicaID))
 		return
 	}
-	resp, err := s.cfg.Broker.ReplicaFetch(r.Context(), &req)
+	resp, err := s.cfg.Broker.ReplicaFetch(r.Context(), req)
 	if r.Context().Err() != nil {
 		return // the follower left (it stopped, or its metadata moved on)
 	}
@@ -66,6 +66,16 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// decodeReplicaFetchRequest reads a follower's fetch request; a body
+// that is not one is invalid_request.
+func decodeReplicaFetchRequest(body []byte) (*broker.ReplicaFetchRequest, error) {
+	var req broker.ReplicaFetchRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("replica fetch request: %v", err)
+	}
+	return &req, nil
 }
 
 // FetchReplica runs one follower fetch round against leader; it

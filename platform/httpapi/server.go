@@ -71,11 +71,18 @@ type Config struct {
 	// Health reports whether the node serves ("ok") or why not
 	// ("starting", "no_controller"); nil is always ok.
 	Health func() string
+	// HealthWarnings lists conditions /healthz reports without failing
+	// (file descriptors running low); nil has none.
+	HealthWarnings func() []string
 	// Processors runs processor plugins on fetch; nil has none.
 	Processors ProcessorRunner
 	// MaxRequestBytes bounds a request body (413 record_too_large past
 	// it). Default DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// Limits bound header and body read times, idle connections, header
+	// size and the request body bytes in flight (limits.go); zero fields
+	// take their defaults.
+	Limits Limits
 	// Registerer receives the API's and the broker's metrics; nil uses a
 	// fresh registry (served at /metrics either way).
 	Registry *prometheus.Registry
@@ -101,6 +108,9 @@ type Server struct {
 	internalRoutes []string
 
 	async asyncProducer // acks=0 produces answered, not yet appended
+
+	inflight     byteBudget             // request body bytes held by running handlers
+	bodyRefusals *prometheus.CounterVec // requests refused while reading their body
 }
 
 // New builds the server with every route of docs/api.md registered.
@@ -117,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	cfg.Limits = cfg.Limits.WithDefaults()
 	if cfg.Admin == nil && cfg.Controller != nil {
 		cfg.Admin = cfg.Controller
 	}
@@ -127,11 +138,15 @@ func New(cfg Config) (*Server, error) {
 		internal: http.NewServeMux(),
 		paths:    map[string]bool{},
 	}
+	s.inflight.limit = cfg.Limits.MaxInFlightBodyBytes
 	m, err := newMetrics(cfg.Registry, cfg.Broker)
 	if err != nil {
 		return nil, err
 	}
 	s.metrics = m
+	if err := s.registerLimitMetrics(); err != nil {
+		return nil, err
+	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wire.Errorf(wire.CodeNotFound, "no route %s %s", r.Method, r.URL.Path))
 	}
@@ -207,8 +222,13 @@ func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 	s.Handle(pattern, http.HandlerFunc(h))
 }
 
-// ServeHTTP dispatches a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP dispatches a request. Its body is read under the server's
+// Limits (limits.go).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, release := s.limitBody(w, r)
+	defer release()
+	s.mux.ServeHTTP(w, r)
+}
 
 // Registry is where the server's metrics live; other packages may add
 // theirs.

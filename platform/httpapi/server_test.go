@@ -34,7 +34,7 @@ type memController struct {
 	changed chan struct{}
 }
 
-func newMemController(t *testing.T) *memController {
+func newMemController(t testing.TB) *memController {
 	c := &memController{cluster: meta.NewCluster(), changed: make(chan struct{})}
 	if _, err := c.Propose(context.Background(), meta.Command{Op: meta.OpRegisterBroker, RegisterBroker: &meta.RegisterBroker{
 		Broker: meta.Broker{ID: 1, HTTPAddr: "http://127.0.0.1:1", Roles: []string{meta.RoleBroker, meta.RoleController}}}}); err != nil {

@@ -10,6 +10,9 @@ func (a *applier) registerBroker(r *RegisterBroker) error {
 	if in.ID < 0 {
 		return fmt.Errorf("broker id %d: %w", in.ID, ErrInvalidRequest)
 	}
+	if in.MaxReplicas < 0 {
+		return fmt.Errorf("broker %d: max replicas %d: %w", in.ID, in.MaxReplicas, ErrInvalidRequest)
+	}
 	old, known := a.cur().Brokers[in.ID]
 	if known && in.DirID == "" {
 		in.DirID = old.DirID // a registration without a directory id keeps the known one
@@ -43,7 +46,7 @@ func (a *applier) registerBroker(r *RegisterBroker) error {
 func sameRegistration(a, b *Broker) bool {
 	return a.HTTPAddr == b.HTTPAddr && a.RaftAddr == b.RaftAddr && a.ClusterAddr == b.ClusterAddr &&
 		a.SerfAddr == b.SerfAddr && a.Rack == b.Rack && slices.Equal(a.Roles, b.Roles) &&
-		a.DirID == b.DirID
+		a.DirID == b.DirID && a.MaxReplicas == b.MaxReplicas
 }
 
 // loseReplica records that id's replica of p lost its data: id leaves the

@@ -52,6 +52,11 @@ type Broker struct {
 	// changed lost its data; see RegisterBroker. Empty for a broker that
 	// never heartbeated (serf registration only).
 	DirID string `json:"dir_id,omitempty"`
+	// MaxReplicas is how many partition replicas the broker can hold (its
+	// configured maximum and its file-descriptor budget, the smaller);
+	// 0 is no limit. Commands that would place more are refused
+	// (CheckReplicaCapacity).
+	MaxReplicas int `json:"max_replicas,omitempty"`
 }
 
 // HasRole reports whether the node carries role. A node registered with no

@@ -19,6 +19,9 @@ func (a *applier) uploadPlugin(up *UploadPlugin) error {
 	if len(up.Wasm) == 0 {
 		return fmt.Errorf("plugin %q: empty module: %w", up.Name, ErrInvalidRequest)
 	}
+	if err := a.cur().CheckPluginQuota(up.Name, len(up.Wasm)); err != nil {
+		return err
+	}
 	var p *Plugin
 	if old, ok := a.cur().Plugins[up.Name]; ok {
 		p = old.clone()

@@ -60,6 +60,9 @@ func (a *applier) createTopic(ct *CreateTopic) error {
 		start += len(t.Partitions)
 	}
 	assignment := assignReplicas(brokers, parts, rf, start)
+	if err := cur.CheckReplicaCapacity("topic "+ct.Name, assignment); err != nil {
+		return err
+	}
 	id := ct.ID
 	if id == "" {
 		id = topicID(cur.ClusterID, ct.Name, a.index)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sluicehq/sluice/internal/testtool"
 	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/platform/testnode"
@@ -291,9 +292,7 @@ func watWasm(t *testing.T, name string) []byte { return watWasmTB(t, name) }
 
 func watWasmTB(t testing.TB, name string) []byte {
 	t.Helper()
-	if _, err := exec.LookPath("wat2wasm"); err != nil {
-		t.Skip("wat2wasm (Debian package wabt) is not installed; .ci/run installs it")
-	}
+	testtool.Need(t, testtool.WAT2Wasm)
 	return build(t, name, func(out string) *exec.Cmd {
 		return exec.Command("wat2wasm", "-o", out, filepath.Join("testdata", name+".wat"))
 	})

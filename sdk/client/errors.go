@@ -36,6 +36,9 @@ var (
 	// place (older than what it remembers of the producer, overlapping a
 	// written request); nothing was written; not retriable.
 	ErrOutOfOrderSequence = errors.New("out of order sequence")
+	ErrRequestTimeout     = errors.New("request body timed out")
+	ErrOverloaded         = errors.New("server overloaded")
+	ErrQuotaExceeded      = errors.New("quota exceeded")
 
 	// ErrUnavailable wraps a failure to connect to the node, and matches
 	// the code unavailable (a node that cannot answer yet; retriable).
@@ -65,6 +68,9 @@ var codeErrors = map[wire.Code]error{
 	wire.CodeUnknownGroup:       ErrUnknownGroup,
 	wire.CodeGroupNotEmpty:      ErrGroupNotEmpty,
 	wire.CodeForbidden:          ErrForbidden,
+	wire.CodeRequestTimeout:     ErrRequestTimeout,
+	wire.CodeOverloaded:         ErrOverloaded,
+	wire.CodeQuotaExceeded:      ErrQuotaExceeded,
 	wire.CodeInternal:           ErrInternal,
 	wire.CodeUnavailable:        ErrUnavailable,
 	wire.CodeOutOfOrderSequence: ErrOutOfOrderSequence,

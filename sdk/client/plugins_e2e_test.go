@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sluicehq/sluice/internal/testtool"
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/sdk/client"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -16,10 +17,7 @@ import (
 // by .ci/run from Debian's wabt).
 func watPartitioner(t *testing.T) []byte {
 	t.Helper()
-	tool, err := exec.LookPath("wat2wasm")
-	if err != nil {
-		t.Skip("wat2wasm not installed (apt-get install wabt; .ci/run installs it)")
-	}
+	tool := testtool.Need(t, testtool.WAT2Wasm)
 	out := filepath.Join(t.TempDir(), "p.wasm")
 	if b, err := exec.Command(tool, "../../examples/wat-partitioner/partitioner.wat", "-o", out).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm: %v\n%s", err, b)

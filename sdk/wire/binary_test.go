@@ -144,7 +144,7 @@ func TestSeedCorpus(t *testing.T) {
 }
 
 func FuzzDecodeRecords(f *testing.F) {
-	f.Add(AppendRecords(nil, sampleRecords()))
+	f.Add(AppendRecords(nil, smallRecords()))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		recs, err := DecodeRecords(b)
 		if err != nil {
@@ -162,7 +162,7 @@ func FuzzDecodeRecords(f *testing.F) {
 }
 
 func FuzzDecodeFetchBatch(f *testing.F) {
-	recs := sampleRecords()
+	recs := smallRecords()
 	for i := range recs {
 		recs[i].Offset = int64(i)
 	}

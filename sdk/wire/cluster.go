@@ -64,4 +64,7 @@ type Broker struct {
 type Health struct {
 	Status string `json:"status"`
 	NodeID int32  `json:"node_id"`
+	// Warnings name conditions that do not stop the node yet but will
+	// (file descriptors running low).
+	Warnings []string `json:"warnings,omitempty"`
 }

@@ -80,6 +80,16 @@ const (
 	CodeForbidden Code = "forbidden"
 	// CodeInternal: a bug or an unexpected failure on the server. 500.
 	CodeInternal Code = "internal"
+	// CodeRequestTimeout: the request body did not arrive within the
+	// node's body read timeout; the connection is closed. 408.
+	CodeRequestTimeout Code = "request_timeout"
+	// CodeOverloaded: the node holds as many request body bytes as its
+	// in-flight limit allows; retry later (Retry-After says when). 503.
+	CodeOverloaded Code = "overloaded"
+	// CodeQuotaExceeded: the change would pass a node or cluster limit
+	// (partitions per node, file descriptors, plugin versions or bytes);
+	// nothing was changed. 409.
+	CodeQuotaExceeded Code = "quota_exceeded"
 )
 
 var codeStatus = map[Code]int{
@@ -105,6 +115,9 @@ var codeStatus = map[Code]int{
 	CodeUnavailable:        http.StatusServiceUnavailable,
 	CodeOutOfOrderSequence: http.StatusConflict,
 	CodeForbidden:          http.StatusForbidden,
+	CodeRequestTimeout:     http.StatusRequestTimeout,
+	CodeOverloaded:         http.StatusServiceUnavailable,
+	CodeQuotaExceeded:      http.StatusConflict,
 	CodeInternal:           http.StatusInternalServerError,
 }
 
@@ -133,7 +146,7 @@ func (c Code) HTTPStatus() int {
 // producer is idempotent (see NothingWritten).
 func (c Code) Retriable() bool {
 	switch c {
-	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeTimeout, CodeUnavailable:
+	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeTimeout, CodeUnavailable, CodeOverloaded:
 		return true
 	}
 	return false
@@ -146,7 +159,7 @@ func (c Code) Retriable() bool {
 // reached the high watermark only after the ISR shrank.)
 func (c Code) NothingWritten() bool {
 	switch c {
-	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeUnavailable:
+	case CodeNotLeader, CodeNotEnoughReplicas, CodeNotController, CodeUnavailable, CodeOverloaded:
 		return true
 	}
 	return false
