@@ -52,6 +52,7 @@ require (
 	github.com/vbauerster/cupwriter v0.0.5 // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
 	go.yaml.in/yaml/v2 v2.4.2 // indirect
+	golang.org/x/crypto v0.41.0 // indirect
 	golang.org/x/mod v0.24.0 // indirect
 	golang.org/x/net v0.43.0 // indirect
 	golang.org/x/sync v0.13.0 // indirect

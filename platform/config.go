@@ -70,6 +70,37 @@ type Config struct {
 	// the compiler takes tens of seconds per Go module); a production node
 	// leaves it false, the default.
 	PluginInterpreter bool
+
+	// Client-plane security (security.go, docs/security.md).
+
+	// TLSCertFile and TLSKeyFile (PEM) make the HTTP/WebSocket listener
+	// serve TLS; the files are read again when they change (checked at
+	// most once a second, on a handshake) and on Node.ReloadTLS.
+	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile (PEM) verifies client certificates when a client
+	// presents one; its subject CN is then the request's principal.
+	TLSClientCAFile string
+	// Auth requires a token or a client certificate on every /v1 request
+	// and an ACL that allows it. Default false (sluice server turns it on
+	// unless --insecure).
+	Auth bool
+	// Insecure skips the start-up gate (a node reachable from other
+	// machines must serve TLS with auth on) and marks every log line and
+	// /v1/cluster. The node-to-node plane honours it too.
+	Insecure bool
+	// AllowedOrigins are browser origins ("https://console.example.com",
+	// or "*") allowed besides the listener's own, for CORS and WebSocket
+	// upgrades. Default none.
+	AllowedOrigins []string
+	// BootstrapAdminTokenFile holds the first admin's token (created there
+	// when missing); empty generates one into <DataDir>/admin-token.
+	BootstrapAdminTokenFile string
+	// AuditLogger receives the audit records (every admin action and
+	// every denial); nil sends them to Logger with audit=true.
+	AuditLogger *slog.Logger
+	// TokenCacheTTL is how long a verified token is trusted before its
+	// hash is checked again. Default auth.DefaultCacheTTL (5 min).
+	TokenCacheTTL time.Duration
 }
 
 // Defaults of Config, named so that docs and flags can quote them.
@@ -129,6 +160,9 @@ func (c Config) withDefaults() Config {
 	if c.DataDir != "" {
 		c.DataDir = filepath.Clean(c.DataDir)
 	}
+	if c.Insecure {
+		c.Logger = c.Logger.With("insecure", true)
+	}
 	return c
 }
 
@@ -177,6 +211,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown timeout %v: must be >= 0", c.ShutdownTimeout)
 	}
+	errs = append(errs, c.validateSecurity()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}

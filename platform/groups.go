@@ -39,6 +39,7 @@ func (n *Node) startGroups() error {
 		Peers:      n.groupPeers,
 		// Own idle connections: passed-on WebSockets are long-lived.
 		ProxyTransport: &http.Transport{MaxIdleConnsPerHost: 16},
+		CheckOrigin:    n.checkOrigin,
 	})
 	if err != nil {
 		return fmt.Errorf("start websocket api: %w", err)

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sluicehq/sluice/membership"
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/groups"
@@ -40,7 +42,9 @@ type Node struct {
 	plugins    *pluginRuntime         // Wasm plugin host: partitioners, processors, registry validation
 	api        *httpapi.Server
 	server     *http.Server
-	peer       *httpapi.Peer // calls to other nodes
+	peer       *httpapi.Peer         // calls to other nodes
+	source     broker.MetadataSource // the controller, local or remote
+	certs      *auth.CertReloader    // client listener's certificate, nil without TLS
 
 	fresh       freshConns      // connections without a request yet
 	serveCtx    context.Context // parent of every request's context
@@ -75,8 +79,16 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.log.Info("node started", "http", n.httpURL, "roles", cfg.Roles, "data_dir", cfg.DataDir)
+	if cfg.Insecure {
+		n.log.Warn("INSECURE: started with --insecure: the start-up security checks are off; anyone who reaches this node's ports may be able to use it",
+			"tls", cfg.clientTLS(), "auth", cfg.Auth)
+	}
 	if cfg.BootstrapExpect <= 1 && len(cfg.Join) == 0 && cfg.HasRole(RoleController) {
 		if err := n.WaitReady(ctx); err != nil {
+			n.stop()
+			return nil, fmt.Errorf("start node %d: %w", cfg.NodeID, err)
+		}
+		if _, err := n.BootstrapAuth(ctx); err != nil {
 			n.stop()
 			return nil, fmt.Errorf("start node %d: %w", cfg.NodeID, err)
 		}
@@ -91,7 +103,16 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("listen on http addr %s: %w", cfg.HTTPAddr, err)
 	}
 	n.listener = ln
-	n.httpURL = "http://" + advertise(cfg.AdvertiseAddr, ln.Addr().String())
+	scheme := "http://"
+	if cfg.clientTLS() {
+		tc, err := n.clientTLSConfig()
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		n.listener, scheme = tls.NewListener(ln, tc), "https://"
+	}
+	n.httpURL = scheme + advertise(cfg.AdvertiseAddr, ln.Addr().String())
 
 	var raftAdvertise string
 	if cfg.HasRole(RoleController) {
@@ -154,6 +175,7 @@ func (n *Node) start(ctx context.Context) error {
 		remote := newRemoteController(peer, n.members, cfg.Logger.With("component", "remote-controller"))
 		source, admin = remote, remote
 	}
+	n.source = source
 	if n.plugins, err = newPluginRuntime(ctx, cfg, n.metadata); err != nil {
 		return err
 	}
@@ -187,6 +209,7 @@ func (n *Node) start(ctx context.Context) error {
 		Processors:      n.plugins,
 		Registry:        reg,
 		Logger:          cfg.Logger,
+		Security:        n.apiSecurity(),
 	}
 	apiCfg.Admin, apiCfg.Peer = n.plugins.checkPartitioners(admin), peer
 	if n.controller != nil {
@@ -217,7 +240,7 @@ func (n *Node) start(ctx context.Context) error {
 	}
 	go func() {
 		defer close(n.serveDone)
-		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := n.server.Serve(n.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("http server stopped", "err", err)
 		}
 	}()

@@ -50,6 +50,9 @@ var codeTable = []struct {
 	{meta.ErrTopicExists, wire.CodeTopicExists},
 	{meta.ErrUnknownPlugin, wire.CodeUnknownPlugin},
 	{meta.ErrPluginInUse, wire.CodePluginInUse},
+	{meta.ErrPrincipalExists, wire.CodePrincipalExists},
+	{meta.ErrUnknownPrincipal, wire.CodeUnknownPrincipal},
+	{meta.ErrUnknownACL, wire.CodeUnknownPrincipal},
 	{controller.ErrNotController, wire.CodeNotController},
 	{controller.ErrClosed, wire.CodeNotController},
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/console"
 	"github.com/sluicehq/sluice/platform/meta"
@@ -80,6 +81,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Logger receives request errors. Default slog.Default().
 	Logger *slog.Logger
+	// Security: authentication, ACLs, browser checks, audit (auth.go).
+	// The zero value serves without authentication.
+	Security Security
 }
 
 // DefaultMaxRequestBytes is Config.MaxRequestBytes's default (64 MiB).
@@ -93,8 +97,11 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics *metrics
 
-	mu    sync.Mutex
-	paths map[string]bool // paths that have a method-less 405 fallback
+	mu       sync.Mutex
+	paths    map[string]bool // paths that have a method-less 405 fallback
+	patterns []string        // every pattern given to Handle
+
+	verifier *auth.Verifier
 
 	async asyncProducer // acks=0 produces answered, not yet appended
 }
@@ -116,11 +123,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Admin == nil && cfg.Controller != nil {
 		cfg.Admin = cfg.Controller
 	}
+	if cfg.Security.Verifier == nil {
+		cfg.Security.Verifier = auth.NewVerifier(0, nil)
+	}
 	s := &Server{
 		cfg:   cfg,
 		log:   cfg.Logger.With("component", "httpapi"),
 		mux:   http.NewServeMux(),
 		paths: map[string]bool{},
+
+		verifier: cfg.Security.Verifier,
 	}
 	m, err := newMetrics(cfg.Registry, cfg.Broker)
 	if err != nil {
@@ -143,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 	s.Handle(wire.RouteHealth, http.HandlerFunc(s.health))
 	s.Handle(wire.RouteMetrics, m.handler())
 	s.registerInternal()
+	s.registerAuthAdmin()
 	// The web console: the page at "/" and its assets under /console/.
 	if err := console.Mount(s); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
@@ -157,7 +170,10 @@ func New(cfg Config) (*Server, error) {
 // the same path answer 405 method_not_allowed as JSON. Register every
 // route before the server starts serving.
 func (s *Server) Handle(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, s.metrics.instrument(pattern, h))
+	s.mux.Handle(pattern, s.metrics.instrument(pattern, s.guard(pattern, h)))
+	s.mu.Lock()
+	s.patterns = append(s.patterns, pattern)
+	s.mu.Unlock()
 	method, path, ok := strings.Cut(pattern, " ")
 	if !ok || strings.Contains(method, "/") {
 		return
@@ -179,7 +195,12 @@ func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 }
 
 // ServeHTTP dispatches a request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.preflight(w, r) {
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // Registry is where the server's metrics live; other packages may add
 // theirs.

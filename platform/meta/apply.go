@@ -41,7 +41,7 @@ type applier struct {
 	now       time.Time
 	res       Result
 
-	brokersCopied, topicsCopied, pluginsCopied bool
+	brokersCopied, topicsCopied, pluginsCopied, principalsCopied bool
 }
 
 func (a *applier) apply(cmd Command) error {
@@ -103,7 +103,7 @@ func (a *applier) apply(cmd Command) error {
 		}
 		return a.setClusterID(cmd.SetClusterID.ClusterID)
 	default:
-		return fmt.Errorf("unknown op %q: %w", cmd.Op, ErrInvalidRequest)
+		return a.applyAuth(cmd)
 	}
 }
 

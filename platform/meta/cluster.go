@@ -123,6 +123,12 @@ type Cluster struct {
 	Brokers   map[NodeID]*Broker `json:"brokers"`
 	Topics    map[string]*Topic  `json:"topics"`
 	Plugins   map[string]*Plugin `json:"plugins"`
+	// Principals are the users and service accounts, by name (auth).
+	Principals map[string]*Principal `json:"principals,omitempty"`
+	// ACLs are the access control entries, in the order they were added.
+	ACLs []ACL `json:"acls,omitempty"`
+	// AuthBootstrapped is set by the first BootstrapAuth.
+	AuthBootstrapped bool `json:"auth_bootstrapped,omitempty"`
 }
 
 // NewCluster returns the empty cluster (Version 0).
@@ -263,5 +269,8 @@ func (c *Cluster) clone() *Cluster {
 	for k, v := range c.Plugins {
 		n.Plugins[k] = v
 	}
+	n.Principals = cloneMap(c.Principals)
+	n.ACLs = slices.Clone(c.ACLs)
+	n.AuthBootstrapped = c.AuthBootstrapped
 	return n
 }

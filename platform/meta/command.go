@@ -22,6 +22,15 @@ const (
 	OpUploadPlugin   Op = "upload_plugin"
 	OpDeletePlugin   Op = "delete_plugin"
 	OpSetClusterID   Op = "set_cluster_id"
+
+	// Principals and ACLs (principals.go, acl.go).
+	OpCreatePrincipal Op = "create_principal"
+	OpDeletePrincipal Op = "delete_principal"
+	OpAddToken        Op = "add_token"
+	OpRevokeToken     Op = "revoke_token"
+	OpAddACL          Op = "add_acl"
+	OpRemoveACL       Op = "remove_acl"
+	OpBootstrapAuth   Op = "bootstrap_auth"
 )
 
 // Command is one change to the metadata, as stored in the raft log. Op says
@@ -44,6 +53,14 @@ type Command struct {
 	UploadPlugin   *UploadPlugin   `json:"upload_plugin,omitempty"`
 	DeletePlugin   *DeletePlugin   `json:"delete_plugin,omitempty"`
 	SetClusterID   *SetClusterID   `json:"set_cluster_id,omitempty"`
+
+	CreatePrincipal *CreatePrincipal `json:"create_principal,omitempty"`
+	DeletePrincipal *DeletePrincipal `json:"delete_principal,omitempty"`
+	AddToken        *AddToken        `json:"add_token,omitempty"`
+	RevokeToken     *RevokeToken     `json:"revoke_token,omitempty"`
+	AddACL          *AddACL          `json:"add_acl,omitempty"`
+	RemoveACL       *RemoveACL       `json:"remove_acl,omitempty"`
+	BootstrapAuth   *BootstrapAuth   `json:"bootstrap_auth,omitempty"`
 }
 
 // RegisterBroker upserts a node and marks it alive. Re-registering an alive
@@ -153,6 +170,8 @@ type Result struct {
 	Topic     *Topic         `json:"topic,omitempty"`
 	Partition *Partition     `json:"partition,omitempty"`
 	Plugin    *PluginVersion `json:"plugin,omitempty"`
+	Principal *Principal     `json:"principal,omitempty"`
+	ACL       *ACL           `json:"acl,omitempty"`
 	// Partitions lists the partitions whose leader or ISR changed
 	// (FenceBroker, UnfenceBroker, ElectLeader).
 	Partitions []Partition `json:"partitions,omitempty"`

@@ -47,7 +47,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get(ForwardedHeader) == "" && h.cfg.Peers != nil {
 		// Each node lists the groups it coordinates: ask the others.
 		for _, base := range h.cfg.Peers() {
-			more, err := h.peerGroups(ctx, base)
+			more, err := h.peerGroups(ctx, base, r.Header.Get("Authorization"))
 			if err != nil {
 				h.writeError(w, fmt.Errorf("list groups of %s: %w", base, err))
 				return
@@ -60,10 +60,14 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 // peerGroups lists the groups the node at base coordinates.
-func (h *Handler) peerGroups(ctx context.Context, base string) ([]wire.GroupSummary, error) {
+// The caller's credential goes along: the peer checks it as its own.
+func (h *Handler) peerGroups(ctx context.Context, base, authorization string) ([]wire.GroupSummary, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/groups", nil)
 	if err != nil {
 		return nil, err
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	req.Header.Set(ForwardedHeader, strconv.Itoa(int(h.cfg.NodeID)))
 	hc := &http.Client{Transport: h.cfg.ProxyTransport}

@@ -56,6 +56,10 @@ func NewHandler(cfg Config) (*Handler, error) {
 		ReadBufferSize:  32 << 10,
 		WriteBufferSize: 64 << 10,
 		CheckOrigin:     cfg.CheckOrigin,
+		// Offered by browsers together with the sluice.token.* subprotocol
+		// that carries their token (checked by the HTTP API's auth guard);
+		// the server must select one the client offered.
+		Subprotocols: []string{wire.WSSubprotocol},
 	}
 	return h, nil
 }

@@ -13,6 +13,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +52,8 @@ type Client struct {
 	ownHTTP   bool
 	timeout   time.Duration
 	userAgent string
+	token     string      // WithToken
+	tls       *tls.Config // WithTLSConfig
 }
 
 // Option configures a Client.
@@ -96,6 +99,9 @@ func New(addr string, opts ...Option) (*Client, error) {
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.tls != nil && c.ownHTTP {
+		tr.TLSClientConfig = c.tls
 	}
 	return c, nil
 }
@@ -185,6 +191,9 @@ func (c *Client) doOnce(ctx context.Context, r request) (status int, header http
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
+	if r.ctype == "" && r.method == http.MethodPost {
+		r.ctype = wire.MediaTypeJSON // servers refuse a POST of a simple type (CSRF)
+	}
 	if r.ctype != "" {
 		req.Header.Set("Content-Type", r.ctype)
 	}
@@ -194,6 +203,7 @@ func (c *Client) doOnce(ctx context.Context, r request) (status int, header http
 		req.Header.Set("Accept", wire.MediaTypeJSON)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	c.authorize(req.Header)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, nil, c.transportError(r, err)

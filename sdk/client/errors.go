@@ -31,6 +31,10 @@ var (
 	ErrUnknownGroup      = errors.New("unknown group")
 	ErrGroupNotEmpty     = errors.New("group not empty")
 	ErrInternal          = errors.New("internal server error")
+	ErrUnauthenticated   = errors.New("unauthenticated")
+	ErrForbidden         = errors.New("forbidden")
+	ErrPrincipalExists   = errors.New("principal exists")
+	ErrUnknownPrincipal  = errors.New("unknown principal")
 
 	// ErrUnavailable wraps a failure to connect to the node.
 	ErrUnavailable = errors.New("server unavailable")
@@ -59,6 +63,10 @@ var codeErrors = map[wire.Code]error{
 	wire.CodeUnknownGroup:      ErrUnknownGroup,
 	wire.CodeGroupNotEmpty:     ErrGroupNotEmpty,
 	wire.CodeInternal:          ErrInternal,
+	wire.CodeUnauthenticated:   ErrUnauthenticated,
+	wire.CodeForbidden:         ErrForbidden,
+	wire.CodePrincipalExists:   ErrPrincipalExists,
+	wire.CodeUnknownPrincipal:  ErrUnknownPrincipal,
 }
 
 // APIError is an error answer from the server. errors.Is matches it against

@@ -64,6 +64,18 @@ const (
 	CodeGroupNotEmpty Code = "group_not_empty"
 	// CodeInternal: a bug or an unexpected failure on the server. 500.
 	CodeInternal Code = "internal"
+	// CodeUnauthenticated: the request carries no credential, or one the
+	// server does not accept (unknown or revoked token). 401.
+	CodeUnauthenticated Code = "unauthenticated"
+	// CodeForbidden: the principal is not allowed the operation on the
+	// resource (an ACL denies it or none allows it), or a browser request
+	// failed the origin or content-type checks. 403.
+	CodeForbidden Code = "forbidden"
+	// CodePrincipalExists: a user or service account of that name exists. 409.
+	CodePrincipalExists Code = "principal_exists"
+	// CodeUnknownPrincipal: no user, service account, token or ACL with that
+	// name or id. 404.
+	CodeUnknownPrincipal Code = "unknown_principal"
 )
 
 var codeStatus = map[Code]int{
@@ -87,6 +99,10 @@ var codeStatus = map[Code]int{
 	CodeUnknownGroup:      http.StatusNotFound,
 	CodeGroupNotEmpty:     http.StatusConflict,
 	CodeInternal:          http.StatusInternalServerError,
+	CodeUnauthenticated:   http.StatusUnauthorized,
+	CodeForbidden:         http.StatusForbidden,
+	CodePrincipalExists:   http.StatusConflict,
+	CodeUnknownPrincipal:  http.StatusNotFound,
 }
 
 // Codes returns every defined code, for tests and documentation.
