@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/sluicehq/sluice/platform"
 	"github.com/urfave/cli/v2"
@@ -28,9 +31,12 @@ func serverCommand() *cli.Command {
 			"    \"join\": [\"10.0.0.1:7946\"], \"log-level\": \"info\"}\n\n" +
 			"Flags win over the environment, which wins over the file.\n\n" +
 			"A three-node cluster on one machine:\n\n" +
-			"   sluice server --node-id 1 --data-dir d1 --http-addr :8080 --raft-addr 127.0.0.1:9093 --serf-addr 127.0.0.1:7946 --bootstrap-expect 3\n" +
-			"   sluice server --node-id 2 --data-dir d2 --http-addr :8081 --raft-addr 127.0.0.1:9094 --serf-addr 127.0.0.1:7947 --bootstrap-expect 3 --join 127.0.0.1:7946\n" +
-			"   sluice server --node-id 3 --data-dir d3 --http-addr :8082 --raft-addr 127.0.0.1:9095 --serf-addr 127.0.0.1:7948 --bootstrap-expect 3 --join 127.0.0.1:7946",
+			"   sluice server --node-id 1 --data-dir d1 --http-addr :8080 --raft-addr 127.0.0.1:9093 --serf-addr 127.0.0.1:7946 --bootstrap-expect 3 --insecure\n" +
+			"   sluice server --node-id 2 --data-dir d2 --http-addr :8081 --raft-addr 127.0.0.1:9094 --serf-addr 127.0.0.1:7947 --bootstrap-expect 3 --join 127.0.0.1:7946 --insecure\n" +
+			"   sluice server --node-id 3 --data-dir d3 --http-addr :8082 --raft-addr 127.0.0.1:9095 --serf-addr 127.0.0.1:7948 --bootstrap-expect 3 --join 127.0.0.1:7946 --insecure\n\n" +
+			"--insecure runs them without TLS and authentication; docs/security.md shows the secure\n" +
+			"setup. Without --insecure, authentication is on: a new cluster creates the principal\n" +
+			"admin and writes its token to DATA-DIR/admin-token (or --bootstrap-admin-token-file).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", EnvVars: []string{"SLUICE_CONFIG"}, Usage: "read settings from JSON `FILE`"},
 			&cli.IntFlag{Name: "node-id", EnvVars: []string{"SLUICE_NODE_ID"}, Value: int(d.NodeID), Usage: "node id, unique in the cluster and stable across restarts"},
@@ -45,6 +51,13 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "bootstrap-expect", EnvVars: []string{"SLUICE_BOOTSTRAP_EXPECT"}, Value: d.BootstrapExpect, Usage: "controllers that form the first quorum"},
 			logLevelFlag("info"),
 			&cli.StringFlag{Name: "log-format", EnvVars: []string{"SLUICE_LOG_FORMAT"}, Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"SLUICE_TLS_CERT"}, Usage: "PEM certificate `FILE` of the HTTP/WebSocket listener (reloaded when it changes and on SIGHUP)"},
+			&cli.StringFlag{Name: "tls-key", EnvVars: []string{"SLUICE_TLS_KEY"}, Usage: "PEM key `FILE` of --tls-cert"},
+			&cli.StringFlag{Name: "tls-client-ca", EnvVars: []string{"SLUICE_TLS_CLIENT_CA"}, Usage: "PEM CA `FILE` verifying client certificates (their CN is the principal)"},
+			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"SLUICE_INSECURE"}, Usage: "run without authentication and without the TLS requirement (logged as a warning)"},
+			&cli.StringSliceFlag{Name: "allowed-origins", EnvVars: []string{"SLUICE_ALLOWED_ORIGINS"}, Usage: "browser `ORIGIN` allowed besides the listener's own, e.g. https://console.example.com, or * (repeatable)"},
+			&cli.StringFlag{Name: "bootstrap-admin-token-file", EnvVars: []string{"SLUICE_BOOTSTRAP_ADMIN_TOKEN_FILE"}, Usage: "`FILE` with the first admin's token, created when missing (default: generated into DATA-DIR/admin-token)"},
+			&cli.StringFlag{Name: "audit-log", EnvVars: []string{"SLUICE_AUDIT_LOG"}, Usage: "append audit records (admin actions, denials) as JSON lines to `FILE` (default: the log, with audit=true)"},
 		},
 		Action: runServer,
 	}
@@ -76,10 +89,12 @@ type serverSettings struct {
 	cfg       platform.Config
 	logLevel  string
 	logFormat string
+	auditLog  string
 }
 
 // configKeys are the keys a --config file may hold: the flag names.
-var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "cluster-name", "bootstrap-expect", "log-level", "log-format"}
+var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "cluster-name", "bootstrap-expect", "log-level", "log-format",
+	"tls-cert", "tls-key", "tls-client-ca", "insecure", "allowed-origins", "bootstrap-admin-token-file", "audit-log"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
@@ -104,7 +119,7 @@ func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	// Flags and environment variables win over the file.
 	for _, k := range configKeys {
 		if c.IsSet(k) {
-			if k == "join" {
+			if k == "join" || k == "allowed-origins" {
 				values[k] = c.StringSlice(k)
 			} else {
 				values[k] = c.Value(k)
@@ -116,6 +131,8 @@ func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 			return nil, err
 		}
 	}
+	// Authentication is on unless the operator opts out of security.
+	s.cfg.Auth = !s.cfg.Insecure
 	return s, nil
 }
 
@@ -201,6 +218,27 @@ func (s *serverSettings) set(key string, v any) error {
 		s.logLevel, err = str()
 	case "log-format":
 		s.logFormat, err = str()
+	case "tls-cert":
+		s.cfg.TLSCertFile, err = str()
+	case "tls-key":
+		s.cfg.TLSKeyFile, err = str()
+	case "tls-client-ca":
+		s.cfg.TLSClientCAFile, err = str()
+	case "allowed-origins":
+		s.cfg.AllowedOrigins, err = list()
+	case "bootstrap-admin-token-file":
+		s.cfg.BootstrapAdminTokenFile, err = str()
+	case "audit-log":
+		s.auditLog, err = str()
+	case "insecure":
+		switch x := v.(type) {
+		case bool:
+			s.cfg.Insecure = x
+		case string:
+			s.cfg.Insecure, err = strconv.ParseBool(x)
+		default:
+			err = fmt.Errorf("setting insecure: want true or false, got %v", v)
+		}
 	}
 	return err
 }
@@ -224,9 +262,62 @@ func runServer(c *cli.Context) error {
 		return err
 	}
 	s.cfg.Logger = logger
+	if err := checkClusterSecurity(s.cfg); err != nil {
+		return err
+	}
+	if s.auditLog != "" {
+		f, err := os.OpenFile(s.auditLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("--audit-log: %w", err)
+		}
+		defer f.Close()
+		s.cfg.AuditLogger = slog.New(slog.NewJSONHandler(f, nil)).With("node", s.cfg.NodeID)
+	}
 	return serveNodes(c.Context, []platform.Config{s.cfg}, func(nodes []*platform.Node) {
-		logger.Info("sluice server ready", "node_id", s.cfg.NodeID, "http", httpURL(nodes[0].HTTPAddr()), "roles", strings.Join(s.cfg.Roles, ","), "data_dir", s.cfg.DataDir)
+		n := nodes[0]
+		if _, err := n.BootstrapAuth(c.Context); err != nil {
+			logger.Error("bootstrap authentication", "err", err)
+		}
+		logger.Info("sluice server ready", "node_id", s.cfg.NodeID, "http", n.URL(), "roles", strings.Join(s.cfg.Roles, ","),
+			"data_dir", s.cfg.DataDir, "tls", s.cfg.TLSCertFile != "", "auth", s.cfg.Auth)
+		go reloadOnHangup(c.Context, n, logger)
 	})
+}
+
+// checkClusterSecurity is sluice server's part of the start-up gate, on
+// top of platform.Config's (which refuses any non-loopback address
+// without TLS and auth): a multi-node cluster (joining others, or a quorum
+// of more than one) needs TLS and auth even on loopback, unless
+// --insecure.
+func checkClusterSecurity(cfg platform.Config) error {
+	if cfg.Insecure || (cfg.TLSCertFile != "" && cfg.Auth) {
+		return nil
+	}
+	if len(cfg.Join) > 0 || cfg.BootstrapExpect > 1 {
+		return errors.New("refusing to start a multi-node cluster without TLS and authentication: give --tls-cert and --tls-key, " +
+			"or --insecure to run it unprotected (see docs/security.md)")
+	}
+	return nil
+}
+
+// reloadOnHangup reloads the node's TLS certificate on every SIGHUP until
+// ctx ends (the server's lifetime).
+func reloadOnHangup(ctx context.Context, n *platform.Node, logger *slog.Logger) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			if err := n.ReloadTLS(); err != nil {
+				logger.Error("reload tls certificate on SIGHUP", "err", err)
+			} else {
+				logger.Info("tls certificate reloaded on SIGHUP")
+			}
+		}
+	}
 }
 
 // serveNodes starts the nodes: the first alone (the others join its
