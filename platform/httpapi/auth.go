@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/platform/auth"
@@ -58,6 +59,8 @@ type access struct {
 	param    string
 	op       string
 	public   bool
+	// authenticated routes need a credential (with auth on) but no ACL.
+	authenticated bool
 	// fromBody reads the resource name from the JSON body's "name" field.
 	fromBody bool
 	more     func(r *http.Request) []auth.Request
@@ -102,7 +105,7 @@ var routeAccess = map[string]access{
 	wire.RouteAddACL:          {resource: meta.ResourceCluster, op: meta.OperationAdmin},
 	wire.RouteRemoveACL:       {resource: meta.ResourceCluster, op: meta.OperationAdmin},
 	// whoami answers any authenticated caller about itself.
-	wire.RouteWhoAmI: {public: true},
+	wire.RouteWhoAmI: {authenticated: true},
 
 	// The console's page and assets hold no data.
 	"GET /{$}":      {public: true},
@@ -191,6 +194,10 @@ func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 		}
 		if id.Principal == "" {
 			s.deny(w, r, id, pattern, wire.Errorf(wire.CodeUnauthenticated, "%s needs a credential: an Authorization: Bearer token or a client certificate", r.URL.Path))
+			return
+		}
+		if rule.authenticated {
+			h.ServeHTTP(w, r)
 			return
 		}
 		checks, err := s.checksFor(r, rule)
@@ -392,4 +399,11 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) securityInfo() wire.Security {
 	sec := s.cfg.Security
 	return wire.Security{TLS: sec.TLS, Auth: sec.Auth, Insecure: sec.Insecure}
+}
+
+// Routes lists every pattern registered with Handle, in order.
+func (s *Server) Routes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.patterns)
 }

@@ -152,9 +152,5 @@ func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request) {
 	} else {
 		out.Anonymous = true
 	}
-	if s.cfg.Security.Auth && out.Anonymous {
-		s.deny(w, r, Identity{}, wire.RouteWhoAmI, wire.Errorf(wire.CodeUnauthenticated, "no credential"))
-		return
-	}
 	writeJSON(w, http.StatusOK, out)
 }
