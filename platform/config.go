@@ -80,6 +80,11 @@ type Config struct {
 	// TLSClientCAFile (PEM) verifies client certificates when a client
 	// presents one; its subject CN is then the request's principal.
 	TLSClientCAFile string
+	// TLSCAFile (PEM) is what this node trusts, besides the system roots,
+	// for other nodes' client-listener certificates when it calls them
+	// (forwarding, the WebSocket group proxy, the group list). Default
+	// TLSClientCAFile (one cluster CA for nodes and clients).
+	TLSCAFile string
 	// Auth requires a token or a client certificate on every /v1 request
 	// and an ACL that allows it. Default false (sluice server turns it on
 	// unless --insecure).

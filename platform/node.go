@@ -45,6 +45,7 @@ type Node struct {
 	peer       *httpapi.Peer         // calls to other nodes
 	source     broker.MetadataSource // the controller, local or remote
 	certs      *auth.CertReloader    // client listener's certificate, nil without TLS
+	peerTLS    *tls.Config           // calls to other nodes' https URLs, nil without TLS
 
 	fresh       freshConns      // connections without a request yet
 	serveCtx    context.Context // parent of every request's context
@@ -163,7 +164,10 @@ func (n *Node) start(ctx context.Context) error {
 	// Other nodes are reached over the internal HTTP routes: produce
 	// batches for partitions led elsewhere, and, on a broker-only node,
 	// the metadata and topic changes.
-	peer := &httpapi.Peer{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
+	if n.peerTLS, err = cfg.peerTLSConfig(); err != nil {
+		return err
+	}
+	peer := &httpapi.Peer{HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, TLSClientConfig: n.peerTLS}}}
 	n.peer = peer
 	var (
 		source broker.MetadataSource

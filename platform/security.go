@@ -117,6 +117,33 @@ func (n *Node) clientTLSConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
+// peerTLSConfig is the TLS configuration of this node's calls to other
+// nodes' client listeners: the system roots plus TLSCAFile (default
+// TLSClientCAFile). nil without client TLS.
+func (c *Config) peerTLSConfig() (*tls.Config, error) {
+	if !c.clientTLS() {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	file := c.TLSCAFile
+	if file == "" {
+		file = c.TLSClientCAFile
+	}
+	if file != "" {
+		pem, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("tls ca: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls ca %s: no PEM certificate in it", file)
+		}
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
 // ReloadTLS loads the client listener's certificate and key files again
 // (sluice server does on SIGHUP). Without TLS it does nothing.
 func (n *Node) ReloadTLS() error {

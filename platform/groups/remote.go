@@ -19,7 +19,8 @@ import (
 
 // Peers reaches partitions that other nodes lead: appends go through the
 // broker's forwarding seam (httpapi.Peer on a node), reads through the
-// leader's public /v1 fetch and offsets routes. *PeerClient implements it.
+// leader's internal fetch and offsets routes (httpapi.RouteInternalFetch,
+// RouteInternalOffsets). *PeerClient implements it.
 type Peers interface {
 	broker.Forwarder
 	// Fetch reads one partition on its leader from offset (no long-poll
@@ -47,7 +48,7 @@ func (p *PeerClient) Forward(ctx context.Context, leader *meta.Broker, topic str
 
 // Fetch implements Peers.
 func (p *PeerClient) Fetch(ctx context.Context, leader *meta.Broker, topic string, partition int32, offset int64, maxBytes int, maxWait time.Duration) (*wire.FetchBatch, error) {
-	u := fmt.Sprintf("%s/v1/topics/%s/partitions/%d/records?%s=%d&%s=%d&%s=%d&%s=%s", leader.HTTPAddr, url.PathEscape(topic), partition,
+	u := fmt.Sprintf("%s/internal/v1/topics/%s/partitions/%d/records?%s=%d&%s=%d&%s=%d&%s=%s", leader.HTTPAddr, url.PathEscape(topic), partition,
 		wire.ParamOffset, offset, wire.ParamMaxBytes, max(maxBytes, 1), wire.ParamMaxWaitMs, maxWait.Milliseconds(), wire.ParamFormat, wire.FormatBinary)
 	body, err := p.get(ctx, u)
 	if err != nil {
@@ -69,7 +70,7 @@ func (p *PeerClient) ListOffset(ctx context.Context, leader *meta.Broker, topic 
 	case broker.OffsetLatest:
 		a = wire.AtLatest
 	}
-	u := fmt.Sprintf("%s/v1/topics/%s/partitions/%d/offsets?%s=%s", leader.HTTPAddr, url.PathEscape(topic), partition, wire.ParamAt, a)
+	u := fmt.Sprintf("%s/internal/v1/topics/%s/partitions/%d/offsets?%s=%s", leader.HTTPAddr, url.PathEscape(topic), partition, wire.ParamAt, a)
 	body, err := p.get(ctx, u)
 	if err != nil {
 		return 0, err
