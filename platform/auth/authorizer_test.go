@@ -28,10 +28,10 @@ func TestAuthorize(t *testing.T) {
 		acl("a9", "erin", meta.ResourcePlugin, "p", lit, meta.OperationUpload, allow),
 	}
 	cases := []struct {
-		name                       string
+		name                      string
 		principal, rtype, res, op string
-		want                       bool
-		rule                       string
+		want                      bool
+		rule                      string
 	}{
 		{"literal allow", "alice", topic, "orders", meta.OperationProduce, true, "a1"},
 		{"other op on the same topic", "alice", topic, "orders", meta.OperationConsume, false, ""},
