@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -122,6 +123,10 @@ const (
 type Verifier struct {
 	now func() time.Time
 	ttl time.Duration
+	// hashing bounds concurrent argon2 checks (each holds 19 MiB for
+	// tens of milliseconds): a burst of requests with unknown secrets
+	// queues here instead of exhausting memory.
+	hashing chan struct{}
 
 	mu    sync.Mutex
 	cache map[[32]byte]cached
@@ -143,7 +148,7 @@ func NewVerifier(ttl time.Duration, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{now: now, ttl: ttl, cache: map[[32]byte]cached{}}
+	return &Verifier{now: now, ttl: ttl, cache: map[[32]byte]cached{}, hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // Verify returns the principal owning token in c, or ErrBadToken.
@@ -164,7 +169,10 @@ func (v *Verifier) Verify(c *meta.Cluster, token string) (string, error) {
 	if hit && now.Before(e.expires) && e.tokenID == id && e.hash == tok.Hash && e.principal == owner.Name {
 		return owner.Name, nil
 	}
-	if !CheckHash(token, tok.Hash) {
+	v.hashing <- struct{}{}
+	ok = CheckHash(token, tok.Hash)
+	<-v.hashing
+	if !ok {
 		return "", fmt.Errorf("token %s: %w", id, ErrBadToken)
 	}
 	v.mu.Lock()

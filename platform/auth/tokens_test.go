@@ -98,3 +98,15 @@ func TestVerifierCachesAndHonoursRevocation(t *testing.T) {
 		t.Fatalf("malformed: %v", err)
 	}
 }
+
+// BenchmarkCheckHash is the cost of one token verification without the
+// cache (docs/security.md quotes it).
+func BenchmarkCheckHash(b *testing.B) {
+	tok, _ := NewToken()
+	h := HashToken(tok)
+	for b.Loop() {
+		if !CheckHash(tok, h) {
+			b.Fatal("mismatch")
+		}
+	}
+}
