@@ -165,7 +165,16 @@ func (n *Node) apiSecurity() httpapi.Security {
 	}
 }
 
-func (n *Node) origins() auth.OriginPolicy { return auth.OriginPolicy{Allowed: n.cfg.AllowedOrigins} }
+func (n *Node) origins() auth.OriginPolicy {
+	trusted := []string{}
+	if n.cfg.AdvertiseAddr != "" {
+		trusted = append(trusted, n.cfg.AdvertiseAddr)
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		trusted = append(trusted, h)
+	}
+	return auth.OriginPolicy{Allowed: n.cfg.AllowedOrigins, TrustedHosts: trusted}
+}
 
 // checkOrigin is the WebSocket upgrader's origin check.
 func (n *Node) checkOrigin(r *http.Request) bool { return n.origins().Check(r) }

@@ -512,6 +512,25 @@ func TestBrowserOrigin(t *testing.T) {
 		t.Errorf("same-origin JSON POST: %d", r.StatusCode)
 	}
 
+	// DNS rebinding: a page whose own name now resolves to the node. Its
+	// requests are same-origin to the browser; a GET carries no Origin.
+	_, port, _ := strings.Cut(strings.TrimPrefix(base, "http://"), ":")
+	for _, origin := range []string{"", "http://rebind.evil.example:" + port} {
+		req, _ := http.NewRequest("GET", base+"/v1/topics", nil)
+		req.Host = "rebind.evil.example:" + port
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("rebound host, origin %q: %d, want 403", origin, resp.StatusCode)
+		}
+	}
+
 	wsURL := strings.Replace(base, "http://", "ws://", 1) + "/v1/topics/same/consume"
 	dial := func(origin string) int {
 		h := http.Header{}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,39 @@ import (
 // further origins ("https://console.example.com"); "*" allows any.
 type OriginPolicy struct {
 	Allowed []string
+	// TrustedHosts are host names (no port) that name this node, for
+	// HostAllowed: the advertised host, the machine's host name.
+	TrustedHosts []string
+}
+
+// HostAllowed reports whether r's Host header names this node: an IP
+// literal, localhost, a trusted host, or the host of an allowed origin.
+// A DNS-rebinding page reaches the node under the attacker's own domain
+// name, which fails this, while its requests are "same-origin" to the
+// browser (and a same-origin GET carries no Origin at all).
+func (p OriginPolicy) HostAllowed(r *http.Request) bool {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if host == "" || net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	for _, h := range p.TrustedHosts {
+		if strings.EqualFold(h, host) {
+			return true
+		}
+	}
+	for _, a := range p.Allowed {
+		if a == "*" {
+			return true
+		}
+		if u, err := url.Parse(a); err == nil && strings.EqualFold(u.Hostname(), host) {
+			return true
+		}
+	}
+	return false
 }
 
 // Check reports whether r's Origin is acceptable.

@@ -44,3 +44,25 @@ func TestOriginPolicy(t *testing.T) {
 		t.Error(`"*" does not allow every origin`)
 	}
 }
+
+func TestHostAllowed(t *testing.T) {
+	p := OriginPolicy{Allowed: []string{"https://console.example.com"}, TrustedHosts: []string{"node1.internal"}}
+	for host, want := range map[string]bool{
+		"127.0.0.1:8080":           true,
+		"[::1]:8080":               true,
+		"10.0.0.5":                 true,
+		"localhost:8080":           true,
+		"app.localhost":            true,
+		"node1.internal:8080":      true,
+		"NODE1.internal.":          true,
+		"console.example.com":      true,
+		"rebind.evil.example:8080": false,
+		"evil.example":             false,
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		if got := p.HostAllowed(r); got != want {
+			t.Errorf("HostAllowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -346,11 +346,17 @@ var simpleContentTypes = map[string]bool{
 }
 
 // browserCheck refuses what a web page on another origin could make a
-// browser send: any request with an Origin outside the policy, and a POST
+// browser send: with auth off, a request whose Host is not a name of this
+// node (DNS rebinding); any request with an Origin outside the policy, and a POST
 // without an Authorization header whose content type a form or a simple
 // fetch could produce (CSRF). Allowed cross-origin requests get CORS
 // headers.
 func (s *Server) browserCheck(w http.ResponseWriter, r *http.Request) error {
+	if !s.cfg.Security.Auth && !s.cfg.Security.Origins.HostAllowed(r) {
+		// Without auth the API is protected by where it listens; a page
+		// that rebinds its own domain name to this address must not get in.
+		return wire.Errorf(wire.CodeForbidden, "host %q does not name this node (DNS rebinding guard): use its address, or set --advertise-addr or --allowed-origins", r.Host)
+	}
 	origin := r.Header.Get("Origin")
 	if origin != "" {
 		if !s.cfg.Security.Origins.Check(r) {
