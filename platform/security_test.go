@@ -263,6 +263,27 @@ func TestACLMatrix(t *testing.T) {
 			}
 		})
 	}
+	// Lists: without describe on the cluster, a principal sees only the
+	// topics it may describe.
+	lister, err := admin.CreatePrincipal(ctx, "lister", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AddACL(ctx, topicACL(lister.Principal, "orders", "consume", "allow")); err != nil {
+		t.Fatal(err)
+	}
+	lc := s.client(t, lister.Token)
+	topics, err := lc.ListTopics(ctx)
+	if err != nil || len(topics) != 1 || topics[0].Name != "orders" {
+		t.Errorf("topics listed for a consumer of orders: %+v %v", topics, err)
+	}
+	if groups, err := lc.ListGroups(ctx); err != nil || len(groups) != 0 {
+		t.Errorf("groups listed for a principal with no group ACL: %+v %v", groups, err)
+	}
+	if all, err := admin.ListTopics(ctx); err != nil || len(all) < 3 {
+		t.Errorf("admin's topic list: %+v %v", all, err)
+	}
+
 	// A consumer may not join a group it has no ACL for.
 	cons, err := admin.CreatePrincipal(ctx, "topic-only", "")
 	if err != nil {

@@ -61,6 +61,10 @@ type access struct {
 	public   bool
 	// authenticated routes need a credential (with auth on) but no ACL.
 	authenticated bool
+	// listOf marks a list route: a principal without the rule's
+	// operation (describe on the cluster) still gets the list, of the
+	// resources of this type it may describe.
+	listOf string
 	// fromBody reads the resource name from the JSON body's "name" field.
 	fromBody bool
 	more     func(r *http.Request) []auth.Request
@@ -70,7 +74,7 @@ type access struct {
 // /v1 route registered without an entry is refused for everyone (and a
 // test fails): there is no unguarded route.
 var routeAccess = map[string]access{
-	wire.RouteListTopics:    {resource: meta.ResourceCluster, op: meta.OperationDescribe},
+	wire.RouteListTopics:    {resource: meta.ResourceCluster, op: meta.OperationDescribe, listOf: meta.ResourceTopic},
 	wire.RouteCreateTopic:   {resource: meta.ResourceTopic, fromBody: true, op: meta.OperationCreate},
 	wire.RouteDescribeTopic: {resource: meta.ResourceTopic, param: "topic", op: meta.OperationDescribe},
 	wire.RouteAlterTopic:    {resource: meta.ResourceTopic, param: "topic", op: meta.OperationAlter},
@@ -82,13 +86,13 @@ var routeAccess = map[string]access{
 	wire.RouteHealth:        {public: true},
 	wire.RouteMetrics:       {resource: meta.ResourceCluster, op: meta.OperationDescribe},
 
-	wire.RouteListPlugins:         {resource: meta.ResourceCluster, op: meta.OperationDescribe},
+	wire.RouteListPlugins:         {resource: meta.ResourceCluster, op: meta.OperationDescribe, listOf: meta.ResourcePlugin},
 	wire.RouteUploadPlugin:        {resource: meta.ResourcePlugin, param: "name", op: meta.OperationUpload},
 	wire.RouteDescribePlugin:      {resource: meta.ResourcePlugin, param: "name", op: meta.OperationDescribe},
 	wire.RouteDeletePlugin:        {resource: meta.ResourcePlugin, param: "name", op: meta.OperationDelete},
 	wire.RouteDeletePluginVersion: {resource: meta.ResourcePlugin, param: "name", op: meta.OperationDelete},
 
-	wire.RouteListGroups:    {resource: meta.ResourceCluster, op: meta.OperationDescribe},
+	wire.RouteListGroups:    {resource: meta.ResourceCluster, op: meta.OperationDescribe, listOf: meta.ResourceGroup},
 	wire.RouteDescribeGroup: {resource: meta.ResourceGroup, param: "group", op: meta.OperationDescribe},
 	wire.RouteResetOffsets:  {resource: meta.ResourceGroup, param: "group", op: meta.OperationAlter},
 	wire.RouteDeleteGroup:   {resource: meta.ResourceGroup, param: "group", op: meta.OperationDelete},
@@ -206,9 +210,19 @@ func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 			return
 		}
 		acls := s.cfg.Metadata().ACLs
-		for _, c := range checks {
+		for i, c := range checks {
 			c.Principal = id.Principal
-			if d := auth.Authorize(acls, c); !d.Allowed {
+			d := auth.Authorize(acls, c)
+			if !d.Allowed && i == 0 && rule.listOf != "" {
+				// A list without describe on the cluster: only what the
+				// principal may describe.
+				principal := id.Principal
+				r = r.WithContext(auth.WithVisibility(r.Context(), func(rt, name string) bool {
+					return auth.Authorize(acls, auth.Request{Principal: principal, ResourceType: rt, Resource: name, Operation: meta.OperationDescribe}).Allowed
+				}))
+				continue
+			}
+			if !d.Allowed {
 				s.deny(w, r, id, pattern, wire.Errorf(wire.CodeForbidden, "principal %q may not %s %s %q (%s)",
 					id.Principal, c.Operation, c.ResourceType, c.Resource, d.Reason))
 				return

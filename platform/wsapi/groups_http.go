@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/groups"
+	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
@@ -41,6 +43,9 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 	}
 	out := wire.GroupList{Groups: make([]wire.GroupSummary, 0, len(list))}
 	for _, g := range list {
+		if !auth.Visible(r.Context(), meta.ResourceGroup, g.Group) {
+			continue
+		}
 		out.Groups = append(out.Groups, wire.GroupSummary{Group: g.Group, State: g.State, Members: g.Members,
 			Assignor: g.Assignor, Coordinator: h.cfg.NodeID})
 	}
