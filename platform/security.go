@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,11 @@ func (c *Config) validateSecurity() []error {
 	}
 	if c.TLSClientCAFile != "" && !c.clientTLS() {
 		errs = append(errs, errors.New("tls client ca: needs a certificate and key (client certificates come over TLS)"))
+	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "") {
+			errs = append(errs, fmt.Errorf("allowed origin %q: want scheme://host[:port] (e.g. https://console.example.com) or *", o))
+		}
 	}
 	if c.Insecure || len(errs) > 0 {
 		return errs

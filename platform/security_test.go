@@ -602,6 +602,9 @@ func TestStartupGate(t *testing.T) {
 		{"insecure", func(c *platform.Config) { c.HTTPAddr = ":8080"; c.SerfAddr = ":7946"; c.Insecure = true }, true},
 		{"cert without key", func(c *platform.Config) { c.TLSCertFile = "c" }, false},
 		{"client CA without TLS", func(c *platform.Config) { c.TLSClientCAFile = "ca" }, false},
+		{"origins", func(c *platform.Config) { c.AllowedOrigins = []string{"https://a.example", "http://b.example:8080", "*"} }, true},
+		{"origin with a path", func(c *platform.Config) { c.AllowedOrigins = []string{"https://a.example/app"} }, false},
+		{"origin without a scheme", func(c *platform.Config) { c.AllowedOrigins = []string{"a.example"} }, false},
 	}
 	for _, tc := range cases {
 		c := base

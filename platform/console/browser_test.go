@@ -433,6 +433,7 @@ func TestConsoleSignsInWithToken(t *testing.T) {
 		t.Errorf("token in sessionStorage %q", got)
 	}
 	b.waitFor("the sign-in form gone", `document.getElementById("signin").hidden`)
+	b.waitText("#whoami", "signed in as admin")
 
 	b.run("open the tail", chromedp.Navigate(n.URL()+"/#/tail/"+topic))
 	b.waitFor("the topic prefilled", `document.getElementById("tail-topic").value === "secured"`)

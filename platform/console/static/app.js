@@ -146,6 +146,17 @@ function setToken(t) {
     if (t) sessionStorage.setItem(TOKEN_KEY, t); else sessionStorage.removeItem(TOKEN_KEY);
   } catch { /* storage disabled: the token lives until the page reloads */ }
   $("#signout").hidden = !t;
+  showWhoAmI();
+}
+
+// showWhoAmI names the signed-in principal in the header.
+function showWhoAmI() {
+  const el = $("#whoami");
+  if (!token()) { el.hidden = true; return; }
+  api("/v1/whoami").then((w) => {
+    el.textContent = w.principal ? `signed in as ${w.principal}` : "";
+    el.hidden = !w.principal;
+  }, () => { el.hidden = true; });
 }
 
 // showSignin asks for a token after the node answered 401.
@@ -853,6 +864,7 @@ function start() {
   $("#signin").addEventListener("submit", signin);
   $("#signout").addEventListener("click", signout);
   $("#signout").hidden = !token();
+  showWhoAmI();
   api("/v1/cluster").then(showIdentity, () => { /* the view reports errors */ });
   navigate();
 }
