@@ -192,8 +192,12 @@ func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 			r = r.WithContext(context.WithValue(r.Context(), identityKey{}, id))
 		}
 		sec := s.cfg.Security
-		if rule.public || !sec.Auth {
+		if rule.public {
 			h.ServeHTTP(w, r)
+			return
+		}
+		if !sec.Auth {
+			s.serveAudited(w, r, h, id, pattern, rule, "")
 			return
 		}
 		if id.Principal == "" {
@@ -228,16 +232,25 @@ func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 				return
 			}
 		}
-		if !auditedOp(rule.op) {
-			h.ServeHTTP(w, r)
-			return
-		}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r)
-		s.audit().Info("admin action", "principal", id.Principal, "auth", id.Method, "route", pattern,
-			"path", r.URL.Path, "resource_type", rule.resource, "resource", checks[0].Resource,
-			"operation", rule.op, "status", sw.status, "remote", r.RemoteAddr)
+		s.serveAudited(w, r, h, id, pattern, rule, checks[0].Resource)
 	})
+}
+
+// serveAudited serves the request and, for an admin action (auth on or
+// off), writes its audit record with the answer's status.
+func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, h http.Handler, id Identity, pattern string, rule access, resource string) {
+	if !auditedOp(rule.op) {
+		h.ServeHTTP(w, r)
+		return
+	}
+	if resource == "" && rule.param != "" {
+		resource = r.PathValue(rule.param)
+	}
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	h.ServeHTTP(sw, r)
+	s.audit().Info("admin action", "principal", id.Principal, "auth", id.Method, "route", pattern,
+		"path", r.URL.Path, "resource_type", rule.resource, "resource", resource,
+		"operation", rule.op, "status", sw.status, "remote", r.RemoteAddr)
 }
 
 // auditedOp: every operation but reading and writing records and
