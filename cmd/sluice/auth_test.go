@@ -36,6 +36,9 @@ func TestUserAndACLCommands(t *testing.T) {
 		}
 		return r
 	}
+	if w := mustAs(admin, "user", "whoami").stdout; w != "admin (by token)\n" {
+		t.Errorf("whoami: %q", w)
+	}
 	mustAs(admin, "topic", "create", "orders")
 	mustAs(admin, "topic", "create", "other")
 	r := mustAs(admin, "user", "create", "alice", "-o", "json")

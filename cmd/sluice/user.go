@@ -44,6 +44,27 @@ func userCommand() *cli.Command {
 				},
 			},
 			{
+				Name:  "whoami",
+				Usage: "show the principal the server takes this CLI's credential for",
+				Action: func(c *cli.Context) error {
+					return withClient(c, func(cl *client.Client) error {
+						w, err := cl.WhoAmI(c.Context)
+						if err != nil {
+							return err
+						}
+						if wantJSON(c) {
+							return printJSON(c.App.Writer, w)
+						}
+						if w.Anonymous {
+							_, err = fmt.Fprintf(c.App.Writer, "anonymous (auth on: %v)\n", w.AuthEnabled)
+							return err
+						}
+						_, err = fmt.Fprintf(c.App.Writer, "%s (by %s)\n", w.Principal, w.Method)
+						return err
+					})
+				},
+			},
+			{
 				Name:  "gen-token",
 				Usage: "print a fresh token without contacting a server (for --bootstrap-admin-token-file)",
 				Action: func(c *cli.Context) error {
