@@ -657,9 +657,14 @@ func TestSecureTwoNodes(t *testing.T) {
 	ctx := context.Background()
 	via := &secureNode{Node: n2, tls: s.tls}
 	cl := via.client(t, s.adminToken)
-	if _, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "both", Partitions: 4, ReplicationFactor: 2}); err != nil {
-		t.Fatalf("create through node 2: %v", err)
-	}
+	eventually(t, "create through node 2", func() (bool, string) {
+		// A joining controller may not know the leader yet: retriable.
+		_, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "both", Partitions: 4, ReplicationFactor: 2})
+		if err != nil && !errors.Is(err, client.ErrNotController) {
+			t.Fatalf("create through node 2: %v", err)
+		}
+		return err == nil, fmt.Sprint(err)
+	})
 	var recs []client.Record
 	for i := range 8 {
 		recs = append(recs, client.Record{Key: fmt.Appendf(nil, "k%d", i), Value: []byte("v")})
