@@ -103,6 +103,11 @@ type Config struct {
 	// AuditLogger receives the audit records (every admin action and
 	// every denial); nil sends them to Logger with audit=true.
 	AuditLogger *slog.Logger
+	// JWTPublicKeyFile (PEM public key or certificate: RSA, ECDSA P-256
+	// or Ed25519) accepts bearer JWTs signed with its key, from an OIDC
+	// identity provider; their "sub" is the principal. JWTIssuer and
+	// JWTAudience, when set, must match the iss and aud claims.
+	JWTPublicKeyFile, JWTIssuer, JWTAudience string
 	// TokenCacheTTL is how long a verified token is trusted before its
 	// hash is checked again. Default auth.DefaultCacheTTL (5 min).
 	TokenCacheTTL time.Duration

@@ -213,7 +213,9 @@ func (n *Node) start(ctx context.Context) error {
 		Processors:      n.plugins,
 		Registry:        reg,
 		Logger:          cfg.Logger,
-		Security:        n.apiSecurity(),
+	}
+	if apiCfg.Security, err = n.apiSecurity(); err != nil {
+		return err
 	}
 	apiCfg.Admin, apiCfg.Peer = n.plugins.checkPartitioners(admin), peer
 	if n.controller != nil {

@@ -160,15 +160,23 @@ func (n *Node) ReloadTLS() error {
 }
 
 // apiSecurity is the HTTP API's part of the configuration.
-func (n *Node) apiSecurity() httpapi.Security {
+func (n *Node) apiSecurity() (httpapi.Security, error) {
+	var jv *auth.JWTVerifier
+	if f := n.cfg.JWTPublicKeyFile; f != "" {
+		var err error
+		if jv, err = auth.NewJWTVerifier(f, n.cfg.JWTIssuer, n.cfg.JWTAudience, nil); err != nil {
+			return httpapi.Security{}, err
+		}
+	}
 	return httpapi.Security{
+		JWT:      jv,
 		Auth:     n.cfg.Auth,
 		Verifier: auth.NewVerifier(n.cfg.TokenCacheTTL, nil),
 		Origins:  n.origins(),
 		Audit:    n.cfg.AuditLogger,
 		TLS:      n.cfg.clientTLS(),
 		Insecure: n.cfg.Insecure,
-	}
+	}, nil
 }
 
 func (n *Node) origins() auth.OriginPolicy {

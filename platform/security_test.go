@@ -602,7 +602,9 @@ func TestStartupGate(t *testing.T) {
 		{"insecure", func(c *platform.Config) { c.HTTPAddr = ":8080"; c.SerfAddr = ":7946"; c.Insecure = true }, true},
 		{"cert without key", func(c *platform.Config) { c.TLSCertFile = "c" }, false},
 		{"client CA without TLS", func(c *platform.Config) { c.TLSClientCAFile = "ca" }, false},
-		{"origins", func(c *platform.Config) { c.AllowedOrigins = []string{"https://a.example", "http://b.example:8080", "*"} }, true},
+		{"origins", func(c *platform.Config) {
+			c.AllowedOrigins = []string{"https://a.example", "http://b.example:8080", "*"}
+		}, true},
 		{"origin with a path", func(c *platform.Config) { c.AllowedOrigins = []string{"https://a.example/app"} }, false},
 		{"origin without a scheme", func(c *platform.Config) { c.AllowedOrigins = []string{"a.example"} }, false},
 	}
@@ -700,5 +702,50 @@ func TestSecureTwoNodes(t *testing.T) {
 	// Anonymous through node 2: refused.
 	if st, _ := via.raw(t, "GET", "/v1/topics", "", "", nil); st != http.StatusUnauthorized {
 		t.Errorf("anonymous list through node 2: %d", st)
+	}
+}
+
+// TestJWTPrincipals: with an identity provider's key configured, a bearer
+// JWT authenticates as its subject over HTTP and WebSocket; an expired or
+// foreign one is refused.
+func TestJWTPrincipals(t *testing.T) {
+	idp := authtest.NewIdP(t)
+	keyFile := idp.WritePublicKey(t, t.TempDir(), "idp")
+	s := startSecure(t, testnode.WithConfig(func(c *platform.Config) {
+		c.JWTPublicKeyFile, c.JWTIssuer, c.JWTAudience = keyFile, "https://idp.example", "sluice"
+	}))
+	ctx := context.Background()
+	admin := s.client(t, s.adminToken)
+	if _, err := admin.CreateTopic(ctx, wire.CreateTopicRequest{Name: "jwt-topic", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AddACL(ctx, wire.ACL{Principal: "dana@example.com", ResourceType: meta.ResourceTopic, Resource: "jwt-topic", Operation: "consume"}); err != nil {
+		t.Fatal(err)
+	}
+	claims := func(exp time.Duration, iss string) map[string]any {
+		return map[string]any{"sub": "dana@example.com", "iss": iss, "aud": "sluice", "exp": time.Now().Add(exp).Unix()}
+	}
+	good := idp.Sign(t, claims(time.Hour, "https://idp.example"))
+	who, err := s.client(t, good).WhoAmI(ctx)
+	if err != nil || who.Principal != "dana@example.com" || who.Method != "jwt" {
+		t.Fatalf("whoami with a JWT: %+v %v", who, err)
+	}
+	if st, raw := s.raw(t, "GET", "/v1/topics/jwt-topic/partitions/0/records?offset=0&max_wait_ms=0", good, "", nil); st != http.StatusOK {
+		t.Errorf("fetch with a JWT: %d %s", st, raw)
+	}
+	if st, _ := s.raw(t, "DELETE", "/v1/topics/jwt-topic", good, "", nil); st != http.StatusForbidden {
+		t.Errorf("delete with a consume-only JWT: %d, want 403", st)
+	}
+	if st, _ := s.dialWS(t, "/v1/topics/jwt-topic/consume", bearer(good)); st != http.StatusSwitchingProtocols {
+		t.Errorf("websocket with a JWT: %d", st)
+	}
+	for name, tok := range map[string]string{
+		"expired":        idp.Sign(t, claims(-time.Hour, "https://idp.example")),
+		"another issuer": idp.Sign(t, claims(time.Hour, "https://evil.example")),
+		"another key":    authtest.NewIdP(t).Sign(t, claims(time.Hour, "https://idp.example")),
+	} {
+		if st, _ := s.raw(t, "GET", "/v1/topics/jwt-topic", tok, "", nil); st != http.StatusUnauthorized {
+			t.Errorf("%s JWT: %d, want 401", name, st)
+		}
 	}
 }

@@ -55,6 +55,9 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-key", EnvVars: []string{"SLUICE_TLS_KEY"}, Usage: "PEM key `FILE` of --tls-cert"},
 			&cli.StringFlag{Name: "tls-client-ca", EnvVars: []string{"SLUICE_TLS_CLIENT_CA"}, Usage: "PEM CA `FILE` verifying client certificates (their CN is the principal)"},
 			&cli.StringFlag{Name: "tls-ca", EnvVars: []string{"SLUICE_TLS_CA"}, Usage: "PEM CA `FILE` trusted for other nodes' https certificates (default: --tls-client-ca)"},
+			&cli.StringFlag{Name: "jwt-public-key", EnvVars: []string{"SLUICE_JWT_PUBLIC_KEY"}, Usage: "PEM public key `FILE` (RSA, ECDSA P-256, Ed25519) of an identity provider whose bearer JWTs are accepted; sub is the principal"},
+			&cli.StringFlag{Name: "jwt-issuer", EnvVars: []string{"SLUICE_JWT_ISSUER"}, Usage: "required iss claim of JWTs"},
+			&cli.StringFlag{Name: "jwt-audience", EnvVars: []string{"SLUICE_JWT_AUDIENCE"}, Usage: "required aud claim of JWTs"},
 			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"SLUICE_INSECURE"}, Usage: "run without authentication and without the TLS requirement (logged as a warning)"},
 			&cli.StringSliceFlag{Name: "allowed-origins", EnvVars: []string{"SLUICE_ALLOWED_ORIGINS"}, Usage: "browser `ORIGIN` allowed besides the listener's own, e.g. https://console.example.com, or * (repeatable)"},
 			&cli.StringFlag{Name: "bootstrap-admin-token-file", EnvVars: []string{"SLUICE_BOOTSTRAP_ADMIN_TOKEN_FILE"}, Usage: "`FILE` with the first admin's token, created when missing (default: generated into DATA-DIR/admin-token)"},
@@ -95,7 +98,7 @@ type serverSettings struct {
 
 // configKeys are the keys a --config file may hold: the flag names.
 var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "cluster-name", "bootstrap-expect", "log-level", "log-format",
-	"tls-cert", "tls-key", "tls-client-ca", "tls-ca", "insecure", "allowed-origins", "bootstrap-admin-token-file", "audit-log"}
+	"tls-cert", "tls-key", "tls-client-ca", "tls-ca", "jwt-public-key", "jwt-issuer", "jwt-audience", "insecure", "allowed-origins", "bootstrap-admin-token-file", "audit-log"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
@@ -227,6 +230,12 @@ func (s *serverSettings) set(key string, v any) error {
 		s.cfg.TLSClientCAFile, err = str()
 	case "tls-ca":
 		s.cfg.TLSCAFile, err = str()
+	case "jwt-public-key":
+		s.cfg.JWTPublicKeyFile, err = str()
+	case "jwt-issuer":
+		s.cfg.JWTIssuer, err = str()
+	case "jwt-audience":
+		s.cfg.JWTAudience, err = str()
 	case "allowed-origins":
 		s.cfg.AllowedOrigins, err = list()
 	case "bootstrap-admin-token-file":

@@ -26,6 +26,9 @@ type Security struct {
 	Auth bool
 	// Verifier checks API tokens; nil builds one with the default cache.
 	Verifier *auth.Verifier
+	// JWT, if set, accepts bearer JWTs from an identity provider (their
+	// subject is the principal) besides API tokens.
+	JWT *auth.JWTVerifier
 	// Origins are the browser origins allowed besides the listener's own.
 	Origins auth.OriginPolicy
 	// Audit receives one record per admin action and per denial; nil
@@ -38,7 +41,7 @@ type Security struct {
 // Identity is who a request comes from.
 type Identity struct {
 	Principal string
-	// Method is "token" or "certificate".
+	// Method is "token", "jwt" or "certificate".
 	Method string
 }
 
@@ -323,6 +326,13 @@ func peekName(r *http.Request, limit int64) (string, error) {
 // token is an error whether auth is on or not.
 func (s *Server) authenticate(r *http.Request) (Identity, error) {
 	tok := bearerToken(r)
+	if jv := s.cfg.Security.JWT; tok != "" && jv != nil && auth.LooksLikeJWT(tok) {
+		p, err := jv.Verify(tok)
+		if err != nil {
+			return Identity{}, wire.Errorf(wire.CodeUnauthenticated, "%v", err)
+		}
+		return Identity{Principal: p, Method: "jwt"}, nil
+	}
 	if tok != "" {
 		p, err := s.verifier.Verify(s.cfg.Metadata(), tok)
 		if err != nil {
