@@ -285,6 +285,8 @@ func runServer(c *cli.Context) error {
 		defer f.Close()
 		s.cfg.AuditLogger = slog.New(slog.NewJSONHandler(f, nil)).With("node", s.cfg.NodeID)
 	}
+	var hangups sync.WaitGroup // the SIGHUP handler, stopped by ctx
+	defer hangups.Wait()
 	return serveNodes(c.Context, []platform.Config{s.cfg}, func(nodes []*platform.Node) {
 		n := nodes[0]
 		if _, err := n.BootstrapAuth(c.Context); err != nil {
@@ -292,7 +294,11 @@ func runServer(c *cli.Context) error {
 		}
 		logger.Info("sluice server ready", "node_id", s.cfg.NodeID, "http", n.URL(), "roles", strings.Join(s.cfg.Roles, ","),
 			"data_dir", s.cfg.DataDir, "tls", s.cfg.TLSCertFile != "", "auth", s.cfg.Auth)
-		go reloadOnHangup(c.Context, n, logger)
+		hangups.Add(1)
+		go func() {
+			defer hangups.Done()
+			reloadOnHangup(c.Context, n, logger)
+		}()
 	})
 }
 

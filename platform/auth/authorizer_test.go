@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/sluicehq/sluice/platform/meta"
@@ -59,5 +60,26 @@ func TestAuthorize(t *testing.T) {
 		if d.Allowed != tc.want || d.Rule != tc.rule {
 			t.Errorf("%s: got allowed=%v rule=%q (%s), want %v %q", tc.name, d.Allowed, d.Rule, d.Reason, tc.want, tc.rule)
 		}
+	}
+}
+
+// BenchmarkAuthorize is one decision against n ACLs none of which
+// matches until the last (the scan's worst case; docs/security.md quotes
+// it).
+func BenchmarkAuthorize(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		acls := make([]meta.ACL, n)
+		for i := range acls {
+			acls[i] = acl(fmt.Sprint("a", i), fmt.Sprint("user-", i), meta.ResourceTopic, fmt.Sprint("topic-", i), meta.PatternLiteral, meta.OperationProduce, meta.EffectAllow)
+		}
+		acls[n-1].Principal = "me"
+		req := Request{Principal: "me", ResourceType: meta.ResourceTopic, Resource: fmt.Sprint("topic-", n-1), Operation: meta.OperationProduce}
+		b.Run(fmt.Sprint(n, "acls"), func(b *testing.B) {
+			for b.Loop() {
+				if !Authorize(acls, req).Allowed {
+					b.Fatal("denied")
+				}
+			}
+		})
 	}
 }

@@ -130,6 +130,35 @@ type Verifier struct {
 
 	mu    sync.Mutex
 	cache map[[32]byte]cached
+	// index maps token ids to their owners in indexed, the metadata
+	// snapshot it was built from (snapshots are immutable, so the
+	// pointer identifies the content).
+	indexed *meta.Cluster
+	index   map[string]owned
+}
+
+type owned struct {
+	principal string
+	hash      string
+}
+
+// owner finds the token with id in c through an index rebuilt once per
+// metadata snapshot, so a request costs a map lookup, not a scan of every
+// principal.
+func (v *Verifier) owner(c *meta.Cluster, id string) (owned, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.indexed != c {
+		idx := make(map[string]owned)
+		for _, p := range c.Principals {
+			for _, t := range p.Tokens {
+				idx[t.ID] = owned{principal: p.Name, hash: t.Hash}
+			}
+		}
+		v.indexed, v.index = c, idx
+	}
+	o, ok := v.index[id]
+	return o, ok
 }
 
 type cached struct {
@@ -157,7 +186,7 @@ func (v *Verifier) Verify(c *meta.Cluster, token string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("malformed token: %w", ErrBadToken)
 	}
-	owner, tok, ok := c.TokenOwner(id)
+	own, ok := v.owner(c, id)
 	if !ok {
 		return "", fmt.Errorf("token %s: %w", id, ErrBadToken)
 	}
@@ -166,11 +195,11 @@ func (v *Verifier) Verify(c *meta.Cluster, token string) (string, error) {
 	v.mu.Lock()
 	e, hit := v.cache[key]
 	v.mu.Unlock()
-	if hit && now.Before(e.expires) && e.tokenID == id && e.hash == tok.Hash && e.principal == owner.Name {
-		return owner.Name, nil
+	if hit && now.Before(e.expires) && e.tokenID == id && e.hash == own.hash && e.principal == own.principal {
+		return own.principal, nil
 	}
 	v.hashing <- struct{}{}
-	ok = CheckHash(token, tok.Hash)
+	ok = CheckHash(token, own.hash)
 	<-v.hashing
 	if !ok {
 		return "", fmt.Errorf("token %s: %w", id, ErrBadToken)
@@ -187,8 +216,8 @@ func (v *Verifier) Verify(c *meta.Cluster, token string) (string, error) {
 			clear(v.cache)
 		}
 	}
-	v.cache[key] = cached{principal: owner.Name, tokenID: id, hash: tok.Hash, expires: now.Add(v.ttl)}
-	return owner.Name, nil
+	v.cache[key] = cached{principal: own.principal, tokenID: id, hash: own.hash, expires: now.Add(v.ttl)}
+	return own.principal, nil
 }
 
 // Len is the number of cached verifications (for tests and metrics).
