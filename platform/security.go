@@ -176,6 +176,8 @@ func (n *Node) apiSecurity() (httpapi.Security, error) {
 		Audit:    n.cfg.AuditLogger,
 		TLS:      n.cfg.clientTLS(),
 		Insecure: n.cfg.Insecure,
+
+		RecheckInterval: n.cfg.Timing.AccessRecheck,
 	}, nil
 }
 

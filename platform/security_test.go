@@ -749,3 +749,77 @@ func TestJWTPrincipals(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSocketLosesAccess: an open WebSocket is checked again while it
+// runs (every Timing.AccessRecheck): revoking its token, or removing the
+// ACL it relies on, closes it with 1008 (policy violation).
+func TestWebSocketLosesAccess(t *testing.T) {
+	s := startSecure(t)
+	ctx := context.Background()
+	admin := s.client(t, s.adminToken)
+	if _, err := admin.CreateTopic(ctx, wire.CreateTopicRequest{Name: "live", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := admin.CreatePrincipal(ctx, "streamer", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	consume, err := admin.AddACL(ctx, wire.ACL{Principal: p.Principal, ResourceType: meta.ResourceTopic, Resource: "live", Operation: "consume"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AddACL(ctx, wire.ACL{Principal: p.Principal, ResourceType: meta.ResourceTopic, Resource: "live", Operation: "produce"}); err != nil {
+		t.Fatal(err)
+	}
+	closedWith := func(ws *websocket.Conn) int {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(replicationWait))
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				var ce *websocket.CloseError
+				if errors.As(err, &ce) {
+					return ce.Code
+				}
+				t.Fatalf("read: %v (want a close frame)", err)
+			}
+		}
+	}
+	// Removing the consume ACL closes the consumer; the producer stays.
+	st, cons := s.dialWS(t, "/v1/topics/live/consume", bearer(p.Token))
+	if st != http.StatusSwitchingProtocols {
+		t.Fatalf("consume: %d", st)
+	}
+	st, prod := s.dialWS(t, "/v1/topics/live/produce", bearer(p.Token))
+	if st != http.StatusSwitchingProtocols {
+		t.Fatalf("produce: %d", st)
+	}
+	if err := admin.RemoveACL(ctx, consume.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code := closedWith(cons); code != websocket.ClosePolicyViolation {
+		t.Errorf("consumer closed with %d, want %d", code, websocket.ClosePolicyViolation)
+	}
+	// The producer, still allowed, still produces after several rechecks.
+	for seq := 1; seq <= 3; seq++ {
+		time.Sleep(250 * time.Millisecond) // longer than AccessRecheck: rechecks run in between
+		if err := prod.WriteJSON(map[string]any{"type": "produce", "seq": seq, "records": []map[string]string{{"value": "v"}}}); err != nil {
+			t.Fatalf("produce %d: %v", seq, err)
+		}
+		var ack struct {
+			Type  string      `json:"type"`
+			Seq   int         `json:"seq"`
+			Error *wire.Error `json:"error"`
+		}
+		prod.SetReadDeadline(time.Now().Add(replicationWait))
+		if err := prod.ReadJSON(&ack); err != nil || ack.Type != "ack" || ack.Seq != seq || ack.Error != nil {
+			t.Fatalf("ack %d: %+v %v", seq, ack, err)
+		}
+	}
+	// Revoking the token closes the producer.
+	if err := admin.RevokeToken(ctx, p.Principal, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code := closedWith(prod); code != websocket.ClosePolicyViolation {
+		t.Errorf("producer closed with %d, want %d", code, websocket.ClosePolicyViolation)
+	}
+}

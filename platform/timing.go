@@ -26,6 +26,10 @@ type Timing struct {
 	// caught up with its leader for this long leaves the ISR. Zero keeps
 	// broker.DefaultReplicaLagMax (10 s).
 	ReplicaLagMax time.Duration
+	// AccessRecheck is how often an open WebSocket's credential and ACLs
+	// are checked again (auth on). Zero keeps auth.DefaultRecheckInterval
+	// (10 s).
+	AccessRecheck time.Duration
 }
 
 // FastTiming is Timing for loopback clusters in one process: raft elects
@@ -41,6 +45,7 @@ func FastTiming() Timing {
 		SerfProbeTimeout:   50 * time.Millisecond,
 		SerfGossipInterval: 20 * time.Millisecond,
 		ReplicaLagMax:      3 * time.Second,
+		AccessRecheck:      200 * time.Millisecond,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/meta"
@@ -34,6 +35,10 @@ type Security struct {
 	// Audit receives one record per admin action and per denial; nil
 	// uses the server's logger.
 	Audit *slog.Logger
+	// RecheckInterval is how often an open WebSocket's credential and
+	// ACLs are checked again (auth.Recheck); default
+	// auth.DefaultRecheckInterval.
+	RecheckInterval time.Duration
 	// TLS and Insecure are reported in /v1/cluster.
 	TLS, Insecure bool
 }
@@ -235,8 +240,39 @@ func (s *Server) guard(pattern string, h http.Handler) http.Handler {
 				return
 			}
 		}
+		r = r.WithContext(auth.WithRecheck(r.Context(), auth.Recheck{Every: s.recheckEvery(), Check: func() error {
+			return s.recheck(r, id, checks)
+		}}))
 		s.serveAudited(w, r, h, id, pattern, rule, checks[0].Resource)
 	})
+}
+
+func (s *Server) recheckEvery() time.Duration {
+	if d := s.cfg.Security.RecheckInterval; d > 0 {
+		return d
+	}
+	return auth.DefaultRecheckInterval
+}
+
+// recheck decides an open request again with the metadata of now: the
+// same credential must still name the same principal, and every check
+// must still be allowed.
+func (s *Server) recheck(r *http.Request, id Identity, checks []auth.Request) error {
+	now, err := s.authenticate(r)
+	if err != nil {
+		return err
+	}
+	if now.Principal != id.Principal {
+		return wire.Errorf(wire.CodeUnauthenticated, "the credential no longer names %q", id.Principal)
+	}
+	acls := s.cfg.Metadata().ACLs
+	for _, c := range checks {
+		c.Principal = id.Principal
+		if d := auth.Authorize(acls, c); !d.Allowed {
+			return wire.Errorf(wire.CodeForbidden, "principal %q may no longer %s %s %q (%s)", id.Principal, c.Operation, c.ResourceType, c.Resource, d.Reason)
+		}
+	}
+	return nil
 }
 
 // serveAudited serves the request and, for an admin action (auth on or
