@@ -145,6 +145,7 @@ func createTopic(tb testing.TB, base, name string, partitions int32, config map[
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v1/topics", bytes.NewReader(body))
+	req.Header.Set("Content-Type", wire.MediaTypeJSON)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)

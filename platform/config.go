@@ -48,7 +48,9 @@ type Config struct {
 	// one. Default "127.0.0.1:9400".
 	ClusterAddr string
 	// Insecure lets the node run without the protections it otherwise
-	// requires. For the node-to-node plane: without cluster TLS it serves
+	// requires. For the client plane it skips the start-up gate (a node
+	// reachable from other machines must serve TLS with auth on) and is
+	// reported at start and in /v1/cluster. For the node-to-node plane: without cluster TLS it serves
 	// and calls the /internal/ routes over plain HTTP (the calling node is
 	// whatever it claims), raft runs over plain TCP and gossip is not
 	// encrypted unless a gossip key is given. Default false.
@@ -121,6 +123,43 @@ type Config struct {
 	// the compiler takes tens of seconds per Go module); a production node
 	// leaves it false, the default.
 	PluginInterpreter bool
+
+	// Client-plane security (security.go, docs/security.md).
+
+	// TLSCertFile and TLSKeyFile (PEM) make the HTTP/WebSocket listener
+	// serve TLS; the files are read again when they change (checked at
+	// most once a second, on a handshake) and on Node.ReloadTLS.
+	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile (PEM) verifies client certificates when a client
+	// presents one; its subject CN is then the request's principal.
+	TLSClientCAFile string
+	// TLSCAFile (PEM) is what this node trusts, besides the system roots,
+	// for other nodes' client-listener certificates when it calls them
+	// (forwarding, the WebSocket group proxy, the group list). Default
+	// TLSClientCAFile (one cluster CA for nodes and clients).
+	TLSCAFile string
+	// Auth requires a token or a client certificate on every /v1 request
+	// and an ACL that allows it. Default false (sluice server turns it on
+	// unless --insecure).
+	Auth bool
+	// AllowedOrigins are browser origins ("https://console.example.com",
+	// or "*") allowed besides the listener's own, for CORS and WebSocket
+	// upgrades. Default none.
+	AllowedOrigins []string
+	// BootstrapAdminTokenFile holds the first admin's token (created there
+	// when missing); empty generates one into <DataDir>/admin-token.
+	BootstrapAdminTokenFile string
+	// AuditLogger receives the audit records (every admin action and
+	// every denial); nil sends them to Logger with audit=true.
+	AuditLogger *slog.Logger
+	// JWTPublicKeyFile (PEM public key or certificate: RSA, ECDSA P-256
+	// or Ed25519) accepts bearer JWTs signed with its key, from an OIDC
+	// identity provider; their "sub" is the principal. JWTIssuer and
+	// JWTAudience, when set, must match the iss and aud claims.
+	JWTPublicKeyFile, JWTIssuer, JWTAudience string
+	// TokenCacheTTL is how long a verified token is trusted before its
+	// hash is checked again. Default auth.DefaultCacheTTL (5 min).
+	TokenCacheTTL time.Duration
 }
 
 // Defaults of Config, named so that docs and flags can quote them.
@@ -186,6 +225,9 @@ func (c Config) withDefaults() Config {
 	if c.DataDir != "" {
 		c.DataDir = filepath.Clean(c.DataDir)
 	}
+	if c.Insecure {
+		c.Logger = c.Logger.With("insecure", true)
+	}
 	return c
 }
 
@@ -241,6 +283,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown timeout %v: must be >= 0", c.ShutdownTimeout)
 	}
+	errs = append(errs, c.validateSecurity()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}

@@ -38,7 +38,8 @@ func (n *Node) startGroups() error {
 		Processors: wsapi.PluginProcessors(n.plugins.host, n.metadata),
 		Peers:      n.groupPeers,
 		// Own idle connections: passed-on WebSockets are long-lived.
-		ProxyTransport: &http.Transport{MaxIdleConnsPerHost: 16},
+		ProxyTransport: &http.Transport{MaxIdleConnsPerHost: 16, TLSClientConfig: n.peerTLS},
+		CheckOrigin:    n.checkOrigin,
 	})
 	if err != nil {
 		return fmt.Errorf("start websocket api: %w", err)

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/sluicehq/sluice/membership"
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/clusternet"
 	"github.com/sluicehq/sluice/platform/controller"
@@ -41,7 +43,10 @@ type Node struct {
 	plugins    *pluginRuntime         // Wasm plugin host: partitioners, processors, registry validation
 	api        *httpapi.Server
 	server     *http.Server
-	peer       *httpapi.Peer // calls to other nodes
+	peer       *httpapi.Peer         // calls to other nodes
+	source     broker.MetadataSource // the controller, local or remote
+	certs      *auth.CertReloader    // client listener's certificate, nil without TLS
+	peerTLS    *tls.Config           // calls to other nodes' https URLs, nil without TLS
 
 	plane         clusterPlane // node-to-node TLS and gossip keys
 	clusterLn     net.Listener // the cluster listener (/internal/ routes)
@@ -89,8 +94,16 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.log.Info("node started", "http", n.httpURL, "roles", cfg.Roles, "data_dir", cfg.DataDir,
 		"replica_capacity", n.capacity, "file_limit", n.fdLimit)
+	if cfg.Insecure {
+		n.log.Warn("INSECURE: started with --insecure: the start-up security checks are off; anyone who reaches this node's ports may be able to use it",
+			"tls", cfg.clientTLS(), "auth", cfg.Auth)
+	}
 	if cfg.BootstrapExpect <= 1 && len(cfg.Join) == 0 && cfg.HasRole(RoleController) {
 		if err := n.WaitReady(ctx); err != nil {
+			n.stop()
+			return nil, fmt.Errorf("start node %d: %w", cfg.NodeID, err)
+		}
+		if _, err := n.BootstrapAuth(ctx); err != nil {
 			n.stop()
 			return nil, fmt.Errorf("start node %d: %w", cfg.NodeID, err)
 		}
@@ -119,7 +132,16 @@ func (n *Node) start(ctx context.Context) error {
 		return fmt.Errorf("listen on http addr %s: %w", cfg.HTTPAddr, err)
 	}
 	n.listener = ln
-	n.httpURL = "http://" + advertise(cfg.AdvertiseAddr, ln.Addr().String())
+	scheme := "http://"
+	if cfg.clientTLS() {
+		tc, err := n.clientTLSConfig()
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		n.listener, scheme = tls.NewListener(ln, tc), "https://"
+	}
+	n.httpURL = scheme + advertise(cfg.AdvertiseAddr, ln.Addr().String())
 
 	var raftAdvertise string
 	if cfg.HasRole(RoleController) {
@@ -180,6 +202,9 @@ func (n *Node) start(ctx context.Context) error {
 	// Other nodes are reached over the internal HTTP routes: produce
 	// batches for partitions led elsewhere, and, on a broker-only node,
 	// the metadata and topic changes.
+	if n.peerTLS, err = cfg.peerTLSConfig(); err != nil {
+		return err
+	}
 	peer := &httpapi.Peer{HTTP: n.peerClient(), NodeID: cfg.NodeID}
 	n.peer = peer
 	var (
@@ -194,6 +219,7 @@ func (n *Node) start(ctx context.Context) error {
 		n.remote = remote
 	}
 	n.hb.n = n
+	n.source = source
 	if n.plugins, err = newPluginRuntime(ctx, cfg, n.metadata); err != nil {
 		return err
 	}
@@ -234,6 +260,9 @@ func (n *Node) start(ctx context.Context) error {
 		Registry:        reg,
 		Logger:          cfg.Logger,
 	}
+	if apiCfg.Security, err = n.apiSecurity(); err != nil {
+		return err
+	}
 	apiCfg.Admin, apiCfg.Peer = n.plugins.checkPartitioners(admin), peer
 	if n.controller != nil {
 		apiCfg.Controller = n.controller
@@ -265,7 +294,7 @@ func (n *Node) start(ctx context.Context) error {
 	n.api.ConfigureHTTPServer(n.server)
 	go func() {
 		defer close(n.serveDone)
-		if err := n.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := n.server.Serve(n.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("http server stopped", "err", err)
 		}
 	}()

@@ -30,6 +30,9 @@ func (a api) call(method, path, ctype, accept string, body []byte) (int, []byte)
 	if err != nil {
 		a.t.Fatal(err)
 	}
+	if ctype == "" && method == http.MethodPost {
+		ctype = wire.MediaTypeJSON // the browser check refuses a simple POST
+	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}

@@ -34,6 +34,10 @@ type Timing struct {
 	// BrokerHeartbeat is the interval between a broker's heartbeats. Zero
 	// keeps broker.DefaultHeartbeatInterval (250 ms).
 	BrokerHeartbeat time.Duration
+	// AccessRecheck is how often an open WebSocket's credential and ACLs
+	// are checked again (auth on). Zero keeps auth.DefaultRecheckInterval
+	// (10 s).
+	AccessRecheck time.Duration
 }
 
 // FastTiming is Timing for loopback clusters in one process: raft elects
@@ -49,6 +53,7 @@ func FastTiming() Timing {
 		SerfProbeTimeout:   50 * time.Millisecond,
 		SerfGossipInterval: 20 * time.Millisecond,
 		ReplicaLagMax:      3 * time.Second,
+		AccessRecheck:      200 * time.Millisecond,
 	}
 }
 

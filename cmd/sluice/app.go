@@ -42,6 +42,14 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				Value:   defaultServer,
 			},
 			&cli.StringFlag{
+				Name:    "token",
+				Usage:   "API `TOKEN` sent as Authorization: Bearer (sluice user create prints one)",
+				EnvVars: []string{"SLUICE_TOKEN"},
+			},
+			&cli.StringFlag{Name: "ca-file", Usage: "PEM `FILE` of CAs to trust for an https server", EnvVars: []string{"SLUICE_CA_FILE"}},
+			&cli.StringFlag{Name: "cert-file", Usage: "PEM client certificate `FILE` (mutual TLS)", EnvVars: []string{"SLUICE_CERT_FILE"}},
+			&cli.StringFlag{Name: "key-file", Usage: "PEM key `FILE` of --cert-file", EnvVars: []string{"SLUICE_KEY_FILE"}},
+			&cli.StringFlag{
 				Name:    "output",
 				Aliases: []string{"o"},
 				Usage:   "output format: table (for people) or json (for scripts)",
@@ -68,6 +76,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			groupCommand(),
 			pluginCommand(),
 			partitionCommand(),
+			userCommand(),
+			aclCommand(),
 			benchCommand(),
 		},
 		OnUsageError:    usageError,
@@ -106,7 +116,18 @@ func printError(w io.Writer, err error) {
 
 // newClient builds the API client from the global flags.
 func newClient(c *cli.Context) (*client.Client, error) {
-	cl, err := client.New(c.String("server"))
+	tc, err := client.TLSFiles{CAFile: c.String("ca-file"), CertFile: c.String("cert-file"), KeyFile: c.String("key-file")}.Config()
+	if err != nil {
+		return nil, err
+	}
+	var opts []client.Option
+	if tc != nil {
+		opts = append(opts, client.WithTLSConfig(tc))
+	}
+	if tok := c.String("token"); tok != "" {
+		opts = append(opts, client.WithToken(tok))
+	}
+	cl, err := client.New(c.String("server"), opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,7 @@ func runDev(c *cli.Context) error {
 		for i, nd := range nodes {
 			fmt.Fprintf(w, "sluice dev: node %d serving %s (data in %s)\n", i+1, httpURL(nd.HTTPAddr()), cfgs[i].DataDir)
 		}
+		fmt.Fprintf(w, "sluice dev: UNAUTHENTICATED, loopback only: anyone on this machine can use it (docs/security.md runs a protected node)\n")
 		fmt.Fprintf(w, "try:  sluice topic create demo --partitions 3   (Ctrl-C stops)\n")
 	})
 }

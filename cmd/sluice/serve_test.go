@@ -111,6 +111,20 @@ func TestServerFromConfigFile(t *testing.T) {
 	}
 	t.Setenv("SLUICE_LOG_FORMAT", "json")
 	url, stop := serveInBackground(t, "server", "--config", file)
+	// Auth is on by default: the new cluster's admin token is in the data
+	// directory, and a request without it is refused.
+	if r := sluice(t, url, "", "cluster", "brokers"); r.code == 0 || !strings.Contains(r.stderr, "credential") {
+		t.Errorf("anonymous request: exit %d, stderr %s", r.code, r.stderr)
+	}
+	path := filepath.Join(dir, "data", "admin-token")
+	tok, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("admin token file mode %v (%v), want 0600", st.Mode().Perm(), err)
+	}
+	t.Setenv("SLUICE_TOKEN", strings.TrimSpace(string(tok)))
 	r := ok(t, url, "", "cluster", "brokers")
 	if !strings.Contains(r.stdout, "4 ") {
 		t.Errorf("node id from the file not used: %s", r.stdout)

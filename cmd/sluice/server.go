@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sluicehq/sluice/platform"
@@ -34,7 +36,9 @@ func serverCommand() *cli.Command {
 			"   for i in 1 2 3; do sluice cert node --dir tls --id $i; done\n" +
 			"   sluice server --node-id 1 --data-dir d1 --tls-dir tls --http-addr :8080 --raft-addr 127.0.0.1:9093 --serf-addr 127.0.0.1:7946 --cluster-addr 127.0.0.1:9400 --bootstrap-expect 3\n" +
 			"   sluice server --node-id 2 --data-dir d2 --tls-dir tls --http-addr :8081 --raft-addr 127.0.0.1:9094 --serf-addr 127.0.0.1:7947 --cluster-addr 127.0.0.1:9401 --bootstrap-expect 3 --join 127.0.0.1:7946\n" +
-			"   sluice server --node-id 3 --data-dir d3 --tls-dir tls --http-addr :8082 --raft-addr 127.0.0.1:9095 --serf-addr 127.0.0.1:7948 --cluster-addr 127.0.0.1:9402 --bootstrap-expect 3 --join 127.0.0.1:7946",
+			"   sluice server --node-id 3 --data-dir d3 --tls-dir tls --http-addr :8082 --raft-addr 127.0.0.1:9095 --serf-addr 127.0.0.1:7948 --cluster-addr 127.0.0.1:9402 --bootstrap-expect 3 --join 127.0.0.1:7946\n\n" +
+			"Without --insecure, authentication is on: a new cluster creates the principal\n" +
+			"admin and writes its token to DATA-DIR/admin-token (or --bootstrap-admin-token-file).",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", EnvVars: []string{"SLUICE_CONFIG"}, Usage: "read settings from JSON `FILE`"},
 			&cli.IntFlag{Name: "node-id", EnvVars: []string{"SLUICE_NODE_ID"}, Value: int(d.NodeID), Usage: "node id, unique in the cluster and stable across restarts"},
@@ -49,7 +53,6 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "cluster-cert", EnvVars: []string{"SLUICE_CLUSTER_CERT"}, Usage: "this node's certificate `FILE` (PEM, from sluice cert node)"},
 			&cli.StringFlag{Name: "cluster-key", EnvVars: []string{"SLUICE_CLUSTER_KEY"}, Usage: "this node's private key `FILE` (PEM)"},
 			&cli.StringFlag{Name: "gossip-key-file", EnvVars: []string{"SLUICE_GOSSIP_KEY_FILE"}, Usage: "`FILE` with the gossip encryption key (base64, from sluice cert gossip-key)"},
-			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"SLUICE_INSECURE"}, Usage: "run without the required security (node-to-node TLS, gossip encryption)"},
 			&cli.StringFlag{Name: "advertise-addr", EnvVars: []string{"SLUICE_ADVERTISE_ADDR"}, Usage: "host other nodes and clients reach this node at (default: the listen hosts)"},
 			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"SLUICE_JOIN"}, Usage: "serf `ADDR` of a member to join (repeatable; comma-separated in the env)"},
 			&cli.DurationFlag{Name: "retry-join-timeout", EnvVars: []string{"SLUICE_RETRY_JOIN_TIMEOUT"}, Usage: "give up joining after `DURATION` with no --join seed answering (0: retry until stopped)"},
@@ -59,6 +62,17 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "fd-reserve", EnvVars: []string{"SLUICE_FD_RESERVE"}, Value: platform.DefaultFDReserve, Usage: "file descriptors kept for other things than partition files"},
 			logLevelFlag("info"),
 			&cli.StringFlag{Name: "log-format", EnvVars: []string{"SLUICE_LOG_FORMAT"}, Value: "text", Usage: "text or json"},
+			&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"SLUICE_TLS_CERT"}, Usage: "PEM certificate `FILE` of the HTTP/WebSocket listener (reloaded when it changes and on SIGHUP)"},
+			&cli.StringFlag{Name: "tls-key", EnvVars: []string{"SLUICE_TLS_KEY"}, Usage: "PEM key `FILE` of --tls-cert"},
+			&cli.StringFlag{Name: "tls-client-ca", EnvVars: []string{"SLUICE_TLS_CLIENT_CA"}, Usage: "PEM CA `FILE` verifying client certificates (their CN is the principal)"},
+			&cli.StringFlag{Name: "tls-ca", EnvVars: []string{"SLUICE_TLS_CA"}, Usage: "PEM CA `FILE` trusted for other nodes' https certificates (default: --tls-client-ca)"},
+			&cli.StringFlag{Name: "jwt-public-key", EnvVars: []string{"SLUICE_JWT_PUBLIC_KEY"}, Usage: "PEM public key `FILE` (RSA, ECDSA P-256, Ed25519) of an identity provider whose bearer JWTs are accepted; sub is the principal"},
+			&cli.StringFlag{Name: "jwt-issuer", EnvVars: []string{"SLUICE_JWT_ISSUER"}, Usage: "required iss claim of JWTs"},
+			&cli.StringFlag{Name: "jwt-audience", EnvVars: []string{"SLUICE_JWT_AUDIENCE"}, Usage: "required aud claim of JWTs"},
+			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"SLUICE_INSECURE"}, Usage: "run without authentication, without the TLS requirement and without node-to-node TLS and gossip encryption (logged as a warning)"},
+			&cli.StringSliceFlag{Name: "allowed-origins", EnvVars: []string{"SLUICE_ALLOWED_ORIGINS"}, Usage: "browser `ORIGIN` allowed besides the listener's own, e.g. https://console.example.com, or * (repeatable)"},
+			&cli.StringFlag{Name: "bootstrap-admin-token-file", EnvVars: []string{"SLUICE_BOOTSTRAP_ADMIN_TOKEN_FILE"}, Usage: "`FILE` with the first admin's token, created when missing (default: generated into DATA-DIR/admin-token)"},
+			&cli.StringFlag{Name: "audit-log", EnvVars: []string{"SLUICE_AUDIT_LOG"}, Usage: "append audit records (admin actions, denials) as JSON lines to `FILE` (default: the log, with audit=true)"},
 		},
 		Action: runServer,
 	}
@@ -90,11 +104,13 @@ type serverSettings struct {
 	cfg       platform.Config
 	logLevel  string
 	logFormat string
+	auditLog  string
 }
 
 // configKeys are the keys a --config file may hold: the flag names.
 var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "retry-join-timeout", "cluster-name", "bootstrap-expect", "max-replicas", "fd-reserve", "log-level", "log-format",
-	"cluster-addr", "tls-dir", "cluster-ca", "cluster-cert", "cluster-key", "gossip-key-file", "insecure"}
+	"cluster-addr", "tls-dir", "cluster-ca", "cluster-cert", "cluster-key", "gossip-key-file", "insecure",
+	"tls-cert", "tls-key", "tls-client-ca", "tls-ca", "jwt-public-key", "jwt-issuer", "jwt-audience", "allowed-origins", "bootstrap-admin-token-file", "audit-log"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
@@ -119,7 +135,7 @@ func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	// Flags and environment variables win over the file.
 	for _, k := range configKeys {
 		if c.IsSet(k) {
-			if k == "join" {
+			if k == "join" || k == "allowed-origins" {
 				values[k] = c.StringSlice(k)
 			} else {
 				values[k] = c.Value(k)
@@ -131,6 +147,8 @@ func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 			return nil, err
 		}
 	}
+	// Authentication is on unless the operator opts out of security.
+	s.cfg.Auth = !s.cfg.Insecure
 	return s, nil
 }
 
@@ -243,6 +261,26 @@ func (s *serverSettings) set(key string, v any) error {
 		s.logLevel, err = str()
 	case "log-format":
 		s.logFormat, err = str()
+	case "tls-cert":
+		s.cfg.TLSCertFile, err = str()
+	case "tls-key":
+		s.cfg.TLSKeyFile, err = str()
+	case "tls-client-ca":
+		s.cfg.TLSClientCAFile, err = str()
+	case "tls-ca":
+		s.cfg.TLSCAFile, err = str()
+	case "jwt-public-key":
+		s.cfg.JWTPublicKeyFile, err = str()
+	case "jwt-issuer":
+		s.cfg.JWTIssuer, err = str()
+	case "jwt-audience":
+		s.cfg.JWTAudience, err = str()
+	case "allowed-origins":
+		s.cfg.AllowedOrigins, err = list()
+	case "bootstrap-admin-token-file":
+		s.cfg.BootstrapAdminTokenFile, err = str()
+	case "audit-log":
+		s.auditLog, err = str()
 	}
 	return err
 }
@@ -266,9 +304,68 @@ func runServer(c *cli.Context) error {
 		return err
 	}
 	s.cfg.Logger = logger
+	if err := checkClusterSecurity(s.cfg); err != nil {
+		return err
+	}
+	if s.auditLog != "" {
+		f, err := os.OpenFile(s.auditLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("--audit-log: %w", err)
+		}
+		defer f.Close()
+		s.cfg.AuditLogger = slog.New(slog.NewJSONHandler(f, nil)).With("node", s.cfg.NodeID)
+	}
+	var hangups sync.WaitGroup // the SIGHUP handler, stopped by ctx
+	defer hangups.Wait()
 	return serveNodes(c.Context, []platform.Config{s.cfg}, func(nodes []*platform.Node) {
-		logger.Info("sluice server ready", "node_id", s.cfg.NodeID, "http", httpURL(nodes[0].HTTPAddr()), "roles", strings.Join(s.cfg.Roles, ","), "data_dir", s.cfg.DataDir)
+		n := nodes[0]
+		if _, err := n.BootstrapAuth(c.Context); err != nil {
+			logger.Error("bootstrap authentication", "err", err)
+		}
+		logger.Info("sluice server ready", "node_id", s.cfg.NodeID, "http", n.URL(), "roles", strings.Join(s.cfg.Roles, ","),
+			"data_dir", s.cfg.DataDir, "tls", s.cfg.TLSCertFile != "", "auth", s.cfg.Auth)
+		hangups.Add(1)
+		go func() {
+			defer hangups.Done()
+			reloadOnHangup(c.Context, n, logger)
+		}()
 	})
+}
+
+// checkClusterSecurity is sluice server's part of the start-up gate, on
+// top of platform.Config's (which refuses any non-loopback address
+// without TLS and auth): a multi-node cluster (joining others, or a quorum
+// of more than one) needs TLS and auth even on loopback, unless
+// --insecure.
+func checkClusterSecurity(cfg platform.Config) error {
+	if cfg.Insecure || (cfg.TLSCertFile != "" && cfg.Auth) {
+		return nil
+	}
+	if len(cfg.Join) > 0 || cfg.BootstrapExpect > 1 {
+		return errors.New("refusing to start a multi-node cluster without TLS and authentication: give --tls-cert and --tls-key, " +
+			"or --insecure to run it unprotected (see docs/security.md)")
+	}
+	return nil
+}
+
+// reloadOnHangup reloads the node's TLS certificate on every SIGHUP until
+// ctx ends (the server's lifetime).
+func reloadOnHangup(ctx context.Context, n *platform.Node, logger *slog.Logger) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			if err := n.ReloadTLS(); err != nil {
+				logger.Error("reload tls certificate on SIGHUP", "err", err)
+			} else {
+				logger.Info("tls certificate reloaded on SIGHUP")
+			}
+		}
+	}
 }
 
 // serveNodes starts the nodes: the first alone (the others join its

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sluicehq/sluice/internal/testtool"
+	"github.com/sluicehq/sluice/platform"
 	"github.com/sluicehq/sluice/platform/testnode"
 	"github.com/sluicehq/sluice/sdk/client"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -385,4 +386,55 @@ func joinIDs(ids []int32) string {
 		s[i] = strconv.Itoa(int(id))
 	}
 	return strings.Join(s, ", ")
+}
+
+// TestConsoleSignsInWithToken: with auth on, the console asks for a token,
+// shows the topics once given the admin's, and tails a topic over a
+// WebSocket that carries the token as a subprotocol.
+func TestConsoleSignsInWithToken(t *testing.T) {
+	findChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) { c.Auth = true }))
+	raw, err := os.ReadFile(filepath.Join(n.Config.DataDir, platform.AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(raw))
+	cl, err := client.New(n.URL(), client.WithToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	const topic = "secured"
+	if _, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: topic, Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := startBrowser(t, ctx)
+	b.run("open the console", chromedp.Navigate(n.URL()+"/#/topics"))
+	b.waitFor("the sign-in form", `!document.getElementById("signin").hidden`)
+	if got := eval[bool](b, `!!document.querySelector('#topics tr[data-topic="secured"]')`); got {
+		t.Fatal("topics shown before signing in")
+	}
+	b.run("enter a wrong token", chromedp.SetValue(chromedp.CSS("#signin-token"), "slu_0123456789abcdef_wrong"),
+		chromedp.Click(chromedp.CSS("#signin-submit")))
+	b.waitFor("the refusal", `document.getElementById("signin-message").textContent.includes("not accepted")`)
+	b.run("enter the admin token", chromedp.SetValue(chromedp.CSS("#signin-token"), token),
+		chromedp.Click(chromedp.CSS("#signin-submit")))
+	b.waitFor("the topic row", `!!document.querySelector('#topics tr[data-topic="secured"]')`)
+	if got := eval[string](b, `sessionStorage.getItem("sluice.token")`); got != token {
+		t.Errorf("token in sessionStorage %q", got)
+	}
+	b.waitFor("the sign-in form gone", `document.getElementById("signin").hidden`)
+	b.waitText("#whoami", "signed in as admin")
+
+	b.run("open the tail", chromedp.Navigate(n.URL()+"/#/tail/"+topic))
+	b.waitFor("the topic prefilled", `document.getElementById("tail-topic").value === "secured"`)
+	b.run("start the tail", chromedp.Click(chromedp.CSS("#tail-start")))
+	b.waitFor("the tail to stream", `document.getElementById("tail-status").dataset.state === "streaming"`)
+	res := produce(t, ctx, cl, topic, []client.Record{{Value: []byte("signed-in-probe")}})
+	b.waitText(fmt.Sprintf(`#tail-records tr[data-offset="%d"] td[data-col="value"]`, res[0].Offset), "signed-in-probe")
+	b.screenshot("signed-in")
+	b.checkNoExceptions()
 }

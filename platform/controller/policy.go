@@ -66,13 +66,24 @@ var NodePolicy = map[meta.Op]NodeRule{
 	},
 	// An operator's unclean recovery, forwarded by the node that took it.
 	meta.OpRecoverPartition: anyNode,
-	meta.OpDeleteTopic:      anyNode,
-	meta.OpAlterTopic:       anyNode,
-	meta.OpElectLeader:      anyNode,
-	meta.OpUploadPlugin:     anyNode,
-	meta.OpDeletePlugin:     anyNode,
-	meta.OpSetClusterID:     nil, // listed to say so: never from another node
-	meta.OpFenceBroker:      nil,
+	// Principals and ACLs: forwarded for a client the forwarding node
+	// authenticated and authorised (cluster admin); the first admin is
+	// bootstrapped by whichever node starts the secure cluster (Apply
+	// takes it once, only while no principal exists).
+	meta.OpCreatePrincipal: anyNode,
+	meta.OpDeletePrincipal: anyNode,
+	meta.OpAddToken:        anyNode,
+	meta.OpRevokeToken:     anyNode,
+	meta.OpAddACL:          anyNode,
+	meta.OpRemoveACL:       anyNode,
+	meta.OpBootstrapAuth:   anyNode,
+	meta.OpDeleteTopic:     anyNode,
+	meta.OpAlterTopic:      anyNode,
+	meta.OpElectLeader:     anyNode,
+	meta.OpUploadPlugin:    anyNode,
+	meta.OpDeletePlugin:    anyNode,
+	meta.OpSetClusterID:    nil, // listed to say so: never from another node
+	meta.OpFenceBroker:     nil,
 	// Raising an internal topic's replication is the active controller's
 	// own decision (reconcileInternalTopics).
 	meta.OpRaiseReplication: nil,

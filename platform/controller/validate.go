@@ -155,6 +155,37 @@ func checkCommand(cmd *meta.Command) error {
 			return missing
 		}
 		return checkPartitionRef(cmd.RecoverPartition.Topic, cmd.RecoverPartition.Partition)
+	case meta.OpCreatePrincipal:
+		if cmd.CreatePrincipal == nil {
+			return missing
+		}
+		return checkPrincipalName(cmd.CreatePrincipal.Name)
+	case meta.OpDeletePrincipal:
+		if cmd.DeletePrincipal == nil {
+			return missing
+		}
+		return checkPrincipalName(cmd.DeletePrincipal.Name)
+	case meta.OpAddToken:
+		if cmd.AddToken == nil {
+			return missing
+		}
+		return checkPrincipalName(cmd.AddToken.Principal)
+	case meta.OpRevokeToken:
+		if cmd.RevokeToken == nil {
+			return missing
+		}
+		return checkPrincipalName(cmd.RevokeToken.Principal)
+	case meta.OpBootstrapAuth:
+		if cmd.BootstrapAuth == nil {
+			return missing
+		}
+		return checkPrincipalName(cmd.BootstrapAuth.Principal.Name)
+	case meta.OpAddACL, meta.OpRemoveACL:
+		// Apply checks every field of an entry (meta/acl.go).
+		if cmd.AddACL == nil && cmd.RemoveACL == nil {
+			return missing
+		}
+		return nil
 	case meta.OpRaiseReplication:
 		rr := cmd.RaiseReplication
 		if rr == nil {
@@ -177,6 +208,13 @@ func checkCommand(cmd *meta.Command) error {
 		return nil
 	}
 	return invalid("unknown op %q", cmd.Op)
+}
+
+func checkPrincipalName(name string) error {
+	if !meta.ValidPrincipalName(name) {
+		return invalid("principal name %q", name)
+	}
+	return nil
 }
 
 // maxReasonLen bounds the free text a broker attaches to a report.

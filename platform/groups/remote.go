@@ -19,7 +19,8 @@ import (
 
 // Peers reaches partitions that other nodes lead: appends go through the
 // broker's forwarding seam (httpapi.Peer on a node), reads through the
-// leader's public /v1 fetch and offsets routes. *PeerClient implements it.
+// leader's internal fetch and offsets routes (httpapi.RouteInternalFetch,
+// RouteInternalOffsets). *PeerClient implements it.
 type Peers interface {
 	broker.Forwarder
 	// Fetch reads one partition on its leader from offset (no long-poll
@@ -47,7 +48,11 @@ func (p *PeerClient) Forward(ctx context.Context, leader *meta.Broker, topic str
 
 // Fetch implements Peers.
 func (p *PeerClient) Fetch(ctx context.Context, leader *meta.Broker, topic string, partition int32, offset int64, maxBytes int, maxWait time.Duration) (*wire.FetchBatch, error) {
-	u := fmt.Sprintf("%s/v1/topics/%s/partitions/%d/records?%s=%d&%s=%d&%s=%d&%s=%s", leader.HTTPAddr, url.PathEscape(topic), partition,
+	base, err := clusterBase(leader)
+	if err != nil {
+		return nil, err
+	}
+	u := fmt.Sprintf("%s/internal/v1/topics/%s/partitions/%d/records?%s=%d&%s=%d&%s=%d&%s=%s", base, url.PathEscape(topic), partition,
 		wire.ParamOffset, offset, wire.ParamMaxBytes, max(maxBytes, 1), wire.ParamMaxWaitMs, maxWait.Milliseconds(), wire.ParamFormat, wire.FormatBinary)
 	body, err := p.get(ctx, u)
 	if err != nil {
@@ -60,6 +65,16 @@ func (p *PeerClient) Fetch(ctx context.Context, leader *meta.Broker, topic strin
 	return fb, nil
 }
 
+// clusterBase is the base URL of leader's cluster listener, where the
+// internal read routes are served (mutual TLS; HTTP must present this
+// node's certificate).
+func clusterBase(leader *meta.Broker) (string, error) {
+	if leader.ClusterAddr == "" {
+		return "", fmt.Errorf("node %d has no cluster address yet: %w", leader.ID, broker.ErrLeaderUnreachable)
+	}
+	return leader.ClusterAddr, nil
+}
+
 // ListOffset implements Peers.
 func (p *PeerClient) ListOffset(ctx context.Context, leader *meta.Broker, topic string, partition int32, at int64) (int64, error) {
 	a := strconv.FormatInt(at, 10)
@@ -69,7 +84,11 @@ func (p *PeerClient) ListOffset(ctx context.Context, leader *meta.Broker, topic 
 	case broker.OffsetLatest:
 		a = wire.AtLatest
 	}
-	u := fmt.Sprintf("%s/v1/topics/%s/partitions/%d/offsets?%s=%s", leader.HTTPAddr, url.PathEscape(topic), partition, wire.ParamAt, a)
+	base, err := clusterBase(leader)
+	if err != nil {
+		return 0, err
+	}
+	u := fmt.Sprintf("%s/internal/v1/topics/%s/partitions/%d/offsets?%s=%s", base, url.PathEscape(topic), partition, wire.ParamAt, a)
 	body, err := p.get(ctx, u)
 	if err != nil {
 		return 0, err

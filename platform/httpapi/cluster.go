@@ -26,10 +26,13 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
+		c.Security = s.securityInfo()
 		writeJSON(w, http.StatusOK, c)
 		return
 	}
-	writeJSON(w, http.StatusOK, ClusterFromMetadata(s.cfg.Metadata(), s.cfg.NodeID))
+	c := ClusterFromMetadata(s.cfg.Metadata(), s.cfg.NodeID)
+	c.Security = s.securityInfo()
+	writeJSON(w, http.StatusOK, c)
 }
 
 // ClusterFromMetadata answers /v1/cluster from metadata alone: every

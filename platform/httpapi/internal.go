@@ -40,6 +40,14 @@ const (
 	// RoutePartitionState answers the log state of the topic's partitions
 	// this node leads: a JSON list of broker.PartitionInfo.
 	RoutePartitionState = "GET /internal/v1/topics/{topic}/partitions"
+	// RouteInternalFetch and RouteInternalOffsets are the fetch and
+	// offsets routes of /v1 (same parameters and answers) for other
+	// nodes: a consumer served elsewhere and the group coordinator read
+	// partitions they do not lead through them. They carry no client
+	// credential, so they live in the node-to-node plane, not under /v1,
+	// where auth would refuse them.
+	RouteInternalFetch   = "GET /internal/v1/topics/{topic}/partitions/{partition}/records"
+	RouteInternalOffsets = "GET /internal/v1/topics/{topic}/partitions/{partition}/offsets"
 )
 
 // MaxWatchWait caps RouteWatchMetadata's max_wait_ms.
@@ -95,6 +103,8 @@ func (s *Server) registerInternal() {
 	s.Handle(RoutePropose, http.HandlerFunc(s.proposeLocal))
 	s.Handle(RoutePartitionState, http.HandlerFunc(s.partitionState))
 	s.registerIdentity()
+	s.Handle(RouteInternalFetch, http.HandlerFunc(s.fetch))
+	s.Handle(RouteInternalOffsets, http.HandlerFunc(s.offsets))
 }
 
 func (s *Server) partitionState(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -168,6 +169,9 @@ func (h *pluginRoutes) list(w http.ResponseWriter, r *http.Request) {
 	c := h.s.cfg.Metadata()
 	ans := wire.PluginList{Plugins: []wire.Plugin{}}
 	for _, name := range c.PluginNames() {
+		if !auth.Visible(r.Context(), meta.ResourcePlugin, name) {
+			continue
+		}
 		ans.Plugins = append(ans.Plugins, wirePlugin(c, c.Plugins[name]))
 	}
 	writeJSON(w, http.StatusOK, ans)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/console"
 	"github.com/sluicehq/sluice/platform/meta"
@@ -88,6 +89,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Logger receives request errors. Default slog.Default().
 	Logger *slog.Logger
+	// Security: authentication, ACLs, browser checks, audit (auth.go).
+	// The zero value serves without authentication.
+	Security Security
 }
 
 // DefaultMaxRequestBytes is Config.MaxRequestBytes's default (64 MiB).
@@ -106,6 +110,9 @@ type Server struct {
 	paths map[string]bool // paths that have a method-less 405 fallback
 	// internalRoutes lists the patterns registered under InternalPrefix.
 	internalRoutes []string
+	patterns       []string // every pattern given to Handle
+
+	verifier *auth.Verifier
 
 	async asyncProducer // acks=0 produces answered, not yet appended
 
@@ -131,12 +138,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Admin == nil && cfg.Controller != nil {
 		cfg.Admin = cfg.Controller
 	}
+	if cfg.Security.Verifier == nil {
+		cfg.Security.Verifier = auth.NewVerifier(0, nil)
+	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger.With("component", "httpapi"),
 		mux:      http.NewServeMux(),
 		internal: http.NewServeMux(),
 		paths:    map[string]bool{},
+
+		verifier: cfg.Security.Verifier,
 	}
 	s.inflight.limit = cfg.Limits.MaxInFlightBodyBytes
 	m, err := newMetrics(cfg.Registry, cfg.Broker)
@@ -165,6 +177,7 @@ func New(cfg Config) (*Server, error) {
 	s.Handle(wire.RouteHealth, http.HandlerFunc(s.health))
 	s.Handle(wire.RouteMetrics, m.handler())
 	s.registerInternal()
+	s.registerAuthAdmin()
 	// The web console: the page at "/" and its assets under /console/.
 	if err := console.Mount(s); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
@@ -183,6 +196,9 @@ func New(cfg Config) (*Server, error) {
 // by ClusterHandler (the cluster listener), never by ServeHTTP, whose
 // answer for it is 404.
 func (s *Server) Handle(pattern string, h http.Handler) {
+	s.mu.Lock()
+	s.patterns = append(s.patterns, pattern)
+	s.mu.Unlock()
 	method, path, ok := strings.Cut(pattern, " ")
 	if !ok {
 		path = pattern
@@ -194,7 +210,7 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 		s.internalRoutes = append(s.internalRoutes, pattern)
 		s.mu.Unlock()
 	}
-	mux.Handle(pattern, s.metrics.instrument(pattern, h))
+	mux.Handle(pattern, s.metrics.instrument(pattern, s.guard(pattern, h)))
 	if !ok || strings.Contains(method, "/") {
 		return
 	}
@@ -225,6 +241,9 @@ func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 // ServeHTTP dispatches a request. Its body is read under the server's
 // Limits (limits.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.preflight(w, r) {
+		return
+	}
 	r, release := s.limitBody(w, r)
 	defer release()
 	s.mux.ServeHTTP(w, r)

@@ -115,6 +115,10 @@ func (c *apiClient) do(method, path, contentType string, body []byte, out any) (
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	if contentType == "" && method == http.MethodPost {
+		// The browser check refuses a POST without a non-simple type.
+		contentType = wire.MediaTypeJSON
+	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}

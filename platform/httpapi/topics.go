@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/meta"
@@ -22,6 +23,9 @@ func (s *Server) listTopics(w http.ResponseWriter, r *http.Request) {
 	c := s.cfg.Metadata()
 	out := wire.TopicList{Topics: make([]wire.TopicSummary, 0, len(c.Topics))}
 	for _, name := range c.TopicNames() {
+		if !auth.Visible(r.Context(), meta.ResourceTopic, name) {
+			continue
+		}
 		t := c.Topics[name]
 		out.Topics = append(out.Topics, wire.TopicSummary{
 			Name:              t.Name,

@@ -41,7 +41,7 @@ type applier struct {
 	now       time.Time
 	res       Result
 
-	brokersCopied, topicsCopied, pluginsCopied bool
+	brokersCopied, topicsCopied, pluginsCopied, principalsCopied bool
 }
 
 func (a *applier) apply(cmd Command) error {
@@ -118,7 +118,7 @@ func (a *applier) apply(cmd Command) error {
 		}
 		return a.recoverPartition(cmd.RecoverPartition)
 	default:
-		return fmt.Errorf("unknown op %q: %w", cmd.Op, ErrInvalidRequest)
+		return a.applyAuth(cmd)
 	}
 }
 

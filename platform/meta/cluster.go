@@ -175,6 +175,12 @@ type Cluster struct {
 	// removed (see tombstones.go): brokers delete a topic's files only
 	// for IDs listed here.
 	DeletedTopics map[string]DeletedTopic `json:"deleted_topics,omitempty"`
+	// Principals are the users and service accounts, by name (auth).
+	Principals map[string]*Principal `json:"principals,omitempty"`
+	// ACLs are the access control entries, in the order they were added.
+	ACLs []ACL `json:"acls,omitempty"`
+	// AuthBootstrapped is set by the first BootstrapAuth.
+	AuthBootstrapped bool `json:"auth_bootstrapped,omitempty"`
 }
 
 // NewCluster returns the empty cluster (Version 0).
@@ -315,5 +321,8 @@ func (c *Cluster) clone() *Cluster {
 	for k, v := range c.Plugins {
 		n.Plugins[k] = v
 	}
+	n.Principals = cloneMap(c.Principals)
+	n.ACLs = slices.Clone(c.ACLs)
+	n.AuthBootstrapped = c.AuthBootstrapped
 	return n
 }

@@ -30,6 +30,15 @@ const (
 	// OpRecoverPartition: an operator's unclean recovery of an offline
 	// partition (see RecoverPartition).
 	OpRecoverPartition Op = "recover_partition"
+
+	// Principals and ACLs (principals.go, acl.go).
+	OpCreatePrincipal Op = "create_principal"
+	OpDeletePrincipal Op = "delete_principal"
+	OpAddToken        Op = "add_token"
+	OpRevokeToken     Op = "revoke_token"
+	OpAddACL          Op = "add_acl"
+	OpRemoveACL       Op = "remove_acl"
+	OpBootstrapAuth   Op = "bootstrap_auth"
 )
 
 // Command is one change to the metadata, as stored in the raft log. Op says
@@ -56,6 +65,13 @@ type Command struct {
 	RaiseReplication *RaiseReplication `json:"raise_replication,omitempty"`
 	ReplicaLost      *ReplicaLost      `json:"replica_lost,omitempty"`
 	RecoverPartition *RecoverPartition `json:"recover_partition,omitempty"`
+	CreatePrincipal  *CreatePrincipal  `json:"create_principal,omitempty"`
+	DeletePrincipal  *DeletePrincipal  `json:"delete_principal,omitempty"`
+	AddToken         *AddToken         `json:"add_token,omitempty"`
+	RevokeToken      *RevokeToken      `json:"revoke_token,omitempty"`
+	AddACL           *AddACL           `json:"add_acl,omitempty"`
+	RemoveACL        *RemoveACL        `json:"remove_acl,omitempty"`
+	BootstrapAuth    *BootstrapAuth    `json:"bootstrap_auth,omitempty"`
 }
 
 // RegisterBroker upserts a node and marks it alive. Re-registering an alive
@@ -165,6 +181,8 @@ type Result struct {
 	Topic     *Topic         `json:"topic,omitempty"`
 	Partition *Partition     `json:"partition,omitempty"`
 	Plugin    *PluginVersion `json:"plugin,omitempty"`
+	Principal *Principal     `json:"principal,omitempty"`
+	ACL       *ACL           `json:"acl,omitempty"`
 	// Partitions lists the partitions whose leader or ISR changed
 	// (FenceBroker, UnfenceBroker, ElectLeader).
 	Partitions []Partition `json:"partitions,omitempty"`

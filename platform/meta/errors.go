@@ -25,4 +25,10 @@ var (
 	ErrPluginInUse = errors.New("plugin in use")
 	// ErrInvalidRequest: the command is malformed (bad name, bad ISR, unknown op...).
 	ErrInvalidRequest = errors.New("invalid request")
+	// ErrPrincipalExists: CreatePrincipal named an existing principal.
+	ErrPrincipalExists = errors.New("principal already exists")
+	// ErrUnknownPrincipal: no such principal, or no such token of it.
+	ErrUnknownPrincipal = errors.New("unknown principal")
+	// ErrUnknownACL: RemoveACL named no entry.
+	ErrUnknownACL = errors.New("unknown acl")
 )

@@ -156,8 +156,9 @@ type Config struct {
 	// http.DefaultTransport.
 	ProxyTransport http.RoundTripper
 	// CheckOrigin decides whether to accept a browser's cross-origin
-	// upgrade; default accepts every origin (the API has no cookies or
-	// credentials to protect).
+	// upgrade. The node passes its origin policy (auth.OriginPolicy.Check:
+	// the listener's own origin and --allowed-origins); the default, for
+	// tests and embedders, accepts every origin.
 	CheckOrigin func(r *http.Request) bool
 }
 

@@ -93,6 +93,7 @@ func (h *Handler) serveConsume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.untrack(id)
+	defer h.watchAccess(r, ws)()
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer c.cancel()
 

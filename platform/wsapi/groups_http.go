@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/platform/groups"
+	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
@@ -41,13 +43,16 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 	}
 	out := wire.GroupList{Groups: make([]wire.GroupSummary, 0, len(list))}
 	for _, g := range list {
+		if !auth.Visible(r.Context(), meta.ResourceGroup, g.Group) {
+			continue
+		}
 		out.Groups = append(out.Groups, wire.GroupSummary{Group: g.Group, State: g.State, Members: g.Members,
 			Assignor: g.Assignor, Coordinator: h.cfg.NodeID})
 	}
 	if r.Header.Get(ForwardedHeader) == "" && h.cfg.Peers != nil {
 		// Each node lists the groups it coordinates: ask the others.
 		for _, base := range h.cfg.Peers() {
-			more, err := h.peerGroups(ctx, base)
+			more, err := h.peerGroups(ctx, base, r.Header.Get("Authorization"))
 			if err != nil {
 				h.writeError(w, fmt.Errorf("list groups of %s: %w", base, err))
 				return
@@ -60,10 +65,14 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 }
 
 // peerGroups lists the groups the node at base coordinates.
-func (h *Handler) peerGroups(ctx context.Context, base string) ([]wire.GroupSummary, error) {
+// The caller's credential goes along: the peer checks it as its own.
+func (h *Handler) peerGroups(ctx context.Context, base, authorization string) ([]wire.GroupSummary, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/groups", nil)
 	if err != nil {
 		return nil, err
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	req.Header.Set(ForwardedHeader, strconv.Itoa(int(h.cfg.NodeID)))
 	hc := &http.Client{Transport: h.cfg.ProxyTransport}

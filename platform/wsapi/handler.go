@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/sluicehq/sluice/platform/auth"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
@@ -56,6 +58,10 @@ func NewHandler(cfg Config) (*Handler, error) {
 		ReadBufferSize:  32 << 10,
 		WriteBufferSize: 64 << 10,
 		CheckOrigin:     cfg.CheckOrigin,
+		// Offered by browsers together with the sluice.token.* subprotocol
+		// that carries their token (checked by the HTTP API's auth guard);
+		// the server must select one the client offered.
+		Subprotocols: []string{wire.WSSubprotocol},
 	}
 	return h, nil
 }
@@ -131,6 +137,47 @@ func (h *Handler) untrack(id uint64) {
 	delete(h.conns, id)
 	h.mu.Unlock()
 	h.wg.Done()
+}
+
+// watchAccess checks the connection's credential and ACLs again every
+// interval the HTTP API's auth check attached to r (auth.Recheck); when
+// they no longer allow it, the connection is closed with 1008 (policy
+// violation) and the reason. The returned stop ends the watcher and waits
+// for it; call it before untracking the connection.
+func (h *Handler) watchAccess(r *http.Request, ws *websocket.Conn) (stop func()) {
+	rc, ok := auth.RecheckFrom(r.Context())
+	if !ok {
+		return func() {}
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(rc.Every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+			err := rc.Check()
+			if err == nil {
+				continue
+			}
+			h.cfg.Logger.Info("closing a websocket its credential or ACLs no longer allow", "path", r.URL.Path, "err", err)
+			reason := err.Error()
+			if len(reason) > 120 { // a close frame's reason is at most 123 bytes
+				reason = reason[:120]
+			}
+			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason), time.Now().Add(time.Second))
+			_ = ws.Close()
+			return
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
 }
 
 // upgrade switches the request to a WebSocket; on failure the upgrader has

@@ -60,6 +60,7 @@ func (h *Handler) serveProduce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.untrack(id)
+	defer h.watchAccess(r, ws)()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

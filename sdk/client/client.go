@@ -23,6 +23,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,7 +64,9 @@ type Client struct {
 	timeout   time.Duration
 	userAgent string
 	retry     retryPolicy
-	created   sync.Map // topic name -> time.Time this client created it
+	created   sync.Map    // topic name -> time.Time this client created it
+	token     string      // WithToken
+	tls       *tls.Config // WithTLSConfig
 }
 
 // Option configures a Client.
@@ -110,6 +113,9 @@ func New(addr string, opts ...Option) (*Client, error) {
 	}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.tls != nil && c.ownHTTP {
+		tr.TLSClientConfig = c.tls
 	}
 	return c, nil
 }
@@ -213,6 +219,9 @@ func (c *Client) doOnce(ctx context.Context, r request) (status int, header http
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("%s %s: %w", r.method, r.path, err)
 	}
+	if r.ctype == "" && r.method == http.MethodPost {
+		r.ctype = wire.MediaTypeJSON // servers refuse a POST of a simple type (CSRF)
+	}
 	if r.ctype != "" {
 		req.Header.Set("Content-Type", r.ctype)
 	}
@@ -222,6 +231,7 @@ func (c *Client) doOnce(ctx context.Context, r request) (status int, header http
 		req.Header.Set("Accept", wire.MediaTypeJSON)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	c.authorize(req.Header)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return 0, nil, nil, c.transportError(r, err)

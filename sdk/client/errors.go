@@ -39,6 +39,9 @@ var (
 	ErrRequestTimeout     = errors.New("request body timed out")
 	ErrOverloaded         = errors.New("server overloaded")
 	ErrQuotaExceeded      = errors.New("quota exceeded")
+	ErrUnauthenticated    = errors.New("unauthenticated")
+	ErrPrincipalExists    = errors.New("principal exists")
+	ErrUnknownPrincipal   = errors.New("unknown principal")
 
 	// ErrUnavailable wraps a failure to connect to the node, and matches
 	// the code unavailable (a node that cannot answer yet; retriable).
@@ -71,6 +74,9 @@ var codeErrors = map[wire.Code]error{
 	wire.CodeRequestTimeout:     ErrRequestTimeout,
 	wire.CodeOverloaded:         ErrOverloaded,
 	wire.CodeQuotaExceeded:      ErrQuotaExceeded,
+	wire.CodeUnauthenticated:    ErrUnauthenticated,
+	wire.CodePrincipalExists:    ErrPrincipalExists,
+	wire.CodeUnknownPrincipal:   ErrUnknownPrincipal,
 	wire.CodeInternal:           ErrInternal,
 	wire.CodeUnavailable:        ErrUnavailable,
 	wire.CodeOutOfOrderSequence: ErrOutOfOrderSequence,

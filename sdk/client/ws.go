@@ -56,9 +56,10 @@ func (c *Client) wsURL(path string, q url.Values) string {
 // dialWS opens a WebSocket; an HTTP refusal becomes its API error.
 func (c *Client) dialWS(ctx context.Context, d *websocket.Dialer, path string, q url.Values) (*websocket.Conn, error) {
 	if d == nil {
-		d = &websocket.Dialer{ReadBufferSize: 64 << 10, WriteBufferSize: 64 << 10, Proxy: http.ProxyFromEnvironment}
+		d = &websocket.Dialer{ReadBufferSize: 64 << 10, WriteBufferSize: 64 << 10, Proxy: http.ProxyFromEnvironment, TLSClientConfig: c.tls}
 	}
 	h := http.Header{"User-Agent": {c.userAgent}}
+	c.authorize(h)
 	ws, resp, err := d.DialContext(ctx, c.wsURL(path, q), h)
 	if err != nil {
 		if resp != nil && resp.Body != nil {

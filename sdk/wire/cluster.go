@@ -25,6 +25,19 @@ type Cluster struct {
 	MetadataVersion uint64 `json:"metadata_version"`
 	// NodeID is the node that answered.
 	NodeID int32 `json:"node_id"`
+	// Security describes the answering node's client plane.
+	Security Security `json:"security"`
+}
+
+// Security is how a node protects its client listener.
+type Security struct {
+	// TLS: the client listener serves HTTPS and WSS.
+	TLS bool `json:"tls"`
+	// Auth: every /v1 request needs a credential and an ACL allowing it.
+	Auth bool `json:"auth"`
+	// Insecure: the node was started with --insecure (checks of the
+	// start-up gate skipped).
+	Insecure bool `json:"insecure,omitempty"`
 }
 
 // ControllerInfo names the active controller and the voters.

@@ -74,9 +74,11 @@ const (
 	// Nothing was written. 409; not retriable (the producer must start a
 	// new id or epoch).
 	CodeOutOfOrderSequence Code = "out_of_order_sequence"
-	// CodeForbidden: the caller may not do this: on the node-to-node
-	// plane, a request that does not come from a node, or asks what its
-	// node may not ask. 403.
+	// CodeForbidden: the caller may not do this. On the client plane: the
+	// principal is not allowed the operation on the resource (an ACL denies
+	// it or none allows it), or a browser request failed the origin or
+	// content-type checks. On the node-to-node plane: a request that does
+	// not come from a node, or asks what its node may not ask. 403.
 	CodeForbidden Code = "forbidden"
 	// CodeInternal: a bug or an unexpected failure on the server. 500.
 	CodeInternal Code = "internal"
@@ -90,6 +92,14 @@ const (
 	// (partitions per node, file descriptors, plugin versions or bytes);
 	// nothing was changed. 409.
 	CodeQuotaExceeded Code = "quota_exceeded"
+	// CodeUnauthenticated: the request carries no credential, or one the
+	// server does not accept (unknown or revoked token). 401.
+	CodeUnauthenticated Code = "unauthenticated"
+	// CodePrincipalExists: a user or service account of that name exists. 409.
+	CodePrincipalExists Code = "principal_exists"
+	// CodeUnknownPrincipal: no user, service account, token or ACL with that
+	// name or id. 404.
+	CodeUnknownPrincipal Code = "unknown_principal"
 )
 
 var codeStatus = map[Code]int{
@@ -118,6 +128,9 @@ var codeStatus = map[Code]int{
 	CodeRequestTimeout:     http.StatusRequestTimeout,
 	CodeOverloaded:         http.StatusServiceUnavailable,
 	CodeQuotaExceeded:      http.StatusConflict,
+	CodeUnauthenticated:    http.StatusUnauthorized,
+	CodePrincipalExists:    http.StatusConflict,
+	CodeUnknownPrincipal:   http.StatusNotFound,
 	CodeInternal:           http.StatusInternalServerError,
 }
 

@@ -133,10 +133,66 @@ class ApiError extends Error {
   }
 }
 
+// The API token of this tab (sessionStorage: gone when the tab closes,
+// never shared with other tabs or sent as a cookie).
+const TOKEN_KEY = "sluice.token";
+
+function token() {
+  try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch { return ""; }
+}
+
+function setToken(t) {
+  try {
+    if (t) sessionStorage.setItem(TOKEN_KEY, t); else sessionStorage.removeItem(TOKEN_KEY);
+  } catch { /* storage disabled: the token lives until the page reloads */ }
+  $("#signout").hidden = !t;
+  showWhoAmI();
+}
+
+// showWhoAmI names the signed-in principal in the header.
+function showWhoAmI() {
+  const el = $("#whoami");
+  if (!token()) { el.hidden = true; return; }
+  api("/v1/whoami").then((w) => {
+    el.textContent = w.principal ? `signed in as ${w.principal}` : "";
+    el.hidden = !w.principal;
+  }, () => { el.hidden = true; });
+}
+
+// showSignin asks for a token after the node answered 401.
+function showSignin(message) {
+  const form = $("#signin");
+  $("#signin-message").textContent = message || "";
+  if (form.hidden) {
+    form.hidden = false;
+    $("#signin-token").focus();
+  }
+}
+
+function signin(ev) {
+  ev.preventDefault();
+  const t = $("#signin-token").value.trim();
+  if (!t) return;
+  setToken(t);
+  $("#signin-token").value = "";
+  $("#signin").hidden = true;
+  api("/v1/cluster").then(showIdentity, () => { /* the view reports errors */ });
+  refresh();
+}
+
+function signout() {
+  setToken("");
+  showSignin("Signed out.");
+  refresh();
+}
+
 async function api(path) {
   let res;
+  const headers = { Accept: "application/json" };
+  const t = token();
+  if (t) headers.Authorization = `Bearer ${t}`;
   try {
-    res = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store", signal: AbortSignal.timeout(API_TIMEOUT_MS) });
+    res = await fetch(path, { headers, cache: "no-store", signal: AbortSignal.timeout(API_TIMEOUT_MS) });
   } catch (e) {
     const why = e.name === "TimeoutError" ? `no answer within ${API_TIMEOUT_MS / 1000} s` : `the node did not answer (${e.message})`;
     throw new ApiError(path, 0, "unreachable", why);
@@ -144,6 +200,9 @@ async function api(path) {
   const text = await res.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { /* shown below */ }
+  if (res.status === 401) {
+    showSignin(t ? "The token was not accepted." : "");
+  }
   if (!res.ok) {
     const e = body && body.error;
     throw new ApiError(path, res.status, (e && e.code) || `http_${res.status}`,
@@ -698,7 +757,11 @@ function tailStart(ev) {
     return;
   }
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/v1/topics/${enc(topic)}/consume?${q}`);
+  const url = `${proto}//${location.host}/v1/topics/${enc(topic)}/consume?${q}`;
+  // A browser cannot set headers on a WebSocket: the token travels as a
+  // subprotocol, next to the one the server selects (docs/websocket.md).
+  const t = token();
+  const ws = t ? new WebSocket(url, ["sluice.v1", `sluice.token.${t}`]) : new WebSocket(url);
   Object.assign(tail, { ws, topic, from: q.get("from"), count: 0, error: null, partitions: 0, starts: [] });
   tailStatus(`Connecting to ${topic}…`, "connecting");
   tailButtons();
@@ -798,6 +861,10 @@ function start() {
   $("#tail-form").addEventListener("submit", tailStart);
   $("#tail-stop").addEventListener("click", tailStop);
   $("#tail-clear").addEventListener("click", () => { $("#tail-records").replaceChildren(); });
+  $("#signin").addEventListener("submit", signin);
+  $("#signout").addEventListener("click", signout);
+  $("#signout").hidden = !token();
+  showWhoAmI();
   api("/v1/cluster").then(showIdentity, () => { /* the view reports errors */ });
   navigate();
 }
