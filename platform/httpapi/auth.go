@@ -92,7 +92,9 @@ var routeAccess = map[string]access{
 	wire.RouteOffsets:       {resource: meta.ResourceTopic, param: "topic", op: meta.OperationDescribe},
 	wire.RouteCluster:       {resource: meta.ResourceCluster, op: meta.OperationDescribe},
 	wire.RouteHealth:        {public: true},
-	wire.RouteMetrics:       {resource: meta.ResourceCluster, op: meta.OperationDescribe},
+	// Unclean recovery may expose a replica that lost data: cluster admins only.
+	wire.RouteRecoverPartition: {resource: meta.ResourceCluster, op: meta.OperationAdmin},
+	wire.RouteMetrics:          {resource: meta.ResourceCluster, op: meta.OperationDescribe},
 
 	wire.RouteListPlugins:         {resource: meta.ResourceCluster, op: meta.OperationDescribe, listOf: meta.ResourcePlugin},
 	wire.RouteUploadPlugin:        {resource: meta.ResourcePlugin, param: "name", op: meta.OperationUpload},

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/sluicehq/sluice/platform/clusternet"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,10 +34,18 @@ func TestRouteWithoutAccessRuleIsRefused(t *testing.T) {
 		if reached || rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), string(wire.CodeForbidden)) {
 			t.Errorf("auth %v: unguarded route answered %d %s (reached %v)", authOn, rec.Code, rec.Body, reached)
 		}
+		// An internal route is outside this regime: the public listener
+		// does not serve it at all, the cluster listener (mutual TLS)
+		// does, without an access rule.
 		rec = httptest.NewRecorder()
 		s.ServeHTTP(rec, httptest.NewRequest("GET", "/internal/v1/new-thing", nil))
+		if rec.Code != http.StatusNotFound {
+			t.Errorf("internal route on the public listener: %d, want 404", rec.Code)
+		}
+		rec = httptest.NewRecorder()
+		s.ClusterHandler(true).ServeHTTP(rec, nodeRequest("GET", "/internal/v1/new-thing"))
 		if rec.Code != 204 {
-			t.Errorf("internal route: %d", rec.Code)
+			t.Errorf("internal route on the cluster listener: %d %s", rec.Code, rec.Body)
 		}
 	}
 }
@@ -56,4 +65,12 @@ func TestEveryRouteConstantHasARule(t *testing.T) {
 			t.Errorf("%s has no access rule", r)
 		}
 	}
+}
+
+// nodeRequest is a request as an insecure cluster listener takes it from
+// node 2 (clusternet.NodeHeader names the caller).
+func nodeRequest(method, path string) *http.Request {
+	r := httptest.NewRequest(method, path, nil)
+	r.Header.Set(clusternet.NodeHeader, "2")
+	return r
 }
