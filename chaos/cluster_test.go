@@ -57,8 +57,8 @@ type node struct {
 	raftAddr string
 	serfAddr string
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
+	mu      sync.Mutex
+	cmd     *exec.Cmd
 	done    chan struct{} // closed when cmd exited
 	paused  bool
 	started bool // started at least once: later starts join the others

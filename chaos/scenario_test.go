@@ -75,6 +75,11 @@ func runScenario(t *testing.T, sc scenario) result {
 	}
 	w.readReplicas(t)
 	h := w.rec.History()
+	bySource := map[string]int{}
+	for _, r := range h.Reads {
+		bySource[r.Source]++
+	}
+	t.Logf("%s: %d writes, reads by source %v, %d commit events, complete partitions %v", sc.name, len(h.Writes), bySource, len(h.Commits), h.Complete)
 	res := result{report: Check(h), events: events}
 	for _, e := range events {
 		d, ok := failover(h, e.at)
