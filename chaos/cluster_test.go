@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +42,9 @@ func serverArgs(n *node, join []string) []string {
 		"--cluster-name", n.cluster.name,
 		"--log-level", "info",
 	}
+	if n.advertise != "" {
+		args = append(args, "--advertise-addr", n.advertise)
+	}
 	for _, j := range join {
 		args = append(args, "--join", j)
 	}
@@ -53,9 +57,12 @@ type node struct {
 	id       int32
 	dir      string
 	logPath  string
-	httpAddr string
+	httpAddr string // listen addresses, which the test's clients use
 	raftAddr string
 	serfAddr string
+	// advertise is the host other nodes reach this one at: the fabric's
+	// address in front of it; empty when nodes talk directly.
+	advertise string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -71,39 +78,58 @@ type cluster struct {
 	size  int
 	nodes []*node
 	root  string
+	net   *fabric // nil unless started withFabric
 }
 
 // startCluster starts size nodes with distinct data directories and free
 // loopback ports and waits until each one is healthy and the controller
-// has a leader; every process is killed when the test ends.
-func startCluster(t testing.TB, size int) *cluster {
+// has a leader; every process is killed when the test ends. withFabric
+// routes all node-to-node traffic through a fabric (Linux only) that
+// network-partition faults cut.
+func startCluster(t testing.TB, size int, withFabric bool) *cluster {
 	t.Helper()
 	if sluiceBin == "" {
 		t.Skip("no sluice binary (TestMain builds it unless -short)")
 	}
 	c := &cluster{t: t, name: fmt.Sprintf("chaos-%d", rand.IntN(1e6)), size: size, root: t.TempDir()}
-	for i := range size {
-		id := int32(i + 1)
-		ports := freePorts(t, 3)
-		n := &node{
-			cluster:  c,
-			id:       id,
-			dir:      filepath.Join(c.root, fmt.Sprintf("data-%d", id)),
-			logPath:  filepath.Join(c.root, fmt.Sprintf("node-%d.log", id)),
-			httpAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
-			raftAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-			serfAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2])),
+	if withFabric {
+		if runtime.GOOS != "linux" {
+			t.Skip("the network fabric needs Linux (127.0.0.0/8 on lo, /proc)")
 		}
-		c.nodes = append(c.nodes, n)
+		c.net = newFabric(c.pids)
 	}
 	t.Cleanup(func() {
 		for _, n := range c.nodes {
 			n.kill()
 		}
+		if c.net != nil {
+			c.net.close()
+		}
 		if t.Failed() {
 			c.dumpLogs()
 		}
 	})
+	for i := range size {
+		id := int32(i + 1)
+		ports := freePorts(t, 3)
+		host := "127.0.0.1"
+		n := &node{
+			cluster: c,
+			id:      id,
+			dir:     filepath.Join(c.root, fmt.Sprintf("data-%d", id)),
+			logPath: filepath.Join(c.root, fmt.Sprintf("node-%d.log", id)),
+		}
+		if c.net != nil {
+			host, n.advertise = realHost(id), proxyHost(id)
+			if err := c.net.addNode(id, ports, ports[2]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n.httpAddr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
+		n.raftAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
+		n.serfAddr = net.JoinHostPort(host, strconv.Itoa(ports[2]))
+		c.nodes = append(c.nodes, n)
+	}
 	for _, n := range c.nodes {
 		n.start(t)
 		if n.id == 1 {
@@ -129,8 +155,30 @@ func (c *cluster) joinAddrs(self *node) []string {
 	var out []string
 	for _, n := range c.nodes {
 		if n != self {
-			out = append(out, n.serfAddr)
+			out = append(out, n.advertisedSerf())
 		}
+	}
+	return out
+}
+
+// advertisedSerf is where other nodes reach n's gossip.
+func (n *node) advertisedSerf() string {
+	if n.advertise == "" {
+		return n.serfAddr
+	}
+	_, port, _ := net.SplitHostPort(n.serfAddr)
+	return net.JoinHostPort(n.advertise, port)
+}
+
+// pids maps the running node processes to their ids.
+func (c *cluster) pids() map[int]int32 {
+	out := map[int]int32{}
+	for _, n := range c.nodes {
+		n.mu.Lock()
+		if n.cmd != nil {
+			out[n.cmd.Process.Pid] = n.id
+		}
+		n.mu.Unlock()
 	}
 	return out
 }

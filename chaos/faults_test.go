@@ -20,21 +20,26 @@ import (
 type fault struct {
 	name   string
 	inject func(t testing.TB, c *cluster, rng *rand.Rand) (heal func(), victim int32, err error)
+	// needsFabric: the scenario's cluster routes node-to-node traffic
+	// through a fabric the fault cuts.
+	needsFabric bool
 }
 
 // faults lists every kind, in report order.
 var faults = []fault{
-	{"kill-leader", killRole(roleLeader)},
-	{"kill-follower", killRole(roleFollower)},
-	{"kill-controller", killRole(roleController)},
-	{"pause-leader", pauseRole(roleLeader)},
-	{"pause-follower", pauseRole(roleFollower)},
-	{"pause-controller", pauseRole(roleController)},
-	{"disk-loss-fast", diskLoss(false)},
-	{"disk-loss-slow", diskLoss(true)},
-	{"corrupt-partition-file", corruptPartitionFile},
-	{"corrupt-metadata-file", corruptMetadataFile},
-	{"rolling-restart", rollingRestart},
+	{"kill-leader", killRole(roleLeader), false},
+	{"kill-follower", killRole(roleFollower), false},
+	{"kill-controller", killRole(roleController), false},
+	{"pause-leader", pauseRole(roleLeader), false},
+	{"pause-follower", pauseRole(roleFollower), false},
+	{"pause-controller", pauseRole(roleController), false},
+	{"disk-loss-fast", diskLoss(false), false},
+	{"disk-loss-slow", diskLoss(true), false},
+	{"corrupt-partition-file", corruptPartitionFile, false},
+	{"corrupt-metadata-file", corruptMetadataFile, false},
+	{"rolling-restart", rollingRestart, false},
+	{"partition-leader", isolateRole(roleLeader), true},
+	{"partition-controller", isolateRole(roleController), true},
 }
 
 // awaitingFix names the faults known to find anomalies until the fix of
@@ -136,6 +141,28 @@ func pauseRole(r role) func(testing.TB, *cluster, *rand.Rand) (func(), int32, er
 			return nil, -1, err
 		}
 		return func() { _ = n.signal(syscall.SIGCONT) }, n.id, nil
+	}
+}
+
+// isolateRole cuts the network between the node in role r and the other
+// nodes, both ways (clients still reach every node), until the heal.
+func isolateRole(r role) func(testing.TB, *cluster, *rand.Rand) (func(), int32, error) {
+	return func(t testing.TB, c *cluster, rng *rand.Rand) (func(), int32, error) {
+		if c.net == nil {
+			return nil, -1, fmt.Errorf("cluster has no fabric")
+		}
+		n, err := pick(c, r, rng)
+		if err != nil {
+			return nil, -1, err
+		}
+		var others []int32
+		for _, m := range c.nodes {
+			if m != n {
+				others = append(others, m.id)
+			}
+		}
+		c.net.partition([]int32{n.id}, others)
+		return c.net.heal, n.id, nil
 	}
 }
 

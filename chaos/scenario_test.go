@@ -32,7 +32,11 @@ const settleTimeout = 90 * time.Second
 func runScenario(t *testing.T, sc scenario) result {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(sc.seed, 8))
-	c := startCluster(t, 3)
+	withFabric := false
+	for _, name := range sc.faults {
+		withFabric = withFabric || faultByName(name).needsFabric
+	}
+	c := startCluster(t, 3, withFabric)
 	createTopic(t, c)
 	w := startWorkload(c)
 	stopped := false
