@@ -38,7 +38,7 @@ func serverArgs(n *node, join []string) []string {
 		"--http-addr", n.httpAddr,
 		"--raft-addr", n.raftAddr,
 		"--serf-addr", n.serfAddr,
-		"--bootstrap-expect", strconv.Itoa(n.cluster.size),
+		"--bootstrap-expect", strconv.Itoa(n.bootstrapExpect),
 		"--cluster-name", n.cluster.name,
 		"--log-level", "info",
 	}
@@ -63,6 +63,9 @@ type node struct {
 	// advertise is the host other nodes reach this one at: the fabric's
 	// address in front of it; empty when nodes talk directly.
 	advertise string
+	// bootstrapExpect: the first nodes form the quorum together; a node
+	// added later joins it (1 with --join never bootstraps alone).
+	bootstrapExpect int
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -73,12 +76,38 @@ type node struct {
 
 // cluster is a set of server processes on loopback.
 type cluster struct {
-	t     testing.TB
-	name  string
-	size  int
+	t    testing.TB
+	name string
+	size int
+	root string
+	net  *fabric // nil unless started withFabric
+
+	mu    sync.Mutex // guards nodes (a membership fault adds and removes one)
 	nodes []*node
-	root  string
-	net   *fabric // nil unless started withFabric
+}
+
+// all returns the cluster's nodes.
+func (c *cluster) all() []*node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*node(nil), c.nodes...)
+}
+
+func (c *cluster) add(n *node) {
+	c.mu.Lock()
+	c.nodes = append(c.nodes, n)
+	c.mu.Unlock()
+}
+
+func (c *cluster) remove(n *node) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, m := range c.nodes {
+		if m == n {
+			c.nodes = append(c.nodes[:i], c.nodes[i+1:]...)
+			return
+		}
+	}
 }
 
 // startCluster starts size nodes with distinct data directories and free
@@ -99,7 +128,7 @@ func startCluster(t testing.TB, size int, withFabric bool) *cluster {
 		c.net = newFabric(c.pids)
 	}
 	t.Cleanup(func() {
-		for _, n := range c.nodes {
+		for _, n := range c.all() {
 			n.kill()
 		}
 		if c.net != nil {
@@ -109,28 +138,10 @@ func startCluster(t testing.TB, size int, withFabric bool) *cluster {
 			c.dumpLogs()
 		}
 	})
-	for i := range size {
-		id := int32(i + 1)
-		ports := freePorts(t, 3)
-		host := "127.0.0.1"
-		n := &node{
-			cluster: c,
-			id:      id,
-			dir:     filepath.Join(c.root, fmt.Sprintf("data-%d", id)),
-			logPath: filepath.Join(c.root, fmt.Sprintf("node-%d.log", id)),
-		}
-		if c.net != nil {
-			host, n.advertise = realHost(id), proxyHost(id)
-			if err := c.net.addNode(id, ports, ports[2]); err != nil {
-				t.Fatal(err)
-			}
-		}
-		n.httpAddr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
-		n.raftAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
-		n.serfAddr = net.JoinHostPort(host, strconv.Itoa(ports[2]))
-		c.nodes = append(c.nodes, n)
+	for range size {
+		c.add(c.newNode(size))
 	}
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		n.start(t)
 		if n.id == 1 {
 			// The first node must serve gossip before the others join it.
@@ -143,17 +154,45 @@ func startCluster(t testing.TB, size int, withFabric bool) *cluster {
 			})
 		}
 	}
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		c.waitHealthy(n)
 	}
 	return c
+}
+
+// newNode prepares (does not start) the node with the next id.
+func (c *cluster) newNode(bootstrapExpect int) *node {
+	t := c.t
+	id := int32(1)
+	for _, n := range c.all() {
+		id = max(id, n.id+1)
+	}
+	ports := freePorts(t, 3)
+	host := "127.0.0.1"
+	n := &node{
+		cluster:         c,
+		id:              id,
+		dir:             filepath.Join(c.root, fmt.Sprintf("data-%d", id)),
+		logPath:         filepath.Join(c.root, fmt.Sprintf("node-%d.log", id)),
+		bootstrapExpect: bootstrapExpect,
+	}
+	if c.net != nil {
+		host, n.advertise = realHost(id), proxyHost(id)
+		if err := c.net.addNode(id, ports, ports[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.httpAddr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
+	n.raftAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
+	n.serfAddr = net.JoinHostPort(host, strconv.Itoa(ports[2]))
+	return n
 }
 
 // joinAddrs are the serf addresses of every other node: a restarted node
 // finds the cluster through whichever is up.
 func (c *cluster) joinAddrs(self *node) []string {
 	var out []string
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		if n != self {
 			out = append(out, n.advertisedSerf())
 		}
@@ -173,7 +212,7 @@ func (n *node) advertisedSerf() string {
 // pids maps the running node processes to their ids.
 func (c *cluster) pids() map[int]int32 {
 	out := map[int]int32{}
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		n.mu.Lock()
 		if n.cmd != nil {
 			out[n.cmd.Process.Pid] = n.id
@@ -291,7 +330,7 @@ func (n *node) client(timeout time.Duration) *client.Client {
 }
 
 func (c *cluster) node(id int32) *node {
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		if n.id == id {
 			return n
 		}
@@ -323,7 +362,7 @@ func (c *cluster) waitHealthy(n *node) {
 // live are the nodes running and not paused.
 func (c *cluster) live() []*node {
 	var out []*node
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		n.mu.Lock()
 		if n.cmd != nil && !n.paused {
 			out = append(out, n)
@@ -396,7 +435,7 @@ func (c *cluster) waitSettled(topic string, timeout time.Duration) error {
 }
 
 func (c *cluster) settled(topic string) error {
-	if len(c.live()) != len(c.nodes) {
+	if len(c.live()) != len(c.all()) {
 		return errors.New("a node is down")
 	}
 	if _, err := c.controllerLeader(); err != nil {
@@ -416,7 +455,7 @@ func (c *cluster) settled(topic string) error {
 
 // dumpLogs prints the tail of every node's log.
 func (c *cluster) dumpLogs() {
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		b, err := os.ReadFile(n.logPath)
 		if err != nil {
 			continue

@@ -40,6 +40,7 @@ var faults = []fault{
 	{"rolling-restart", rollingRestart, false},
 	{"partition-leader", isolateRole(roleLeader), true},
 	{"partition-controller", isolateRole(roleController), true},
+	{"join-leave", joinLeave, false},
 }
 
 // awaitingFix names the faults known to find anomalies until the fix of
@@ -156,7 +157,7 @@ func isolateRole(r role) func(testing.TB, *cluster, *rand.Rand) (func(), int32, 
 			return nil, -1, err
 		}
 		var others []int32
-		for _, m := range c.nodes {
+		for _, m := range c.all() {
 			if m != n {
 				others = append(others, m.id)
 			}
@@ -251,7 +252,7 @@ func corruptMetadataFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int3
 		return nil, -1, err
 	}
 	var n *node
-	for _, m := range c.nodes {
+	for _, m := range c.all() {
 		if m.id != ctrl {
 			n = m
 			break
@@ -287,7 +288,7 @@ func flipBytes(path string, from int64, n int, rng *rand.Rand) error {
 // rollingRestart stops each node cleanly (SIGTERM) and starts it again,
 // one after the other, waiting for it to serve before the next.
 func rollingRestart(t testing.TB, c *cluster, rng *rand.Rand) (func(), int32, error) {
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		n.stop(30 * time.Second)
 		n.start(t)
 		c.waitHealthy(n)
@@ -296,6 +297,36 @@ func rollingRestart(t testing.TB, c *cluster, rng *rand.Rand) (func(), int32, er
 		}
 	}
 	return nil, -1, nil
+}
+
+// joinLeave is a membership change under load: a fourth node (both
+// roles) joins, which adds a voter to the metadata quorum, serves for a
+// while, then stops cleanly and leaves (its serf leave makes the
+// controller drop it). The topic's partitions stay on the first three
+// nodes: Sluice has no partition reassignment to move them.
+func joinLeave(t testing.TB, c *cluster, rng *rand.Rand) (func(), int32, error) {
+	n := c.newNode(1)
+	c.add(n)
+	n.start(t)
+	c.waitHealthy(n)
+	return func() {
+		n.stop(30 * time.Second)
+		c.remove(n)
+		waitFor(t, settleTimeout, fmt.Sprintf("node %d gone from /v1/cluster", n.id), func() error {
+			return c.ask(func(cl *client.Client) error {
+				info, err := cl.Cluster(context.Background())
+				if err != nil {
+					return err
+				}
+				for _, b := range info.Brokers {
+					if b.ID == n.id && b.State == "alive" {
+						return fmt.Errorf("node %d still %s", n.id, b.State)
+					}
+				}
+				return nil
+			})
+		})
+	}, n.id, nil
 }
 
 // event is one injected fault, for the failover figures.

@@ -74,7 +74,7 @@ func runScenario(t *testing.T, sc scenario) result {
 		t.Logf("before the final read: %v", err)
 	}
 	w.finalRead(t)
-	for _, n := range c.nodes {
+	for _, n := range c.all() {
 		n.stop(30 * time.Second)
 	}
 	w.readReplicas(t)

@@ -114,6 +114,7 @@ func classify(err error) Outcome {
 // and a consumer group committing offsets, recording everything.
 type workload struct {
 	c      *cluster
+	nodes  []*node // the nodes at the start: the clients' bootstrap list
 	rec    *Recorder
 	keys   [][]byte
 	cancel context.CancelFunc
@@ -122,7 +123,7 @@ type workload struct {
 
 func startWorkload(c *cluster) *workload {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &workload{c: c, rec: NewRecorder(partitions), keys: keysFor(partitions), cancel: cancel}
+	w := &workload{c: c, nodes: c.all(), rec: NewRecorder(partitions), keys: keysFor(partitions), cancel: cancel}
 	for p := range partitions {
 		for k := range workersPerPartition {
 			w.wg.Add(1)
@@ -154,8 +155,8 @@ func (w *workload) stop() {
 }
 
 func (w *workload) produce(ctx context.Context, p int32, worker int) {
-	clients := make([]*client.Client, len(w.c.nodes))
-	for i, n := range w.c.nodes {
+	clients := make([]*client.Client, len(w.nodes))
+	for i, n := range w.nodes {
 		clients[i] = n.client(requestTimeout)
 		defer clients[i].Close()
 	}
@@ -193,7 +194,7 @@ func (w *workload) produce(ctx context.Context, p int32, worker int) {
 func (w *workload) consume(ctx context.Context, k int) {
 	source := "consumer-" + strconv.Itoa(k)
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		n := w.c.nodes[(k+attempt)%len(w.c.nodes)]
+		n := w.nodes[(k+attempt)%len(w.nodes)]
 		cl := n.client(3 * time.Second)
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		cons, err := cl.ConsumeWS(cctx, client.WSConsumerConfig{
@@ -343,7 +344,7 @@ func (w *workload) readReplicas(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range w.c.nodes {
+	for _, n := range w.c.all() {
 		for p := range partitions {
 			files, _ := filepath.Glob(filepath.Join(n.dir, "partitions", topicName+"-*", strconv.Itoa(p)+".db"))
 			for _, f := range files {
