@@ -31,10 +31,14 @@ const (
 	// Unreadable: a partition could not be read in full after the heal,
 	// so its acknowledged writes could not be checked.
 	Unreadable Kind = "unreadable"
+	// Unhealed: after a fault was healed the cluster did not return to
+	// every node serving with full ISRs (a node that cannot start again, a
+	// replica that never catches up).
+	Unhealed Kind = "unhealed"
 )
 
 // Kinds lists every anomaly kind in report order.
-var Kinds = []Kind{Lost, Duplicate, Inconsistent, FailedRead, Phantom, CommitBackwards, Unreadable}
+var Kinds = []Kind{Lost, Duplicate, Inconsistent, FailedRead, Phantom, CommitBackwards, Unreadable, Unhealed}
 
 // Anomaly is one violation, described for people.
 type Anomaly struct {
@@ -104,6 +108,7 @@ func Check(h History) Report {
 	r.Anomalies = append(r.Anomalies, Phantoms(h)...)
 	r.Anomalies = append(r.Anomalies, CommitRegressions(h)...)
 	r.Anomalies = append(r.Anomalies, UnreadablePartitions(h)...)
+	r.Anomalies = append(r.Anomalies, UnhealedFaults(h)...)
 	return r
 }
 
@@ -317,6 +322,15 @@ func UnreadablePartitions(h History) []Anomaly {
 			}
 			out = append(out, Anomaly{Unreadable, fmt.Sprintf("partition %d could not be read in full after the heal (%d acknowledged writes unchecked)", p, acked)})
 		}
+	}
+	return out
+}
+
+// UnhealedFaults reports every heal the cluster did not recover from.
+func UnhealedFaults(h History) []Anomaly {
+	out := make([]Anomaly, 0, len(h.Unhealed))
+	for _, d := range h.Unhealed {
+		out = append(out, Anomaly{Unhealed, d})
 	}
 	return out
 }

@@ -97,6 +97,9 @@ func TestCheckFindsEachAnomaly(t *testing.T) {
 				Commit{Kind: CommitObserved, Partition: 1, Offset: 7, Start: at(0), End: at(1), Source: "d1"},
 				Commit{Kind: CommitObserved, Partition: 1, Offset: 5, Start: at(2), End: at(3), Source: "d2"})
 		}, CommitBackwards, "partition 1: d2 showed 5 after an earlier describe of 7 (d1)"},
+		{"cluster not back after a heal", func(h *History) {
+			h.Unhealed = []string{"kill-leader on node 2: node 2 is down"}
+		}, Unhealed, "node 2 is down"},
 		{"unreadable partition", func(h *History) {
 			h.Complete = map[int32]bool{0: true}
 		}, Unreadable, "partition 1 could not be read in full after the heal (1 acknowledged writes unchecked)"},

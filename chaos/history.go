@@ -88,6 +88,10 @@ type History struct {
 	Reads      []Read
 	Commits    []Commit
 	Complete   map[int32]bool
+	// Unhealed describes each heal after which the cluster did not return
+	// to every node serving and every partition led with a full ISR
+	// within the harness's bound.
+	Unhealed []string
 }
 
 // Recorder collects a History from concurrent workers.
@@ -122,6 +126,13 @@ func (r *Recorder) Commit(c Commit) {
 	r.mu.Unlock()
 }
 
+// Unhealed records a heal the cluster did not recover from in time.
+func (r *Recorder) Unhealed(detail string) {
+	r.mu.Lock()
+	r.h.Unhealed = append(r.h.Unhealed, detail)
+	r.mu.Unlock()
+}
+
 // MarkComplete records that partition p was read in full.
 func (r *Recorder) MarkComplete(p int32) {
 	r.mu.Lock()
@@ -139,6 +150,7 @@ func (r *Recorder) History() History {
 		Reads:      append([]Read(nil), r.h.Reads...),
 		Commits:    append([]Commit(nil), r.h.Commits...),
 		Complete:   map[int32]bool{},
+		Unhealed:   append([]string(nil), r.h.Unhealed...),
 	}
 	for p, ok := range r.h.Complete {
 		h.Complete[p] = ok
