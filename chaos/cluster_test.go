@@ -226,7 +226,7 @@ func (n *node) start(t testing.TB) {
 	t.Helper()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.cmd != nil {
+	if n.upLocked() {
 		t.Fatalf("node %d already running", n.id)
 	}
 	var join []string
@@ -253,11 +253,24 @@ func (n *node) start(t testing.TB) {
 	n.cmd, n.done, n.paused, n.started = cmd, done, false, true
 }
 
-// running reports whether the process is up (paused counts as up).
+// running reports whether the process is up (paused counts as up): it
+// was started and has not exited (a crash at start counts as down).
 func (n *node) running() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.cmd != nil
+	return n.upLocked()
+}
+
+func (n *node) upLocked() bool {
+	if n.cmd == nil {
+		return false
+	}
+	select {
+	case <-n.done:
+		return false
+	default:
+		return true
+	}
 }
 
 func (n *node) signal(sig syscall.Signal) error {
@@ -364,7 +377,7 @@ func (c *cluster) live() []*node {
 	var out []*node
 	for _, n := range c.all() {
 		n.mu.Lock()
-		if n.cmd != nil && !n.paused {
+		if n.upLocked() && !n.paused {
 			out = append(out, n)
 		}
 		n.mu.Unlock()
@@ -435,8 +448,19 @@ func (c *cluster) waitSettled(topic string, timeout time.Duration) error {
 }
 
 func (c *cluster) settled(topic string) error {
-	if len(c.live()) != len(c.all()) {
-		return errors.New("a node is down")
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for _, n := range c.all() {
+		if !n.running() {
+			return fmt.Errorf("node %d is down (see %s)", n.id, n.logPath)
+		}
+		resp, err := hc.Get(n.url() + "/healthz")
+		if err != nil {
+			return fmt.Errorf("node %d: %w", n.id, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("node %d: healthz %d", n.id, resp.StatusCode)
+		}
 	}
 	if _, err := c.controllerLeader(); err != nil {
 		return err
