@@ -171,6 +171,7 @@ func (w *workload) produce(ctx context.Context, p int32, worker int) {
 		start := time.Now()
 		res, err := cl.Produce(context.Background(), topicName, recs, client.ProduceOptions{Acks: client.AcksAll, Timeout: produceWait})
 		end := time.Now()
+		backoff := err != nil
 		for i := range recs {
 			rerr := err
 			if err == nil {
@@ -178,14 +179,16 @@ func (w *workload) produce(ctx context.Context, p int32, worker int) {
 			}
 			wr := Write{Value: string(recs[i].Value), Target: p, Partition: -1, Offset: -1, Start: start, End: end, Outcome: classify(rerr)}
 			if rerr != nil {
+				backoff = true
 				wr.Err = rerr.Error()
 			} else {
 				wr.Partition, wr.Offset = res[i].Partition, res[i].Offset
 			}
 			w.rec.Write(wr)
 		}
-		if err != nil {
-			// Do not spin on a node that refuses connections.
+		if backoff {
+			// Do not spin on a node that refuses connections or a
+			// partition that refuses writes (not_enough_replicas).
 			sleepCtx(ctx, 50*time.Millisecond)
 		}
 	}
