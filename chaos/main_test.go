@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/storage"
+	"go.uber.org/goleak"
 )
 
 // dumpEnv makes the test binary a replica reader: it prints the records
@@ -52,6 +54,15 @@ func TestMain(m *testing.M) {
 		sluiceBin = bin
 		return m.Run()
 	}()
+	if code == 0 {
+		// Every goroutine of the harness (workload, fabric, process
+		// waiters) has an owner that stopped it.
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
