@@ -355,21 +355,24 @@ func (c *cluster) node(id int32) *node {
 // waitHealthy polls /healthz until the node answers 200.
 func (c *cluster) waitHealthy(n *node) {
 	c.t.Helper()
+	waitFor(c.t, 90*time.Second, fmt.Sprintf("node %d healthy", n.id), n.healthy)
+}
+
+// healthy asks the node's /healthz once.
+func (n *node) healthy() error {
+	if !n.running() {
+		return fmt.Errorf("node %d is down (see %s)", n.id, n.logPath)
+	}
 	hc := &http.Client{Timeout: 2 * time.Second}
-	waitFor(c.t, 90*time.Second, fmt.Sprintf("node %d healthy", n.id), func() error {
-		if !n.running() {
-			return fmt.Errorf("node %d is not running (see %s)", n.id, n.logPath)
-		}
-		resp, err := hc.Get(n.url() + "/healthz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("healthz %d", resp.StatusCode)
-		}
-		return nil
-	})
+	resp, err := hc.Get(n.url() + "/healthz")
+	if err != nil {
+		return fmt.Errorf("node %d: %w", n.id, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("node %d: healthz %d", n.id, resp.StatusCode)
+	}
+	return nil
 }
 
 // live are the nodes running and not paused.
@@ -435,31 +438,16 @@ func (c *cluster) describe(topic string) (*wire.Topic, error) {
 // leader and every partition of topic has a leader and a full ISR: the
 // state a fault starts from and a heal returns to.
 func (c *cluster) waitSettled(topic string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		last = c.settled(topic)
-		if last == nil {
-			return nil
-		}
-		time.Sleep(250 * time.Millisecond)
+	if err := poll(timeout, func() error { return c.settled(topic) }); err != nil {
+		return fmt.Errorf("cluster not settled: %w", err)
 	}
-	return fmt.Errorf("cluster not settled after %v: %w", timeout, last)
+	return nil
 }
 
 func (c *cluster) settled(topic string) error {
-	hc := &http.Client{Timeout: 2 * time.Second}
 	for _, n := range c.all() {
-		if !n.running() {
-			return fmt.Errorf("node %d is down (see %s)", n.id, n.logPath)
-		}
-		resp, err := hc.Get(n.url() + "/healthz")
-		if err != nil {
-			return fmt.Errorf("node %d: %w", n.id, err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("node %d: healthz %d", n.id, resp.StatusCode)
+		if err := n.healthy(); err != nil {
+			return err
 		}
 	}
 	if _, err := c.controllerLeader(); err != nil {
@@ -512,14 +500,22 @@ func (n *node) logContains(s string) bool {
 // waitFor polls f until it succeeds or timeout passes, then fails t.
 func waitFor(t testing.TB, timeout time.Duration, what string, f func() error) {
 	t.Helper()
+	if err := poll(timeout, f); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// poll calls f every 100 ms until it succeeds or timeout passes, and
+// returns its last error then.
+func poll(timeout time.Duration, f func() error) error {
 	deadline := time.Now().Add(timeout)
-	var err error
 	for {
-		if err = f(); err == nil {
-			return
+		err := f()
+		if err == nil {
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %v: %v", what, timeout, err)
+			return fmt.Errorf("not after %v: %w", timeout, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

