@@ -80,6 +80,7 @@ func runScenario(t *testing.T, sc scenario) result {
 		}
 	}
 	w.finalRead(t)
+	w.finalCommits(t)
 	for _, n := range c.all() {
 		n.stop(30 * time.Second)
 	}

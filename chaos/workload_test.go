@@ -265,22 +265,43 @@ func (w *workload) consumeFrom(ctx context.Context, cons *client.WSConsumer, sou
 func (w *workload) observeCommits(ctx context.Context) {
 	for ctx.Err() == nil {
 		sleepCtx(ctx, describeEvery)
-		for _, n := range w.c.live() {
-			cl := n.client(2 * time.Second)
-			start := time.Now()
-			g, err := cl.DescribeGroup(ctx, groupName)
-			end := time.Now()
-			cl.Close()
-			if err != nil {
-				continue
-			}
-			for _, o := range g.Offsets {
-				if o.Topic == topicName {
-					w.rec.Commit(Commit{Kind: CommitObserved, Partition: o.Partition, Offset: o.Committed, Start: start, End: end, Source: fmt.Sprintf("describe via node %d", n.id)})
-				}
-			}
-			break
+		w.describeCommits(ctx, "describe")
+	}
+}
+
+// describeCommits records the group's committed offsets as one live node
+// describes them; false when no node answered.
+func (w *workload) describeCommits(ctx context.Context, what string) bool {
+	for _, n := range w.c.live() {
+		cl := n.client(2 * time.Second)
+		start := time.Now()
+		g, err := cl.DescribeGroup(ctx, groupName)
+		end := time.Now()
+		cl.Close()
+		if err != nil {
+			continue
 		}
+		for _, o := range g.Offsets {
+			if o.Topic == topicName {
+				w.rec.Commit(Commit{Kind: CommitObserved, Partition: o.Partition, Offset: o.Committed, Start: start, End: end, Source: fmt.Sprintf("%s via node %d", what, n.id)})
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// finalCommits reads the committed offsets once more after the heal: they
+// must not be below any acknowledged commit.
+func (w *workload) finalCommits(t testing.TB) {
+	t.Helper()
+	if err := poll(60*time.Second, func() error {
+		if !w.describeCommits(context.Background(), "final describe") {
+			return errors.New("no node described the group")
+		}
+		return nil
+	}); err != nil {
+		t.Logf("final committed offsets: %v", err)
 	}
 }
 
