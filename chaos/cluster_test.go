@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -78,7 +77,6 @@ type node struct {
 type cluster struct {
 	t    testing.TB
 	name string
-	size int
 	root string
 	net  *fabric // nil unless started withFabric
 
@@ -120,7 +118,7 @@ func startCluster(t testing.TB, size int, withFabric bool) *cluster {
 	if sluiceBin == "" {
 		t.Skip("no sluice binary (TestMain builds it unless -short)")
 	}
-	c := &cluster{t: t, name: fmt.Sprintf("chaos-%d", rand.IntN(1e6)), size: size, root: t.TempDir()}
+	c := &cluster{t: t, name: fmt.Sprintf("chaos-%d", rand.IntN(1e6)), root: t.TempDir()}
 	if withFabric {
 		if runtime.GOOS != "linux" {
 			t.Skip("the network fabric needs Linux (127.0.0.0/8 on lo, /proc)")
@@ -478,23 +476,6 @@ func (c *cluster) dumpLogs() {
 		}
 		c.t.Logf("--- node %d log (last %d lines of %s)\n%s", n.id, len(lines), n.logPath, strings.Join(lines, "\n"))
 	}
-}
-
-// logContains reports whether node n's log has a line containing s.
-func (n *node) logContains(s string) bool {
-	f, err := os.Open(n.logPath)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), s) {
-			return true
-		}
-	}
-	return false
 }
 
 // waitFor polls f until it succeeds or timeout passes, then fails t.
