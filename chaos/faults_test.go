@@ -46,7 +46,8 @@ var faults = []fault{
 // awaitingFix names the faults known to find anomalies until the fix of
 // issue 8 named here is merged; the short suite leaves them out and the
 // long suite reports them without failing. Delete an entry once its fix
-// is in main and the fault passes `go test -tags chaos ./chaos/`.
+// is in main and the fault passes
+// `SLUICE_CHAOS_STRICT=1 go test -tags chaos ./chaos/`.
 var awaitingFix = map[string]string{
 	"disk-loss-fast":         "replica identity (directory id, broker epoch): followers truncate to the empty newcomer",
 	"disk-loss-slow":         "replica identity; __consumer_offsets with RF 1 loses committed offsets",
@@ -54,9 +55,10 @@ var awaitingFix = map[string]string{
 	"corrupt-metadata-file":  "checksummed metadata: a flipped bit in raft.db is applied",
 }
 
-// shortFaults run in the default suite: the most important kinds, each
-// expected to pass today.
-var shortFaults = []string{"kill-leader", "pause-follower", "kill-controller"}
+// shortFaults run in the default suite, one after another on one
+// cluster: the most important kinds. Those still in awaitingFix are left
+// out (and logged) until their entry is deleted.
+var shortFaults = []string{"kill-leader", "pause-follower", "kill-controller", "disk-loss-fast"}
 
 func faultByName(name string) fault {
 	for _, f := range faults {
