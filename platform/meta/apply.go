@@ -102,6 +102,16 @@ func (a *applier) apply(cmd Command) error {
 			return missing
 		}
 		return a.setClusterID(cmd.SetClusterID.ClusterID)
+	case OpCreatePartitions:
+		if cmd.CreatePartitions == nil {
+			return missing
+		}
+		return a.createPartitions(cmd.CreatePartitions)
+	case OpReassignPartitions:
+		if cmd.ReassignPartitions == nil {
+			return missing
+		}
+		return a.reassignPartitions(cmd.ReassignPartitions)
 	default:
 		return fmt.Errorf("unknown op %q: %w", cmd.Op, ErrInvalidRequest)
 	}

@@ -74,6 +74,13 @@ type Partition struct {
 	// PartitionEpoch grows with every change of this partition's state
 	// (leader, ISR); AlterPartition must name the current one.
 	PartitionEpoch int32 `json:"partition_epoch"`
+	// AddingReplicas and RemovingReplicas describe a reassignment in
+	// progress (KIP-455): Replicas is then the union of the target set
+	// and the replicas being removed; the target set is Replicas without
+	// RemovingReplicas. Both are empty when no reassignment runs (see
+	// reassign.go).
+	AddingReplicas   []NodeID `json:"adding_replicas,omitempty"`
+	RemovingReplicas []NodeID `json:"removing_replicas,omitempty"`
 }
 
 // InISR reports whether id is in the partition's ISR.
@@ -85,6 +92,8 @@ func (p *Partition) IsReplica(id NodeID) bool { return slices.Contains(p.Replica
 func (p Partition) clone() Partition {
 	p.Replicas = slices.Clone(p.Replicas)
 	p.ISR = slices.Clone(p.ISR)
+	p.AddingReplicas = slices.Clone(p.AddingReplicas)
+	p.RemovingReplicas = slices.Clone(p.RemovingReplicas)
 	return p
 }
 

@@ -22,6 +22,9 @@ const (
 	OpUploadPlugin   Op = "upload_plugin"
 	OpDeletePlugin   Op = "delete_plugin"
 	OpSetClusterID   Op = "set_cluster_id"
+	// Cluster administration (partition_count.go, reassign.go).
+	OpCreatePartitions   Op = "create_partitions"
+	OpReassignPartitions Op = "reassign_partitions"
 )
 
 // Command is one change to the metadata, as stored in the raft log. Op says
@@ -44,6 +47,9 @@ type Command struct {
 	UploadPlugin   *UploadPlugin   `json:"upload_plugin,omitempty"`
 	DeletePlugin   *DeletePlugin   `json:"delete_plugin,omitempty"`
 	SetClusterID   *SetClusterID   `json:"set_cluster_id,omitempty"`
+
+	CreatePartitions   *CreatePartitions   `json:"create_partitions,omitempty"`
+	ReassignPartitions *ReassignPartitions `json:"reassign_partitions,omitempty"`
 }
 
 // RegisterBroker upserts a node and marks it alive. Re-registering an alive
@@ -154,7 +160,7 @@ type Result struct {
 	Partition *Partition     `json:"partition,omitempty"`
 	Plugin    *PluginVersion `json:"plugin,omitempty"`
 	// Partitions lists the partitions whose leader or ISR changed
-	// (FenceBroker, UnfenceBroker, ElectLeader).
+	// (FenceBroker, UnfenceBroker, ElectLeader, ReassignPartitions).
 	Partitions []Partition `json:"partitions,omitempty"`
 }
 
