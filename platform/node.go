@@ -105,6 +105,7 @@ func (n *Node) start(ctx context.Context) error {
 			Roles:    cfg.Roles,
 			HTTPAddr: n.httpURL,
 			RaftAddr: raftAdvertise,
+			Rack:     cfg.Rack,
 		},
 		Cluster:          cfg.ClusterName,
 		Join:             cfg.Join,
@@ -133,6 +134,7 @@ func (n *Node) start(ctx context.Context) error {
 			BootstrapExpect: cfg.BootstrapExpect,
 			Membership:      n.members,
 			Logger:          cfg.Logger.With("component", "controller"),
+			LeaderRebalance: cfg.LeaderRebalance,
 		}
 		tuneController(&ccfg, cfg)
 		if n.controller, err = controller.Start(ctx, ccfg); err != nil {

@@ -67,6 +67,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			groupCommand(),
 			pluginCommand(),
 			benchCommand(),
+			partitionCommand(),
+			controllerCommand(),
 		},
 		OnUsageError:    usageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints the error

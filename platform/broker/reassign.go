@@ -28,3 +28,25 @@ func (r *Replication) SetReplicas(replicas []int32) {
 
 // Replicas returns a copy of the replica set.
 func (r *Replication) Replicas() []int32 { return slices.Clone(r.replicas) }
+
+// followerLEOs is, on a leader, every follower's LEO as last reported
+// (-1: not fetched yet under this leadership); nil on a follower.
+func (p *partition) followerLEOs() map[int32]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.leader {
+		return nil
+	}
+	out := make(map[int32]int64, len(p.repl.replicas))
+	for _, id := range p.repl.replicas {
+		if id == p.nodeID {
+			continue
+		}
+		leo, ok := p.repl.LEO(id)
+		if !ok {
+			leo = -1
+		}
+		out[id] = leo
+	}
+	return out
+}

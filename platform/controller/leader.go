@@ -82,10 +82,14 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 	c.reconcileAll(ctx)
 	tick := time.NewTicker(c.cfg.ReconcileInterval)
 	defer tick.Stop()
+	rebalance, stopRebalance := c.rebalanceTicker()
+	defer stopRebalance()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-rebalance:
+			c.rebalanceLeaders(ctx)
 		case <-c.reconcileCh:
 			for _, p := range c.pending.take() {
 				c.reconcileMember(ctx, p.member, p.reaped)

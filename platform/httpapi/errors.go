@@ -52,6 +52,10 @@ var codeTable = []struct {
 	{meta.ErrPluginInUse, wire.CodePluginInUse},
 	{controller.ErrNotController, wire.CodeNotController},
 	{controller.ErrClosed, wire.CodeNotController},
+	{meta.ErrUnknownBroker, wire.CodeUnknownBroker},
+	{controller.ErrUnknownController, wire.CodeUnknownBroker},
+	{controller.ErrQuorumAtRisk, wire.CodeInvalidRequest},
+	{controller.ErrControllerAlive, wire.CodeInvalidRequest},
 }
 
 // toWire is the one place errors become API errors: every handler's error

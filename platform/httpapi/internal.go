@@ -55,6 +55,7 @@ func (s *Server) registerInternal() {
 	s.Handle(RouteWatchMetadata, http.HandlerFunc(s.watchMetadata))
 	s.Handle(RoutePropose, http.HandlerFunc(s.proposeLocal))
 	s.Handle(RoutePartitionState, http.HandlerFunc(s.partitionState))
+	s.registerAdminInternal()
 }
 
 func (s *Server) partitionState(w http.ResponseWriter, r *http.Request) {

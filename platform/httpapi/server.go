@@ -143,6 +143,7 @@ func New(cfg Config) (*Server, error) {
 	s.Handle(wire.RouteHealth, http.HandlerFunc(s.health))
 	s.Handle(wire.RouteMetrics, m.handler())
 	s.registerInternal()
+	s.registerAdmin()
 	// The web console: the page at "/" and its assets under /console/.
 	if err := console.Mount(s); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)

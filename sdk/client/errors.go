@@ -31,6 +31,7 @@ var (
 	ErrUnknownGroup      = errors.New("unknown group")
 	ErrGroupNotEmpty     = errors.New("group not empty")
 	ErrInternal          = errors.New("internal server error")
+	ErrUnknownBroker     = errors.New("unknown broker")
 
 	// ErrUnavailable wraps a failure to connect to the node.
 	ErrUnavailable = errors.New("server unavailable")
@@ -59,6 +60,7 @@ var codeErrors = map[wire.Code]error{
 	wire.CodeUnknownGroup:      ErrUnknownGroup,
 	wire.CodeGroupNotEmpty:     ErrGroupNotEmpty,
 	wire.CodeInternal:          ErrInternal,
+	wire.CodeUnknownBroker:     ErrUnknownBroker,
 }
 
 // APIError is an error answer from the server. errors.Is matches it against

@@ -64,6 +64,9 @@ const (
 	CodeGroupNotEmpty Code = "group_not_empty"
 	// CodeInternal: a bug or an unexpected failure on the server. 500.
 	CodeInternal Code = "internal"
+	// CodeUnknownBroker: no registered broker (or controller) with that
+	// node id. 404.
+	CodeUnknownBroker Code = "unknown_broker"
 )
 
 var codeStatus = map[Code]int{
@@ -87,6 +90,7 @@ var codeStatus = map[Code]int{
 	CodeUnknownGroup:      http.StatusNotFound,
 	CodeGroupNotEmpty:     http.StatusConflict,
 	CodeInternal:          http.StatusInternalServerError,
+	CodeUnknownBroker:     http.StatusNotFound,
 }
 
 // Codes returns every defined code, for tests and documentation.
