@@ -47,6 +47,7 @@ func partitionCommand() *cli.Command {
 					&cli.BoolFlag{Name: "generate", Usage: "print a balanced plan for --brokers (changes nothing)"},
 					&cli.StringFlag{Name: "brokers", Usage: "with --generate: the broker ids to place replicas on"},
 					&cli.StringSliceFlag{Name: "topic", Usage: "with --generate: only this topic (repeatable; default every topic)"},
+					&cli.IntFlag{Name: "replication-factor", Usage: "with --generate: give every partition `N` replicas (default: each keeps its own)"},
 					&cli.BoolFlag{Name: "status", Usage: "show reassignments in progress"},
 					&cli.BoolFlag{Name: "cancel", Usage: "cancel the move of TOPIC/PARTITION, of every partition of --plan, or (alone) every move in progress"},
 					&cli.BoolFlag{Name: "wait", Usage: "wait until the moves are complete, printing progress"},
@@ -148,7 +149,8 @@ func partitionReassign(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		plan, err := cl.GenerateReassignments(c.Context, wire.GeneratePlanRequest{Topics: c.StringSlice("topic"), Brokers: brokers})
+		plan, err := cl.GenerateReassignments(c.Context, wire.GeneratePlanRequest{Topics: c.StringSlice("topic"), Brokers: brokers,
+			ReplicationFactor: int32(c.Int("replication-factor"))})
 		if err != nil {
 			return err
 		}
@@ -270,6 +272,9 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 			return nil
 		}
 		line := fmt.Sprintf("%d of %d partitions still moving; %s", len(moving), len(want), behindSummary(moving))
+		if n := leaderless(moving); n > 0 {
+			line += fmt.Sprintf("; %d have no leader (every in-sync replica is down) and move only once one returns", n)
+		}
 		if line != last {
 			fmt.Fprintln(c.App.ErrWriter, line)
 			last = line
@@ -285,6 +290,16 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 	}
 }
 
+func leaderless(rs []wire.ReassignmentStatus) int {
+	n := 0
+	for _, r := range rs {
+		if r.Leader < 0 {
+			n++
+		}
+	}
+	return n
+}
+
 func behindSummary(rs []wire.ReassignmentStatus) string {
 	var total int64
 	unknown := 0
@@ -297,7 +312,7 @@ func behindSummary(rs []wire.ReassignmentStatus) string {
 	}
 	s := fmt.Sprintf("%d records left to copy", total)
 	if unknown > 0 {
-		s += fmt.Sprintf(" (%d partitions not fetched from yet)", unknown)
+		s += fmt.Sprintf(" (%d partitions without progress reported yet)", unknown)
 	}
 	return s
 }

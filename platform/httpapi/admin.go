@@ -47,6 +47,8 @@ func (s *Server) registerAdmin() {
 	s.Handle(wire.RouteClusterHealth, http.HandlerFunc(s.clusterHealth))
 	s.Handle(wire.RouteAddController, http.HandlerFunc(s.quorumChange))
 	s.Handle(wire.RouteRemoveController, http.HandlerFunc(s.quorumChange))
+	s.Handle(wire.RouteDecommissionBroker, http.HandlerFunc(s.decommissionBroker))
+	s.Handle(wire.RouteRemoveBroker, http.HandlerFunc(s.removeBroker))
 }
 
 // registerAdminInternal registers the node-to-node route of the health
@@ -290,7 +292,7 @@ func (s *Server) generateReassignments(w http.ResponseWriter, r *http.Request) {
 	for i, id := range req.Brokers {
 		brokers[i] = meta.NodeID(id)
 	}
-	plan, err := meta.GenerateReassignments(s.cfg.Metadata(), req.Topics, brokers)
+	plan, err := meta.GenerateReassignments(s.cfg.Metadata(), req.Topics, brokers, int(req.ReplicationFactor))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -300,6 +302,68 @@ func (s *Server) generateReassignments(w http.ResponseWriter, r *http.Request) {
 		out.Reassignments = append(out.Reassignments, wire.Reassignment{Topic: ra.Topic, Partition: ra.Partition, Replicas: nodeIDs(ra.Replicas)})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+func nodeIDParam(r *http.Request) (meta.NodeID, error) {
+	n, err := strconv.ParseInt(r.PathValue("id"), 10, 32)
+	if err != nil || n < 0 {
+		return 0, badRequest("node id %q: want a non-negative integer", r.PathValue("id"))
+	}
+	return meta.NodeID(n), nil
+}
+
+// decommissionBroker starts moving every replica off a broker
+// (meta.DrainPlan); it answers the moves, which go on in the background.
+func (s *Server) decommissionBroker(w http.ResponseWriter, r *http.Request) {
+	id, err := nodeIDParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	plan, err := meta.DrainPlan(s.cfg.Metadata(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if len(plan) == 0 {
+		writeJSON(w, http.StatusOK, wire.ReassignmentList{Reassignments: []wire.ReassignmentStatus{}})
+		return
+	}
+	res, err := s.propose(r.Context(), meta.Command{Op: meta.OpReassignPartitions, ReassignPartitions: &meta.ReassignPartitions{Reassignments: plan}})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.awaitLocal(r.Context(), res.Version); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	md := s.cfg.Metadata()
+	var parts []*meta.Partition
+	for _, ra := range plan {
+		if p, err := md.PartitionOf(ra.Topic, ra.Partition); err == nil {
+			parts = append(parts, p)
+		}
+	}
+	writeJSON(w, http.StatusOK, s.reassignmentStatus(r.Context(), parts))
+}
+
+func (s *Server) removeBroker(w http.ResponseWriter, r *http.Request) {
+	id, err := nodeIDParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.propose(r.Context(), meta.Command{Op: meta.OpUnregisterBroker, UnregisterBroker: &meta.UnregisterBroker{ID: id}})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.awaitLocal(r.Context(), res.Version); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) raftStatus(w http.ResponseWriter, r *http.Request) {
@@ -314,12 +378,11 @@ func (s *Server) raftStatus(w http.ResponseWriter, r *http.Request) {
 // quorumChange adds or removes a controller on the active controller,
 // passing the request on to it from any other node.
 func (s *Server) quorumChange(w http.ResponseWriter, r *http.Request) {
-	n, err := strconv.ParseInt(r.PathValue("id"), 10, 32)
-	if err != nil || n < 0 {
-		s.writeError(w, r, badRequest("node id %q: want a non-negative integer", r.PathValue("id")))
+	id, err := nodeIDParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	id := meta.NodeID(n)
 	err = &controller.NotControllerError{LeaderID: meta.NoLeader}
 	if q := s.quorum(); q != nil {
 		if r.Method == http.MethodDelete {
@@ -414,12 +477,19 @@ func (s *Server) healthReport(ctx context.Context, q QuorumAdmin) wire.ClusterHe
 			}
 		}
 	}
+	// Registered brokers only (serf may still list removed ones), with
+	// the state serf sees now.
+	states := map[int32]string{}
 	for _, b := range info.Brokers {
-		bh := wire.BrokerHealth{ID: b.ID, Rack: b.Rack, State: b.State, Fenced: b.Fenced, Replicas: replicas[meta.NodeID(b.ID)]}
-		if mb, ok := md.Broker(meta.NodeID(b.ID)); ok {
-			bh.Epoch = mb.Epoch
+		states[b.ID] = b.State
+	}
+	for _, b := range md.BrokerList() {
+		state, ok := states[int32(b.ID)]
+		if !ok {
+			state = wire.StateFailed
 		}
-		bal := balance[meta.NodeID(b.ID)]
+		bh := wire.BrokerHealth{ID: int32(b.ID), Rack: b.Rack, State: state, Fenced: !b.Alive(), Epoch: b.Epoch, Replicas: replicas[b.ID]}
+		bal := balance[b.ID]
 		bh.Leading, bh.Preferred, bh.NotLeading = bal.Leading, bal.Preferred, bal.NotLeading
 		out.Brokers = append(out.Brokers, bh)
 	}

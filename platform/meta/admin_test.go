@@ -222,7 +222,7 @@ func TestPlacementSixBrokersThreeRacks(t *testing.T) {
 		}
 	}
 	// A generated plan onto racks r1 and r2 only keeps two racks per partition.
-	plan, err := GenerateReassignments(s.c, []string{"t"}, []NodeID{1, 2, 3, 4})
+	plan, err := GenerateReassignments(s.c, []string{"t"}, []NodeID{1, 2, 3, 4}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +370,7 @@ func TestGenerateReassignments(t *testing.T) {
 	s.must(create("a", 3, 2, nil))
 	s.must(register(4, ""))
 	s.must(register(5, ""))
-	plan, err := GenerateReassignments(s.c, nil, []NodeID{3, 4, 5})
+	plan, err := GenerateReassignments(s.c, nil, []NodeID{3, 4, 5}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,10 +394,20 @@ func TestGenerateReassignments(t *testing.T) {
 	if len(leaders) != 3 {
 		t.Fatalf("preferred leaders %v, want one per broker", leaders)
 	}
-	if _, err := GenerateReassignments(s.c, nil, []NodeID{3}); !errors.Is(err, ErrNotEnoughBrokers) {
+	// A new replication factor for every topic.
+	plan, err = GenerateReassignments(s.c, nil, []NodeID{1, 2, 3, 4, 5}, 3)
+	if err != nil || len(plan) != 3 {
+		t.Fatalf("plan to RF 3: %+v %v", plan, err)
+	}
+	for _, r := range plan {
+		if len(r.Replicas) != 3 {
+			t.Fatalf("plan to RF 3: %+v", r)
+		}
+	}
+	if _, err := GenerateReassignments(s.c, nil, []NodeID{3}, 0); !errors.Is(err, ErrNotEnoughBrokers) {
 		t.Fatalf("RF 2 on one broker: %v", err)
 	}
-	if _, err := GenerateReassignments(s.c, nil, []NodeID{3, 8}); !errors.Is(err, ErrUnknownBroker) {
+	if _, err := GenerateReassignments(s.c, nil, []NodeID{3, 8}, 0); !errors.Is(err, ErrUnknownBroker) {
 		t.Fatalf("unknown broker: %v", err)
 	}
 }

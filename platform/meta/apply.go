@@ -112,6 +112,11 @@ func (a *applier) apply(cmd Command) error {
 			return missing
 		}
 		return a.reassignPartitions(cmd.ReassignPartitions)
+	case OpUnregisterBroker:
+		if cmd.UnregisterBroker == nil {
+			return missing
+		}
+		return a.unregisterBroker(cmd.UnregisterBroker.ID)
 	default:
 		return fmt.Errorf("unknown op %q: %w", cmd.Op, ErrInvalidRequest)
 	}

@@ -25,6 +25,7 @@ const (
 	// Cluster administration (partition_count.go, reassign.go).
 	OpCreatePartitions   Op = "create_partitions"
 	OpReassignPartitions Op = "reassign_partitions"
+	OpUnregisterBroker   Op = "unregister_broker"
 )
 
 // Command is one change to the metadata, as stored in the raft log. Op says
@@ -50,6 +51,7 @@ type Command struct {
 
 	CreatePartitions   *CreatePartitions   `json:"create_partitions,omitempty"`
 	ReassignPartitions *ReassignPartitions `json:"reassign_partitions,omitempty"`
+	UnregisterBroker   *UnregisterBroker   `json:"unregister_broker,omitempty"`
 }
 
 // RegisterBroker upserts a node and marks it alive. Re-registering an alive

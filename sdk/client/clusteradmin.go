@@ -85,3 +85,22 @@ func (c *Client) RemoveController(ctx context.Context, id int32) error {
 	}
 	return nil
 }
+
+// DecommissionBroker starts moving every replica off broker id (keeping
+// each partition's replication factor and rack spread) and returns the
+// moves; ErrNotEnoughReplicas when no broker is left to take a replica.
+func (c *Client) DecommissionBroker(ctx context.Context, id int32) (*wire.ReassignmentList, error) {
+	var out wire.ReassignmentList
+	if err := c.doJSON(ctx, http.MethodPost, "/v1/brokers/"+strconv.Itoa(int(id))+"/decommission", nil, nil, &out); err != nil {
+		return nil, fmt.Errorf("decommission broker %d: %w", id, err)
+	}
+	return &out, nil
+}
+
+// RemoveBroker unregisters a stopped broker that holds no replicas.
+func (c *Client) RemoveBroker(ctx context.Context, id int32) error {
+	if err := c.doJSON(ctx, http.MethodDelete, "/v1/brokers/"+strconv.Itoa(int(id)), nil, nil, nil); err != nil {
+		return fmt.Errorf("remove broker %d: %w", id, err)
+	}
+	return nil
+}

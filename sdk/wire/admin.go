@@ -24,6 +24,12 @@ const (
 	RouteAddController = "POST /v1/controllers/{id}"
 	// RouteRemoveController takes a dead controller out of the quorum.
 	RouteRemoveController = "DELETE /v1/controllers/{id}"
+	// RouteDecommissionBroker moves every replica off a broker (answer
+	// ReassignmentList of the partitions moved).
+	RouteDecommissionBroker = "POST /v1/brokers/{id}/decommission"
+	// RouteRemoveBroker unregisters a stopped broker that holds no
+	// replicas.
+	RouteRemoveBroker = "DELETE /v1/brokers/{id}"
 )
 
 // ElectLeadersRequest selects the partitions of a preferred-leader
@@ -80,6 +86,9 @@ type ReassignRequest struct {
 type GeneratePlanRequest struct {
 	Topics  []string `json:"topics,omitempty"`
 	Brokers []int32  `json:"brokers"`
+	// ReplicationFactor, when > 0, gives every partition of the plan that
+	// many replicas (otherwise each keeps its own).
+	ReplicationFactor int32 `json:"replication_factor,omitempty"`
 }
 
 // ReassignmentStatus is one partition's assignment with its move in
