@@ -111,6 +111,19 @@ func TestRunbooks(t *testing.T) {
 		t.Fatalf("controller remove 3: %+v", r)
 	}
 
+	// Add a controller: it becomes a voter by itself once caught up;
+	// controller add is then a no-op that succeeds.
+	testnode.Join(t, n1, 6, []string{platform.RoleController})
+	healthSoon(t, srv, "controller 6 a voter", func(h wire.ClusterHealth) bool {
+		for _, v := range h.Controller.Voters {
+			if v.ID == 6 && v.Voter && v.Alive && v.State == "Follower" {
+				return h.Controller.QuorumOK
+			}
+		}
+		return false
+	})
+	okSoon(t, srv, "", "controller", "add", "6")
+
 	// Rebalance leaders, then the cluster is healthy and balanced.
 	okSoon(t, srv, "", "partition", "elect-leader")
 	h = healthSoon(t, srv, "healthy and balanced", func(h wire.ClusterHealth) bool {
