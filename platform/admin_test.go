@@ -294,6 +294,11 @@ func TestReassignmentCancelledMidway(t *testing.T) {
 	if !slices.Equal(r.Adding, []int32{9}) || !slices.Equal(r.Target, target) || r.RecordsBehind != -1 || r.ReplicaLogEnd[9] != -1 {
 		t.Fatalf("status: %+v", r)
 	}
+	var tp wire.Topic
+	a.json("GET", "/v1/topics/repl", nil, &tp)
+	if p := tp.Partitions[0]; !slices.Equal(p.AddingReplicas, []int32{9}) || len(p.Replicas) != 4 {
+		t.Fatalf("describe during the move: %+v", p)
+	}
 	// Still serving while the move hangs.
 	produceAll(t, a, "repl", 50, 10)
 	a.json("POST", "/v1/partitions/reassignments", wire.ReassignRequest{Reassignments: []wire.Reassignment{{Topic: "repl", Partition: 0, Cancel: true}}}, &list)

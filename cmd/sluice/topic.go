@@ -152,13 +152,25 @@ func printTopic(c *cli.Context, tp *wire.Topic) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	t := newTable(w, "PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW")
+	moving := false
+	for _, p := range tp.Partitions {
+		moving = moving || len(p.AddingReplicas)+len(p.RemovingReplicas) > 0
+	}
+	cols := []string{"PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW"}
+	if moving {
+		cols = append(cols, "ADDING", "REMOVING")
+	}
+	t := newTable(w, cols...)
 	for _, p := range tp.Partitions {
 		leader := itoa(p.Leader)
 		if p.Leader < 0 {
 			leader = "none"
 		}
-		t.row(itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark))
+		row := []string{itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark)}
+		if moving {
+			row = append(row, joinInts(p.AddingReplicas), joinInts(p.RemovingReplicas))
+		}
+		t.row(row...)
 	}
 	return t.flush()
 }

@@ -236,6 +236,9 @@ func (s *Server) topicAnswer(ctx context.Context, t *meta.Topic) wire.Topic {
 			PartitionEpoch: p.PartitionEpoch,
 			LogStart:       -1, LogEnd: -1, HighWatermark: -1,
 		}
+		if p.Reassigning() {
+			wp.AddingReplicas, wp.RemovingReplicas = nodeIDs(p.AddingReplicas), nodeIDs(p.RemovingReplicas)
+		}
 		switch {
 		case s.cfg.Broker != nil && int32(p.Leader) == s.cfg.NodeID:
 			if info, err := s.cfg.Broker.PartitionInfo(t.Name, p.Index); err == nil {

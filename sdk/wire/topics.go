@@ -142,4 +142,9 @@ type Partition struct {
 	// HighWatermark is the first offset not yet committed; consumers see
 	// offsets below it only.
 	HighWatermark int64 `json:"high_watermark"`
+	// AddingReplicas and RemovingReplicas are set while a reassignment
+	// moves the partition (Replicas then holds both the target replicas
+	// and those being removed).
+	AddingReplicas   []int32 `json:"adding_replicas,omitempty"`
+	RemovingReplicas []int32 `json:"removing_replicas,omitempty"`
 }
