@@ -404,6 +404,10 @@ func TestGenerateReassignments(t *testing.T) {
 			t.Fatalf("plan to RF 3: %+v", r)
 		}
 	}
+	s.must(reassign(plan...))
+	if rf := s.c.Topics["a"].ReplicationFactor; rf != 3 {
+		t.Fatalf("replication factor %d after every partition moved to 3 replicas", rf)
+	}
 	if _, err := GenerateReassignments(s.c, nil, []NodeID{3}, 0); !errors.Is(err, ErrNotEnoughBrokers) {
 		t.Fatalf("RF 2 on one broker: %v", err)
 	}

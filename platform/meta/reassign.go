@@ -98,6 +98,7 @@ func (a *applier) reassignPartitions(rp *ReassignPartitions) error {
 		nt := *t
 		nt.Partitions = slices.Clone(t.Partitions)
 		nt.Partitions[r.Partition] = n
+		nt.ReplicationFactor = replicationFactor(&nt)
 		a.putTopic(&nt)
 		a.res.Partitions = append(a.res.Partitions, n)
 	}
@@ -230,4 +231,22 @@ func samePartitionState(a, b *Partition) bool {
 	return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch &&
 		slices.Equal(a.Replicas, b.Replicas) && slices.Equal(a.ISR, b.ISR) &&
 		slices.Equal(a.AddingReplicas, b.AddingReplicas) && slices.Equal(a.RemovingReplicas, b.RemovingReplicas)
+}
+
+// replicationFactor is the topic's replication factor after a
+// reassignment: the target replica count when every partition has the
+// same one (a plan changed them all), else the one it had.
+func replicationFactor(t *Topic) int {
+	rf := -1
+	for i := range t.Partitions {
+		n := len(t.Partitions[i].TargetReplicas())
+		if rf >= 0 && n != rf {
+			return t.ReplicationFactor
+		}
+		rf = n
+	}
+	if rf < 1 {
+		return t.ReplicationFactor
+	}
+	return rf
 }
