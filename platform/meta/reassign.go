@@ -133,7 +133,11 @@ func (a *applier) checkReassignment(r Reassignment) error {
 		return fmt.Errorf("%d replicas %v is fewer than the topic's %s=%d (acks=all could never succeed): %w",
 			len(r.Replicas), r.Replicas, KeyMinInsyncReplicas, min, ErrInvalidRequest)
 	}
-	orig := p.OriginalReplicas()
+	orig, target := p.OriginalReplicas(), r.Replicas
+	if !slices.ContainsFunc(p.ISR, func(id NodeID) bool { return slices.Contains(orig, id) || slices.Contains(target, id) }) {
+		return fmt.Errorf("only replicas being added %v are in sync (ISR %v) and the new target drops them: no in-sync replica would be left: %w",
+			p.AddingReplicas, p.ISR, ErrInvalidRequest)
+	}
 	dup := map[NodeID]bool{}
 	for _, id := range r.Replicas {
 		if dup[id] {
@@ -159,6 +163,12 @@ func (a *applier) startReassignment(t *Topic, p Partition, target []NodeID) (Par
 	n.RemovingReplicas = without(orig, target)
 	n.Replicas = append(slices.Clone(target), n.RemovingReplicas...)
 	n.ISR = inReplicaOrder(&n, p.ISR)
+	if n.Leader != NoLeader && !n.IsReplica(n.Leader) {
+		// The leader was a replica being added by the move this one
+		// replaces (possible only while that move waited to complete).
+		n.Leader = a.pickLeader(t, &n)
+		n.LeaderEpoch++
+	}
 	if len(n.AddingReplicas) == 0 {
 		n.AddingReplicas = nil
 	}
