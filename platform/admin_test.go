@@ -211,6 +211,12 @@ func TestReplaceDeadBrokerUnderNewID(t *testing.T) {
 		return slices.Equal(np.Replicas, target) && len(np.ISR) == 3 && !np.Reassigning(), fmt.Sprintf("%+v", np)
 	})
 	acked := during.stop()
+	// One more acks=all write after the producer stopped: a request it
+	// cancelled may have landed in the leader's log after its append
+	// returned, and the leader counts its own log end at appends.
+	for i, r := range produceAll(t, a, "repl", 100000, 5) {
+		acked[r.Offset] = fmt.Sprintf("v%d", 100000+i)
+	}
 	live := []*testnode.Node{nodes[0], nodes[1], n4}
 	replicasEqual(t, "repl", -1, live...)
 	np, _ := partitionMeta(nodes[0], "repl")
@@ -226,16 +232,24 @@ func TestReplaceDeadBrokerUnderNewID(t *testing.T) {
 	}
 	var h wire.ClusterHealth
 	a.json("GET", "/v1/cluster/health", nil, &h)
-	if h.Partitions.UnderReplicated != 0 || h.Partitions.Offline != 0 || h.Reassigning != 0 {
-		t.Fatalf("partitions after the move: %+v", h.Partitions)
+	// (__consumer_offsets has one replica in this version: those on the
+	// dead broker are offline, which is not this test's concern.)
+	if slices.Contains(h.UnderReplicated, "repl/0") || slices.Contains(h.Offline, "repl/0") || h.Reassigning != 0 {
+		t.Fatalf("partitions after the move: %+v", h)
 	}
 	// The dead controller: removing it is refused while... it is dead, so
 	// it goes; an alive one is refused.
-	st, raw := a.call("DELETE", "/v1/controllers/2", "", "", nil)
+	var st int
+	var raw []byte
+	eventually(t, "remove alive controller 2 refused", func() (bool, string) {
+		st, raw = a.call("DELETE", "/v1/controllers/2", "", "", nil)
+		return st != http.StatusServiceUnavailable, string(raw)
+	})
 	a.wantError(st, raw, http.StatusBadRequest, wire.CodeInvalidRequest)
-	if st := a.json("DELETE", "/v1/controllers/3", nil, nil); st != http.StatusNoContent && st != http.StatusNotFound {
-		t.Fatalf("remove dead controller 3: %d", st)
-	}
+	eventually(t, "controller 3 removed (or gone already)", func() (bool, string) {
+		st, raw = a.call("DELETE", "/v1/controllers/3", "", "", nil)
+		return st == http.StatusNoContent || st == http.StatusNotFound, string(raw)
+	})
 	eventually(t, "controller 3 out of the quorum", func() (bool, string) {
 		servers, err := leaderOf(nodes[:2]).Servers()
 		return err == nil && !slices.ContainsFunc(servers, func(s controller.Server) bool { return s.ID == 3 }), fmt.Sprintf("%+v %v", servers, err)
@@ -301,7 +315,7 @@ func TestReassignmentCancelledMidway(t *testing.T) {
 	}
 	// Still serving while the move hangs.
 	produceAll(t, a, "repl", 50, 10)
-	a.json("POST", "/v1/partitions/reassignments", wire.ReassignRequest{Reassignments: []wire.Reassignment{{Topic: "repl", Partition: 0, Cancel: true}}}, &list)
+	postRetrying(t, a, "/v1/partitions/reassignments", wire.ReassignRequest{Reassignments: []wire.Reassignment{{Topic: "repl", Partition: 0, Cancel: true}}})
 	eventually(t, "old replicas back, fully in sync", func() (bool, string) {
 		p, _ := partitionMeta(nodes[1], "repl")
 		return slices.Equal(p.Replicas, before.Replicas) && !p.Reassigning() && len(p.ISR) == 3, fmt.Sprintf("%+v", p)

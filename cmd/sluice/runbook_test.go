@@ -69,6 +69,15 @@ func TestRunbooks(t *testing.T) {
 	// which also gives every topic (__consumer_offsets has one replica in
 	// this version) three.
 	n4 := testnode.Join(t, n1, 4, broker)
+	// The group coordinators create __consumer_offsets at start; the plan
+	// must cover it.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(okSoon(t, srv, "", "topic", "list", "--internal").stdout, "__consumer_offsets") {
+		if time.Now().After(deadline) {
+			t.Fatal("__consumer_offsets never created")
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval, not synchronisation
+	}
 	plan := filepath.Join(t.TempDir(), "plan.json")
 	r := okSoon(t, srv, "", "partition", "reassign", "--generate", "--brokers", "1,2,3,4", "--replication-factor", "3")
 	if err := os.WriteFile(plan, []byte(r.stdout), 0o644); err != nil {
