@@ -59,6 +59,26 @@ func TestRunbooks(t *testing.T) {
 	n3 := testnode.Join(t, n1, 3, nil)
 	srv := n1.URL()
 	okSoon(t, srv, "", "topic", "create", "orders", "--partitions", "3", "--replication-factor", "3", "--config", "min.insync.replicas=2")
+	// Every leader has the topic before records go to it.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var tp wire.Topic
+		r := okSoon(t, srv, "", "--output", "json", "topic", "describe", "orders")
+		if err := json.Unmarshal([]byte(r.stdout), &tp); err != nil {
+			t.Fatal(err)
+		}
+		ready := true
+		for _, p := range tp.Partitions {
+			ready = ready && p.LogEnd >= 0 && len(p.ISR) == 3
+		}
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orders never ready on its leaders: %s", r.stdout)
+		}
+		time.Sleep(100 * time.Millisecond) // poll interval, not synchronisation
+	}
 	var in strings.Builder
 	for i := range 200 {
 		fmt.Fprintf(&in, "k%d:v%d\n", i, i)
@@ -71,7 +91,7 @@ func TestRunbooks(t *testing.T) {
 	n4 := testnode.Join(t, n1, 4, broker)
 	// The group coordinators create __consumer_offsets at start; the plan
 	// must cover it.
-	deadline := time.Now().Add(time.Minute)
+	deadline = time.Now().Add(time.Minute)
 	for !strings.Contains(okSoon(t, srv, "", "topic", "list", "--internal").stdout, "__consumer_offsets") {
 		if time.Now().After(deadline) {
 			t.Fatal("__consumer_offsets never created")
@@ -101,6 +121,16 @@ func TestRunbooks(t *testing.T) {
 	}
 	n3.Stop(t)
 	okSoon(t, srv, "", "broker", "remove", "3")
+	// Controller 3 left the quorum with its clean stop; wait for it before
+	// another controller stops (two gone at once is no majority of three).
+	healthSoon(t, srv, "controller 3 out of the quorum", func(h wire.ClusterHealth) bool {
+		for _, v := range h.Controller.Voters {
+			if v.ID == 3 {
+				return false
+			}
+		}
+		return h.Controller.QuorumOK
+	})
 
 	// Broker 2 dies; broker 5 replaces it under a new id.
 	n2.Stop(t)
