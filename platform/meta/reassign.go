@@ -79,7 +79,7 @@ func (a *applier) reassignPartitions(rp *ReassignPartitions) error {
 		}
 		seen[ref] = true
 		if err := a.checkReassignment(r); err != nil {
-			return fmt.Errorf("reassign %s-%d: %w", r.Topic, r.Partition, err)
+			return fmt.Errorf("%s-%d: %w", r.Topic, r.Partition, err)
 		}
 	}
 	for _, r := range rp.Reassignments {
