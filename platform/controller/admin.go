@@ -119,16 +119,25 @@ func (c *Controller) RemoveController(ctx context.Context, id meta.NodeID) error
 	if c.aliveMembers()[id] {
 		return fmt.Errorf("remove controller %d: it is alive; stop it first (a clean shutdown leaves the quorum on its own): %w", id, ErrControllerAlive)
 	}
-	voters := 0
+	// The voters left must keep an alive majority (while this node leads,
+	// removing a dead voter always does; serf's view may lag raft's).
+	alive := c.aliveMembers()
+	voters, up := 0, 0
 	for _, s := range servers {
 		if s.Suffrage == raft.Voter && s.ID != serverID(id) {
 			voters++
+			if alive[parseServerID(s.ID)] {
+				up++
+			}
 		}
 	}
-	if servers[i].Suffrage == raft.Voter && (voters == 0 || !c.quorumWithout(servers, serverID(id))) {
+	if servers[i].Suffrage == raft.Voter && (voters == 0 || up <= voters/2) {
 		return fmt.Errorf("remove controller %d: the alive voters left would be no majority of the rest: %w", id, ErrQuorumAtRisk)
 	}
 	if err := c.raft.RemoveServer(serverID(id), f.Index(), c.cfg.ApplyTimeout).Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return c.notController() // retriable: ask the new leader
+		}
 		return fmt.Errorf("remove controller %d: %w", id, err)
 	}
 	c.cfg.Logger.Info("removed controller from the quorum", "node", id)

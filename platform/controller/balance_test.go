@@ -79,3 +79,66 @@ func TestRemoveControllerRefusals(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 }
+
+// A crashed controller stays a voter (the quorum counts it as absent)
+// until an operator removes it; an alive one cannot be removed.
+func TestRemoveCrashedController(t *testing.T) {
+	nodes := []*node{newNode(t, 1), newNode(t, 2), newNode(t, 3)}
+	nodes[0].start(t, nil, 3)
+	nodes[1].start(t, []string{nodes[0].serfAddr}, 3)
+	nodes[2].start(t, []string{nodes[0].serfAddr}, 3)
+	leader := leaderOf(t, nodes)
+	var victim, other *node
+	for _, n := range nodes {
+		switch {
+		case n == leader:
+		case victim == nil:
+			victim = n
+		default:
+			other = n
+		}
+	}
+	ctx := ctxT(t, 30*time.Second)
+	if err := leader.c.RemoveController(ctx, other.id); !errors.Is(err, ErrControllerAlive) {
+		t.Fatalf("remove alive controller %d: %v", other.id, err)
+	}
+	if err := other.c.RemoveController(ctx, victim.id); !errors.Is(err, ErrNotController) {
+		t.Fatalf("remove on a follower: %v", err)
+	}
+	victim.kill()
+	waitFor(t, 15*time.Second, "serf to see the victim fail", func() bool {
+		for _, m := range leader.m.Members() {
+			if meta.NodeID(m.ID) == victim.id {
+				return m.Status != "alive"
+			}
+		}
+		return true
+	})
+	servers, err := leader.c.Servers()
+	if err != nil || !slices.ContainsFunc(servers, func(s Server) bool { return s.ID == victim.id && s.Voter && !s.Alive }) {
+		t.Fatalf("before removal: %+v %v", servers, err)
+	}
+	// Leadership may move on a loaded machine: ask whoever leads, until
+	// the removal is committed.
+	for {
+		leader = leaderOf(t, nodes)
+		err := leader.c.RemoveController(ctx, victim.id)
+		if err == nil || errors.Is(err, ErrUnknownController) {
+			break
+		}
+		if !errors.Is(err, ErrNotController) || ctx.Err() != nil {
+			t.Fatal(err)
+		}
+	}
+	servers, err = leader.c.Servers()
+	if err != nil || len(servers) != 2 || slices.ContainsFunc(servers, func(s Server) bool { return s.ID == victim.id }) {
+		t.Fatalf("after removal: %+v %v", servers, err)
+	}
+	if err := leader.c.RemoveController(ctx, victim.id); !errors.Is(err, ErrUnknownController) {
+		t.Fatalf("remove twice: %v", err)
+	}
+	// The two left still commit.
+	if _, err := proposeRetry(ctx, leader.c, meta.CreateTopic{Name: "after-removal"}); err != nil {
+		t.Fatal(err)
+	}
+}
