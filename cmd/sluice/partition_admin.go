@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/sdk/client"
@@ -256,6 +257,18 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 	deadline := time.Now().Add(c.Duration("timeout"))
 	const poll = 500 * time.Millisecond
 	last := ""
+	// On a terminal a bar counts the partitions moved; otherwise (logs,
+	// scripts) a line is printed whenever the progress changes.
+	var done atomic.Int64
+	var bar *progress
+	if isTerminal(c.App.ErrWriter) {
+		bar = startProgress(c.App.ErrWriter, "partitions moved", int64(len(want)), &done)
+		defer func() {
+			if bar != nil { // an early return (timeout, error) aborts it
+				bar.stop(done.Load())
+			}
+		}()
+	}
 	for {
 		cur, err := cl.Reassignments(c.Context)
 		if err != nil {
@@ -267,7 +280,12 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 				moving = append(moving, r)
 			}
 		}
+		done.Store(int64(len(want) - len(moving)))
 		if len(moving) == 0 {
+			if bar != nil {
+				bar.stop(done.Load())
+				bar = nil
+			}
 			fmt.Fprintf(c.App.ErrWriter, "reassignment complete: %d partitions moved\n", len(want))
 			return nil
 		}
@@ -275,7 +293,7 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 		if n := leaderless(moving); n > 0 {
 			line += fmt.Sprintf("; %d have no leader (every in-sync replica is down) and move only once one returns", n)
 		}
-		if line != last {
+		if line != last && bar == nil {
 			fmt.Fprintln(c.App.ErrWriter, line)
 			last = line
 		}
@@ -365,4 +383,14 @@ func alterPartitionCount(c *cli.Context, cl *client.Client, name string) (*wire.
 	fmt.Fprintf(c.App.ErrWriter, "warning: %s goes from %d to %d partitions: records with a key hash to a partition of the new count, so a key's new records may land in another partition than its earlier ones (per-key order across the change is not kept)\n",
 		name, cur.PartitionCount, n)
 	return cl.CreatePartitions(c.Context, name, int32(n))
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
