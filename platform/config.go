@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/platform/clusternet"
+	"github.com/sluicehq/sluice/platform/controller"
 	"github.com/sluicehq/sluice/platform/httpapi"
 )
 
@@ -88,6 +89,16 @@ type Config struct {
 	BootstrapExpect int
 	// Logger receives the node's structured logs. Default slog.Default().
 	Logger *slog.Logger
+	// Rack names the failure domain (rack, zone) of the node, carried in
+	// its serf tags into the broker registration. When every broker has
+	// one, new topics, added partitions and generated reassignment plans
+	// spread each partition's replicas over distinct racks first.
+	// Default "" (no rack).
+	Rack string
+	// LeaderRebalance configures the active controller's automatic
+	// preferred-leader election (on by default: 10% imbalance per broker,
+	// checked every 5 minutes).
+	LeaderRebalance controller.LeaderRebalance
 
 	// MaxRequestBytes bounds an HTTP request body; a larger one gets 413
 	// record_too_large. Default 64 MiB.
@@ -280,6 +291,12 @@ func (c *Config) Validate() error {
 	if c.FDReserve < 0 {
 		bad("fd reserve %d: must be >= 0", c.FDReserve)
 	}
+	if lr := c.LeaderRebalance; lr.ThresholdPercent < 0 || lr.ThresholdPercent > 100 || lr.Interval < 0 {
+		bad("leader rebalance: threshold %d%% (want 0..100), interval %v (want >= 0)", lr.ThresholdPercent, lr.Interval)
+	}
+	if len(c.Rack) > maxRackLen {
+		bad("rack %q: at most %d characters", c.Rack, maxRackLen)
+	}
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown timeout %v: must be >= 0", c.ShutdownTimeout)
 	}
@@ -289,6 +306,9 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// maxRackLen bounds Config.Rack.
+const maxRackLen = 255
 
 // maxClusterName bounds Config.ClusterName.
 const maxClusterName = 64

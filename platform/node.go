@@ -158,6 +158,7 @@ func (n *Node) start(ctx context.Context) error {
 			ClusterAddr: n.clusterURL,
 			// The controller places no more replicas here than this.
 			MaxReplicas: capacity,
+			Rack:        cfg.Rack,
 		},
 		Cluster:          cfg.ClusterName,
 		Join:             cfg.Join,
@@ -192,6 +193,7 @@ func (n *Node) start(ctx context.Context) error {
 			Logger:          cfg.Logger.With("component", "controller"),
 			TLS:             n.plane.tls,
 			ValidatePlugin:  n.validatePlugin,
+			LeaderRebalance: cfg.LeaderRebalance,
 		}
 		tuneController(&ccfg, cfg)
 		if n.controller, err = controller.Start(ctx, ccfg); err != nil {

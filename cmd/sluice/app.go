@@ -79,6 +79,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			userCommand(),
 			aclCommand(),
 			benchCommand(),
+			partitionCommand(),
+			brokerCommand(),
+			controllerCommand(),
 		},
 		OnUsageError:    usageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints the error

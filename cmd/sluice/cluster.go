@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -15,9 +14,10 @@ func clusterCommand() *cli.Command {
 		Description: "Without a subcommand, prints the status.",
 		Action:      clusterStatus,
 		Subcommands: []*cli.Command{
-			{Name: "status", Usage: "cluster id, active controller, voters, broker count", Action: clusterStatus},
+			{Name: "status", Usage: "cluster id, controllers with raft state, brokers with leadership, partition health", Action: clusterStatus},
 			{Name: "brokers", Usage: "every node with its roles, addresses and state", Action: clusterBrokers},
 			keyringCommand(),
+			clusterHealthCommand(),
 		},
 	}
 }
@@ -36,30 +36,22 @@ func clusterStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	h, err := cl.ClusterHealth(c.Context)
+	if err != nil {
+		return err
+	}
 	if wantJSON(c) {
-		return printJSON(c.App.Writer, info)
+		return printJSON(c.App.Writer, struct {
+			*wire.Cluster
+			Health *wire.ClusterHealth `json:"health"`
+		}{info, h})
 	}
-	alive := 0
-	for _, b := range info.Brokers {
-		if b.State == wire.StateAlive {
-			alive++
-		}
-	}
-	controller := "none (no quorum)"
-	if info.Controller.Leader >= 0 {
-		controller = "node " + itoa(info.Controller.Leader)
-		if info.Controller.LeaderAddr != "" {
-			controller += " (" + info.Controller.LeaderAddr + ")"
-		}
-	}
-	t := newTable(c.App.Writer)
-	t.row("cluster id", info.ClusterID)
-	t.row("controller", controller)
-	t.row("voters", joinInts(info.Controller.Voters))
-	t.row("nodes", fmt.Sprintf("%d (%d alive)", len(info.Brokers), alive))
-	t.row("metadata version", fmt.Sprint(info.MetadataVersion))
-	t.row("answered by", "node "+itoa(info.NodeID))
-	return t.flush()
+	return printStatus(c, info, h)
 }
 
 func clusterBrokers(c *cli.Context) error {

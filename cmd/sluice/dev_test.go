@@ -45,9 +45,9 @@ func TestDevClustersStayApart(t *testing.T) {
 		cfgs[i].Logger = slog.New(slog.DiscardHandler)
 	}
 	cfgs[0].Join = []string{serfA} // the mistake: pointed at the other cluster
-	// A join is retried until a seed answers; bound the retries so the
-	// refused join ends the start.
-	cfgs[0].RetryJoinTimeout = 3 * time.Second
+	// A foreign cluster drops our gossip as it would a seed that is not up
+	// yet: the join retries until --retry-join-timeout, then fails.
+	cfgs[0].RetryJoinTimeout = 2 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	started := false

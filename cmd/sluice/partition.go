@@ -2,44 +2,26 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
-func partitionCommand() *cli.Command {
+// partitionRecoverCommand is `sluice partition recover` (see
+// partitionCommand in partition_admin.go).
+func partitionRecoverCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "partition",
-		Usage: "operate on single partitions",
-		Subcommands: []*cli.Command{
-			{
-				Name:      "recover",
-				Usage:     "bring an offline partition back by unclean recovery (may lose records)",
-				ArgsUsage: "TOPIC/PARTITION | TOPIC",
-				Description: "A partition whose in-sync replicas all lost their data (state offline_data_lost in\n" +
-					"topic describe), or are all down (offline), has no leader. recover makes an alive replica\n" +
-					"its leader and sole in-sync replica, preferring one that kept its data; records that only\n" +
-					"the other replicas held are lost. TOPIC alone recovers every partition of the topic that\n" +
-					"has no leader. The topic setting unclean.leader.election.enable=true does the same\n" +
-					"automatically.",
-				Action: partitionRecover,
-			},
-		},
+		Name:      "recover",
+		Usage:     "bring an offline partition back by unclean recovery (may lose records)",
+		ArgsUsage: "TOPIC/PARTITION | TOPIC",
+		Description: "A partition whose in-sync replicas all lost their data (state offline_data_lost in\n" +
+			"topic describe), or are all down (offline), has no leader. recover makes an alive replica\n" +
+			"its leader and sole in-sync replica, preferring one that kept its data; records that only\n" +
+			"the other replicas held are lost. TOPIC alone recovers every partition of the topic that\n" +
+			"has no leader. The topic setting unclean.leader.election.enable=true does the same\n" +
+			"automatically.",
+		Action: partitionRecover,
 	}
-}
-
-// parseTopicPartition splits TOPIC/P at its last slash.
-func parseTopicPartition(s string) (string, int32, error) {
-	i := strings.LastIndexByte(s, '/')
-	if i <= 0 || i == len(s)-1 {
-		return "", 0, fmt.Errorf("%q: want TOPIC/PARTITION, e.g. orders/0", s)
-	}
-	p, err := strconv.ParseInt(s[i+1:], 10, 32)
-	if err != nil || p < 0 {
-		return "", 0, fmt.Errorf("%q: partition %q is not a number >= 0", s, s[i+1:])
-	}
-	return s[:i], int32(p), nil
 }
 
 func partitionRecover(c *cli.Context) error {

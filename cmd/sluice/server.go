@@ -60,6 +60,10 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "bootstrap-expect", EnvVars: []string{"SLUICE_BOOTSTRAP_EXPECT"}, Value: d.BootstrapExpect, Usage: "controllers that form the first quorum"},
 			&cli.IntFlag{Name: "max-replicas", EnvVars: []string{"SLUICE_MAX_REPLICAS"}, Usage: "most partition replicas this node holds (0: as many as its file descriptors allow)"},
 			&cli.IntFlag{Name: "fd-reserve", EnvVars: []string{"SLUICE_FD_RESERVE"}, Value: platform.DefaultFDReserve, Usage: "file descriptors kept for other things than partition files"},
+			&cli.StringFlag{Name: "rack", EnvVars: []string{"SLUICE_RACK"}, Usage: "`RACK` (or zone) of this node; with a rack on every broker, replicas spread over racks first"},
+			&cli.BoolFlag{Name: "auto-leader-rebalance", EnvVars: []string{"SLUICE_AUTO_LEADER_REBALANCE"}, Value: true, Usage: "the active controller moves leadership back to preferred replicas when a broker's imbalance passes --leader-imbalance-percent"},
+			&cli.IntFlag{Name: "leader-imbalance-percent", EnvVars: []string{"SLUICE_LEADER_IMBALANCE_PERCENT"}, Value: 10, Usage: "share of a broker's preferred partitions led elsewhere that triggers a rebalance (1-100)"},
+			&cli.DurationFlag{Name: "leader-imbalance-interval", EnvVars: []string{"SLUICE_LEADER_IMBALANCE_INTERVAL"}, Value: 5 * time.Minute, Usage: "how often the active controller checks leader imbalance"},
 			logLevelFlag("info"),
 			&cli.StringFlag{Name: "log-format", EnvVars: []string{"SLUICE_LOG_FORMAT"}, Value: "text", Usage: "text or json"},
 			&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"SLUICE_TLS_CERT"}, Usage: "PEM certificate `FILE` of the HTTP/WebSocket listener (reloaded when it changes and on SIGHUP)"},
@@ -110,7 +114,8 @@ type serverSettings struct {
 // configKeys are the keys a --config file may hold: the flag names.
 var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "retry-join-timeout", "cluster-name", "bootstrap-expect", "max-replicas", "fd-reserve", "log-level", "log-format",
 	"cluster-addr", "tls-dir", "cluster-ca", "cluster-cert", "cluster-key", "gossip-key-file", "insecure",
-	"tls-cert", "tls-key", "tls-client-ca", "tls-ca", "jwt-public-key", "jwt-issuer", "jwt-audience", "allowed-origins", "bootstrap-admin-token-file", "audit-log"}
+	"tls-cert", "tls-key", "tls-client-ca", "tls-ca", "jwt-public-key", "jwt-issuer", "jwt-audience", "allowed-origins", "bootstrap-admin-token-file", "audit-log",
+	"rack", "auto-leader-rebalance", "leader-imbalance-percent", "leader-imbalance-interval"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
@@ -281,6 +286,16 @@ func (s *serverSettings) set(key string, v any) error {
 		s.cfg.BootstrapAdminTokenFile, err = str()
 	case "audit-log":
 		s.auditLog, err = str()
+	case "rack":
+		s.cfg.Rack, err = str()
+	case "auto-leader-rebalance":
+		var on bool
+		on, err = boolean(key, v)
+		s.cfg.LeaderRebalance.Disabled = !on
+	case "leader-imbalance-percent":
+		s.cfg.LeaderRebalance.ThresholdPercent, err = num()
+	case "leader-imbalance-interval":
+		s.cfg.LeaderRebalance.Interval, err = duration(key, v)
 	}
 	return err
 }
@@ -444,4 +459,20 @@ func duration(key string, v any) (time.Duration, error) {
 		return d, nil
 	}
 	return 0, fmt.Errorf("setting %s: want a duration such as \"30s\", got %v", key, v)
+}
+
+// boolean reads a setting given as a JSON or flag bool, or a string
+// ("true", "false").
+func boolean(key string, v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		b, err := strconv.ParseBool(x)
+		if err != nil {
+			return false, fmt.Errorf("setting %s: want true or false, got %q", key, x)
+		}
+		return b, nil
+	}
+	return false, fmt.Errorf("setting %s: want true or false, got %v", key, v)
 }

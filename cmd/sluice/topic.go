@@ -36,12 +36,16 @@ func topicCommand() *cli.Command {
 			},
 			{Name: "describe", Usage: "show a topic's settings and partitions (leader, replicas, ISR, offsets)", ArgsUsage: "NAME", Action: topicDescribe},
 			{
-				Name:        "alter",
-				Usage:       "change a topic's settings or partitioner",
-				ArgsUsage:   "NAME",
-				Description: "An empty value (--config retention.ms=) resets a setting to its default.",
-				Flags:       []cli.Flag{configFlag, partitionerFlag, paramFlag},
-				Action:      topicAlter,
+				Name:      "alter",
+				Usage:     "change a topic's settings or partitioner",
+				ArgsUsage: "NAME",
+				Description: "An empty value (--config retention.ms=) resets a setting to its default.\n" +
+					"--partitions N raises the partition count (it never decreases); records with a\n" +
+					"key then hash to key mod N, so a key's new records may go to another partition\n" +
+					"than its old ones.",
+				Flags: []cli.Flag{configFlag, partitionerFlag, paramFlag,
+					&cli.IntFlag{Name: "partitions", Aliases: []string{"p"}, Usage: "raise the partition count to `N` (never lowers it)"}},
+				Action: topicAlter,
 			},
 			{
 				Name: "delete", Usage: "delete a topic and its records", ArgsUsage: "NAME",
@@ -148,7 +152,15 @@ func printTopic(c *cli.Context, tp *wire.Topic) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	t := newTable(w, "PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW", "STATE")
+	moving := false
+	for _, p := range tp.Partitions {
+		moving = moving || len(p.AddingReplicas)+len(p.RemovingReplicas) > 0
+	}
+	cols := []string{"PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW", "STATE"}
+	if moving {
+		cols = append(cols, "ADDING", "REMOVING")
+	}
+	t := newTable(w, cols...)
 	for _, p := range tp.Partitions {
 		leader := itoa(p.Leader)
 		if p.Leader < 0 {
@@ -158,7 +170,11 @@ func printTopic(c *cli.Context, tp *wire.Topic) error {
 		if len(p.Lost) > 0 {
 			state += " (lost data: " + joinInts(p.Lost) + ")"
 		}
-		t.row(itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark), state)
+		row := []string{itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark), state}
+		if moving {
+			row = append(row, joinInts(p.AddingReplicas), joinInts(p.RemovingReplicas))
+		}
+		t.row(row...)
 	}
 	return t.flush()
 }
@@ -179,22 +195,29 @@ func topicAlter(c *cli.Context) error {
 		p := c.String("partitioner")
 		req.Partitioner = &p
 	}
-	if req.Config == nil && req.Partitioner == nil && req.PartitionerParams == nil {
-		return fmt.Errorf("topic alter: nothing to change: give --config, --partitioner or --partitioner-param")
+	if req.Config == nil && req.Partitioner == nil && req.PartitionerParams == nil && !c.IsSet("partitions") {
+		return fmt.Errorf("topic alter: nothing to change: give --config, --partitioner, --partitioner-param or --partitions")
 	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	tp, err := cl.AlterTopic(c.Context, name, req)
-	if err != nil {
-		return err
+	var tp *wire.Topic
+	if c.IsSet("partitions") {
+		if tp, err = alterPartitionCount(c, cl, name); err != nil {
+			return err
+		}
+	}
+	if req.Config != nil || req.Partitioner != nil || req.PartitionerParams != nil {
+		if tp, err = cl.AlterTopic(c.Context, name, req); err != nil {
+			return err
+		}
 	}
 	if wantJSON(c) {
 		return printJSON(c.App.Writer, tp)
 	}
-	fmt.Fprintf(c.App.Writer, "altered topic %s: partitioner %s, config %s\n", tp.Name, tp.Partitioner, kvString(tp.Config))
+	fmt.Fprintf(c.App.Writer, "altered topic %s: %d partitions, partitioner %s, config %s\n", tp.Name, tp.PartitionCount, tp.Partitioner, kvString(tp.Config))
 	return nil
 }
 

@@ -114,6 +114,9 @@ type PartitionInfo struct {
 	Partition int32
 	Leader    bool
 	ReadInfo
+	// ReplicaLogEnds, on a leader, is each follower's log end offset as
+	// its last fetch reported it (-1 before its first fetch).
+	ReplicaLogEnds map[int32]int64 `json:",omitempty"`
 }
 
 // PartitionInfo returns the state of the local replica of topic/partition.
@@ -127,7 +130,7 @@ func (b *Broker) PartitionInfo(topic string, partition int32) (PartitionInfo, er
 		return PartitionInfo{}, err
 	}
 	return PartitionInfo{Topic: topic, Partition: partition, Leader: p.isLeader(),
-		ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}}, nil
+		ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}, ReplicaLogEnds: p.followerLEOs()}, nil
 }
 
 // Partitions returns the state of every local replica, appended to dst.
@@ -145,7 +148,7 @@ func (b *Broker) Partitions(dst []PartitionInfo) []PartitionInfo {
 				continue
 			}
 			dst = append(dst, PartitionInfo{Topic: name, Partition: int32(i), Leader: p.isLeader(),
-				ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}})
+				ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}, ReplicaLogEnds: p.followerLEOs()})
 		}
 	}
 	return dst

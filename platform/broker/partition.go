@@ -122,6 +122,7 @@ func (p *partition) assign(a *meta.Partition, registered bool) error {
 	case lead && a.PartitionEpoch != p.pepoch:
 		// A new partition epoch: the committed ISR (an unrelated
 		// metadata change keeps the pending proposal's state).
+		p.repl.SetReplicas(ids(a.Replicas)) // a reassignment may have changed them
 		advanced = p.repl.SetISR(ids(a.ISR))
 	}
 	if a.PartitionEpoch != p.pepoch || a.LeaderEpoch != p.epoch {

@@ -103,7 +103,7 @@ func (r *Replication) UpdateLEO(replica int32, leo int64) (advanced bool, err er
 // LEO forgotten until its next fetch.
 func (r *Replication) SetISR(isr []int32) (advanced bool) {
 	for _, id := range r.isr {
-		if id != r.nodeID && !slices.Contains(isr, id) {
+		if _, assigned := r.leo[id]; assigned && id != r.nodeID && !slices.Contains(isr, id) {
 			// Out of the ISR, a replica is considered for it again only
 			// after it fetches again (a stopped one never is).
 			r.leo[id] = unknownLEO

@@ -296,6 +296,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	if got := b.text(`[data-field="controller"] .v`); !strings.HasPrefix(got, "node 1") {
 		t.Errorf("active controller shows %q", got)
 	}
+	// Leader balance and reassignments (cluster administration): the one
+	// broker leads every partition it prefers; nothing is moving.
+	b.waitText(`#brokers tr[data-broker="1"] td[data-col="not-leading"]`, "0")
+	b.waitText(`[data-field="reassigning"] .v`, "0")
+	if got := b.text(`#brokers tr[data-broker="1"] td[data-col="preferred"]`); got == "?" || got == "0" {
+		t.Errorf("broker 1 prefers %q partitions, want the topic's and the offsets topic's", got)
+	}
 	b.screenshot("cluster")
 
 	// Plugins: name, kind, latest version, every version.

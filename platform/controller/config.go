@@ -91,7 +91,33 @@ type Config struct {
 	// long. Default DefaultBrokerSessionTimeout (1.5 s); negative turns
 	// sessions off (serf alone detects failures).
 	BrokerSessionTimeout time.Duration
+
+	// LeaderRebalance configures the automatic preferred-leader election
+	// the active controller runs (balance.go).
+	LeaderRebalance LeaderRebalance
 }
+
+// LeaderRebalance is Kafka's auto.leader.rebalance.enable,
+// leader.imbalance.per.broker.percentage and
+// leader.imbalance.check.interval.seconds. The zero value is on, with
+// the defaults.
+type LeaderRebalance struct {
+	// Disabled turns the automatic rebalance off (it is on by default);
+	// `sluice partition elect-leader` still works.
+	Disabled bool
+	// ThresholdPercent: a broker whose share of the partitions it prefers
+	// (first replica) but does not lead exceeds this gets them back
+	// (default DefaultLeaderImbalancePercent).
+	ThresholdPercent int
+	// Interval between checks (default DefaultLeaderImbalanceInterval).
+	Interval time.Duration
+}
+
+// Defaults of LeaderRebalance (Kafka's).
+const (
+	DefaultLeaderImbalancePercent  = 10
+	DefaultLeaderImbalanceInterval = 5 * time.Minute
+)
 
 func (c *Config) withDefaults() (Config, error) {
 	cfg := *c
@@ -132,6 +158,11 @@ func (c *Config) withDefaults() (Config, error) {
 	setDefault(&cfg.BootstrapPoll, time.Second)
 	setDefault(&cfg.TransportTimeout, 10*time.Second)
 	setDefault(&cfg.BrokerSessionTimeout, DefaultBrokerSessionTimeout)
+	setDefault(&cfg.LeaderRebalance.ThresholdPercent, DefaultLeaderImbalancePercent)
+	setDefault(&cfg.LeaderRebalance.Interval, DefaultLeaderImbalanceInterval)
+	if cfg.LeaderRebalance.ThresholdPercent < 0 || cfg.LeaderRebalance.ThresholdPercent > 100 {
+		return cfg, fmt.Errorf("controller: leader imbalance threshold %d%%: want 0..100", cfg.LeaderRebalance.ThresholdPercent)
+	}
 	return cfg, nil
 }
 

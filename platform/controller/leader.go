@@ -93,10 +93,14 @@ func (c *Controller) leaderLoop(ctx context.Context) {
 		defer t.Stop()
 		sessTick = t.C
 	}
+	rebalance, stopRebalance := c.rebalanceTicker()
+	defer stopRebalance()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-rebalance:
+			c.rebalanceLeaders(ctx)
 		case <-c.reconcileCh:
 			for _, p := range c.pending.take() {
 				c.reconcileMember(ctx, p.member, p.reaped)

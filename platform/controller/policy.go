@@ -77,13 +77,18 @@ var NodePolicy = map[meta.Op]NodeRule{
 	meta.OpAddACL:          anyNode,
 	meta.OpRemoveACL:       anyNode,
 	meta.OpBootstrapAuth:   anyNode,
-	meta.OpDeleteTopic:     anyNode,
-	meta.OpAlterTopic:      anyNode,
-	meta.OpElectLeader:     anyNode,
-	meta.OpUploadPlugin:    anyNode,
-	meta.OpDeletePlugin:    anyNode,
-	meta.OpSetClusterID:    nil, // listed to say so: never from another node
-	meta.OpFenceBroker:     nil,
+	// Cluster administration forwarded for an operator (reassignments,
+	// partition count increases, unregistering a stopped broker).
+	meta.OpCreatePartitions:   anyNode,
+	meta.OpReassignPartitions: anyNode,
+	meta.OpUnregisterBroker:   anyNode,
+	meta.OpDeleteTopic:        anyNode,
+	meta.OpAlterTopic:         anyNode,
+	meta.OpElectLeader:        anyNode,
+	meta.OpUploadPlugin:       anyNode,
+	meta.OpDeletePlugin:       anyNode,
+	meta.OpSetClusterID:       nil, // listed to say so: never from another node
+	meta.OpFenceBroker:        nil,
 	// Raising an internal topic's replication is the active controller's
 	// own decision (reconcileInternalTopics).
 	meta.OpRaiseReplication: nil,

@@ -186,6 +186,45 @@ func checkCommand(cmd *meta.Command) error {
 			return missing
 		}
 		return nil
+	case meta.OpCreatePartitions:
+		cp := cmd.CreatePartitions
+		if cp == nil {
+			return missing
+		}
+		if err := checkTopicName(cp.Topic); err != nil {
+			return err
+		}
+		if cp.Count < 1 || cp.Count > meta.MaxPartitions {
+			return invalid("partition count %d: want 1 to %d", cp.Count, meta.MaxPartitions)
+		}
+		return nil
+	case meta.OpReassignPartitions:
+		rp := cmd.ReassignPartitions
+		if rp == nil {
+			return missing
+		}
+		if len(rp.Reassignments) > meta.MaxPartitions {
+			return invalid("%d reassignments, at most %d", len(rp.Reassignments), meta.MaxPartitions)
+		}
+		for _, ra := range rp.Reassignments {
+			if err := checkPartitionRef(ra.Topic, ra.Partition); err != nil {
+				return err
+			}
+			if len(ra.Replicas) > MaxReplicationFactor {
+				return invalid("%d replicas for %s/%d, at most %d", len(ra.Replicas), ra.Topic, ra.Partition, MaxReplicationFactor)
+			}
+			for _, id := range ra.Replicas {
+				if err := checkNodeID(id); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	case meta.OpUnregisterBroker:
+		if cmd.UnregisterBroker == nil {
+			return missing
+		}
+		return checkNodeID(cmd.UnregisterBroker.ID)
 	case meta.OpRaiseReplication:
 		rr := cmd.RaiseReplication
 		if rr == nil {

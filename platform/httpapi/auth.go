@@ -92,6 +92,18 @@ var routeAccess = map[string]access{
 	wire.RouteOffsets:       {resource: meta.ResourceTopic, param: "topic", op: meta.OperationDescribe},
 	wire.RouteCluster:       {resource: meta.ResourceCluster, op: meta.OperationDescribe},
 	wire.RouteHealth:        {public: true},
+	// Cluster administration (admin.go): moving leaders and replicas and
+	// changing the quorum are cluster-wide acts; growing a topic alters it.
+	wire.RouteElectLeaders:          {resource: meta.ResourceCluster, op: meta.OperationAlter},
+	wire.RouteReassign:              {resource: meta.ResourceCluster, op: meta.OperationAlter},
+	wire.RouteListReassignments:     {resource: meta.ResourceCluster, op: meta.OperationDescribe},
+	wire.RouteGenerateReassignments: {resource: meta.ResourceCluster, op: meta.OperationDescribe},
+	wire.RouteCreatePartitions:      {resource: meta.ResourceTopic, param: "topic", op: meta.OperationAlter},
+	wire.RouteClusterHealth:         {resource: meta.ResourceCluster, op: meta.OperationDescribe},
+	wire.RouteAddController:         {resource: meta.ResourceCluster, op: meta.OperationAdmin},
+	wire.RouteRemoveController:      {resource: meta.ResourceCluster, op: meta.OperationAdmin},
+	wire.RouteDecommissionBroker:    {resource: meta.ResourceCluster, op: meta.OperationAdmin},
+	wire.RouteRemoveBroker:          {resource: meta.ResourceCluster, op: meta.OperationAdmin},
 	// Unclean recovery may expose a replica that lost data: cluster admins only.
 	wire.RouteRecoverPartition: {resource: meta.ResourceCluster, op: meta.OperationAdmin},
 	wire.RouteMetrics:          {resource: meta.ResourceCluster, op: meta.OperationDescribe},

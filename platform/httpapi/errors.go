@@ -85,6 +85,10 @@ var codeTable = []struct {
 	{controller.ErrClosed, wire.CodeNotController},
 	{clusternet.ErrNoNodeIdentity, wire.CodeForbidden},
 	{clusternet.ErrForbidden, wire.CodeForbidden},
+	{meta.ErrUnknownBroker, wire.CodeUnknownBroker},
+	{controller.ErrUnknownController, wire.CodeUnknownBroker},
+	{controller.ErrQuorumAtRisk, wire.CodeInvalidRequest},
+	{controller.ErrControllerAlive, wire.CodeInvalidRequest},
 }
 
 // toWire is the one place errors become API errors: every handler's error

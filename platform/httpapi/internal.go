@@ -105,6 +105,7 @@ func (s *Server) registerInternal() {
 	s.registerIdentity()
 	s.Handle(RouteInternalFetch, http.HandlerFunc(s.fetch))
 	s.Handle(RouteInternalOffsets, http.HandlerFunc(s.offsets))
+	s.registerAdminInternal()
 }
 
 func (s *Server) partitionState(w http.ResponseWriter, r *http.Request) {

@@ -178,6 +178,7 @@ func New(cfg Config) (*Server, error) {
 	s.Handle(wire.RouteMetrics, m.handler())
 	s.registerInternal()
 	s.registerAuthAdmin()
+	s.registerAdmin()
 	// The web console: the page at "/" and its assets under /console/.
 	if err := console.Mount(s); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)

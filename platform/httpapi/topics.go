@@ -244,6 +244,9 @@ func (s *Server) topicAnswer(ctx context.Context, t *meta.Topic) wire.Topic {
 		if len(p.Lost) > 0 {
 			wp.Lost = nodeIDs(p.Lost)
 		}
+		if p.Reassigning() {
+			wp.AddingReplicas, wp.RemovingReplicas = nodeIDs(p.AddingReplicas), nodeIDs(p.RemovingReplicas)
+		}
 		switch {
 		case s.cfg.Broker != nil && int32(p.Leader) == s.cfg.NodeID:
 			if info, err := s.cfg.Broker.PartitionInfo(t.Name, p.Index); err == nil {

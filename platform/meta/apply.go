@@ -117,6 +117,21 @@ func (a *applier) apply(cmd Command) error {
 			return missing
 		}
 		return a.recoverPartition(cmd.RecoverPartition)
+	case OpCreatePartitions:
+		if cmd.CreatePartitions == nil {
+			return missing
+		}
+		return a.createPartitions(cmd.CreatePartitions)
+	case OpReassignPartitions:
+		if cmd.ReassignPartitions == nil {
+			return missing
+		}
+		return a.reassignPartitions(cmd.ReassignPartitions)
+	case OpUnregisterBroker:
+		if cmd.UnregisterBroker == nil {
+			return missing
+		}
+		return a.unregisterBroker(cmd.UnregisterBroker.ID)
 	default:
 		return a.applyAuth(cmd)
 	}

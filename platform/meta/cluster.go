@@ -92,6 +92,13 @@ type Partition struct {
 	// since: they are never elected leader by a clean election, and an
 	// unclean one takes them only when no other replica is alive.
 	Lost []NodeID `json:"lost,omitempty"`
+	// AddingReplicas and RemovingReplicas describe a reassignment in
+	// progress (KIP-455): Replicas is then the union of the target set
+	// and the replicas being removed; the target set is Replicas without
+	// RemovingReplicas. Both are empty when no reassignment runs (see
+	// reassign.go).
+	AddingReplicas   []NodeID `json:"adding_replicas,omitempty"`
+	RemovingReplicas []NodeID `json:"removing_replicas,omitempty"`
 }
 
 // Partition states (Partition.State).
@@ -133,6 +140,8 @@ func (p Partition) clone() Partition {
 	p.Replicas = slices.Clone(p.Replicas)
 	p.ISR = slices.Clone(p.ISR)
 	p.Lost = slices.Clone(p.Lost)
+	p.AddingReplicas = slices.Clone(p.AddingReplicas)
+	p.RemovingReplicas = slices.Clone(p.RemovingReplicas)
 	return p
 }
 

@@ -39,6 +39,10 @@ const (
 	OpAddACL          Op = "add_acl"
 	OpRemoveACL       Op = "remove_acl"
 	OpBootstrapAuth   Op = "bootstrap_auth"
+	// Cluster administration (partition_count.go, reassign.go).
+	OpCreatePartitions   Op = "create_partitions"
+	OpReassignPartitions Op = "reassign_partitions"
+	OpUnregisterBroker   Op = "unregister_broker"
 )
 
 // Command is one change to the metadata, as stored in the raft log. Op says
@@ -62,16 +66,19 @@ type Command struct {
 	DeletePlugin   *DeletePlugin   `json:"delete_plugin,omitempty"`
 	SetClusterID   *SetClusterID   `json:"set_cluster_id,omitempty"`
 
-	RaiseReplication *RaiseReplication `json:"raise_replication,omitempty"`
-	ReplicaLost      *ReplicaLost      `json:"replica_lost,omitempty"`
-	RecoverPartition *RecoverPartition `json:"recover_partition,omitempty"`
-	CreatePrincipal  *CreatePrincipal  `json:"create_principal,omitempty"`
-	DeletePrincipal  *DeletePrincipal  `json:"delete_principal,omitempty"`
-	AddToken         *AddToken         `json:"add_token,omitempty"`
-	RevokeToken      *RevokeToken      `json:"revoke_token,omitempty"`
-	AddACL           *AddACL           `json:"add_acl,omitempty"`
-	RemoveACL        *RemoveACL        `json:"remove_acl,omitempty"`
-	BootstrapAuth    *BootstrapAuth    `json:"bootstrap_auth,omitempty"`
+	RaiseReplication   *RaiseReplication   `json:"raise_replication,omitempty"`
+	ReplicaLost        *ReplicaLost        `json:"replica_lost,omitempty"`
+	RecoverPartition   *RecoverPartition   `json:"recover_partition,omitempty"`
+	CreatePrincipal    *CreatePrincipal    `json:"create_principal,omitempty"`
+	DeletePrincipal    *DeletePrincipal    `json:"delete_principal,omitempty"`
+	AddToken           *AddToken           `json:"add_token,omitempty"`
+	RevokeToken        *RevokeToken        `json:"revoke_token,omitempty"`
+	AddACL             *AddACL             `json:"add_acl,omitempty"`
+	RemoveACL          *RemoveACL          `json:"remove_acl,omitempty"`
+	BootstrapAuth      *BootstrapAuth      `json:"bootstrap_auth,omitempty"`
+	CreatePartitions   *CreatePartitions   `json:"create_partitions,omitempty"`
+	ReassignPartitions *ReassignPartitions `json:"reassign_partitions,omitempty"`
+	UnregisterBroker   *UnregisterBroker   `json:"unregister_broker,omitempty"`
 }
 
 // RegisterBroker upserts a node and marks it alive. Re-registering an alive
@@ -184,7 +191,7 @@ type Result struct {
 	Principal *Principal     `json:"principal,omitempty"`
 	ACL       *ACL           `json:"acl,omitempty"`
 	// Partitions lists the partitions whose leader or ISR changed
-	// (FenceBroker, UnfenceBroker, ElectLeader).
+	// (FenceBroker, UnfenceBroker, ElectLeader, ReassignPartitions).
 	Partitions []Partition `json:"partitions,omitempty"`
 }
 

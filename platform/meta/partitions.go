@@ -40,6 +40,7 @@ func (a *applier) alterPartition(ap *AlterPartition) error {
 		n.Lost = nil
 	}
 	n.PartitionEpoch++
+	a.completeReassignment(t, &n) // the last replica being added joined: finish the move
 	nt := *t
 	nt.Partitions = slices.Clone(t.Partitions)
 	nt.Partitions[ap.Partition] = n

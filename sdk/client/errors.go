@@ -42,6 +42,7 @@ var (
 	ErrUnauthenticated    = errors.New("unauthenticated")
 	ErrPrincipalExists    = errors.New("principal exists")
 	ErrUnknownPrincipal   = errors.New("unknown principal")
+	ErrUnknownBroker      = errors.New("unknown broker")
 
 	// ErrUnavailable wraps a failure to connect to the node, and matches
 	// the code unavailable (a node that cannot answer yet; retriable).
@@ -77,6 +78,7 @@ var codeErrors = map[wire.Code]error{
 	wire.CodeUnauthenticated:    ErrUnauthenticated,
 	wire.CodePrincipalExists:    ErrPrincipalExists,
 	wire.CodeUnknownPrincipal:   ErrUnknownPrincipal,
+	wire.CodeUnknownBroker:      ErrUnknownBroker,
 	wire.CodeInternal:           ErrInternal,
 	wire.CodeUnavailable:        ErrUnavailable,
 	wire.CodeOutOfOrderSequence: ErrOutOfOrderSequence,

@@ -100,6 +100,9 @@ const (
 	// CodeUnknownPrincipal: no user, service account, token or ACL with that
 	// name or id. 404.
 	CodeUnknownPrincipal Code = "unknown_principal"
+	// CodeUnknownBroker: no registered broker (or controller) with that
+	// node id. 404.
+	CodeUnknownBroker Code = "unknown_broker"
 )
 
 var codeStatus = map[Code]int{
@@ -131,6 +134,7 @@ var codeStatus = map[Code]int{
 	CodeUnauthenticated:    http.StatusUnauthorized,
 	CodePrincipalExists:    http.StatusConflict,
 	CodeUnknownPrincipal:   http.StatusNotFound,
+	CodeUnknownBroker:      http.StatusNotFound,
 	CodeInternal:           http.StatusInternalServerError,
 }
 

@@ -148,4 +148,9 @@ type Partition struct {
 	// Lost lists replicas that lost their data and have not caught up
 	// since (they are never elected leader by a clean election).
 	Lost []int32 `json:"lost,omitempty"`
+	// AddingReplicas and RemovingReplicas are set while a reassignment
+	// moves the partition (Replicas then holds both the target replicas
+	// and those being removed).
+	AddingReplicas   []int32 `json:"adding_replicas,omitempty"`
+	RemovingReplicas []int32 `json:"removing_replicas,omitempty"`
 }

@@ -262,10 +262,16 @@ const views = {
   cluster: {
     async load(route, errs) {
       const [cluster, list] = await Promise.all([api("/v1/cluster"), api("/v1/topics")]);
+      // Leader balance and moves in progress (cluster administration);
+      // the page still shows the rest when they cannot be had.
+      const [health, moves] = await Promise.all([
+        api("/v1/cluster/health").catch((e) => { errs.push(e); return null; }),
+        api("/v1/partitions/reassignments").catch((e) => { errs.push(e); return null; }),
+      ]);
       const details = await describeTopics(list.topics, errs);
-      return { cluster, topics: list.topics, details };
+      return { cluster, topics: list.topics, details, health, moves };
     },
-    render({ cluster: c, topics, details }) {
+    render({ cluster: c, topics, details, health, moves }) {
       showIdentity(c);
       let partitions = 0, under = 0, offline = 0;
       const leads = new Map(), replicas = new Map();
@@ -282,6 +288,7 @@ const views = {
       const ctl = c.controller.leader >= 0
         ? [`node ${c.controller.leader}`, c.controller.leader_addr ? h("span", { class: "muted" }, ` ${c.controller.leader_addr}`) : ""]
         : h("span", { class: "bad" }, "none: the controllers have no quorum");
+      const balance = new Map(((health && health.brokers) || []).map((b) => [b.id, b]));
       const brokers = c.brokers.map((b) => h("tr", { "data-broker": b.id },
         cell("id", [h("span", null, String(b.id)),
           b.id === c.controller.leader ? badge("controller", "info", "the active controller (raft leader)") : "",
@@ -289,6 +296,8 @@ const views = {
         cell("roles", b.roles.join(", ")),
         cell("state", [stateBadge(b.state), b.fenced ? badge("fenced", "bad", "fenced by the controller") : ""]),
         numCell("leads", leads.get(b.id) || 0),
+        numCell("preferred", balance.has(b.id) ? balance.get(b.id).preferred : null, "unknown: no cluster health"),
+        numCell("not-leading", balance.has(b.id) ? balance.get(b.id).not_leading : null, "unknown: no cluster health"),
         numCell("replicas", replicas.get(b.id) || 0),
         cell("http", /^https?:\/\//.test(b.http_addr || "") ? h("a", { href: b.http_addr + "/", title: "this node's console" }, b.http_addr) : (b.http_addr || "")),
         cell("raft", b.raft_addr || "", { class: "mono" }),
@@ -309,12 +318,31 @@ const views = {
           ["Partitions", fmtInt(partitions)],
           ["Under-replicated", fmtInt(under), { cls: under ? "warn" : "", col: "under-replicated" }],
           ["Offline", fmtInt(offline), { cls: offline ? "bad" : "", col: "offline" }],
+          ["Not led by preferred replica", health ? fmtInt(health.partitions.not_preferred_leader) : "—",
+            { cls: health && health.partitions.not_preferred_leader ? "warn" : "", col: "not-preferred" }],
+          ["Reassigning", moves ? fmtInt(moves.reassignments.length) : "—", { col: "reassigning" }],
         ]),
         partial,
         h("h2", null, "Nodes"),
         table(["ID", "Roles", "State", ["Leads", { num: true, help: "partitions this broker leads" }],
+          ["Preferred", { num: true, help: "partitions whose first (preferred) replica this broker is" }],
+          ["Not leading", { num: true, help: "of those, partitions another replica leads: `sluice partition elect-leader` moves them back" }],
           ["Replicas", { num: true, help: "partition replicas this broker holds" }], "HTTP", "Raft", "Serf", "Rack"],
         brokers, "No nodes known.", { id: "brokers" }),
+        moves && moves.reassignments.length ? [
+          h("h2", null, "Reassignments in progress"),
+          table(["Partition", "Leader", "Target", "Adding", "Removing", "ISR",
+            ["Behind", { num: true, help: "offsets the slowest replica being added still has to copy" }]],
+          moves.reassignments.map((r) => h("tr", { "data-move": `${r.topic}/${r.partition}` },
+            cell("partition", [topicLink(r.topic), `/${r.partition}`]),
+            cell("leader", r.leader >= 0 ? String(r.leader) : "none"),
+            cell("target", r.target.join(", ")),
+            cell("adding", r.adding.join(", ") || "—"),
+            cell("removing", r.removing.join(", ") || "—"),
+            cell("isr", r.isr.join(", ")),
+            numCell("behind", r.records_behind >= 0 ? r.records_behind : null, "not fetched yet"),
+          )), "None.", { id: "reassignments" }),
+        ] : null,
       ];
     },
   },
