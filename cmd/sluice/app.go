@@ -79,7 +79,6 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			userCommand(),
 			aclCommand(),
 			benchCommand(),
-			partitionCommand(),
 			brokerCommand(),
 			controllerCommand(),
 		},
