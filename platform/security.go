@@ -43,8 +43,10 @@ func (c *Config) validateSecurity() []error {
 		errs = append(errs, errors.New("tls client ca: needs a certificate and key (client certificates come over TLS)"))
 	}
 	for _, o := range c.AllowedOrigins {
-		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "") {
-			errs = append(errs, fmt.Errorf("allowed origin %q: want scheme://host[:port] (e.g. https://console.example.com) or *", o))
+		// "null" is the Origin of pages opened from file:// URLs (and of
+		// sandboxed frames): allowed only when listed explicitly.
+		if u, err := url.Parse(o); o != "*" && o != "null" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "") {
+			errs = append(errs, fmt.Errorf("allowed origin %q: want scheme://host[:port] (e.g. https://console.example.com), null or *", o))
 		}
 	}
 	if c.Insecure || len(errs) > 0 {

@@ -19,7 +19,7 @@ func TestUserAndACLCommands(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	url, _ := serveInBackground(t, "server", "--data-dir", data, "--http-addr", "127.0.0.1:0",
-		"--raft-addr", freeAddr(t), "--serf-addr", freeAddr(t), "--audit-log", filepath.Join(dir, "audit.jsonl"))
+		"--raft-addr", freeAddr(t), "--serf-addr", freeAddr(t), "--cluster-addr", "127.0.0.1:0", "--audit-log", filepath.Join(dir, "audit.jsonl"))
 	raw, err := os.ReadFile(filepath.Join(data, "admin-token"))
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ func devCommand() *cli.Command {
 			&cli.StringFlag{Name: "serf-addr", Value: platform.DefaultSerfAddr, Usage: "gossip address of node 1"},
 			&cli.StringFlag{Name: "cluster-addr", Value: platform.DefaultClusterAddr, Usage: "node-to-node (cluster listener) address of node 1"},
 			&cli.IntFlag{Name: "nodes", Value: 1, Usage: "number of nodes"},
+			&cli.StringSliceFlag{Name: "allowed-origins", Usage: "browser `ORIGIN` allowed besides the node's own (repeatable; \"null\" lets a page opened from a file:// URL connect)"},
 			&cli.StringFlag{Name: "cluster-name", Usage: "cluster `NAME` (default: the one kept in DIR/cluster-name, created at random on first start)"},
 			logLevelFlag("error"),
 		},
@@ -67,6 +68,7 @@ func runDev(c *cli.Context) error {
 	}
 	for i := range cfgs {
 		cfgs[i].Logger = logger
+		cfgs[i].AllowedOrigins = c.StringSlice("allowed-origins")
 	}
 	w := c.App.Writer
 	return serveNodes(c.Context, cfgs, func(nodes []*platform.Node) {

@@ -20,7 +20,7 @@ func TestParseTopicPartition(t *testing.T) {
 	}{
 		{in: "orders/0", topic: "orders", p: 0},
 		{in: "a.b-c/12", topic: "a.b-c", p: 12},
-		{in: "orders", bad: true},
+		{in: "orders", topic: "orders", p: -1}, // a whole topic
 		{in: "orders/", bad: true},
 		{in: "/3", bad: true},
 		{in: "orders/-1", bad: true},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/sluicehq/sluice/internal/testtool"
+	"github.com/sluicehq/sluice/platform"
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/platform/testnode"
@@ -23,7 +24,8 @@ import (
 // and reports a bad processor as an error.
 func TestPageInBrowser(t *testing.T) {
 	chrome := testtool.Need(t, testtool.Chromium)
-	n := testnode.Start(t)
+	// The page is opened from a file:// URL: its Origin is "null".
+	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) { c.AllowedOrigins = []string{"null"} }))
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	if _, err := n.Controller().CreateTopic(ctx, meta.CreateTopic{Name: "orders", Partitions: 2}); err != nil {
