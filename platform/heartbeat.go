@@ -49,15 +49,15 @@ func (h *heartbeats) observe(ctx context.Context, hb meta.Heartbeat, primary str
 	hb.Observe = true
 	var wg sync.WaitGroup
 	for _, m := range n.members.Members() {
-		if m.Status != membership.StatusAlive || !m.HasRole(RoleController) || m.HTTPAddr == "" ||
-			m.ID == n.cfg.NodeID || m.HTTPAddr == primary {
+		if m.Status != membership.StatusAlive || !m.HasRole(RoleController) || m.ClusterAddr == "" ||
+			m.ID == n.cfg.NodeID || m.ClusterAddr == primary {
 			continue
 		}
 		wg.Add(1)
 		go func(addr string) {
 			defer wg.Done()
 			_, _ = n.peer.Heartbeat(ctx, addr, hb) // best effort: the active controller already has it
-		}(m.HTTPAddr)
+		}(m.ClusterAddr)
 	}
 	wg.Wait() // (the local controller, if any, saw the heartbeat in sendActive)
 }
@@ -69,9 +69,9 @@ func (h *heartbeats) sendActive(ctx context.Context, hb meta.Heartbeat) (meta.He
 	if n.controller != nil {
 		reply, err := n.controller.Heartbeat(ctx, hb)
 		var nc *controller.NotControllerError
-		if errors.As(err, &nc) && nc.LeaderHTTPAddr != "" {
-			reply, err = n.peer.Heartbeat(ctx, nc.LeaderHTTPAddr, hb)
-			return reply, nc.LeaderHTTPAddr, err
+		if errors.As(err, &nc) && nc.LeaderClusterAddr != "" {
+			reply, err = n.peer.Heartbeat(ctx, nc.LeaderClusterAddr, hb)
+			return reply, nc.LeaderClusterAddr, err
 		}
 		return reply, "", err
 	}
@@ -85,9 +85,13 @@ func (h *heartbeats) sendActive(ctx context.Context, hb meta.Heartbeat) (meta.He
 	}
 	reply, err := n.peer.Heartbeat(ctx, addr, hb)
 	var we *wire.Error
-	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderAddr != "" && we.Details.LeaderAddr != addr {
-		reply, err = n.peer.Heartbeat(ctx, we.Details.LeaderAddr, hb)
-		return reply, we.Details.LeaderAddr, err
+	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderID != nil {
+		// The answer names the leader by id (and its public address):
+		// heartbeats go to its cluster listener, which gossip names.
+		if leader, ok := n.clusterAddrOf(*we.Details.LeaderID); ok && leader != addr {
+			reply, err = n.peer.Heartbeat(ctx, leader, hb)
+			return reply, leader, err
+		}
 	}
 	if err != nil {
 		remote.failed()
@@ -118,4 +122,15 @@ func (n *Node) SetHeartbeatsPaused(paused bool) { n.hb.paused.Store(paused) }
 func (n *Node) Kill() error {
 	n.abrupt.Store(true)
 	return n.Close()
+}
+
+// clusterAddrOf is the cluster-listener base URL of node id as serf
+// knows it.
+func (n *Node) clusterAddrOf(id int32) (string, bool) {
+	for _, m := range n.members.Members() {
+		if m.ID == id && m.ClusterAddr != "" {
+			return m.ClusterAddr, true
+		}
+	}
+	return "", false
 }
