@@ -183,10 +183,15 @@ func topicAlter(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
+	var before *wire.Topic
+	if req.Partitioner != nil || req.PartitionerParams != nil {
+		before, _ = cl.DescribeTopic(c.Context, name) // only for the warning: an error shows in the alter
+	}
 	tp, err := cl.AlterTopic(c.Context, name, req)
 	if err != nil {
 		return err
 	}
+	fmt.Fprint(c.App.ErrWriter, keysMoveWarning(before, tp))
 	if wantJSON(c) {
 		return printJSON(c.App.Writer, tp)
 	}
