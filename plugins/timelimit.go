@@ -101,9 +101,9 @@ type watchdog struct {
 	stop   func() bool
 	done   chan struct{} // closed when the call returned
 	exited chan struct{} // closed when the zeroing goroutine returned
-	mu      sync.Mutex // guards refill and ended
-	refill  *time.Timer
-	ended   bool
+	mu     sync.Mutex    // guards refill and ended
+	refill *time.Timer
+	ended  bool
 }
 
 // stopRefill stops the refill timer for good (a tick running concurrently
