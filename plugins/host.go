@@ -26,6 +26,9 @@ type Host struct {
 
 	compileMu sync.Mutex // serialises compiles, so one module compiles once
 
+	sched    *scheduler // node-wide bound on running calls
+	backoffs *backoffs  // plugin versions that keep exceeding their limits
+
 	mu       sync.Mutex
 	closed   bool
 	compiled map[string]*compiled // by sha256 hex, in use or idle
@@ -51,6 +54,9 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 		epoch:    time.Now(),
 		compiled: make(map[string]*compiled),
 		pools:    make(map[poolKey]*pool),
+		sched:    newScheduler(cfg.MaxConcurrentCalls),
+		backoffs: &backoffs{after: cfg.BackoffAfter, min: cfg.BackoffMin, max: cfg.BackoffMax,
+			now: time.Now, by: map[string]*backoff{}},
 	}
 	var err error
 	if cfg.CacheDir != "" {

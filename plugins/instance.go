@@ -39,6 +39,17 @@ type instance struct {
 // version and, if init is set, passes params to sluice_init. The whole start
 // is bounded by Config.InstantiateTimeout.
 func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Limits, params map[string]string, kind Kind, init bool) (*instance, error) {
+	// Start-up runs guest code too (start function, sluice_init): it takes
+	// a node execution slot like a call.
+	if err := h.sched.acquire(ctx, m.ID()); err != nil {
+		return nil, err
+	}
+	defer h.sched.release()
+	return h.startInstance(ctx, c, m, limits, params, kind, init)
+}
+
+// startInstance is newInstance within an execution slot.
+func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits Limits, params map[string]string, kind Kind, init bool) (*instance, error) {
 	inst := &instance{
 		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize},
 		io:     newGuestIO(h.log.With("plugin", m.ID())),

@@ -122,6 +122,17 @@ type Config struct {
 	// memory (least recently used beyond it are dropped; the on-disk cache
 	// still has them). Default 16.
 	IdleCompiled int
+	// MaxConcurrentCalls bounds the Wasm calls (and instance start-ups)
+	// running at once on the Host, over all plugins; callers beyond it wait
+	// their plugin's turn (see scheduler). Default GOMAXPROCS-1, at least 1,
+	// so that one scheduler slot always runs the rest of the node.
+	MaxConcurrentCalls int
+	// BackoffAfter is how many calls in a row of one plugin version may
+	// exceed a limit (time or memory) before its callers are refused with
+	// ErrBackedOff for BackoffMin, doubling per further back-off up to
+	// BackoffMax. Defaults 3, 1 s and 30 s.
+	BackoffAfter           int
+	BackoffMin, BackoffMax time.Duration
 	// Interpreter runs modules in wazero's interpreter instead of compiling
 	// them to machine code: a large module starts in a tenth of the time but
 	// runs several times slower. For short-lived hosts (tests, one-off local
@@ -141,6 +152,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InstantiateTimeout <= 0 {
 		c.InstantiateTimeout = DefaultInstantiateTimeout
+	}
+	if c.MaxConcurrentCalls <= 0 {
+		c.MaxConcurrentCalls = max(runtime.GOMAXPROCS(0)-1, 1)
+	}
+	if c.BackoffAfter <= 0 {
+		c.BackoffAfter = DefaultBackoffAfter
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = DefaultBackoffMin
+	}
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = max(DefaultBackoffMax, c.BackoffMin)
 	}
 	if c.IdleCompiled <= 0 {
 		c.IdleCompiled = 16

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -189,21 +190,43 @@ func (p *pool) close(ctx context.Context) {
 	}
 }
 
-// run takes an instance, runs fn on it and puts it back, or discards it if
-// fn reports it unusable. Errors are prefixed with the plugin's identity.
+// run takes an instance and a node execution slot, runs fn on it and puts
+// the instance back, or discards it if fn reports it unusable. A plugin
+// version backed off for exceeding its limits is not called at all.
+// Errors are prefixed with the plugin's identity.
 func (p *pool) run(ctx context.Context, fn func(*instance) (healthy bool, err error)) error {
+	id := p.key.id
+	if err := p.h.backoffs.allow(id); err != nil {
+		return fmt.Errorf("plugin %s: %w", id, err)
+	}
 	inst, err := p.get(ctx)
 	if err != nil {
-		return fmt.Errorf("plugin %s: %w", p.key.id, err)
+		if ctx.Err() != nil {
+			p.h.backoffs.abandon(id)
+		} else {
+			p.h.backoffs.record(id, err) // a start-up that timed out is a strike too
+		}
+		return fmt.Errorf("plugin %s: %w", id, err)
+	}
+	if err := p.h.sched.acquire(ctx, id); err != nil {
+		p.put(ctx, inst)
+		p.h.backoffs.abandon(id)
+		return fmt.Errorf("plugin %s: %w", id, err)
 	}
 	healthy, err := fn(inst)
+	p.h.sched.release()
 	if healthy {
 		p.put(ctx, inst)
 	} else {
 		p.discard(ctx, inst)
 	}
+	if ctx.Err() != nil && err != nil && !errors.Is(err, ErrPluginFailed) {
+		p.h.backoffs.abandon(id) // the caller gave up: not the plugin's doing
+	} else {
+		p.h.backoffs.record(id, err)
+	}
 	if err != nil {
-		return fmt.Errorf("plugin %s: %w", p.key.id, err)
+		return fmt.Errorf("plugin %s: %w", id, err)
 	}
 	return nil
 }

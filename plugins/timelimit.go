@@ -123,6 +123,13 @@ func (w *watchdog) stopRefill() {
 // refills are needed.
 func startWatchdog(cctx context.Context, fuel api.MutableGlobal, s span, zero bool) *watchdog {
 	w := &watchdog{fuel: fuel}
+	if !zero {
+		// The interpreter checks the context itself, and writing the
+		// global while it runs would be a data race: one full budget,
+		// which at interpreter speed outlasts any limit.
+		fuel.Set(maxFuel)
+		return w
+	}
 	fuel.Set(fuelFor(time.Until(s.deadline())))
 	if fuelFor(s.limit) == maxFuel {
 		deadline := s.deadline()
@@ -134,17 +141,12 @@ func startWatchdog(cctx context.Context, fuel api.MutableGlobal, s span, zero bo
 			if w.ended || left <= 0 || cctx.Err() != nil {
 				return // the call returned, or the zeroing takes over
 			}
-			// A racy top-up is harmless: the guest's concurrent decrement
-			// loses at most one store, and the watchdog re-zeroes.
-			fuel.Set(fuelFor(left))
+			topUp(fuel, fuelFor(left))
 			w.refill.Reset(min(left, refillEvery))
 		}
 		w.mu.Lock()
 		w.refill = time.AfterFunc(min(s.limit, refillEvery), tick)
 		w.mu.Unlock()
-	}
-	if !zero {
-		return w
 	}
 	w.done, w.exited = make(chan struct{}), make(chan struct{})
 	w.stop = context.AfterFunc(cctx, func() {
@@ -180,4 +182,23 @@ func (w *watchdog) end() (interrupted bool) {
 		return true
 	}
 	return false
+}
+
+// topUp raises a running call's fuel to target. The guest's decrement
+// (load, subtract, store) overwrites a store that lands between its load
+// and its store, so the top-up is checked after a moment (the fuel only
+// ever decreases in the guest: a value above the one before shows it held)
+// and repeated a few times if it was lost.
+func topUp(fuel api.MutableGlobal, target uint64) {
+	for range 10 {
+		before := fuel.Get()
+		if target <= before {
+			return
+		}
+		fuel.Set(target)
+		time.Sleep(10 * time.Microsecond)
+		if fuel.Get() > before {
+			return
+		}
+	}
 }

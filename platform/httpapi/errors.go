@@ -65,6 +65,7 @@ var codeTable = []struct {
 	{broker.ErrTimeout, wire.CodeTimeout},
 	{context.DeadlineExceeded, wire.CodeTimeout},
 	{broker.ErrPartitioner, wire.CodePluginFailed},
+	{plugins.ErrBackedOff, wire.CodeUnavailable},
 	{plugins.ErrInvalidModule, wire.CodeInvalidPlugin},
 	{plugins.ErrPluginFailed, wire.CodePluginFailed},
 	{broker.ErrInvalidRequest, wire.CodeInvalidRequest},
