@@ -26,8 +26,12 @@ type Host struct {
 
 	compileMu sync.Mutex // serialises compiles, so one module compiles once
 
-	sched    *scheduler // node-wide bound on running calls
-	backoffs *backoffs  // plugin versions that keep exceeding their limits
+	memory *memBudget // node-wide bound on instances' memory
+
+	stopJanitor context.CancelFunc // ends the idle-instance janitor
+	janitorDone chan struct{}      // closed when it returned
+	sched       *scheduler         // node-wide bound on running calls
+	backoffs    *backoffs          // plugin versions that keep exceeding their limits
 
 	mu       sync.Mutex
 	closed   bool
@@ -54,10 +58,12 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 		epoch:    time.Now(),
 		compiled: make(map[string]*compiled),
 		pools:    make(map[poolKey]*pool),
+		memory:   &memBudget{limit: cfg.MemoryBudget},
 		sched:    newScheduler(cfg.MaxConcurrentCalls),
 		backoffs: &backoffs{after: cfg.BackoffAfter, min: cfg.BackoffMin, max: cfg.BackoffMax,
 			now: time.Now, by: map[string]*backoff{}},
 	}
+	h.memory.evict = h.evictIdle
 	var err error
 	if cfg.CacheDir != "" {
 		if h.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
@@ -82,6 +88,9 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 		h.cache.Close(ctx)
 		return nil, fmt.Errorf("plugin host: %w", err)
 	}
+	jctx, cancel := context.WithCancel(context.Background())
+	h.stopJanitor, h.janitorDone = cancel, make(chan struct{})
+	go h.janitor(jctx, cfg.IdleInstanceTimeout)
 	return h, nil
 }
 
@@ -95,9 +104,11 @@ func (h *Host) Close(ctx context.Context) error {
 		return nil
 	}
 	h.closed = true
+	h.stopJanitor()
 	pools := h.pools
 	h.pools = map[poolKey]*pool{}
 	h.mu.Unlock()
+	<-h.janitorDone
 	for _, p := range pools {
 		p.close(ctx)
 	}

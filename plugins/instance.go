@@ -50,8 +50,13 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 
 // startInstance is newInstance within an execution slot.
 func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits Limits, params map[string]string, kind Kind, init bool) (*instance, error) {
+	initial := int64(initialPages(c)) * wasmPageSize
+	if !h.memory.reserve(initial) {
+		return nil, fmt.Errorf("%w: %w: the node's plugin memory budget of %d MiB has no room for the %d MiB initial memory of another instance (%d MiB in use by all plugin instances)",
+			ErrPluginFailed, ErrMemoryLimit, h.memory.limit>>20, initial>>20, h.memory.used.Load()>>20)
+	}
 	inst := &instance{
-		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize},
+		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize, budget: h.memory, reserved: initial},
 		io:     newGuestIO(h.log.With("plugin", m.ID())),
 		limits: limits,
 	}
@@ -62,6 +67,7 @@ func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits 
 	mod, err := h.rt.InstantiateModule(withGuest(ictx, inst.io), c.mod,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
+		inst.memory.releaseAll()
 		return nil, fmt.Errorf("instantiate: %w", inst.failure(ctx, err, sp, false))
 	}
 	inst.mod, inst.mem = mod, mod.Memory()
@@ -234,6 +240,10 @@ func (inst *instance) failure(ctx context.Context, err error, s span, interrupte
 }
 
 func (inst *instance) memoryError(detail string) error {
+	if b := inst.memory.budget; inst.memory.overBudget.Load() {
+		return fmt.Errorf("%w: %w: the node's plugin memory budget of %d MiB is used up (%d MiB held by all plugin instances): %s",
+			ErrPluginFailed, ErrMemoryLimit, b.limit>>20, b.used.Load()>>20, detail)
+	}
 	return fmt.Errorf("%w: %w: limit %d pages (%d MiB): %s", ErrPluginFailed, ErrMemoryLimit,
 		inst.limits.MemoryPages, uint64(inst.limits.MemoryPages)*wasmPageSize>>20, detail)
 }
@@ -248,10 +258,19 @@ func firstLine(err error) string {
 	return s
 }
 
+// initialPages is the initial memory of c's (only) memory, in pages.
+func initialPages(c *compiled) uint32 {
+	for _, m := range c.mod.ExportedMemories() {
+		return m.Min()
+	}
+	return 0
+}
+
 // close ends the instance and flushes its log lines.
 func (inst *instance) close(ctx context.Context) {
 	inst.io.flush()
 	if inst.mod != nil {
 		inst.mod.Close(ctx)
 	}
+	inst.memory.releaseAll() // Close freed it already, unless it failed
 }

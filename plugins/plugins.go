@@ -48,11 +48,13 @@ const ABIVersion = 1
 
 // Defaults for Limits and Config.
 const (
-	DefaultMemoryPages        uint32 = 1024 // 64 MiB
-	DefaultCallTimeout               = 100 * time.Millisecond
-	DefaultMaxOutputBytes            = 16 << 20
-	DefaultMaxMemoryPages     uint32 = 16384 // 1 GiB
-	DefaultInstantiateTimeout        = 5 * time.Second
+	DefaultMemoryPages         uint32 = 1024 // 64 MiB
+	DefaultCallTimeout                = 100 * time.Millisecond
+	DefaultMaxOutputBytes             = 16 << 20
+	DefaultMaxMemoryPages      uint32 = 16384 // 1 GiB
+	DefaultInstantiateTimeout         = 5 * time.Second
+	DefaultMemoryBudget        int64  = 2 << 30
+	DefaultIdleInstanceTimeout        = time.Minute
 	// MaxModuleBytes is the largest module Validate accepts.
 	MaxModuleBytes = 64 << 20
 )
@@ -122,6 +124,16 @@ type Config struct {
 	// memory (least recently used beyond it are dropped; the on-disk cache
 	// still has them). Default 16.
 	IdleCompiled int
+	// MemoryBudget bounds the linear memory of all plugin instances of the
+	// Host together, in use or idle, in bytes. An instance that would go
+	// past it first makes room by closing idle instances (of any plugin);
+	// if that is not enough, its memory.grow fails (the call fails with
+	// ErrMemoryLimit naming the budget), or it does not start. Default
+	// DefaultMemoryBudget (2 GiB).
+	MemoryBudget int64
+	// IdleInstanceTimeout is how long an instance may sit idle in its pool
+	// before it is closed; one instance per pool stays warm. Default 1 min.
+	IdleInstanceTimeout time.Duration
 	// MaxConcurrentCalls bounds the Wasm calls (and instance start-ups)
 	// running at once on the Host, over all plugins; callers beyond it wait
 	// their plugin's turn (see scheduler). Default GOMAXPROCS-1, at least 1,
@@ -152,6 +164,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InstantiateTimeout <= 0 {
 		c.InstantiateTimeout = DefaultInstantiateTimeout
+	}
+	if c.MemoryBudget <= 0 {
+		c.MemoryBudget = DefaultMemoryBudget
+	}
+	if c.IdleInstanceTimeout <= 0 {
+		c.IdleInstanceTimeout = DefaultIdleInstanceTimeout
 	}
 	if c.MaxConcurrentCalls <= 0 {
 		c.MaxConcurrentCalls = max(runtime.GOMAXPROCS(0)-1, 1)

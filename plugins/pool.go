@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // poolKey identifies instances that are interchangeable: same bytes, same
@@ -40,8 +41,8 @@ type pool struct {
 
 	users int // guarded by h.mu
 
-	tokens chan struct{}  // one per live instance
-	idle   chan *instance // capacity max, never blocks a put
+	tokens chan struct{}     // one per live instance
+	idle   chan idleInstance // capacity max, never blocks a put
 
 	mu     sync.Mutex
 	closed bool
@@ -80,7 +81,7 @@ func (h *Host) acquirePool(ctx context.Context, m Module, kind Kind, params map[
 	p := &pool{
 		h: h, key: key, mod: m, c: c, params: maps.Clone(params), limits: limits, users: 1,
 		tokens: make(chan struct{}, h.cfg.MaxInstancesPerModule),
-		idle:   make(chan *instance, h.cfg.MaxInstancesPerModule),
+		idle:   make(chan idleInstance, h.cfg.MaxInstancesPerModule),
 	}
 	p.tokens <- struct{}{}
 	inst, err := h.newInstance(ctx, c, m, limits, params, kind, true)
@@ -88,7 +89,7 @@ func (h *Host) acquirePool(ctx context.Context, m Module, kind Kind, params map[
 		h.release(ctx, c)
 		return nil, fmt.Errorf("plugin %s: %w", m.ID(), err)
 	}
-	p.idle <- inst
+	p.idle <- idleInstance{inst, time.Now()}
 
 	h.mu.Lock()
 	if h.closed {
@@ -126,13 +127,13 @@ func (h *Host) releasePool(ctx context.Context, p *pool) {
 // bound, or waits for one to be put back.
 func (p *pool) get(ctx context.Context) (*instance, error) {
 	select {
-	case inst := <-p.idle:
-		return inst, nil
+	case ii := <-p.idle:
+		return ii.instance, nil
 	default:
 	}
 	select {
-	case inst := <-p.idle:
-		return inst, nil
+	case ii := <-p.idle:
+		return ii.instance, nil
 	case p.tokens <- struct{}{}:
 		p.mu.Lock()
 		closed := p.closed
@@ -154,14 +155,20 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 
 // put returns a healthy instance for reuse.
 func (p *pool) put(ctx context.Context, inst *instance) {
+	p.restore(ctx, idleInstance{inst, time.Now()})
+}
+
+// restore puts an idle instance back as it was (the idle sweep takes them
+// out to look at them).
+func (p *pool) restore(ctx context.Context, ii idleInstance) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		inst.close(ctx)
+		ii.close(ctx)
 		<-p.tokens
 		return
 	}
-	p.idle <- inst
+	p.idle <- ii
 }
 
 // discard closes an instance that failed; its slot frees up.
@@ -181,8 +188,8 @@ func (p *pool) close(ctx context.Context) {
 	p.mu.Unlock()
 	for {
 		select {
-		case inst := <-p.idle:
-			p.discard(ctx, inst)
+		case ii := <-p.idle:
+			p.discard(ctx, ii.instance)
 		default:
 			p.h.release(ctx, p.c)
 			return
