@@ -27,6 +27,7 @@ type Host struct {
 	compileMu sync.Mutex // serialises compiles, so one module compiles once
 
 	memory *memBudget // node-wide bound on instances' memory
+	logs   *logRings  // the plugins' recent log lines, by name
 
 	stopJanitor context.CancelFunc // ends the idle-instance janitor
 	janitorDone chan struct{}      // closed when it returned
@@ -59,6 +60,7 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 		compiled: make(map[string]*compiled),
 		pools:    make(map[poolKey]*pool),
 		memory:   &memBudget{limit: cfg.MemoryBudget},
+		logs:     &logRings{now: time.Now, by: map[string]*logRing{}},
 		sched:    newScheduler(cfg.MaxConcurrentCalls),
 		backoffs: &backoffs{after: cfg.BackoffAfter, min: cfg.BackoffMin, max: cfg.BackoffMax,
 			now: time.Now, by: map[string]*backoff{}},

@@ -57,7 +57,7 @@ func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits 
 	}
 	inst := &instance{
 		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize, budget: h.memory, reserved: initial},
-		io:     newGuestIO(h.log.With("plugin", m.ID())),
+		io:     newGuestIO(h.newLogSink(m)),
 		limits: limits,
 	}
 	sp := newSpan(h.cfg.InstantiateTimeout, "start-up")
@@ -268,7 +268,7 @@ func initialPages(c *compiled) uint32 {
 
 // close ends the instance and flushes its log lines.
 func (inst *instance) close(ctx context.Context) {
-	inst.io.flush()
+	inst.io.endCall()
 	if inst.mod != nil {
 		inst.mod.Close(ctx)
 	}

@@ -220,7 +220,9 @@ func (p *pool) run(ctx context.Context, fn func(*instance) (healthy bool, err er
 		p.h.backoffs.abandon(id)
 		return fmt.Errorf("plugin %s: %w", id, err)
 	}
+	inst.io.beginCall()
 	healthy, err := fn(inst)
+	inst.io.endCall()
 	p.h.sched.release()
 	if healthy {
 		p.put(ctx, inst)
