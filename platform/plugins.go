@@ -106,6 +106,7 @@ func (rt *pluginRuntime) start(source broker.MetadataSource, b *broker.Broker) {
 // runtime's gauges to its metrics registry.
 func (rt *pluginRuntime) register(api *httpapi.Server) error {
 	api.HandlePlugins(rt.host)
+	api.HandlePluginLogs(rt.host)
 	for _, g := range []struct {
 		kind string
 		n    func() int
