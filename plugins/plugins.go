@@ -16,6 +16,7 @@
 package plugins
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,6 +146,10 @@ type Config struct {
 	// BackoffMax. Defaults 3, 1 s and 30 s.
 	BackoffAfter           int
 	BackoffMin, BackoffMax time.Duration
+	// OnCall, if set, is told about every call into a plugin (a batch) and
+	// every call refused by a back-off, after the fact, on the caller's
+	// goroutine: for metrics. It must be cheap and must not call the Host.
+	OnCall func(CallStats)
 	// Interpreter runs modules in wazero's interpreter instead of compiling
 	// them to machine code: a large module starts in a tenth of the time but
 	// runs several times slower. For short-lived hosts (tests, one-off local
@@ -223,3 +228,42 @@ type Module struct {
 
 // ID is "NAME@VERSION", as errors and logs name the plugin.
 func (m Module) ID() string { return fmt.Sprintf("%s@%d", m.Name, m.Version) }
+
+// CallStats describes one call into a plugin, for Config.OnCall.
+type CallStats struct {
+	Plugin  string // registry name
+	Version int
+	Kind    Kind
+	// Ran is false when the call never ran (backed off, or the caller gave
+	// up waiting for an instance or an execution slot).
+	Ran bool
+	// Duration is the time the call ran (not the wait before it).
+	Duration time.Duration
+	// Wait is the time spent waiting for an instance and an execution slot.
+	Wait time.Duration
+	// Err is the call's error (nil on success).
+	Err error
+}
+
+// FailureReason names the kind of a plugin call's failure, for metrics:
+// "" (no error), "timeout", "memory", "bad_output", "backed_off",
+// "cancelled" (the caller gave up), or "failed" (a trap, an exit, or the
+// plugin's own error result).
+func FailureReason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrTimeout):
+		return "timeout"
+	case errors.Is(err, ErrMemoryLimit):
+		return "memory"
+	case errors.Is(err, ErrBadOutput):
+		return "bad_output"
+	case errors.Is(err, ErrBackedOff):
+		return "backed_off"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
+	default:
+		return "failed"
+	}
+}

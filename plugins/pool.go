@@ -203,8 +203,26 @@ func (p *pool) close(ctx context.Context) {
 // Errors are prefixed with the plugin's identity.
 func (p *pool) run(ctx context.Context, fn func(*instance) (healthy bool, err error)) error {
 	id := p.key.id
-	if err := p.h.backoffs.allow(id); err != nil {
+	st := CallStats{Plugin: p.mod.Name, Version: p.mod.Version, Kind: p.key.kind}
+	start := time.Now()
+	err := p.runOnce(ctx, fn, &st, start)
+	st.Err = err
+	if !st.Ran {
+		st.Wait = time.Since(start)
+	}
+	if f := p.h.cfg.OnCall; f != nil {
+		f(st)
+	}
+	if err != nil {
 		return fmt.Errorf("plugin %s: %w", id, err)
+	}
+	return nil
+}
+
+func (p *pool) runOnce(ctx context.Context, fn func(*instance) (healthy bool, err error), st *CallStats, start time.Time) error {
+	id := p.key.id
+	if err := p.h.backoffs.allow(id); err != nil {
+		return err
 	}
 	inst, err := p.get(ctx)
 	if err != nil {
@@ -213,17 +231,20 @@ func (p *pool) run(ctx context.Context, fn func(*instance) (healthy bool, err er
 		} else {
 			p.h.backoffs.record(id, err) // a start-up that timed out is a strike too
 		}
-		return fmt.Errorf("plugin %s: %w", id, err)
+		return err
 	}
 	if err := p.h.sched.acquire(ctx, id); err != nil {
 		p.put(ctx, inst)
 		p.h.backoffs.abandon(id)
-		return fmt.Errorf("plugin %s: %w", id, err)
+		return err
 	}
+	began := time.Now()
+	st.Ran, st.Wait = true, began.Sub(start)
 	inst.io.beginCall()
 	healthy, err := fn(inst)
 	inst.io.endCall()
 	p.h.sched.release()
+	st.Duration = time.Since(began)
 	if healthy {
 		p.put(ctx, inst)
 	} else {
@@ -234,8 +255,5 @@ func (p *pool) run(ctx context.Context, fn func(*instance) (healthy bool, err er
 	} else {
 		p.h.backoffs.record(id, err)
 	}
-	if err != nil {
-		return fmt.Errorf("plugin %s: %w", id, err)
-	}
-	return nil
+	return err
 }
