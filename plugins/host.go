@@ -85,7 +85,7 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 		WithCloseOnContextDone(cfg.Interpreter).
 		WithMemoryLimitPages(cfg.MaxMemoryPages)
 	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	if err := h.instantiateWASI(ctx); err != nil {
+	if err := errors.Join(h.instantiateWASI(ctx), h.instantiateHostFuncs(ctx)); err != nil {
 		h.rt.Close(ctx)
 		h.cache.Close(ctx)
 		return nil, fmt.Errorf("plugin host: %w", err)
