@@ -22,16 +22,22 @@ import (
 // goroutines keep producing to a topic whose Wasm partitioner spins ~20 M
 // loop iterations per call (plugins/testdata/busy.wat, tens of ms of CPU
 // per call, within its limit, so never backed off), against the same with
-// none. Each iteration is one produce then one fetch, back to back, on one
-// connection. The busy producers start before the timer and stop after it.
+// none. In the "looping" cases the busy topic's partitioner never returns
+// (plugins/testdata/loop.wat, default 100 ms limit): its calls time out,
+// then it is backed off, and its producers keep retrying. Each iteration is
+// one produce then one fetch, back to back, on one connection. The busy
+// producers start before the timer and stop after it.
 //
 //	go test -run '^$' -bench BystanderLatency -benchtime 2000x ./platform/
 func BenchmarkBystanderLatency(b *testing.B) {
 	n := testnode.Start(b)
 	h := httpc{t: b, base: n.URL()}
 	h.mustUpload("busy", "kind=partitioner&timeout_ms=10000", watWasm(b, "plugins/testdata/busy.wat"))
+	h.mustUpload("loop", "kind=partitioner", watWasm(b, "plugins/testdata/loop.wat"))
 	createTopic(b, n.URL(), "calm", 1, map[string]string{"durability": "replicated"})
 	h.ok(http.MethodPost, "/v1/topics", wire.CreateTopicRequest{Name: "spin", Partitions: 2, Partitioner: "wasm:busy",
+		Config: map[string]string{"durability": "replicated"}}, nil)
+	h.ok(http.MethodPost, "/v1/topics", wire.CreateTopicRequest{Name: "looping", Partitions: 2, Partitioner: "wasm:loop",
 		Config: map[string]string{"durability": "replicated"}}, nil)
 	body := wire.AppendRecords(nil, []wire.Record{{Key: []byte("k"), Value: bytes.Repeat([]byte("v"), 100)}})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
@@ -51,8 +57,16 @@ func BenchmarkBystanderLatency(b *testing.B) {
 		return nil
 	}
 	var offset int64
-	for _, busy := range []int{0, 1, 4} {
-		b.Run(fmt.Sprintf("busy=%d", busy), func(b *testing.B) {
+	for _, c := range []struct {
+		topic string
+		busy  int
+	}{{"spin", 0}, {"spin", 1}, {"spin", 4}, {"looping", 4}} {
+		busy := c.busy
+		name := fmt.Sprintf("busy=%d", busy)
+		if c.topic == "looping" {
+			name = fmt.Sprintf("looping=%d", busy)
+		}
+		b.Run(name, func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			calls := make(chan struct{}, 1<<20)
@@ -61,7 +75,13 @@ func BenchmarkBystanderLatency(b *testing.B) {
 				go func() {
 					defer wg.Done()
 					for ctx.Err() == nil {
-						if err := post(ctx, "spin"); err == nil {
+						err := post(ctx, c.topic)
+						if c.topic == "looping" {
+							// Its produces all fail: retry after 10 ms, as a
+							// client would.
+							calls <- struct{}{}
+							time.Sleep(10 * time.Millisecond)
+						} else if err == nil {
 							calls <- struct{}{}
 						} else if ctx.Err() == nil {
 							b.Error(err)
