@@ -163,3 +163,25 @@ func TestSweepIdleKeepsNewest(t *testing.T) {
 		t.Fatalf("%d idle, want 1", len(p.pool.idle))
 	}
 }
+
+// Unbounded recursion ends in a stack overflow trap that names the plugin;
+// the instance (and the stack it grew) is discarded, its memory returned
+// to the budget, and the host keeps serving. The stack itself is not
+// counted against any limit (docs/plugin-abi.md 7.2).
+func TestDeepRecursionEndsAndIsReleased(t *testing.T) {
+	h, _ := newTestHost(t, Config{MaxInstancesPerModule: 1})
+	ctx := context.Background()
+	p, err := h.Partitioner(ctx, Module{Name: "deep", Version: 2, Wasm: buildWAT(t, "testdata/recurse.wat")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	err = p.Partition(ctx, someRecords, 3, make([]int32, 2))
+	if !errors.Is(err, ErrPluginFailed) || !strings.HasPrefix(err.Error(), "plugin deep@2: ") || !strings.Contains(err.Error(), "stack overflow") {
+		t.Fatalf("err = %v, want a stack overflow naming deep@2", err)
+	}
+	if used := h.memory.used.Load(); used != 0 {
+		t.Fatalf("%d bytes of the budget still held after the failed instance was discarded", used)
+	}
+	assertStillServes(t, h)
+}
