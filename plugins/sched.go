@@ -19,8 +19,9 @@ import (
 // A caller waits in its plugin's queue (FIFO). When a slot frees, it goes
 // to the head of the next plugin's queue in round-robin order, so a plugin
 // with many waiting callers (a busy or looping one) gets one turn in k
-// when k plugins wait: it queues its own callers, and delays another
-// plugin's by at most one call per slot.
+// when k plugins wait: it queues its own callers. A caller waits for the
+// calls running when it arrives and at most one call of each other plugin
+// then waiting, however many callers those have queued.
 type scheduler struct {
 	mu     sync.Mutex
 	free   int
