@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/record"
 )
 
 // waitQueued polls until plugin has n callers waiting.
@@ -176,4 +179,44 @@ func TestLoopingPluginBackedOff(t *testing.T) {
 		t.Fatalf("third call: %v, want ErrBackedOff naming loop@3", err)
 	}
 	assertStillServes(t, h)
+}
+
+// On a real Host with one execution slot, a looping plugin's queued
+// callers do not hold up another plugin's call: it runs after the running
+// call and at most one more of the looping plugin's.
+func TestLoopingPluginQueuesOnlyItsOwnCallers(t *testing.T) {
+	h, _ := newTestHost(t, Config{MaxConcurrentCalls: 1, MaxInstancesPerModule: 8})
+	ctx := context.Background()
+	// Long enough that a descheduled test goroutine still checks before
+	// the next looping call ends.
+	loop, err := h.Partitioner(ctx, Module{Name: "loop", Version: 1, Wasm: buildWAT(t, "testdata/loop.wat"),
+		Limits: Limits{CallTimeout: 500 * time.Millisecond}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loop.Close(ctx)
+	good, err := h.Partitioner(ctx, watModule(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close(ctx)
+	var done atomic.Int32
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = loop.Partition(ctx, someRecords, 3, make([]int32, 2))
+			done.Add(1)
+		}()
+	}
+	waitQueued(t, h.sched, "loop@1", 3) // one running, three waiting
+	out := make([]int32, 1)
+	if err := good.Partition(ctx, []record.Record{{Key: []byte("k")}}, 5, out); err != nil {
+		t.Fatal(err)
+	}
+	if n := done.Load(); n > 2 {
+		t.Errorf("the good plugin's call waited for %d looping calls, want at most 2", n)
+	}
+	wg.Wait()
 }
