@@ -59,13 +59,13 @@ func checkMeasured(t *testing.T, err error, limit time.Duration, took time.Durat
 }
 
 // The per-call time limit holds as configured across its range: a looping
-// module is interrupted no sooner than its limit (5 ms, 100 ms, and 2 s,
+// module is interrupted no sooner than its limit (1 ms, 5 ms, 100 ms, and 2 s,
 // which is past what one 32-bit fuel budget covers, so refills are needed),
 // and the error reports the time measured.
 func TestCallTimeLimitAcrossRange(t *testing.T) {
-	limits := []time.Duration{5 * time.Millisecond, 100 * time.Millisecond, 2 * time.Second}
+	limits := []time.Duration{time.Millisecond, 5 * time.Millisecond, 100 * time.Millisecond, 2 * time.Second}
 	if testing.Short() {
-		limits = limits[:2]
+		limits = limits[:3]
 	}
 	h, _ := newTestHost(t, Config{})
 	ctx := context.Background()
