@@ -49,8 +49,12 @@ func newGuestIO(sink *logSink) *guestIO {
 	return g
 }
 
-// beginCall starts a new call's cap.
-func (g *guestIO) beginCall() { g.lines, g.bytes, g.capped = 0, 0, 0 }
+// beginCall starts a new call's cap (what the instance logged before, at
+// start-up, is flushed and noted first).
+func (g *guestIO) beginCall() {
+	g.endCall()
+	g.lines, g.bytes = 0, 0
+}
 
 // endCall logs what is left without a trailing newline and, if lines went
 // past the cap, one host line that says how many.
