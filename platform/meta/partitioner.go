@@ -21,8 +21,10 @@ type PartitionerSpec struct {
 	Name string `json:"name"`
 	// Plugin names the registry plugin (Name == wasm only).
 	Plugin string `json:"plugin,omitempty"`
-	// Version of the plugin; 0 means whatever version is latest at the time
-	// the broker builds the partitioner.
+	// Version of the plugin. CreateTopic and AlterTopic store the version
+	// a 0 resolves to (the latest then); a stored 0 comes only from an
+	// earlier release and means the latest, until the plugin's next upload
+	// pins it (see pinPartitioner).
 	Version int `json:"version,omitempty"`
 	// Params are handed to the plugin at instantiation.
 	Params map[string]string `json:"params,omitempty"`
