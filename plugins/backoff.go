@@ -46,7 +46,7 @@ func (b *backoff) allow(now time.Time) error {
 	}
 	if now.Before(b.until) {
 		return fmt.Errorf("%w for %v after %d calls in a row exceeded its limits (last: %s); retry later",
-			ErrBackedOff, b.until.Sub(now).Round(time.Millisecond), b.strikes, b.last)
+			ErrBackedOff, max(b.until.Sub(now).Round(time.Millisecond), time.Millisecond), b.strikes, b.last)
 	}
 	if b.probing {
 		return fmt.Errorf("%w: a probe call after its back-off is running (last failure: %s); retry later",
@@ -97,7 +97,9 @@ func (bs *backoffs) allow(id string) error {
 }
 
 func (bs *backoffs) record(id string, err error) {
-	limit := errors.Is(err, ErrTimeout) || errors.Is(err, ErrMemoryLimit)
+	// The node's memory budget running out is contention between plugins,
+	// not this plugin exceeding its own limit: no strike.
+	limit := errors.Is(err, ErrTimeout) || (errors.Is(err, ErrMemoryLimit) && !errors.Is(err, errNodeBudget))
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	b, ok := bs.by[id]

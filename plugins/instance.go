@@ -52,8 +52,8 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits Limits, params map[string]string, kind Kind, init bool) (*instance, error) {
 	initial := int64(initialPages(c)) * wasmPageSize
 	if !h.memory.reserve(initial) {
-		return nil, fmt.Errorf("%w: %w: the node's plugin memory budget of %d MiB has no room for the %d MiB initial memory of another instance (%d MiB in use by all plugin instances)",
-			ErrPluginFailed, ErrMemoryLimit, h.memory.limit>>20, initial>>20, h.memory.used.Load()>>20)
+		return nil, fmt.Errorf("%w: %w: the node's plugin memory budget of %d MiB has no room for the %d MiB initial memory of another instance (%d MiB in use by all plugin instances)%w",
+			ErrPluginFailed, ErrMemoryLimit, h.memory.limit>>20, initial>>20, h.memory.used.Load()>>20, silent{errNodeBudget})
 	}
 	inst := &instance{
 		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize, budget: h.memory, reserved: initial},
@@ -241,8 +241,8 @@ func (inst *instance) failure(ctx context.Context, err error, s span, interrupte
 
 func (inst *instance) memoryError(detail string) error {
 	if b := inst.memory.budget; inst.memory.overBudget.Load() {
-		return fmt.Errorf("%w: %w: the node's plugin memory budget of %d MiB is used up (%d MiB held by all plugin instances): %s",
-			ErrPluginFailed, ErrMemoryLimit, b.limit>>20, b.used.Load()>>20, detail)
+		return fmt.Errorf("%w: %w: the node's plugin memory budget of %d MiB is used up (%d MiB held by all plugin instances): %s%w",
+			ErrPluginFailed, ErrMemoryLimit, b.limit>>20, b.used.Load()>>20, detail, silent{errNodeBudget})
 	}
 	return fmt.Errorf("%w: %w: limit %d pages (%d MiB): %s", ErrPluginFailed, ErrMemoryLimit,
 		inst.limits.MemoryPages, uint64(inst.limits.MemoryPages)*wasmPageSize>>20, detail)
@@ -274,3 +274,9 @@ func (inst *instance) close(ctx context.Context) {
 	}
 	inst.memory.releaseAll() // Close freed it already, unless it failed
 }
+
+// silent wraps an error for errors.Is without adding to the message.
+type silent struct{ err error }
+
+func (s silent) Error() string { return "" }
+func (s silent) Unwrap() error { return s.err }

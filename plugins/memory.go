@@ -1,10 +1,16 @@
 package plugins
 
 import (
+	"errors"
 	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/experimental"
 )
+
+// errNodeBudget marks a memory refusal due to the node's budget (beside
+// ErrMemoryLimit), so that the back-off does not count it against the
+// plugin.
+var errNodeBudget = errors.New("node plugin memory budget")
 
 // memBudget is the node-wide budget for the linear memory of every plugin
 // instance (Config.MemoryBudget), in use or idle in a pool. Instances

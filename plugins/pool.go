@@ -124,8 +124,13 @@ func (h *Host) releasePool(ctx context.Context, p *pool) {
 }
 
 // get returns an idle instance, starts a new one if the pool is below its
-// bound, or waits for one to be put back.
-func (p *pool) get(ctx context.Context) (*instance, error) {
+// bound, or waits for one to be put back. The caller holds no execution
+// slot (a new instance's start-up takes one).
+func (p *pool) get(ctx context.Context) (*instance, error) { return p.take(ctx, false) }
+
+// take is get; inSlot says the caller holds an execution slot already, so
+// a new instance starts within it (taking a second could deadlock).
+func (p *pool) take(ctx context.Context, inSlot bool) (*instance, error) {
 	select {
 	case ii := <-p.idle:
 		return ii.instance, nil
@@ -142,7 +147,11 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 			<-p.tokens
 			return nil, ErrClosed
 		}
-		inst, err := p.h.newInstance(ctx, p.c, p.mod, p.limits, p.params, p.key.kind, true)
+		start := p.h.newInstance
+		if inSlot {
+			start = p.h.startInstance
+		}
+		inst, err := start(ctx, p.c, p.mod, p.limits, p.params, p.key.kind, true)
 		if err != nil {
 			<-p.tokens
 			return nil, err
@@ -224,18 +233,21 @@ func (p *pool) runOnce(ctx context.Context, fn func(*instance) (healthy bool, er
 	if err := p.h.backoffs.allow(id); err != nil {
 		return err
 	}
-	inst, err := p.get(ctx)
+	// The slot first, then the instance: callers waiting their turn hold
+	// no instance (nor its memory). With the pool's bound at or above the
+	// slots (the defaults), a slot holder never waits for an instance.
+	if err := p.h.sched.acquire(ctx, id); err != nil {
+		p.h.backoffs.abandon(id)
+		return err
+	}
+	inst, err := p.take(ctx, true)
 	if err != nil {
+		p.h.sched.release()
 		if ctx.Err() != nil {
 			p.h.backoffs.abandon(id)
 		} else {
 			p.h.backoffs.record(id, err) // a start-up that timed out is a strike too
 		}
-		return err
-	}
-	if err := p.h.sched.acquire(ctx, id); err != nil {
-		p.put(ctx, inst)
-		p.h.backoffs.abandon(id)
 		return err
 	}
 	began := time.Now()
