@@ -141,7 +141,8 @@ type Config struct {
 	// so that one scheduler slot always runs the rest of the node.
 	MaxConcurrentCalls int
 	// BackoffAfter is how many calls in a row of one plugin version may
-	// exceed a limit (time or memory) before its callers are refused with
+	// exceed a limit (time, or its own memory limit: not the node's
+	// MemoryBudget running out) before its callers are refused with
 	// ErrBackedOff for BackoffMin, doubling per further back-off up to
 	// BackoffMax. Defaults 3, 1 s and 30 s.
 	BackoffAfter           int
