@@ -13,6 +13,14 @@
 // memory exhaustion or malformed result fails that call with an error wrapping
 // ErrPluginFailed and naming the plugin ("plugin NAME@V: ..."); the instance is
 // discarded and the host keeps serving.
+//
+// The Host also shares the node between plugins: at most
+// Config.MaxConcurrentCalls calls run at once, taking turns per plugin
+// (sched.go); a plugin version that keeps exceeding its limits is backed
+// off (backoff.go, ErrBackedOff); all instances' memory is bounded by
+// Config.MemoryBudget, idle instances are released (memory.go, idle.go);
+// plugin log lines are capped, rate-limited and kept per plugin
+// (PluginLogs). docs/plugin-abi.md, section 7, states the rules.
 package plugins
 
 import (
