@@ -55,6 +55,8 @@ type pluginRuntime struct {
 	log      *slog.Logger
 	metadata func() *meta.Cluster
 
+	metrics *pluginMetrics
+
 	parts *pluginCache[*plugins.WasmPartitioner]
 	procs *pluginCache[*plugins.Processor]
 
@@ -75,10 +77,12 @@ var (
 // processors are looked up).
 func newPluginRuntime(ctx context.Context, cfg Config, metadata func() *meta.Cluster) (*pluginRuntime, error) {
 	log := cfg.Logger.With("component", "plugins")
+	metrics := newPluginMetrics()
 	host, err := plugins.NewHost(ctx, plugins.Config{
 		CacheDir:    filepath.Join(cfg.DataDir, pluginCacheDir),
 		Logger:      log,
 		Interpreter: cfg.PluginInterpreter,
+		OnCall:      metrics.observe,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start plugin host: %w", err)
@@ -87,6 +91,7 @@ func newPluginRuntime(ctx context.Context, cfg Config, metadata func() *meta.Clu
 		host:       host,
 		log:        log,
 		metadata:   metadata,
+		metrics:    metrics,
 		parts:      newPluginCache[*plugins.WasmPartitioner](),
 		procs:      newPluginCache[*plugins.Processor](),
 		idle:       processorIdle,
@@ -106,6 +111,10 @@ func (rt *pluginRuntime) start(source broker.MetadataSource, b *broker.Broker) {
 // runtime's gauges to its metrics registry.
 func (rt *pluginRuntime) register(api *httpapi.Server) error {
 	api.HandlePlugins(rt.host)
+	api.HandlePluginLogs(rt.host)
+	if err := rt.metrics.register(api.Registry()); err != nil {
+		return err
+	}
 	for _, g := range []struct {
 		kind string
 		n    func() int

@@ -73,10 +73,10 @@ func BenchmarkProducePartitioner(b *testing.B) {
 							failed.Store(err)
 							return
 						}
-						_, _ = io.Copy(io.Discard, resp.Body)
+						msg, _ := io.ReadAll(resp.Body)
 						resp.Body.Close()
 						if resp.StatusCode != http.StatusOK {
-							failed.Store(fmt.Errorf("status %d", resp.StatusCode))
+							failed.Store(fmt.Errorf("status %d: %s", resp.StatusCode, msg))
 							return
 						}
 					}

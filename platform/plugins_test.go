@@ -412,8 +412,8 @@ func waitStarted(h httpc, kind string, want int) {
 }
 
 // TestPluginRuntimeReleases: topics with the same partitioner version
-// share one started plugin; a topic following "latest" moves to a new
-// upload; started plugins are released when no topic uses them any more,
+// share one started plugin; a topic altered to a new upload moves to it;
+// started plugins are released when no topic uses them any more,
 // and a fetch processor when its plugin is deleted.
 func TestPluginRuntimeReleases(t *testing.T) {
 	watPart := watWasm(t, "examples/wat-partitioner/partitioner.wat")
@@ -431,7 +431,8 @@ func TestPluginRuntimeReleases(t *testing.T) {
 		t.Fatalf("two topics on good@1: %d partitioners started, want 1 shared", got)
 	}
 
-	h.mustUpload("good", "kind=partitioner", watPart) // good@2: "latest" follows it
+	h.mustUpload("good", "kind=partitioner", watPart) // good@2
+	h.ok(http.MethodPatch, "/v1/topics/latest", wire.AlterTopicRequest{Partitioner: strp("wasm:good")}, nil)
 	h.mustProduce("latest", rec)
 	h.mustProduce("pinned", rec)
 	waitStarted(h, "partitioner", 2)

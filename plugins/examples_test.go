@@ -87,6 +87,7 @@ func sharedHost(t testing.TB) *Host {
 		shared.h, shared.err = NewHost(context.Background(), Config{
 			Logger: newLogger(shared.logs), Interpreter: raceEnabled,
 			DefaultLimits: Limits{CallTimeout: 30 * time.Second}, // behaviour tests, not time limits
+			BackoffAfter:  1 << 20,
 		})
 	})
 	if shared.err != nil {

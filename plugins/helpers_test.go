@@ -86,6 +86,11 @@ func newTestHost(t testing.TB, cfg Config) (*Host, *syncBuffer) {
 		// because a loaded CI machine is slow.
 		cfg.DefaultLimits.CallTimeout = 10 * time.Second
 	}
+	if cfg.BackoffAfter == 0 {
+		// Tests that time calls out on purpose call again and again; the
+		// back-off tests set their own.
+		cfg.BackoffAfter = 1 << 20
+	}
 	h, err := NewHost(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,14 @@ type Host struct {
 
 	compileMu sync.Mutex // serialises compiles, so one module compiles once
 
+	memory *memBudget // node-wide bound on instances' memory
+	logs   *logRings  // the plugins' recent log lines, by name
+
+	stopJanitor context.CancelFunc // ends the idle-instance janitor
+	janitorDone chan struct{}      // closed when it returned
+	sched       *scheduler         // node-wide bound on running calls
+	backoffs    *backoffs          // plugin versions that keep exceeding their limits
+
 	mu       sync.Mutex
 	closed   bool
 	compiled map[string]*compiled // by sha256 hex, in use or idle
@@ -51,7 +59,13 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 		epoch:    time.Now(),
 		compiled: make(map[string]*compiled),
 		pools:    make(map[poolKey]*pool),
+		memory:   &memBudget{limit: cfg.MemoryBudget},
+		logs:     &logRings{now: time.Now, by: map[string]*logRing{}},
+		sched:    newScheduler(cfg.MaxConcurrentCalls),
+		backoffs: &backoffs{after: cfg.BackoffAfter, min: cfg.BackoffMin, max: cfg.BackoffMax,
+			now: time.Now, by: map[string]*backoff{}},
 	}
+	h.memory.evict = h.evictIdle
 	var err error
 	if cfg.CacheDir != "" {
 		if h.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
@@ -71,11 +85,14 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 		WithCloseOnContextDone(cfg.Interpreter).
 		WithMemoryLimitPages(cfg.MaxMemoryPages)
 	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	if err := h.instantiateWASI(ctx); err != nil {
+	if err := errors.Join(h.instantiateWASI(ctx), h.instantiateHostFuncs(ctx)); err != nil {
 		h.rt.Close(ctx)
 		h.cache.Close(ctx)
 		return nil, fmt.Errorf("plugin host: %w", err)
 	}
+	jctx, cancel := context.WithCancel(context.Background())
+	h.stopJanitor, h.janitorDone = cancel, make(chan struct{})
+	go h.janitor(jctx, cfg.IdleInstanceTimeout)
 	return h, nil
 }
 
@@ -89,9 +106,11 @@ func (h *Host) Close(ctx context.Context) error {
 		return nil
 	}
 	h.closed = true
+	h.stopJanitor()
 	pools := h.pools
 	h.pools = map[poolKey]*pool{}
 	h.mu.Unlock()
+	<-h.janitorDone
 	for _, p := range pools {
 		p.close(ctx)
 	}

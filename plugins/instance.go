@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -41,20 +39,36 @@ type instance struct {
 // version and, if init is set, passes params to sluice_init. The whole start
 // is bounded by Config.InstantiateTimeout.
 func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Limits, params map[string]string, kind Kind, init bool) (*instance, error) {
+	// Start-up runs guest code too (start function, sluice_init): it takes
+	// a node execution slot like a call.
+	if err := h.sched.acquire(ctx, m.ID()); err != nil {
+		return nil, err
+	}
+	defer h.sched.release()
+	return h.startInstance(ctx, c, m, limits, params, kind, init)
+}
+
+// startInstance is newInstance within an execution slot.
+func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits Limits, params map[string]string, kind Kind, init bool) (*instance, error) {
+	initial := int64(initialPages(c)) * wasmPageSize
+	if !h.memory.reserve(initial) {
+		return nil, fmt.Errorf("%w: %w: the node's plugin memory budget of %d MiB has no room for the %d MiB initial memory of another instance (%d MiB in use by all plugin instances)%w",
+			ErrPluginFailed, ErrMemoryLimit, h.memory.limit>>20, initial>>20, h.memory.used.Load()>>20, silent{errNodeBudget})
+	}
 	inst := &instance{
-		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize},
-		io:     newGuestIO(h.log.With("plugin", m.ID())),
+		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize, budget: h.memory, reserved: initial},
+		io:     newGuestIO(h.newLogSink(m)),
 		limits: limits,
 	}
-	deadline := time.Now().Add(h.cfg.InstantiateTimeout)
-	left := func() time.Duration { return max(time.Until(deadline), time.Millisecond) }
-	ictx, cancel := context.WithDeadline(ctx, deadline)
+	sp := newSpan(h.cfg.InstantiateTimeout, "start-up")
+	ictx, cancel := context.WithDeadline(ctx, sp.deadline())
 	defer cancel()
 	ictx = experimental.WithMemoryAllocator(ictx, inst.memory.allocator())
 	mod, err := h.rt.InstantiateModule(withGuest(ictx, inst.io), c.mod,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
-		return nil, fmt.Errorf("instantiate: %w", inst.failure(ctx, err, h.cfg.InstantiateTimeout, false))
+		inst.memory.releaseAll()
+		return nil, fmt.Errorf("instantiate: %w", inst.failure(ctx, err, sp, false))
 	}
 	inst.mod, inst.mem = mod, mod.Memory()
 	fail := func(err error) (*instance, error) {
@@ -68,12 +82,12 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 		return fail(fmt.Errorf("%w: has no memory", ErrInvalidModule))
 	}
 	if f := mod.ExportedFunction(startExport); f != nil {
-		if err := inst.call(ctx, left(), f, inst.stack[:]); err != nil {
+		if err := inst.call(ctx, sp, f, inst.stack[:]); err != nil {
 			return fail(fmt.Errorf("start function: %w", err))
 		}
 	}
 	if f := mod.ExportedFunction(exportInitGuest); f != nil {
-		if err := inst.call(ctx, left(), f, inst.stack[:]); err != nil {
+		if err := inst.call(ctx, sp, f, inst.stack[:]); err != nil {
 			return fail(fmt.Errorf("%s: %w", exportInitGuest, err))
 		}
 	}
@@ -81,7 +95,7 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 	if f == nil {
 		return fail(fmt.Errorf("%w: does not export %s", ErrInvalidModule, exportVersion))
 	}
-	if err := inst.call(ctx, left(), f, inst.stack[:]); err != nil {
+	if err := inst.call(ctx, sp, f, inst.stack[:]); err != nil {
 		return fail(fmt.Errorf("%s: %w", exportVersion, err))
 	}
 	if v := int32(inst.stack[0]); v != ABIVersion {
@@ -89,7 +103,7 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 	}
 	inst.fields = allFields
 	if f := mod.ExportedFunction(exportFields); f != nil && kind == KindPartitioner {
-		if err := inst.call(ctx, left(), f, inst.stack[:]); err != nil {
+		if err := inst.call(ctx, sp, f, inst.stack[:]); err != nil {
 			return fail(fmt.Errorf("%s: %w", exportFields, err))
 		}
 		inst.fields = fields(uint32(inst.stack[0])) & allFields
@@ -110,13 +124,13 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 		return inst, nil
 	}
 	enc := encodeParams(params)
-	ptr, err := inst.place(ctx, left(), len(enc))
+	ptr, err := inst.place(ctx, sp, len(enc))
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", exportInit, err))
 	}
 	inst.mem.Write(ptr, enc)
 	inst.stack[0], inst.stack[1] = uint64(ptr), uint64(len(enc))
-	if err := inst.call(ctx, left(), initFn, inst.stack[:]); err != nil {
+	if err := inst.call(ctx, sp, initFn, inst.stack[:]); err != nil {
 		return fail(fmt.Errorf("%s: %w", exportInit, err))
 	}
 	if inst.stack[0] != 0 {
@@ -137,13 +151,13 @@ func (h *Host) newInstance(ctx context.Context, c *compiled, m Module, limits Li
 
 // place asks the module for n bytes of room (sluice_alloc) and returns their
 // address, checked to lie inside memory.
-func (inst *instance) place(ctx context.Context, timeout time.Duration, n int) (uint32, error) {
+func (inst *instance) place(ctx context.Context, s span, n int) (uint32, error) {
 	if uint64(n) > inst.memory.limit {
 		return 0, fmt.Errorf("%w: %w: input of %d bytes is over the memory limit of %d pages",
 			ErrPluginFailed, ErrMemoryLimit, n, inst.limits.MemoryPages)
 	}
 	inst.stack[0] = uint64(n)
-	if err := inst.call(ctx, timeout, inst.alloc, inst.stack[:]); err != nil {
+	if err := inst.call(ctx, s, inst.alloc, inst.stack[:]); err != nil {
 		return 0, fmt.Errorf("%s: %w", exportAlloc, err)
 	}
 	ptr := uint32(inst.stack[0])
@@ -174,71 +188,42 @@ func (inst *instance) result(packed uint64) ([]byte, error) {
 	return b, nil
 }
 
-// call runs fn under the time limit and classifies a failure. The call gets
-// a budget of loop iterations; when the limit passes (or ctx ends) during
-// the call, a watchdog zeroes it so the code traps at its next iteration.
-func (inst *instance) call(ctx context.Context, timeout time.Duration, fn api.Function, stack []uint64) error {
-	cctx, cancel := context.WithTimeout(ctx, timeout)
+// call runs fn within span s and classifies a failure. The watchdog
+// (timelimit.go) budgets the call's loop iterations and interrupts it when
+// the span's deadline passes or ctx ends.
+func (inst *instance) call(ctx context.Context, s span, fn api.Function, stack []uint64) error {
+	cctx, cancel := context.WithDeadline(ctx, s.deadline())
 	defer cancel()
+	var w *watchdog
 	if inst.fuel != nil {
-		// 4 iterations per nanosecond: more than any loop runs, so only a
-		// watchdog-less runaway (see instrument.go) ever exhausts it.
-		inst.fuel.Set(uint64(min(4*timeout.Nanoseconds(), math.MaxInt32)))
-	}
-	var stop func() bool
-	var done, exited chan struct{}
-	if inst.watchdog {
-		done, exited = make(chan struct{}), make(chan struct{})
-		stop = context.AfterFunc(cctx, func() {
-			defer close(exited)
-			inst.fuel.Set(0)
-			// The guest's own decrement can overwrite a single store made
-			// between its load and its store: repeat until the call ends.
-			t := time.NewTicker(time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					inst.fuel.Set(0)
-				}
-			}
-		})
+		w = startWatchdog(cctx, inst.fuel, s, inst.watchdog)
 	}
 	err := fn.CallWithStack(withGuest(cctx, inst.io), stack)
-	interrupted := false
-	if stop != nil {
-		close(done)
-		if !stop() {
-			<-exited // the watchdog ran: wait for it to finish
-			interrupted = true
-		}
-	}
+	interrupted := w != nil && w.end()
 	if err == nil {
 		return nil
 	}
 	if !interrupted && inst.fuel != nil && inst.fuel.Get() == 0 {
 		interrupted = true // the budget ran out before the watchdog came
 	}
-	return inst.failure(ctx, err, timeout, interrupted)
+	return inst.failure(ctx, err, s, interrupted)
 }
 
 // failure turns a wazero error into one that names the cause: the caller's
 // context, ErrTimeout, ErrMemoryLimit, an exit code or a trap. All but the
 // first wrap ErrPluginFailed.
-func (inst *instance) failure(ctx context.Context, err error, timeout time.Duration, interrupted bool) error {
+func (inst *instance) failure(ctx context.Context, err error, s span, interrupted bool) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("call abandoned: %w", cerr)
 	}
 	if interrupted {
-		return fmt.Errorf("%w: %w: interrupted after %v", ErrPluginFailed, ErrTimeout, timeout)
+		return s.timeoutError()
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		switch code := exit.ExitCode(); code {
 		case sys.ExitCodeDeadlineExceeded:
-			return fmt.Errorf("%w: %w: interrupted after %v", ErrPluginFailed, ErrTimeout, timeout)
+			return s.timeoutError()
 		case sys.ExitCodeContextCanceled:
 			return fmt.Errorf("%w: call cancelled", ErrPluginFailed)
 		default:
@@ -255,6 +240,10 @@ func (inst *instance) failure(ctx context.Context, err error, timeout time.Durat
 }
 
 func (inst *instance) memoryError(detail string) error {
+	if b := inst.memory.budget; inst.memory.overBudget.Load() {
+		return fmt.Errorf("%w: %w: the node's plugin memory budget of %d MiB is used up (%d MiB held by all plugin instances): %s%w",
+			ErrPluginFailed, ErrMemoryLimit, b.limit>>20, b.used.Load()>>20, detail, silent{errNodeBudget})
+	}
 	return fmt.Errorf("%w: %w: limit %d pages (%d MiB): %s", ErrPluginFailed, ErrMemoryLimit,
 		inst.limits.MemoryPages, uint64(inst.limits.MemoryPages)*wasmPageSize>>20, detail)
 }
@@ -269,10 +258,25 @@ func firstLine(err error) string {
 	return s
 }
 
+// initialPages is the initial memory of c's (only) memory, in pages.
+func initialPages(c *compiled) uint32 {
+	for _, m := range c.mod.ExportedMemories() {
+		return m.Min()
+	}
+	return 0
+}
+
 // close ends the instance and flushes its log lines.
 func (inst *instance) close(ctx context.Context) {
-	inst.io.flush()
+	inst.io.endCall()
 	if inst.mod != nil {
 		inst.mod.Close(ctx)
 	}
+	inst.memory.releaseAll() // Close freed it already, unless it failed
 }
+
+// silent wraps an error for errors.Is without adding to the message.
+type silent struct{ err error }
+
+func (s silent) Error() string { return "" }
+func (s silent) Unwrap() error { return s.err }

@@ -26,9 +26,11 @@ type LocalRun struct {
 	Params    map[string]string
 	// Input holds one record per line (a trailing "\r" is dropped). With a
 	// KeySeparator, the text before its first occurrence is the key and the
-	// rest the value; a line without it has no key.
+	// rest the value; a line without it has no key. With InputJSON, each
+	// line is a JSON object (see LocalRecord); empty lines are skipped.
 	Input        io.Reader
 	KeySeparator string
+	InputJSON    bool
 	// Output receives one line per decision (see RunLocal).
 	Output io.Writer
 	// JSON writes JSON lines instead of tab-separated text.
@@ -136,13 +138,25 @@ func RunLocal(ctx context.Context, run LocalRun) (LocalStats, error) {
 		batch = batch[:0]
 		return w.Flush()
 	}
+	lineNo := 0
 	for sc.Scan() {
+		lineNo++
 		line := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
 		r := record.Record{Offset: int64(st.Records), Timestamp: time.Now().UnixMilli()}
-		if k, v, ok := bytes.Cut(line, []byte(run.KeySeparator)); run.KeySeparator != "" && ok {
-			r.Key, r.Value = bytes.Clone(k), bytes.Clone(v)
-		} else {
-			r.Value = bytes.Clone(line)
+		switch {
+		case run.InputJSON:
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			if err := parseLocalRecord(line, &r); err != nil {
+				return st, fmt.Errorf("plugin test: input line %d: %w", lineNo, err)
+			}
+		default:
+			if k, v, ok := bytes.Cut(line, []byte(run.KeySeparator)); run.KeySeparator != "" && ok {
+				r.Key, r.Value = bytes.Clone(k), bytes.Clone(v)
+			} else {
+				r.Value = bytes.Clone(line)
+			}
 		}
 		batch = append(batch, r)
 		st.Records++
@@ -158,10 +172,52 @@ func RunLocal(ctx context.Context, run LocalRun) (LocalStats, error) {
 	return st, flush()
 }
 
+// LocalRecord is one JSON input line of RunLocal with InputJSON: every
+// field is optional. A missing or null key means no key; a missing
+// timestamp (ms since the epoch) means the time of reading; a missing
+// offset means the record's position in the input (0, 1, ...). Headers
+// keep their order; keys may repeat.
+//
+//	{"key":"c-1","value":"{\"total\":3}","timestamp":1764085200000,"headers":[{"key":"h","value":"v"}]}
+type LocalRecord struct {
+	Key       *string       `json:"key"`
+	Value     string        `json:"value"`
+	Timestamp *int64        `json:"timestamp"`
+	Offset    *int64        `json:"offset"`
+	Headers   []localHeader `json:"headers"`
+}
+
+func parseLocalRecord(line []byte, r *record.Record) error {
+	var in LocalRecord
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return fmt.Errorf("want a JSON object with key, value, timestamp, offset, headers: %w", err)
+	}
+	if in.Key != nil {
+		r.Key = []byte(*in.Key)
+	}
+	r.Value = []byte(in.Value)
+	if in.Timestamp != nil {
+		r.Timestamp = *in.Timestamp
+	}
+	if in.Offset != nil {
+		if *in.Offset < 0 {
+			return fmt.Errorf("offset %d is negative", *in.Offset)
+		}
+		r.Offset = *in.Offset
+	}
+	for _, h := range in.Headers {
+		r.Headers = append(r.Headers, record.Header{Key: h.Key, Value: []byte(h.Value)})
+	}
+	return nil
+}
+
 type localLine struct {
 	Offset       *int64        `json:"offset,omitempty"`
 	SourceOffset *int64        `json:"source_offset,omitempty"`
 	Partition    int32         `json:"partition"`
+	Timestamp    int64         `json:"timestamp"`
 	Key          *string       `json:"key"`
 	Value        string        `json:"value"`
 	Headers      []localHeader `json:"headers,omitempty"`
@@ -181,7 +237,7 @@ func writeLocal(w *bufio.Writer, asJSON, partitioned bool, offset int64, partiti
 		}
 		return
 	}
-	l := localLine{Partition: partition, Value: string(r.Value)}
+	l := localLine{Partition: partition, Timestamp: r.Timestamp, Value: string(r.Value)}
 	if partitioned {
 		l.Offset = &offset
 	} else {

@@ -32,19 +32,33 @@ func TestRunLocalPartitioner(t *testing.T) {
 	}
 }
 
+// JSON-lines input carries keys, timestamps, offsets and headers; the JSON
+// output shows all of them as the plugin returned them.
 func TestRunLocalProcessorJSON(t *testing.T) {
 	var out bytes.Buffer
+	in := `{"key":"a","value":"x","timestamp":1764085200000,"headers":[{"key":"h","value":"1"},{"key":"h","value":"2"}]}` + "\n" +
+		"\n" + // skipped
+		`{"value":"b","timestamp":1764085200001,"offset":40}` + "\n"
 	_, err := RunLocal(context.Background(), LocalRun{
 		Wasm: buildWAT(t, "testdata/echo.wat"), Kind: KindProcessor, Partition: 2, JSON: true,
-		Input: strings.NewReader("a\tx\nb\n"), KeySeparator: "\t", Output: &out, Limits: Limits{CallTimeout: 10 * time.Second},
+		Input: strings.NewReader(in), InputJSON: true, Output: &out, Limits: Limits{CallTimeout: 10 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"source_offset":0,"partition":2,"key":"a","value":"x"}` + "\n" +
-		`{"source_offset":1,"partition":2,"key":null,"value":"b"}` + "\n"
+	want := `{"source_offset":0,"partition":2,"timestamp":1764085200000,"key":"a","value":"x","headers":[{"key":"h","value":"1"},{"key":"h","value":"2"}]}` + "\n" +
+		`{"source_offset":40,"partition":2,"timestamp":1764085200001,"key":null,"value":"b"}` + "\n"
 	if out.String() != want {
 		t.Errorf("output\n%s\nwant\n%s", out.String(), want)
+	}
+	for _, bad := range []string{`{"value":1}`, `{"valu":"x"}`, `not json`, `{"offset":-1}`} {
+		_, err := RunLocal(context.Background(), LocalRun{
+			Wasm: buildWAT(t, "testdata/echo.wat"), Kind: KindProcessor, JSON: true,
+			Input: strings.NewReader(`{"value":"ok"}` + "\n" + bad + "\n"), InputJSON: true, Output: &bytes.Buffer{},
+		})
+		if err == nil || !strings.Contains(err.Error(), "input line 2: ") {
+			t.Errorf("input %s: err = %v, want one naming line 2", bad, err)
+		}
 	}
 }
 

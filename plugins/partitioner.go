@@ -47,16 +47,16 @@ func (w *WasmPartitioner) Partition(ctx context.Context, recs []record.Record, p
 		return fmt.Errorf("plugin %s: %w: %d partitions", w.pool.key.id, partitioner.ErrBadArgs, partitions)
 	}
 	return w.pool.run(ctx, func(inst *instance) (bool, error) {
-		timeout := inst.limits.CallTimeout
+		sp := newSpan(inst.limits.CallTimeout, "call")
 		size := batchSize(recs, inst.fields)
-		ptr, err := inst.place(ctx, timeout, size)
+		ptr, err := inst.place(ctx, sp, size)
 		if err != nil {
 			return false, err
 		}
 		view, _ := inst.mem.Read(ptr, uint32(size)) // place checked the bounds
 		encodeBatch(view, recs, inst.fields)
 		inst.stack[0], inst.stack[1], inst.stack[2] = uint64(ptr), uint64(size), uint64(partitions)
-		if err := inst.call(ctx, timeout, inst.entry, inst.stack[:]); err != nil {
+		if err := inst.call(ctx, sp, inst.entry, inst.stack[:]); err != nil {
 			return false, err
 		}
 		res, err := inst.result(inst.stack[0])

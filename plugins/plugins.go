@@ -13,9 +13,18 @@
 // memory exhaustion or malformed result fails that call with an error wrapping
 // ErrPluginFailed and naming the plugin ("plugin NAME@V: ..."); the instance is
 // discarded and the host keeps serving.
+//
+// The Host also shares the node between plugins: at most
+// Config.MaxConcurrentCalls calls run at once, taking turns per plugin
+// (sched.go); a plugin version that keeps exceeding its limits is backed
+// off (backoff.go, ErrBackedOff); all instances' memory is bounded by
+// Config.MemoryBudget, idle instances are released (memory.go, idle.go);
+// plugin log lines are capped, rate-limited and kept per plugin
+// (PluginLogs). docs/plugin-abi.md, section 7, states the rules.
 package plugins
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,11 +57,13 @@ const ABIVersion = 1
 
 // Defaults for Limits and Config.
 const (
-	DefaultMemoryPages        uint32 = 1024 // 64 MiB
-	DefaultCallTimeout               = 100 * time.Millisecond
-	DefaultMaxOutputBytes            = 16 << 20
-	DefaultMaxMemoryPages     uint32 = 16384 // 1 GiB
-	DefaultInstantiateTimeout        = 5 * time.Second
+	DefaultMemoryPages         uint32 = 1024 // 64 MiB
+	DefaultCallTimeout                = 100 * time.Millisecond
+	DefaultMaxOutputBytes             = 16 << 20
+	DefaultMaxMemoryPages      uint32 = 16384 // 1 GiB
+	DefaultInstantiateTimeout         = 5 * time.Second
+	DefaultMemoryBudget        int64  = 2 << 30
+	DefaultIdleInstanceTimeout        = time.Minute
 	// MaxModuleBytes is the largest module Validate accepts.
 	MaxModuleBytes = 64 << 20
 )
@@ -122,6 +133,32 @@ type Config struct {
 	// memory (least recently used beyond it are dropped; the on-disk cache
 	// still has them). Default 16.
 	IdleCompiled int
+	// MemoryBudget bounds the linear memory of all plugin instances of the
+	// Host together, in use or idle, in bytes. An instance that would go
+	// past it first makes room by closing idle instances (of any plugin);
+	// if that is not enough, its memory.grow fails (the call fails with
+	// ErrMemoryLimit naming the budget), or it does not start. Default
+	// DefaultMemoryBudget (2 GiB).
+	MemoryBudget int64
+	// IdleInstanceTimeout is how long an instance may sit idle in its pool
+	// before it is closed; one instance per pool stays warm. Default 1 min.
+	IdleInstanceTimeout time.Duration
+	// MaxConcurrentCalls bounds the Wasm calls (and instance start-ups)
+	// running at once on the Host, over all plugins; callers beyond it wait
+	// their plugin's turn (see scheduler). Default GOMAXPROCS-1, at least 1,
+	// so that one scheduler slot always runs the rest of the node.
+	MaxConcurrentCalls int
+	// BackoffAfter is how many calls in a row of one plugin version may
+	// exceed a limit (time, or its own memory limit: not the node's
+	// MemoryBudget running out) before its callers are refused with
+	// ErrBackedOff for BackoffMin, doubling per further back-off up to
+	// BackoffMax. Defaults 3, 1 s and 30 s.
+	BackoffAfter           int
+	BackoffMin, BackoffMax time.Duration
+	// OnCall, if set, is told about every call into a plugin (a batch) and
+	// every call refused by a back-off, after the fact, on the caller's
+	// goroutine: for metrics. It must be cheap and must not call the Host.
+	OnCall func(CallStats)
 	// Interpreter runs modules in wazero's interpreter instead of compiling
 	// them to machine code: a large module starts in a tenth of the time but
 	// runs several times slower. For short-lived hosts (tests, one-off local
@@ -141,6 +178,24 @@ func (c Config) withDefaults() Config {
 	}
 	if c.InstantiateTimeout <= 0 {
 		c.InstantiateTimeout = DefaultInstantiateTimeout
+	}
+	if c.MemoryBudget <= 0 {
+		c.MemoryBudget = DefaultMemoryBudget
+	}
+	if c.IdleInstanceTimeout <= 0 {
+		c.IdleInstanceTimeout = DefaultIdleInstanceTimeout
+	}
+	if c.MaxConcurrentCalls <= 0 {
+		c.MaxConcurrentCalls = max(runtime.GOMAXPROCS(0)-1, 1)
+	}
+	if c.BackoffAfter <= 0 {
+		c.BackoffAfter = DefaultBackoffAfter
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = DefaultBackoffMin
+	}
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = max(DefaultBackoffMax, c.BackoffMin)
 	}
 	if c.IdleCompiled <= 0 {
 		c.IdleCompiled = 16
@@ -182,3 +237,42 @@ type Module struct {
 
 // ID is "NAME@VERSION", as errors and logs name the plugin.
 func (m Module) ID() string { return fmt.Sprintf("%s@%d", m.Name, m.Version) }
+
+// CallStats describes one call into a plugin, for Config.OnCall.
+type CallStats struct {
+	Plugin  string // registry name
+	Version int
+	Kind    Kind
+	// Ran is false when the call never ran (backed off, or the caller gave
+	// up waiting for an instance or an execution slot).
+	Ran bool
+	// Duration is the time the call ran (not the wait before it).
+	Duration time.Duration
+	// Wait is the time spent waiting for an instance and an execution slot.
+	Wait time.Duration
+	// Err is the call's error (nil on success).
+	Err error
+}
+
+// FailureReason names the kind of a plugin call's failure, for metrics:
+// "" (no error), "timeout", "memory", "bad_output", "backed_off",
+// "cancelled" (the caller gave up), or "failed" (a trap, an exit, or the
+// plugin's own error result).
+func FailureReason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrTimeout):
+		return "timeout"
+	case errors.Is(err, ErrMemoryLimit):
+		return "memory"
+	case errors.Is(err, ErrBadOutput):
+		return "bad_output"
+	case errors.Is(err, ErrBackedOff):
+		return "backed_off"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
+	default:
+		return "failed"
+	}
+}

@@ -2,11 +2,13 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // poolKey identifies instances that are interchangeable: same bytes, same
@@ -39,8 +41,8 @@ type pool struct {
 
 	users int // guarded by h.mu
 
-	tokens chan struct{}  // one per live instance
-	idle   chan *instance // capacity max, never blocks a put
+	tokens chan struct{}     // one per live instance
+	idle   chan idleInstance // capacity max, never blocks a put
 
 	mu     sync.Mutex
 	closed bool
@@ -79,7 +81,7 @@ func (h *Host) acquirePool(ctx context.Context, m Module, kind Kind, params map[
 	p := &pool{
 		h: h, key: key, mod: m, c: c, params: maps.Clone(params), limits: limits, users: 1,
 		tokens: make(chan struct{}, h.cfg.MaxInstancesPerModule),
-		idle:   make(chan *instance, h.cfg.MaxInstancesPerModule),
+		idle:   make(chan idleInstance, h.cfg.MaxInstancesPerModule),
 	}
 	p.tokens <- struct{}{}
 	inst, err := h.newInstance(ctx, c, m, limits, params, kind, true)
@@ -87,7 +89,7 @@ func (h *Host) acquirePool(ctx context.Context, m Module, kind Kind, params map[
 		h.release(ctx, c)
 		return nil, fmt.Errorf("plugin %s: %w", m.ID(), err)
 	}
-	p.idle <- inst
+	p.idle <- idleInstance{inst, time.Now()}
 
 	h.mu.Lock()
 	if h.closed {
@@ -122,16 +124,21 @@ func (h *Host) releasePool(ctx context.Context, p *pool) {
 }
 
 // get returns an idle instance, starts a new one if the pool is below its
-// bound, or waits for one to be put back.
-func (p *pool) get(ctx context.Context) (*instance, error) {
+// bound, or waits for one to be put back. The caller holds no execution
+// slot (a new instance's start-up takes one).
+func (p *pool) get(ctx context.Context) (*instance, error) { return p.take(ctx, false) }
+
+// take is get; inSlot says the caller holds an execution slot already, so
+// a new instance starts within it (taking a second could deadlock).
+func (p *pool) take(ctx context.Context, inSlot bool) (*instance, error) {
 	select {
-	case inst := <-p.idle:
-		return inst, nil
+	case ii := <-p.idle:
+		return ii.instance, nil
 	default:
 	}
 	select {
-	case inst := <-p.idle:
-		return inst, nil
+	case ii := <-p.idle:
+		return ii.instance, nil
 	case p.tokens <- struct{}{}:
 		p.mu.Lock()
 		closed := p.closed
@@ -140,7 +147,11 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 			<-p.tokens
 			return nil, ErrClosed
 		}
-		inst, err := p.h.newInstance(ctx, p.c, p.mod, p.limits, p.params, p.key.kind, true)
+		start := p.h.newInstance
+		if inSlot {
+			start = p.h.startInstance
+		}
+		inst, err := start(ctx, p.c, p.mod, p.limits, p.params, p.key.kind, true)
 		if err != nil {
 			<-p.tokens
 			return nil, err
@@ -153,14 +164,20 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 
 // put returns a healthy instance for reuse.
 func (p *pool) put(ctx context.Context, inst *instance) {
+	p.restore(ctx, idleInstance{inst, time.Now()})
+}
+
+// restore puts an idle instance back as it was (the idle sweep takes them
+// out to look at them).
+func (p *pool) restore(ctx context.Context, ii idleInstance) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		inst.close(ctx)
+		ii.close(ctx)
 		<-p.tokens
 		return
 	}
-	p.idle <- inst
+	p.idle <- ii
 }
 
 // discard closes an instance that failed; its slot frees up.
@@ -180,8 +197,8 @@ func (p *pool) close(ctx context.Context) {
 	p.mu.Unlock()
 	for {
 		select {
-		case inst := <-p.idle:
-			p.discard(ctx, inst)
+		case ii := <-p.idle:
+			p.discard(ctx, ii.instance)
 		default:
 			p.h.release(ctx, p.c)
 			return
@@ -189,21 +206,66 @@ func (p *pool) close(ctx context.Context) {
 	}
 }
 
-// run takes an instance, runs fn on it and puts it back, or discards it if
-// fn reports it unusable. Errors are prefixed with the plugin's identity.
+// run takes an instance and a node execution slot, runs fn on it and puts
+// the instance back, or discards it if fn reports it unusable. A plugin
+// version backed off for exceeding its limits is not called at all.
+// Errors are prefixed with the plugin's identity.
 func (p *pool) run(ctx context.Context, fn func(*instance) (healthy bool, err error)) error {
-	inst, err := p.get(ctx)
-	if err != nil {
-		return fmt.Errorf("plugin %s: %w", p.key.id, err)
+	id := p.key.id
+	st := CallStats{Plugin: p.mod.Name, Version: p.mod.Version, Kind: p.key.kind}
+	start := time.Now()
+	err := p.runOnce(ctx, fn, &st, start)
+	st.Err = err
+	if !st.Ran {
+		st.Wait = time.Since(start)
 	}
+	if f := p.h.cfg.OnCall; f != nil {
+		f(st)
+	}
+	if err != nil {
+		return fmt.Errorf("plugin %s: %w", id, err)
+	}
+	return nil
+}
+
+func (p *pool) runOnce(ctx context.Context, fn func(*instance) (healthy bool, err error), st *CallStats, start time.Time) error {
+	id := p.key.id
+	if err := p.h.backoffs.allow(id); err != nil {
+		return err
+	}
+	// The slot first, then the instance: callers waiting their turn hold
+	// no instance (nor its memory). With the pool's bound at or above the
+	// slots (the defaults), a slot holder never waits for an instance.
+	if err := p.h.sched.acquire(ctx, id); err != nil {
+		p.h.backoffs.abandon(id)
+		return err
+	}
+	inst, err := p.take(ctx, true)
+	if err != nil {
+		p.h.sched.release()
+		if ctx.Err() != nil {
+			p.h.backoffs.abandon(id)
+		} else {
+			p.h.backoffs.record(id, err) // a start-up that timed out is a strike too
+		}
+		return err
+	}
+	began := time.Now()
+	st.Ran, st.Wait = true, began.Sub(start)
+	inst.io.beginCall()
 	healthy, err := fn(inst)
+	inst.io.endCall()
+	p.h.sched.release()
+	st.Duration = time.Since(began)
 	if healthy {
 		p.put(ctx, inst)
 	} else {
 		p.discard(ctx, inst)
 	}
-	if err != nil {
-		return fmt.Errorf("plugin %s: %w", p.key.id, err)
+	if ctx.Err() != nil && err != nil && !errors.Is(err, ErrPluginFailed) {
+		p.h.backoffs.abandon(id) // the caller gave up: not the plugin's doing
+	} else {
+		p.h.backoffs.record(id, err)
 	}
-	return nil
+	return err
 }

@@ -45,16 +45,16 @@ func (pr *Processor) Process(ctx context.Context, partition int32, recs []record
 	}
 	var outs []Output
 	err := pr.pool.run(ctx, func(inst *instance) (bool, error) {
-		timeout := inst.limits.CallTimeout
+		sp := newSpan(inst.limits.CallTimeout, "call")
 		size := batchSize(recs, allFields)
-		ptr, err := inst.place(ctx, timeout, size)
+		ptr, err := inst.place(ctx, sp, size)
 		if err != nil {
 			return false, err
 		}
 		view, _ := inst.mem.Read(ptr, uint32(size))
 		encodeBatch(view, recs, allFields)
 		inst.stack[0], inst.stack[1], inst.stack[2] = uint64(ptr), uint64(size), uint64(uint32(partition))
-		if err := inst.call(ctx, timeout, inst.entry, inst.stack[:]); err != nil {
+		if err := inst.call(ctx, sp, inst.entry, inst.stack[:]); err != nil {
 			return false, err
 		}
 		res, err := inst.result(inst.stack[0])

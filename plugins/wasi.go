@@ -59,10 +59,14 @@ var wasiFuncs = map[string]wasiFunc{
 // allowedImport reports whether a module may import module.name with the
 // given signature.
 func allowedImport(module, name string, params, results []api.ValueType) bool {
-	if module != wasiModule {
-		return false
+	var f wasiFunc
+	var ok bool
+	switch module {
+	case wasiModule:
+		f, ok = wasiFuncs[name]
+	case hostModule:
+		f, ok = hostFuncs[name]
 	}
-	f, ok := wasiFuncs[name]
 	return ok && sameTypes(f.params, params) && sameTypes(f.results, results)
 }
 

@@ -71,6 +71,9 @@ func decodeParams(b []byte) (map[string]string, error) {
 // handlePartition runs the partition function over a batch and returns the
 // partition result.
 func handlePartition(in []byte, partitions int) (res []byte) {
+	if fieldPart != nil {
+		return handleFieldPartition(in, partitions)
+	}
 	if partitionFn == nil {
 		return errorResult("this module registered no partition function (call sdk.HandlePartition in init)")
 	}

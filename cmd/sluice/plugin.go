@@ -49,6 +49,7 @@ func pluginCommand() *cli.Command {
 				Description: "Refused while a topic's partitioner uses the plugin (version).",
 				Action:      pluginDelete,
 			},
+			pluginLogsCommand(),
 			pluginTestCommand(),
 		},
 	}

@@ -21,7 +21,9 @@ func pluginTestCommand() *cli.Command {
 			"before the first separator is its key); record i gets offset i. Output, one line each:\n\n" +
 			"   partitioner:  OFFSET <TAB> PARTITION <TAB> KEY <TAB> VALUE\n" +
 			"   processor:    SOURCE_OFFSET <TAB> KEY <TAB> VALUE\n\n" +
-			"or JSON lines with --output json. A summary goes to stderr.\n\n" +
+			"or JSON lines with --output json, with each record's timestamp and headers. With --jsonl\n" +
+			"each input line is a JSON record with key, value, timestamp, offset and headers.\n" +
+			"A summary goes to stderr; the plugin's stdout/stderr lines too.\n\n" +
 			"   printf '{\"customer_id\":\"c-1\"}\\n' | sluice plugin test by-field.wasm --kind partitioner --partitions 6 --param field=customer_id",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "kind", Aliases: []string{"k"}, Usage: "partitioner or processor", DefaultText: "detected from the module's exports"},
@@ -29,6 +31,7 @@ func pluginTestCommand() *cli.Command {
 			&cli.IntFlag{Name: "partition", Usage: "partition a processor is told the records come from"},
 			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "plugin parameter `KEY=VALUE` (repeatable)"},
 			&cli.StringFlag{Name: "key-separator", Aliases: []string{"K"}, Usage: "split each line into key and value at the first `SEP`"},
+			&cli.BoolFlag{Name: "jsonl", Usage: "each input line is a JSON record: {\"key\",\"value\",\"timestamp\" (ms),\"offset\",\"headers\":[{\"key\",\"value\"}]}, all optional"},
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "read records from `FILE` instead of stdin"},
 			&cli.IntFlag{Name: "batch-size", Value: 1000, Usage: "records per call into the plugin"},
 			&cli.UintFlag{Name: "memory-pages", Usage: "memory limit in 64 KiB `PAGES`", DefaultText: "1024 (64 MiB)"},
@@ -84,6 +87,7 @@ func pluginTest(c *cli.Context) error {
 		Params:       params,
 		Input:        in,
 		KeySeparator: c.String("key-separator"),
+		InputJSON:    c.Bool("jsonl"),
 		Output:       c.App.Writer,
 		JSON:         wantJSON(c),
 		BatchSize:    c.Int("batch-size"),

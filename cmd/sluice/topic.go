@@ -203,7 +203,10 @@ func topicAlter(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
-	var tp *wire.Topic
+	var before, tp *wire.Topic
+	if req.Partitioner != nil || req.PartitionerParams != nil {
+		before, _ = cl.DescribeTopic(c.Context, name) // only for the warning: an error shows in the alter
+	}
 	if c.IsSet("partitions") {
 		if tp, err = alterPartitionCount(c, cl, name); err != nil {
 			return err
@@ -214,6 +217,7 @@ func topicAlter(c *cli.Context) error {
 			return err
 		}
 	}
+	fmt.Fprint(c.App.ErrWriter, keysMoveWarning(before, tp))
 	if wantJSON(c) {
 		return printJSON(c.App.Writer, tp)
 	}

@@ -20,22 +20,25 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/sluicehq/sluice/sdk"
-	"github.com/sluicehq/sluice/sdk/jsonscan"
 )
 
+// byField is the partitioner: the host hashes the field over the whole
+// batch natively (sdk.FieldPartitioner); only records without it reach
+// missing.
+var byField = &sdk.FieldPartitioner{}
+
 var (
-	path       []string
 	onMissing  = "key"
 	fixed      int
 	roundRobin int
 )
 
 func init() {
+	byField.Missing = missing
 	sdk.OnInit(setup)
-	sdk.HandlePartition(partition)
+	sdk.HandleFieldPartition(byField)
 }
 
 func setup() error {
@@ -43,7 +46,7 @@ func setup() error {
 	if err != nil {
 		return err
 	}
-	path = strings.Split(field, ".")
+	byField.Path = field
 	onMissing = "key"
 	if m, ok := sdk.LookupParam("missing"); ok {
 		switch m {
@@ -62,13 +65,10 @@ func setup() error {
 
 var errNoField = errors.New("record has no JSON field")
 
-func partition(r sdk.Record, partitions int) int {
-	if v, ok := jsonscan.Get(r.Value, path...); ok {
-		return sdk.KafkaPartition(jsonscan.Text(v), partitions)
-	}
+func missing(r sdk.Record, partitions int) int {
 	switch onMissing {
 	case "error":
-		panic(fmt.Errorf("%w %q (offset %d)", errNoField, strings.Join(path, "."), r.Offset))
+		panic(fmt.Errorf("%w %q (offset %d)", errNoField, byField.Path, r.Offset))
 	case "fixed":
 		return fixed % partitions
 	}

@@ -111,6 +111,7 @@ var routeAccess = map[string]access{
 	wire.RouteListPlugins:         {resource: meta.ResourceCluster, op: meta.OperationDescribe, listOf: meta.ResourcePlugin},
 	wire.RouteUploadPlugin:        {resource: meta.ResourcePlugin, param: "name", op: meta.OperationUpload},
 	wire.RouteDescribePlugin:      {resource: meta.ResourcePlugin, param: "name", op: meta.OperationDescribe},
+	wire.RoutePluginLogs:          {resource: meta.ResourcePlugin, param: "name", op: meta.OperationDescribe},
 	wire.RouteDeletePlugin:        {resource: meta.ResourcePlugin, param: "name", op: meta.OperationDelete},
 	wire.RouteDeletePluginVersion: {resource: meta.ResourcePlugin, param: "name", op: meta.OperationDelete},
 

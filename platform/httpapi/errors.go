@@ -65,6 +65,7 @@ var codeTable = []struct {
 	{storage.ErrOffsetOutOfRange, wire.CodeOffsetOutOfRange},
 	{broker.ErrTimeout, wire.CodeTimeout},
 	{context.DeadlineExceeded, wire.CodeTimeout},
+	{plugins.ErrBackedOff, wire.CodeUnavailable}, // before ErrPartitioner, which wraps it
 	{broker.ErrPartitioner, wire.CodePluginFailed},
 	{plugins.ErrInvalidModule, wire.CodeInvalidPlugin},
 	{plugins.ErrPluginFailed, wire.CodePluginFailed},

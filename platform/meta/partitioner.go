@@ -21,8 +21,10 @@ type PartitionerSpec struct {
 	Name string `json:"name"`
 	// Plugin names the registry plugin (Name == wasm only).
 	Plugin string `json:"plugin,omitempty"`
-	// Version of the plugin; 0 means whatever version is latest at the time
-	// the broker builds the partitioner.
+	// Version of the plugin. CreateTopic and AlterTopic store the version
+	// a 0 resolves to (the latest then); a stored 0 comes only from an
+	// earlier release and means the latest, until the plugin's next upload
+	// pins it (see pinPartitioner).
 	Version int `json:"version,omitempty"`
 	// Params are handed to the plugin at instantiation.
 	Params map[string]string `json:"params,omitempty"`
@@ -73,4 +75,42 @@ func (s PartitionerSpec) String() string {
 func (s PartitionerSpec) clone() PartitionerSpec {
 	s.Params = maps.Clone(s.Params)
 	return s
+}
+
+// Version pinning. A topic's Wasm partitioner decides which partition each
+// key goes to, so a different plugin version may send a key elsewhere and
+// break per-key order. A topic therefore names an exact version once
+// created: CreateTopic and AlterTopic resolve "wasm:NAME" to the version
+// latest at that moment and store "wasm:NAME@N". Changing the version is an
+// explicit AlterTopic.
+//
+// Topics stored unpinned by an earlier release (Version 0) keep following
+// the latest version as before, until the next upload of their plugin:
+// UploadPlugin first pins them to the version they were using, so the new
+// upload changes nothing for them either.
+
+// pinPartitioner returns spec naming exactly pv's version.
+func pinPartitioner(spec PartitionerSpec, pv *PluginVersion) PartitionerSpec {
+	spec.Version = pv.Version
+	return spec
+}
+
+// pinFollowers pins every topic whose partitioner follows the latest
+// version of plugin name (Version 0) to that latest version. UploadPlugin
+// runs it before adding a version, so an upload never moves a topic's keys.
+func (a *applier) pinFollowers(name string) {
+	cur := a.cur()
+	pv, err := cur.PluginVersion(name, 0)
+	if err != nil {
+		return // no version yet: nothing can follow it
+	}
+	for _, tn := range cur.UsersOfPlugin(name, 0) {
+		t := cur.Topics[tn]
+		if t.Partitioner.Version != 0 {
+			continue
+		}
+		n := *t // partitions are shared, as in alterTopic
+		n.Partitioner = pinPartitioner(t.Partitioner.clone(), pv)
+		a.putTopic(&n)
+	}
 }

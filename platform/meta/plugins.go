@@ -28,6 +28,7 @@ func (a *applier) uploadPlugin(up *UploadPlugin) error {
 	} else {
 		p = &Plugin{Name: up.Name}
 	}
+	a.pinFollowers(up.Name)
 	sum := sha256.Sum256(up.Wasm)
 	p.LastVersion++
 	p.Versions = append(p.Versions, PluginVersion{

@@ -144,7 +144,7 @@ func (a *applier) checkPartitioner(spec PartitionerSpec) (PartitionerSpec, error
 		if pv.Kind != PluginKindPartitioner {
 			return spec, fmt.Errorf("plugin %s@%d is a %s, not a partitioner: %w", pv.Name, pv.Version, pv.Kind, ErrInvalidRequest)
 		}
-		return spec, nil
+		return pinPartitioner(spec, pv), nil
 	default:
 		return spec, fmt.Errorf("partitioner %q: want auto, hash, roundrobin or wasm: %w", spec.Name, ErrInvalidRequest)
 	}

@@ -1,0 +1,102 @@
+package plugins
+
+import (
+	"context"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/sluicehq/sluice/partitioner"
+	"github.com/sluicehq/sluice/record"
+)
+
+// A hand-written module using sluice.partition_by_json_field passes
+// validation and routes by the field exactly as Kafka would route records
+// keyed by the field's text.
+func TestHostFunctionPartitionByJSONField(t *testing.T) {
+	h, _ := newTestHost(t, Config{})
+	ctx := context.Background()
+	wasm := buildWAT(t, "testdata/fieldhost.wat")
+	info, err := h.Validate(ctx, wasm, KindPartitioner)
+	if err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if len(info.Imports) != 1 || info.Imports[0] != "sluice.partition_by_json_field" {
+		t.Fatalf("imports %v", info.Imports)
+	}
+	p, err := h.Partitioner(ctx, Module{Name: "field", Version: 1, Wasm: wasm}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	recs := []record.Record{
+		{Key: []byte("k"), Value: []byte(`{"order":1,"customer_id":"c-42"}`), Headers: []record.Header{{Key: "h", Value: []byte("v")}}},
+		{Value: []byte(`{"customer_id":12345}`)},
+		{Value: []byte(`nope`)},
+	}
+	out := make([]int32, len(recs))
+	if err := p.Partition(ctx, recs, 9, out); err != nil {
+		t.Fatal(err)
+	}
+	want := []int32{partitioner.HashPartition([]byte("c-42"), 9), partitioner.HashPartition([]byte("12345"), 9), 0}
+	for i := range want {
+		if out[i] != want[i] {
+			t.Errorf("record %d: partition %d, want %d", i, out[i], want[i])
+		}
+	}
+}
+
+// The host function checks every pointer and length against the module's
+// memory and the batch's layout, and answers a negative code, never a trap
+// or a read outside memory.
+func TestHostFunctionRefusesBadArguments(t *testing.T) {
+	h, _ := newTestHost(t, Config{})
+	ctx := context.Background()
+	mod, err := h.rt.InstantiateModule(ctx, mustCompile(t, h, buildWAT(t, "testdata/fieldhost.wat")), wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mod.Close(ctx)
+	mem := mod.Memory()
+	// A valid batch of one record at 1024: {"customer_id":"x"}.
+	enc := make([]byte, batchSize([]record.Record{{Value: []byte(`{"customer_id":"x"}`)}}, allFields))
+	encodeBatch(enc, []record.Record{{Value: []byte(`{"customer_id":"x"}`)}}, allFields)
+	mem.Write(1024, enc)
+	probe := mod.ExportedFunction("probe")
+	size := mem.Size()
+	for _, c := range []struct {
+		name string
+		args []uint64
+		want int32
+	}{
+		{"valid", []uint64{1024, uint64(len(enc)), 64, 11, 4, 2048}, 1},
+		{"batch past memory", []uint64{uint64(size - 8), 64, 64, 11, 4, 2048}, hostErrBounds},
+		{"path past memory", []uint64{1024, uint64(len(enc)), uint64(size - 2), 11, 4, 2048}, hostErrBounds},
+		{"out past memory", []uint64{1024, uint64(len(enc)), 64, 11, 4, uint64(size - 2)}, hostErrBounds},
+		{"zero partitions", []uint64{1024, uint64(len(enc)), 64, 11, 0, 2048}, hostErrArgs},
+		{"empty path", []uint64{1024, uint64(len(enc)), 64, 0, 4, 2048}, hostErrArgs},
+		{"truncated batch", []uint64{1024, uint64(len(enc) - 3), 64, 11, 4, 2048}, hostErrMalformed},
+		{"huge count", []uint64{64, 8, 64, 11, 4, 2048}, hostErrMalformed},
+	} {
+		res, err := probe.Call(ctx, c.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := int32(res[0]); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+	if v, _ := mem.ReadUint32Le(2048); int32(v) != partitioner.HashPartition([]byte("x"), 4) {
+		t.Errorf("valid call wrote partition %d", int32(v))
+	}
+}
+
+func mustCompile(t *testing.T, h *Host, wasm []byte) wazero.CompiledModule {
+	t.Helper()
+	c, err := h.rt.CompileModule(context.Background(), wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
