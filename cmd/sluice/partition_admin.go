@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -282,6 +283,12 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 			}
 		}
 		done.Store(int64(len(want) - len(moving)))
+		if len(moving) == 0 && !settled(c, cl, list) {
+			// The node asked may not have applied the reassignment yet
+			// (its metadata trails the controller's): nothing moving in
+			// its view is not the same as every move done.
+			moving = list.Reassignments
+		}
 		if len(moving) == 0 {
 			if bar != nil {
 				bar.stop(done.Load())
@@ -307,6 +314,30 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 		case <-time.After(poll):
 		}
 	}
+}
+
+// settled reports whether every partition of list has exactly its target
+// replicas in the node's view.
+func settled(c *cli.Context, cl *client.Client, list *wire.ReassignmentList) bool {
+	topics := map[string]*wire.Topic{}
+	for _, r := range list.Reassignments {
+		tp, ok := topics[r.Topic]
+		if !ok {
+			var err error
+			if tp, err = cl.DescribeTopic(c.Context, r.Topic); err != nil {
+				return false
+			}
+			topics[r.Topic] = tp
+		}
+		if int(r.Partition) >= len(tp.Partitions) {
+			return false
+		}
+		have := slices.Sorted(slices.Values(tp.Partitions[r.Partition].Replicas))
+		if want := slices.Sorted(slices.Values(r.Target)); !slices.Equal(have, want) {
+			return false
+		}
+	}
+	return true
 }
 
 func leaderless(rs []wire.ReassignmentStatus) int {

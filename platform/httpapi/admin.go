@@ -269,14 +269,14 @@ func (s *Server) reassignmentStatus(ctx context.Context, parts []*meta.Partition
 		)
 		for id, topics := range remote {
 			b, ok := md.Broker(id)
-			if !ok || b.HTTPAddr == "" {
+			if !ok || b.ClusterAddr == "" {
 				continue
 			}
 			for topic := range topics {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					got, err := s.cfg.Peer.PartitionState(ctx, b.HTTPAddr, topic)
+					got, err := s.cfg.Peer.PartitionState(ctx, b.ClusterAddr, topic)
 					if err != nil {
 						return
 					}
@@ -558,14 +558,14 @@ func (s *Server) controllerMembers(ctx context.Context, q QuorumAdmin, md *meta.
 			continue
 		}
 		b, ok := md.Broker(sv.ID)
-		if !ok || b.HTTPAddr == "" || !sv.Alive || s.cfg.Peer == nil {
+		if !ok || b.ClusterAddr == "" || !sv.Alive || s.cfg.Peer == nil {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var st controller.RaftStatus
-			if _, err := s.cfg.Peer.do(ctx, http.MethodGet, b.HTTPAddr+"/internal/v1/raft", "", nil, &st); err == nil {
+			if _, err := s.cfg.Peer.do(ctx, http.MethodGet, b.ClusterAddr+"/internal/v1/raft", "", nil, &st); err == nil {
 				setRaft(&out[i], st)
 			}
 		}()
