@@ -132,7 +132,10 @@ func TestClusterPlaneRefusesNonNodes(t *testing.T) {
 				t.Errorf("%s with %s: %d %s, want refused", pattern, name, st, raw)
 			}
 		}
-		if st, raw, err := send(node, method, url, nil); err != nil || st == http.StatusForbidden || st == http.StatusNotFound {
+		// Served: the route's handler answered (a 404 of its own, such as
+		// unknown_topic for the made-up topic, counts; the mux's "no route"
+		// does not).
+		if st, raw, err := send(node, method, url, nil); err != nil || st == http.StatusForbidden || (st == http.StatusNotFound && strings.Contains(string(raw), "no route")) {
 			t.Errorf("%s with a node certificate: %d %s %v, want it served", pattern, st, raw, err)
 		}
 	}

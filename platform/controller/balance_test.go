@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestAutoLeaderRebalance(t *testing.T) {
 			})
 			ctx := ctxT(t, 20*time.Second)
 			for id := meta.NodeID(1); id <= 3; id++ {
-				if _, err := c.RegisterBroker(ctx, meta.Broker{ID: id, HTTPAddr: "http://x", Roles: []string{meta.RoleBroker}}); err != nil {
+				if _, err := c.RegisterBroker(ctx, meta.Broker{ID: id, HTTPAddr: fmt.Sprintf("http://127.0.0.1:%d", 9000+id), Roles: []string{meta.RoleBroker}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -32,7 +33,7 @@ func TestAutoLeaderRebalance(t *testing.T) {
 			if err := c.FenceBroker(ctx, 1); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := c.RegisterBroker(ctx, meta.Broker{ID: 1, HTTPAddr: "http://y", Roles: []string{meta.RoleBroker}}); err != nil {
+			if _, err := c.RegisterBroker(ctx, meta.Broker{ID: 1, HTTPAddr: "http://127.0.0.1:9101", Roles: []string{meta.RoleBroker}}); err != nil {
 				t.Fatal(err)
 			}
 			md := c.Metadata()
