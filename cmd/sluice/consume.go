@@ -18,7 +18,7 @@ func consumeCommand() *cli.Command {
 		Usage:     "print the records of a topic",
 		ArgsUsage: "TOPIC",
 		Description: "Reads every partition (or --partition P) from --from and prints one record\n" +
-			"per line: the value (text format), or a JSON object with partition, offset,\n" +
+			"per line: the value (text format; non-printable bytes escaped unless --raw), or a JSON object with partition, offset,\n" +
 			"timestamp, key, value and headers (json format). Exits after --max records,\n" +
 			"after --idle-timeout without records, or follows the topic until Ctrl-C.\n" +
 			"Within a partition records arrive in offset order.\n\n" +
@@ -30,6 +30,7 @@ func consumeCommand() *cli.Command {
 			&cli.IntFlag{Name: "max", Aliases: []string{"n"}, Usage: "exit after `N` records (0: follow)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "text (the value; key too with --key-separator) or json (one object per line; the default with --output json)"},
 			&cli.StringFlag{Name: "key-separator", Aliases: []string{"K"}, Usage: "text format: print key, `SEP`, value for records with a key"},
+			&cli.BoolFlag{Name: "raw", Usage: "text format: print keys and values byte for byte (default: control characters and invalid UTF-8 escaped as \\n, \\xNN)"},
 			&cli.StringFlag{Name: "processor", Usage: "run processor plugin `NAME[@N]` on the broker"},
 			&cli.StringSliceFlag{Name: "param", Usage: "processor parameter `KEY=VALUE` (repeatable)"},
 			&cli.DurationFlag{Name: "idle-timeout", Usage: "exit when no record arrives for this long (0: never)"},
@@ -71,7 +72,7 @@ func consume(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
-	pr := recordPrinter{w: c.App.Writer, json: format == "json", sep: c.String("key-separator")}
+	pr := recordPrinter{w: c.App.Writer, json: format == "json", sep: c.String("key-separator"), raw: c.Bool("raw")}
 	if g := c.String("group"); g != "" {
 		if len(parts) > 0 {
 			return fmt.Errorf("--partition and --group exclude each other: the group assigns partitions")
@@ -126,6 +127,8 @@ type recordPrinter struct {
 	w    io.Writer
 	json bool
 	sep  string
+	raw  bool // text format: bytes unchanged (else escaped, see appendSafe)
+	buf  []byte
 }
 
 func (p *recordPrinter) print(r *client.Record) error {
@@ -138,11 +141,21 @@ func (p *recordPrinter) print(r *client.Record) error {
 		_, err = p.w.Write(b)
 		return err
 	}
-	var err error
+	b := p.buf[:0]
 	if p.sep != "" && r.Key != nil {
-		_, err = fmt.Fprintf(p.w, "%s%s%s\n", r.Key, p.sep, r.Value)
-	} else {
-		_, err = fmt.Fprintf(p.w, "%s\n", r.Value)
+		b = p.text(b, r.Key)
+		b = append(b, p.sep...)
 	}
+	b = p.text(b, r.Value)
+	b = append(b, '\n')
+	p.buf = b
+	_, err := p.w.Write(b)
 	return err
+}
+
+func (p *recordPrinter) text(dst, v []byte) []byte {
+	if p.raw {
+		return append(dst, v...)
+	}
+	return appendSafe(dst, v)
 }

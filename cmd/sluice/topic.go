@@ -208,6 +208,11 @@ func topicDelete(c *cli.Context) error {
 		if !(errors.Is(err, client.ErrUnknownTopic) && c.Bool("if-exists")) {
 			return err
 		}
+		if wantJSON(c) {
+			return printJSON(c.App.Writer, map[string]string{"absent": name})
+		}
+		fmt.Fprintf(c.App.Writer, "topic %s does not exist: nothing deleted\n", name)
+		return nil
 	}
 	if wantJSON(c) {
 		return printJSON(c.App.Writer, map[string]string{"deleted": name})

@@ -142,6 +142,9 @@ func New(cfg Config) (*Server, error) {
 	s.Handle(wire.RouteCluster, http.HandlerFunc(s.cluster))
 	s.Handle(wire.RouteHealth, http.HandlerFunc(s.health))
 	s.Handle(wire.RouteMetrics, m.handler())
+	if err := s.registerOps(); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 	s.registerInternal()
 	// The web console: the page at "/" and its assets under /console/.
 	if err := console.Mount(s); err != nil {
