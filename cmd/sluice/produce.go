@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ func produceCommand() *cli.Command {
 			&cli.StringFlag{Name: "acks", Value: "all", Usage: "0 (no wait), 1 (leader appended) or all (every in-sync replica)"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "header `KEY=VALUE` added to every record (repeatable)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the partition and offset of every record"},
+			&cli.StringFlag{Name: "timestamp", Usage: "give every record timestamp `T`: ms since the epoch or RFC 3339 (default: the broker's append time)"},
 			&cli.DurationFlag{Name: "linger", Value: 5 * time.Millisecond, Usage: "how long a batch waits for more lines"},
 			&cli.DurationFlag{Name: "delivery-timeout", Value: client.DefaultDeliveryTimeout,
 				Usage: "how long a batch may be retried (leader elections, a node starting, lost answers) before its records fail"},
@@ -57,6 +59,12 @@ func produce(c *cli.Context) error {
 	hdrs, err := parseHeaders(c.StringSlice("header"))
 	if err != nil {
 		return err
+	}
+	var ts int64
+	if v := c.String("timestamp"); v != "" {
+		if ts, err = parseTimestamp(v); err != nil {
+			return err
+		}
 	}
 	in := c.App.Reader
 	if f := c.String("file"); f != "" && f != "-" {
@@ -80,6 +88,7 @@ func produce(c *cli.Context) error {
 		DeliveryTimeout: c.Duration("delivery-timeout"), DisableIdempotence: c.Bool("no-idempotence")})
 	pr := &producePrinter{w: c.App.Writer, errw: c.App.ErrWriter, verbose: c.Bool("verbose"), json: wantJSON(c)}
 	readErr := readRecords(c.Context, in, c.String("key-separator"), hdrs, func(r client.Record) error {
+		r.Timestamp = ts
 		f, err := p.Produce(c.Context, topic, r)
 		if err != nil {
 			return err
@@ -105,6 +114,21 @@ func produce(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "produced %d records to %s\n", pr.n, topic)
 	}
 	return nil
+}
+
+// parseTimestamp reads --timestamp: ms since the epoch (> 0) or RFC 3339.
+func parseTimestamp(v string) (int64, error) {
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if ms <= 0 {
+			return 0, usagef("--timestamp %d: want ms since the epoch > 0", ms)
+		}
+		return ms, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil || t.UnixMilli() <= 0 {
+		return 0, usagef("--timestamp %q: want ms since the epoch or an RFC 3339 time after 1970", v)
+	}
+	return t.UnixMilli(), nil
 }
 
 func parseHeaders(vals []string) ([]client.Header, error) {

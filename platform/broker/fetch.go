@@ -114,6 +114,8 @@ type PartitionInfo struct {
 	Partition int32
 	Leader    bool
 	ReadInfo
+	// LogBytes is the size of the replica's log on disk (storage.Log.Size).
+	LogBytes int64
 }
 
 // PartitionInfo returns the state of the local replica of topic/partition.
@@ -127,7 +129,7 @@ func (b *Broker) PartitionInfo(topic string, partition int32) (PartitionInfo, er
 		return PartitionInfo{}, err
 	}
 	return PartitionInfo{Topic: topic, Partition: partition, Leader: p.isLeader(),
-		ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}}, nil
+		ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}, LogBytes: p.logBytes()}, nil
 }
 
 // Partitions returns the state of every local replica, appended to dst.
@@ -145,7 +147,7 @@ func (b *Broker) Partitions(dst []PartitionInfo) []PartitionInfo {
 				continue
 			}
 			dst = append(dst, PartitionInfo{Topic: name, Partition: int32(i), Leader: p.isLeader(),
-				ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}})
+				ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}, LogBytes: p.logBytes()})
 		}
 	}
 	return dst

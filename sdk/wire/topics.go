@@ -142,4 +142,7 @@ type Partition struct {
 	// HighWatermark is the first offset not yet committed; consumers see
 	// offsets below it only.
 	HighWatermark int64 `json:"high_watermark"`
+	// LogBytes is the size on disk of the leader's log of the partition
+	// (one replica); -1 when the leader did not answer.
+	LogBytes int64 `json:"log_bytes"`
 }
