@@ -202,6 +202,7 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.plugins.register(n.api); err != nil {
 		return err
 	}
+	n.registerProbes()
 	if n.broker != nil && n.controller != nil {
 		if err := n.startGroups(); err != nil {
 			return err
