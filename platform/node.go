@@ -203,6 +203,9 @@ func (n *Node) start(ctx context.Context) error {
 		return err
 	}
 	n.registerProbes()
+	if err := n.registerOpsMetrics(reg); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
 	if n.broker != nil && n.controller != nil {
 		if err := n.startGroups(); err != nil {
 			return err

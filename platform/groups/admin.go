@@ -139,7 +139,10 @@ func (c *Coordinator) Describe(ctx context.Context, group string) (Description, 
 			if err != nil {
 				return Description{}, fmt.Errorf("describe group %s: %w", group, err)
 			}
-			po := PartitionOffset{Topic: t, Partition: p, Committed: -1, LogStart: start, LogEnd: end, Lag: end - start}
+			// Nothing committed: the members' position is unknown (a
+			// member that started at latest is at the end), so no lag is
+			// claimed; Committed -1 says so.
+			po := PartitionOffset{Topic: t, Partition: p, Committed: -1, LogStart: start, LogEnd: end}
 			if v, ok := committed[t][p]; ok {
 				po.Committed = v.Offset
 				po.Lag = max(end-max(v.Offset, start), 0)

@@ -1,0 +1,132 @@
+package platform_test
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sluicehq/sluice/platform/testnode"
+	"github.com/sluicehq/sluice/sdk/client"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// scrape returns the node's metrics as series text ("name{labels}") →
+// value. Labels are in the order promhttp writes them (sorted by name).
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(l, ' ')
+		v, err := strconv.ParseFloat(l[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", l, err)
+		}
+		out[l[:i]] = v
+	}
+	return out
+}
+
+// TestOperatorMetrics runs a known workload on one node and checks the
+// series docs/monitoring.md alerts on.
+func TestOperatorMetrics(t *testing.T) {
+	n := testnode.Start(t)
+	cl, err := client.New(n.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	if _, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "m", Partitions: 2}); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]client.Record, 40)
+	for i := range recs {
+		recs[i] = client.Record{Value: []byte(strings.Repeat("v", 100))}
+	}
+	if _, err := cl.Produce(ctx, "m", recs, client.ProduceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tp, err := cl.DescribeTopic(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end0 := tp.Partitions[0].HighWatermark
+	// The group commits in partition 0 only.
+	if _, err := cl.ResetGroupOffsets(ctx, "g", wire.ResetOffsetsRequest{Topic: "m", To: "3", Partitions: []int32{0}}); err != nil {
+		t.Fatal(err)
+	}
+
+	m := scrape(t, n.URL())
+	want := map[string]float64{
+		`sluice_controller_active`:                                         1,
+		`sluice_controller_raft_state{state="Leader"}`:                     1,
+		`sluice_controller_raft_state{state="Follower"}`:                   0,
+		`sluice_controller_halted`:                                         0,
+		`sluice_cluster_partitions{state="offline"}`:                       0,
+		`sluice_cluster_partitions{state="under_replicated"}`:              0,
+		`sluice_cluster_partitions{state="under_min_isr"}`:                 0,
+		`sluice_cluster_brokers{state="alive"}`:                            1,
+		`sluice_cluster_brokers{state="fenced"}`:                           0,
+		`sluice_group_members{group="g"}`:                                  0,
+		`sluice_group_committed_offset{group="g",partition="0",topic="m"}`: 3,
+		`sluice_group_lag{group="g",partition="0",topic="m"}`:              float64(end0 - 3),
+	}
+	for series, v := range want {
+		if got, ok := m[series]; !ok || got != v {
+			t.Errorf("%s = %v (present %v), want %v", series, got, ok, v)
+		}
+	}
+	// Partition 1 has no commit: no committed or lag series (no phantom lag).
+	for _, series := range []string{`sluice_group_committed_offset{group="g",partition="1",topic="m"}`, `sluice_group_lag{group="g",partition="1",topic="m"}`} {
+		if _, ok := m[series]; ok {
+			t.Errorf("%s reported for a partition without a commit", series)
+		}
+	}
+	// Every partition of every topic is counted, __consumer_offsets too.
+	total := 0
+	c := n.Controller().Metadata()
+	for _, name := range c.TopicNames() {
+		total += len(c.Topics[name].Partitions)
+	}
+	if got := m[`sluice_cluster_partitions{state="total"}`]; got != float64(total) || total < 3 {
+		t.Errorf("total partitions %v, metadata has %d", got, total)
+	}
+	// The log sizes cover the 40 values of 100 bytes.
+	logBytes := m[`sluice_partition_log_bytes{partition="0",topic="m"}`] + m[`sluice_partition_log_bytes{partition="1",topic="m"}`]
+	if logBytes < 4000 {
+		t.Errorf("log bytes of m: %v, want >= 4000", logBytes)
+	}
+	var sawBuild bool
+	for s, v := range m {
+		if strings.HasPrefix(s, "sluice_build_info{") && v == 1 {
+			sawBuild = true
+		}
+	}
+	if !sawBuild {
+		t.Error("no sluice_build_info")
+	}
+	// Describe agrees: partition 1's lag is 0 with nothing committed.
+	g, err := cl.DescribeGroup(ctx, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range g.Offsets {
+		if o.Partition == 1 && (o.Committed != -1 || o.Lag != 0) {
+			t.Errorf("uncommitted partition: %+v, want committed -1, lag 0", o)
+		}
+	}
+}
