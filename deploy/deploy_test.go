@@ -6,11 +6,13 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -176,5 +178,45 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	if out, err := exec.Command(sa, "verify", p).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestGrafanaDashboard: the dashboard parses and every sluice_* series
+// it queries is documented in docs/monitoring.md.
+func TestGrafanaDashboard(t *testing.T) {
+	b, err := os.ReadFile("grafana/sluice.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Title  string
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("../docs/monitoring.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := regexp.MustCompile(`sluice_[a-z_]+`)
+	if len(d.Panels) < 10 {
+		t.Errorf("%d panels", len(d.Panels))
+	}
+	for _, p := range d.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			for _, s := range series.FindAllString(tg.Expr, -1) {
+				s = strings.TrimSuffix(s, "_bucket")
+				if !strings.Contains(string(doc), "`"+s) {
+					t.Errorf("panel %q queries %s, which docs/monitoring.md does not list", p.Title, s)
+				}
+			}
+		}
 	}
 }
