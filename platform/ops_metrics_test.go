@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/platform/testnode"
 	"github.com/sluicehq/sluice/sdk/client"
@@ -128,5 +129,65 @@ func TestOperatorMetrics(t *testing.T) {
 		if o.Partition == 1 && (o.Committed != -1 || o.Lag != 0) {
 			t.Errorf("uncommitted partition: %+v, want committed -1, lag 0", o)
 		}
+	}
+}
+
+// TestProduceCountedOnceAndSessionsNotTimed: records a node forwards to
+// the partition leader are counted once over the cluster, and a WebSocket
+// session counts as a request but not in the answer-time histogram.
+func TestProduceCountedOnceAndSessionsNotTimed(t *testing.T) {
+	first := testnode.Start(t)
+	second := testnode.Join(t, first, 2, []string{"broker"})
+	cl, err := client.New(first.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	tp, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "f", Partitions: 4, ReplicationFactor: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaders := map[int32]bool{}
+	for _, p := range tp.Partitions {
+		leaders[p.Leader] = true
+	}
+	if !leaders[2] {
+		t.Skipf("no partition placed on node 2 (%+v): nothing forwarded", tp.Partitions)
+	}
+	recs := make([]client.Record, 100)
+	for i := range recs {
+		recs[i] = client.Record{Key: []byte(strconv.Itoa(i)), Value: []byte("x")}
+	}
+	if _, err := cl.Produce(ctx, "f", recs, client.ProduceOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	series := `sluice_produce_records_total{topic="f"}`
+	if a, b := scrape(t, first.URL())[series], scrape(t, second.URL())[series]; a+b != 100 {
+		t.Errorf("records counted on node 1 %v + node 2 %v, want 100 in all", a, b)
+	}
+
+	ws, err := cl.ConsumeWS(ctx, client.WSConsumerConfig{Topic: "f", From: "earliest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ws.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ws.Close()
+	route := "GET /v1/topics/{topic}/consume"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		m := scrape(t, first.URL())
+		if m[`sluice_http_requests_total{code="101",route="`+route+`"}`] == 1 {
+			if n := m[`sluice_http_request_duration_seconds_count{route="`+route+`"}`]; n != 0 {
+				t.Errorf("a WebSocket session was timed as an answer (%v observations)", n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the WebSocket session was never counted")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
