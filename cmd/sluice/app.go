@@ -65,7 +65,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			case outputTable, outputJSON:
 				return nil
 			default:
-				return fmt.Errorf("--output %q: want table or json", o)
+				return usagef("--output %q: want table or json", o)
 			}
 		},
 		Commands: []*cli.Command{

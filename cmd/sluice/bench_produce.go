@@ -44,7 +44,7 @@ func benchProduce(c *cli.Context) error {
 	}
 	n, size, rate, keys := c.Int64("records"), c.Int("size"), c.Float64("rate"), c.Int("keys")
 	if n <= 0 || size < 0 || rate < 0 {
-		return fmt.Errorf("bench produce: --records must be > 0, --size and --rate >= 0")
+		return usagef("bench produce: --records must be > 0, --size and --rate >= 0")
 	}
 	linger := c.Duration("linger")
 	if rate > 0 && !c.IsSet("linger") {

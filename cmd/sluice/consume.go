@@ -79,7 +79,7 @@ func consume(c *cli.Context) error {
 		return err
 	}
 	if params != nil && c.String("processor") == "" {
-		return fmt.Errorf("--param needs --processor")
+		return usagef("--param needs --processor")
 	}
 	var parts []int32
 	for _, p := range c.IntSlice("partition") {

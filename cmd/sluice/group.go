@@ -51,7 +51,7 @@ func groupCommand() *cli.Command {
 
 func groupList(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return fmt.Errorf("group list: unexpected arguments: %s", strings.Join(c.Args().Slice(), " "))
+		return usagef("group list: unexpected arguments: %s", strings.Join(c.Args().Slice(), " "))
 	}
 	cl, err := newClient(c)
 	if err != nil {

@@ -136,7 +136,7 @@ func parseHeaders(vals []string) ([]client.Header, error) {
 	for _, v := range vals {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("--header %q: want key=value", v)
+			return nil, usagef("--header %q: want key=value", v)
 		}
 		hs = append(hs, client.Header{Key: k, Value: []byte(val)})
 	}
