@@ -71,3 +71,42 @@ func TestProduceValidationIsTheSameEverywhere(t *testing.T) {
 		t.Errorf("4 MB: %v", err)
 	}
 }
+
+// TestProduceToExplicitPartition: ?partition=P sends every record there,
+// also when another node leads P (the request is forwarded); a partition
+// out of range refuses the request.
+func TestProduceToExplicitPartition(t *testing.T) {
+	first := testnode.Start(t)
+	testnode.Join(t, first, 2, []string{"broker"})
+	cl, err := client.New(first.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tp, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "x", Partitions: 4, ReplicationFactor: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range tp.Partitions {
+		recs := []client.Record{{Key: []byte("k1"), Value: []byte("a")}, {Key: []byte("k2"), Value: []byte("b")}}
+		res, err := cl.Produce(ctx, "x", recs, client.ProduceOptions{Partition: wire.Ptr(p.Index)})
+		if err != nil {
+			t.Fatalf("partition %d (leader %d): %v", p.Index, p.Leader, err)
+		}
+		for _, r := range res {
+			if r.Err != nil || r.Partition != p.Index {
+				t.Errorf("partition %d (leader %d): result %+v", p.Index, p.Leader, r)
+			}
+		}
+	}
+	for _, p := range tp.Partitions {
+		if hw, err := cl.Offset(ctx, "x", p.Index, "latest"); err != nil || hw != 2 {
+			t.Errorf("partition %d holds %d (%v), want 2", p.Index, hw, err)
+		}
+	}
+	if _, err := cl.Produce(ctx, "x", []client.Record{{Value: []byte("c")}}, client.ProduceOptions{Partition: wire.Ptr(int32(4))}); !errors.Is(err, client.ErrUnknownPartition) {
+		t.Errorf("partition 4 of 4: %v", err)
+	}
+}

@@ -193,3 +193,21 @@ func TestTopicSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestProduceToPartition(t *testing.T) {
+	srv := startNode(t)
+	ok(t, srv, "", "topic", "create", "pp", "--partitions", "3")
+	ok(t, srv, "a:1\nb:2\nc:3\nd:4\n", "produce", "pp", "--partition", "2", "-K", ":")
+	ok(t, srv, "e\n", "produce", "pp", "-p", "0", "--no-idempotence", "--acks", "1")
+	r := ok(t, srv, "", "consume", "pp", "--until", "end", "--format", `%p %k%v\n`)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	sort.Strings(lines)
+	if strings.Join(lines, ",") != "0 e,2 a1,2 b2,2 c3,2 d4" {
+		t.Errorf("records by partition: %q", lines)
+	}
+	for _, bad := range []string{"3", "-1"} {
+		if r := sluice(t, srv, "x\n", "produce", "pp", "--partition", bad); r.code != 1 || !strings.Contains(r.stderr, "partition") {
+			t.Errorf("--partition %s: exit %d, %q", bad, r.code, r.stderr)
+		}
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/sdk/client"
+	"github.com/sluicehq/sluice/sdk/wire"
 	"github.com/urfave/cli/v2"
 )
 
@@ -28,7 +30,7 @@ func produceCommand() *cli.Command {
 		Usage:     "send one record per input line to a topic",
 		ArgsUsage: "TOPIC",
 		Description: "Reads lines from stdin (or --file) and sends each as a record; the topic's\n" +
-			"partitioner picks the partition. With --key-separator, the text before the\n" +
+			"partitioner picks the partition (unless --partition). With --key-separator, the text before the\n" +
 			"first separator is the key (a line without it has no key).\n\n" +
 			"   printf 'user-1:hello\\nuser-2:world\\n' | sluice produce orders --key-separator : --verbose",
 		Flags: []cli.Flag{
@@ -37,6 +39,7 @@ func produceCommand() *cli.Command {
 			&cli.StringFlag{Name: "acks", Value: "all", Usage: "0 (no wait), 1 (leader appended) or all (every in-sync replica)"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "header `KEY=VALUE` added to every record (repeatable)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the partition and offset of every record"},
+			&cli.IntFlag{Name: "partition", Aliases: []string{"p"}, Usage: "send every record to partition `P` instead of the topic partitioner's choice", DefaultText: "the partitioner's choice"},
 			&cli.StringFlag{Name: "timestamp", Usage: "give every record timestamp `T`: ms since the epoch or RFC 3339 (default: the broker's append time)"},
 			&cli.DurationFlag{Name: "linger", Value: 5 * time.Millisecond, Usage: "how long a batch waits for more lines"},
 			&cli.DurationFlag{Name: "delivery-timeout", Value: client.DefaultDeliveryTimeout,
@@ -81,10 +84,22 @@ func produce(c *cli.Context) error {
 	}
 	defer cl.Close()
 	// Fail on an unknown topic before reading any input.
-	if _, err := cl.DescribeTopic(c.Context, topic); err != nil {
+	tp, err := cl.DescribeTopic(c.Context, topic)
+	if err != nil {
 		return err
 	}
-	p := cl.NewProducer(client.ProducerConfig{Acks: acks, Linger: c.Duration("linger"),
+	var partition *int32
+	if c.IsSet("partition") {
+		n := c.Int("partition")
+		if n < 0 || n > math.MaxInt32 {
+			return usagef("--partition %d: want a partition number >= 0", n)
+		}
+		partition = wire.Ptr(int32(n))
+		if tp.PartitionCount <= int32(n) {
+			return fmt.Errorf("produce %s: --partition %d: %w (the topic has %d)", topic, n, client.ErrUnknownPartition, tp.PartitionCount)
+		}
+	}
+	p := cl.NewProducer(client.ProducerConfig{Acks: acks, Partition: partition, Linger: c.Duration("linger"),
 		DeliveryTimeout: c.Duration("delivery-timeout"), DisableIdempotence: c.Bool("no-idempotence")})
 	pr := &producePrinter{w: c.App.Writer, errw: c.App.ErrWriter, verbose: c.Bool("verbose"), json: wantJSON(c)}
 	readErr := readRecords(c.Context, in, c.String("key-separator"), hdrs, func(r client.Record) error {

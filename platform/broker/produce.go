@@ -47,6 +47,9 @@ type ProduceRequest struct {
 	// (splitIdempotent), and a partition that already wrote its share
 	// answers the original offsets instead of writing it again.
 	Producer *Producer
+	// Partition, if set, sends every record to this partition: the
+	// topic's partitioner is not asked. Out of range: ErrUnknownPartition.
+	Partition *int32
 }
 
 // ProducerForwarder is a Forwarder that can carry an idempotent
@@ -92,7 +95,16 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 	n := len(t.meta.Partitions)
 	s := getSplit(len(req.Records))
 	defer s.release()
-	if q == nil || !splitIdempotent(t.meta.Partitioner, q.Producer, req.Records, n, s.parts) {
+	switch {
+	case req.Partition != nil:
+		p := *req.Partition
+		if p < 0 || int(p) >= n {
+			return results, fmt.Errorf("topic %s has %d partitions, not %d: %w", req.Topic, n, p, ErrUnknownPartition)
+		}
+		for i := range s.parts {
+			s.parts[i] = p
+		}
+	case q == nil || !splitIdempotent(t.meta.Partitioner, q.Producer, req.Records, n, s.parts):
 		part, err := t.part.get(ctx, b.Cluster())
 		if err != nil {
 			return results, err
