@@ -48,6 +48,7 @@ type Node struct {
 	serveDone   chan struct{}
 
 	caughtUp atomic.Bool // the broker once applied all the controller had
+	isr      isrCounters // ISR shrinks and expands this node's broker committed
 
 	closeOnce sync.Once
 	closeErr  error
@@ -233,8 +234,9 @@ func (n *Node) start(ctx context.Context) error {
 // and when source is this node's controller but another one is active,
 // through the active one's internal propose route.
 func (n *Node) proposeISR(source broker.MetadataSource) func(context.Context, meta.Command) (meta.Result, error) {
-	return func(ctx context.Context, cmd meta.Command) (meta.Result, error) {
-		res, err := source.Propose(ctx, cmd)
+	return func(ctx context.Context, cmd meta.Command) (res meta.Result, err error) {
+		defer n.isr.observe(n.isrBefore(cmd), cmd, &err)
+		res, err = source.Propose(ctx, cmd)
 		var nc *controller.NotControllerError
 		if n.controller != nil && errors.As(err, &nc) && nc.LeaderHTTPAddr != "" {
 			return n.peer.Propose(ctx, nc.LeaderHTTPAddr, cmd)

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -34,9 +35,59 @@ var (
 	descGroupMembers     = prometheus.NewDesc("sluice_group_members", "Connected members of a consumer group this node coordinates.", []string{"group"}, nil)
 )
 
-// registerOpsMetrics adds the collector to reg.
+// registerOpsMetrics adds the collector and the ISR counters to reg.
 func (n *Node) registerOpsMetrics(reg *prometheus.Registry) error {
-	return reg.Register(&opsCollector{n: n})
+	if err := reg.Register(&opsCollector{n: n}); err != nil {
+		return err
+	}
+	return reg.Register(&n.isr)
+}
+
+// isrCounters count the ISR changes this node's broker committed as a
+// partition leader (each change has one proposer, so a sum over nodes
+// counts each once). The zero value is ready.
+type isrCounters struct {
+	shrinks, expands atomic.Int64
+}
+
+var (
+	descISRShrinks = prometheus.NewDesc("sluice_isr_shrinks_total", "ISR shrinks this node committed as partition leader (a follower fell behind or away).", nil, nil)
+	descISRExpands = prometheus.NewDesc("sluice_isr_expands_total", "ISR expands this node committed as partition leader (a follower caught up).", nil, nil)
+)
+
+func (c *isrCounters) Describe(ch chan<- *prometheus.Desc) { ch <- descISRShrinks; ch <- descISRExpands }
+
+func (c *isrCounters) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descISRShrinks, prometheus.CounterValue, float64(c.shrinks.Load()))
+	ch <- prometheus.MustNewConstMetric(descISRExpands, prometheus.CounterValue, float64(c.expands.Load()))
+}
+
+// isrBefore is the ISR size an AlterPartition command changes, from the
+// metadata this node applied; -1 for other commands or when unknown.
+func (n *Node) isrBefore(cmd meta.Command) int {
+	ap := cmd.AlterPartition
+	if cmd.Op != meta.OpAlterPartition || ap == nil || n.broker == nil {
+		return -1
+	}
+	t, ok := n.broker.Cluster().Topic(ap.Topic)
+	if !ok || ap.Partition < 0 || int(ap.Partition) >= len(t.Partitions) {
+		return -1
+	}
+	return len(t.Partitions[ap.Partition].ISR)
+}
+
+// observe counts a committed AlterPartition by whether it shrank or grew
+// the ISR from before entries; *err is the proposal's outcome.
+func (c *isrCounters) observe(before int, cmd meta.Command, err *error) {
+	if *err != nil || before < 0 || cmd.AlterPartition == nil {
+		return
+	}
+	switch after := len(cmd.AlterPartition.ISR); {
+	case after < before:
+		c.shrinks.Add(1)
+	case after > before:
+		c.expands.Add(1)
+	}
 }
 
 func (c *opsCollector) Describe(ch chan<- *prometheus.Desc) {

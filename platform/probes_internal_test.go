@@ -3,6 +3,7 @@ package platform
 import (
 	"errors"
 	"fmt"
+	"github.com/sluicehq/sluice/platform/meta"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,22 @@ func TestReadiness(t *testing.T) {
 				t.Errorf("%s: reason %q does not say %q", c.name, reasons[i], want)
 			}
 		}
+	}
+}
+
+func TestISRCounters(t *testing.T) {
+	var c isrCounters
+	alter := func(isr ...meta.NodeID) meta.Command {
+		return meta.Command{Op: meta.OpAlterPartition, AlterPartition: &meta.AlterPartition{Topic: "t", ISR: isr}}
+	}
+	var ok, failed error = nil, errors.New("stale epoch")
+	c.observe(3, alter(1, 2), &ok)           // shrink
+	c.observe(2, alter(1, 2, 3), &ok)        // expand
+	c.observe(2, alter(1, 2), &ok)           // no change
+	c.observe(3, alter(1), &failed)          // not committed
+	c.observe(-1, alter(1), &ok)             // unknown before
+	c.observe(3, meta.Command{Op: "x"}, &ok) // not an ISR change
+	if s, e := c.shrinks.Load(), c.expands.Load(); s != 1 || e != 1 {
+		t.Errorf("shrinks %d, expands %d; want 1 and 1", s, e)
 	}
 }
