@@ -55,7 +55,10 @@ var (
 	descISRExpands = prometheus.NewDesc("sluice_isr_expands_total", "ISR expands this node committed as partition leader (a follower caught up).", nil, nil)
 )
 
-func (c *isrCounters) Describe(ch chan<- *prometheus.Desc) { ch <- descISRShrinks; ch <- descISRExpands }
+func (c *isrCounters) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descISRShrinks
+	ch <- descISRExpands
+}
 
 func (c *isrCounters) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descISRShrinks, prometheus.CounterValue, float64(c.shrinks.Load()))
