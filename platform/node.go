@@ -49,6 +49,7 @@ type Node struct {
 
 	caughtUp atomic.Bool // the broker once applied all the controller had
 	isr      isrCounters // ISR shrinks and expands this node's broker committed
+	wsm      *wsCounters // WebSocket produce and fetch records; nil before the API is built
 
 	closeOnce sync.Once
 	closeErr  error

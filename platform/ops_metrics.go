@@ -40,7 +40,15 @@ func (n *Node) registerOpsMetrics(reg *prometheus.Registry) error {
 	if err := reg.Register(&opsCollector{n: n}); err != nil {
 		return err
 	}
-	return reg.Register(&n.isr)
+	if err := reg.Register(&n.isr); err != nil {
+		return err
+	}
+	wsm, err := newWSCounters(reg)
+	if err != nil {
+		return err
+	}
+	n.wsm = wsm
+	return nil
 }
 
 // isrCounters count the ISR changes this node's broker committed as a

@@ -167,14 +167,34 @@ func TestProduceCountedOnceAndSessionsNotTimed(t *testing.T) {
 		t.Errorf("records counted on node 1 %v + node 2 %v, want 100 in all", a, b)
 	}
 
+	wp, err := cl.ProduceWS(ctx, client.WSProducerConfig{Topic: "f", Acks: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wp.Send(ctx, []wire.Record{{Value: []byte("w1")}, {Value: []byte("w2")}, {Value: []byte("w3")}}); err != nil {
+		t.Fatal(err)
+	}
+	wp.Close()
+	wsSeries := `sluice_ws_produce_records_total{topic="f"}`
+	if a, b := scrape(t, first.URL())[wsSeries], scrape(t, second.URL())[wsSeries]; a+b != 3 {
+		t.Errorf("WebSocket records counted %v + %v, want 3", a, b)
+	}
+	if m := scrape(t, first.URL())[series]; m > 100 {
+		t.Errorf("WebSocket records counted as HTTP produce too: %v", m)
+	}
+
 	ws, err := cl.ConsumeWS(ctx, client.WSConsumerConfig{Topic: "f", From: "earliest"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ws.Poll(ctx); err != nil {
+	b, err := ws.Poll(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
 	ws.Close()
+	if got := scrape(t, first.URL())[`sluice_ws_fetch_records_total{topic="f"}`]; got < float64(len(b.Records)) || got == 0 {
+		t.Errorf("WebSocket fetch records %v, the consumer got %d", got, len(b.Records))
+	}
 	route := "GET /v1/topics/{topic}/consume"
 	deadline := time.Now().Add(30 * time.Second)
 	for {
