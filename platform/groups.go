@@ -30,7 +30,7 @@ func (n *Node) startGroups() error {
 		return fmt.Errorf("start group coordinator: %w", err)
 	}
 	n.ws, err = wsapi.NewHandler(wsapi.Config{
-		Broker:     wsapi.FromCluster(n.broker, n.cfg.NodeID, peers),
+		Broker:     n.countWS(wsapi.FromCluster(n.broker, n.cfg.NodeID, peers)),
 		Groups:     n.groups,
 		NodeID:     n.cfg.NodeID,
 		Logger:     n.cfg.Logger.With("component", "wsapi"),

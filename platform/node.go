@@ -66,6 +66,8 @@ type Node struct {
 	abrupt   atomic.Bool       // Kill: stop without leaving serf or the quorum
 	fdLimit  uint64            // the file descriptor limit budgeted for (limits.go)
 	capacity int               // partition replicas the node can hold (limits.go)
+	isr      isrCounters       // ISR shrinks and expands this node's broker committed
+	wsm      *wsCounters       // WebSocket produce and fetch records; nil before the API is built
 
 	closeOnce sync.Once
 	closeErr  error
@@ -279,6 +281,10 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.plugins.register(n.api); err != nil {
 		return err
 	}
+	n.registerProbes()
+	if err := n.registerOpsMetrics(reg); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
 	if n.broker != nil && n.controller != nil {
 		if err := n.startGroups(); err != nil {
 			return err
@@ -308,8 +314,9 @@ func (n *Node) start(ctx context.Context) error {
 // and when source is this node's controller but another one is active,
 // through the active one's internal propose route.
 func (n *Node) proposeISR(source broker.MetadataSource) func(context.Context, meta.Command) (meta.Result, error) {
-	return func(ctx context.Context, cmd meta.Command) (meta.Result, error) {
-		res, err := source.Propose(ctx, cmd)
+	return func(ctx context.Context, cmd meta.Command) (res meta.Result, err error) {
+		defer n.isr.observe(n.isrBefore(cmd), cmd, &err)
+		res, err = source.Propose(ctx, cmd)
 		var nc *controller.NotControllerError
 		if n.controller != nil && errors.As(err, &nc) && nc.LeaderClusterAddr != "" {
 			return n.peer.Propose(ctx, nc.LeaderClusterAddr, cmd)

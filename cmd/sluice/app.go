@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/sdk/client"
 	"github.com/urfave/cli/v2"
@@ -13,6 +14,10 @@ import (
 // defaultServer is where the CLI looks for a node: `sluice dev`'s default
 // HTTP address.
 const defaultServer = "http://127.0.0.1:8080"
+
+// defaultRetryTimeout is --retry-timeout's default: long enough to ride
+// out a leader election, short enough that a wrong --server fails soon.
+const defaultRetryTimeout = 15 * time.Second
 
 // Output formats of --output.
 const (
@@ -56,13 +61,19 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 				EnvVars: []string{"SLUICE_OUTPUT"},
 				Value:   outputTable,
 			},
+			&cli.DurationFlag{
+				Name:    "retry-timeout",
+				Usage:   "how long a command retries a node that is unreachable or not ready (not leader, no controller) before it fails; 0: no retries",
+				EnvVars: []string{"SLUICE_RETRY_TIMEOUT"},
+				Value:   defaultRetryTimeout,
+			},
 		},
 		Before: func(c *cli.Context) error {
 			switch o := c.String("output"); o {
 			case outputTable, outputJSON:
 				return nil
 			default:
-				return fmt.Errorf("--output %q: want table or json", o)
+				return usagef("--output %q: want table or json", o)
 			}
 		},
 		Commands: []*cli.Command{
@@ -81,24 +92,44 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			benchCommand(),
 			brokerCommand(),
 			controllerCommand(),
+			versionCommand(),
+			completionCommand(),
 		},
 		OnUsageError:    usageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run prints the error
 		HideHelpCommand: true,
 		// Values such as --config k=a,b must not be split at commas.
 		DisableSliceFlagSeparator: true,
-		EnableBashCompletion:      false,
+		EnableBashCompletion:      true, // for `sluice completion`
 		UseShortOptionHandling:    false,
 		CommandNotFound: func(c *cli.Context, name string) {
 			fmt.Fprintf(c.App.ErrWriter, "sluice: unknown command %q (see sluice --help)\n", name)
 		},
 	}
 	setUsageErrors(app.Commands)
+	requireFlags(app.Commands)
 	return app
 }
 
-func usageError(_ *cli.Context, err error, _ bool) error {
-	return fmt.Errorf("%w (see --help)", err)
+func usageError(c *cli.Context, err error, _ bool) error {
+	return usagef("%s (see %s --help)", err, commandPath(c))
+}
+
+// commandPath is "sluice" followed by the command being run, for help hints.
+func commandPath(c *cli.Context) string {
+	var names []string
+	for _, l := range c.Lineage() {
+		if l.Command != nil && l.Command.Name != "" && l.Command.Name != l.App.Name {
+			names = append([]string{l.Command.Name}, names...)
+		}
+	}
+	return strings.Join(append([]string{"sluice"}, names...), " ")
+}
+
+// commandName is the command being run without "sluice", as an error's
+// first part ("topic create").
+func commandName(c *cli.Context) string {
+	return strings.TrimPrefix(commandPath(c), "sluice ")
 }
 
 func setUsageErrors(cmds []*cli.Command) {
@@ -106,14 +137,11 @@ func setUsageErrors(cmds []*cli.Command) {
 		if c.OnUsageError == nil {
 			c.OnUsageError = usageError
 		}
+		// No "help" (alias "h") subcommand: in a leaf command cli would
+		// take a topic named help for it. resolveCommand reads "help".
+		c.HideHelpCommand = true
 		setUsageErrors(c.Subcommands)
 	}
-}
-
-// printError writes err as one line.
-func printError(w io.Writer, err error) {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
-	fmt.Fprintf(w, "sluice: %s\n", msg)
 }
 
 // newClient builds the API client from the global flags.
@@ -122,7 +150,7 @@ func newClient(c *cli.Context) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	var opts []client.Option
+	opts := []client.Option{client.WithDeliveryTimeout(c.Duration("retry-timeout"))}
 	if tc != nil {
 		opts = append(opts, client.WithTLSConfig(tc))
 	}
@@ -145,9 +173,9 @@ func oneArg(c *cli.Context, name string) (string, error) {
 	case 1:
 		return c.Args().First(), nil
 	case 0:
-		return "", fmt.Errorf("%s: missing %s (see --help)", c.Command.FullName(), name)
+		return "", usagef("%s: missing %s (see %s --help)", commandName(c), name, commandPath(c))
 	default:
-		return "", fmt.Errorf("%s: want one %s, got %d arguments: %s", c.Command.FullName(), name, c.NArg(), strings.Join(c.Args().Slice(), " "))
+		return "", usagef("%s: want one %s, got %d arguments: %s", commandName(c), name, c.NArg(), strings.Join(c.Args().Slice(), " "))
 	}
 }
 

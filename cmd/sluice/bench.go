@@ -84,6 +84,9 @@ type benchResult struct {
 	LatencyWhat   string    `json:"latency_of"`
 	Latency       LatencyMs `json:"latency_ms"`
 	TargetRate    float64   `json:"target_rate,omitempty"`
+	// Interrupted: Ctrl-C stopped the run; the figures cover what was
+	// done until then.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 func (r *benchResult) finish(elapsed time.Duration) {
@@ -108,6 +111,9 @@ func printBench(c *cli.Context, r *benchResult) error {
 	t.row("latency ("+r.LatencyWhat+")", fmt.Sprintf("p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms",
 		r.Latency.P50, r.Latency.P99, r.Latency.P999, r.Latency.Max))
 	t.row("errors", fmt.Sprint(r.Errors))
+	if r.Interrupted {
+		t.row("interrupted", "yes: the figures cover the run until Ctrl-C")
+	}
 	if r.FirstError != "" {
 		t.row("first error", r.FirstError)
 	}

@@ -136,10 +136,14 @@ func benchConsume(c *cli.Context) error {
 	if err := <-errs; err != nil {
 		return err
 	}
-	if c.Context.Err() != nil {
-		return c.Context.Err()
-	}
 	res := &benchResult{Kind: "consume", Topic: topic, Records: got.Load(), Bytes: bytes.Load(), LatencyWhat: "fetch request", Latency: lat.summary()}
 	res.finish(elapsed)
-	return printBench(c, res)
+	res.Interrupted = c.Context.Err() != nil
+	if err := printBench(c, res); err != nil {
+		return err
+	}
+	if res.Interrupted {
+		return fmt.Errorf("bench consume: %w after %d records: the figures cover those", errInterrupted, res.Records)
+	}
+	return nil
 }

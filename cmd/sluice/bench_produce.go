@@ -44,7 +44,7 @@ func benchProduce(c *cli.Context) error {
 	}
 	n, size, rate, keys := c.Int64("records"), c.Int("size"), c.Float64("rate"), c.Int("keys")
 	if n <= 0 || size < 0 || rate < 0 {
-		return fmt.Errorf("bench produce: --records must be > 0, --size and --rate >= 0")
+		return usagef("bench produce: --records must be > 0, --size and --rate >= 0")
 	}
 	linger := c.Duration("linger")
 	if rate > 0 && !c.IsSet("linger") {
@@ -84,14 +84,19 @@ func benchProduce(c *cli.Context) error {
 		period = time.Duration(float64(time.Second) / rate)
 	}
 	var sendErr error
-	for i := int64(0); i < n; i++ {
+	for i := int64(0); i < n && c.Context.Err() == nil; i++ {
 		due := time.Now()
 		if period > 0 {
 			due = start.Add(time.Duration(i) * period)
 			// Sleep only when well ahead; a late record is sent at once
 			// and its latency counts from its due time.
 			if ahead := time.Until(due); ahead > time.Millisecond {
-				time.Sleep(ahead)
+				t := time.NewTimer(ahead)
+				select {
+				case <-t.C:
+				case <-c.Context.Done():
+					t.Stop()
+				}
 			}
 		}
 		r := client.Record{Value: value}
@@ -107,7 +112,9 @@ func benchProduce(c *cli.Context) error {
 			acked.Add(1)
 		})
 		if err != nil {
-			sendErr = err
+			if c.Context.Err() == nil {
+				sendErr = err
+			}
 			break
 		}
 	}
@@ -117,6 +124,7 @@ func benchProduce(c *cli.Context) error {
 	if sendErr != nil {
 		return sendErr
 	}
+	res.Interrupted = c.Context.Err() != nil
 	if closeErr != nil {
 		return closeErr
 	}
@@ -127,6 +135,9 @@ func benchProduce(c *cli.Context) error {
 	res.finish(elapsed)
 	if err := printBench(c, res); err != nil {
 		return err
+	}
+	if res.Interrupted {
+		return fmt.Errorf("bench produce: %w after %d records: the figures cover those", errInterrupted, acked.Load())
 	}
 	if res.Errors > 0 {
 		return fmt.Errorf("bench produce: %d records failed: %s", res.Errors, res.FirstError)

@@ -20,7 +20,7 @@ const commitEvery = time.Second
 func consumeGroup(c *cli.Context, cl *client.Client, topic, group string, from client.Position, params map[string]string, pr *recordPrinter) error {
 	start := from.String()
 	if start != "earliest" && start != "latest" && start[0] != '@' {
-		return fmt.Errorf("--from %s with --group: give earliest, latest or @TIMESTAMP (set offsets with sluice group reset-offsets)", start)
+		return usagef("--from %s with --group: give earliest, latest or @TIMESTAMP (set offsets with sluice group reset-offsets)", start)
 	}
 	ws, err := cl.ConsumeWS(c.Context, client.WSConsumerConfig{
 		Topic: topic, Group: group, From: start, ClientID: "sluice-cli",

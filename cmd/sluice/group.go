@@ -32,8 +32,10 @@ func groupCommand() *cli.Command {
 				ArgsUsage: "GROUP",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "topic", Aliases: []string{"t"}, Required: true, Usage: "the `TOPIC` whose offsets to reset"},
-					&cli.StringFlag{Name: "to", Required: true, Usage: "earliest, latest, an OFFSET (every partition) or @TIMESTAMP (ms)"},
+					&cli.StringFlag{Name: "to", Usage: "earliest, latest, an OFFSET (every partition) or @TIMESTAMP (ms)"},
+					&cli.Int64Flag{Name: "shift-by", Usage: "instead of --to: move each committed offset by `N` (negative: back), clamped to the log"},
 					&cli.IntSliceFlag{Name: "partition", Aliases: []string{"p"}, Usage: "reset only partition `P` (repeatable; default all)"},
+					&cli.BoolFlag{Name: "dry-run", Usage: "print the offsets that would be committed and commit nothing"},
 				},
 				Action: groupResetOffsets,
 			},
@@ -49,7 +51,7 @@ func groupCommand() *cli.Command {
 
 func groupList(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return fmt.Errorf("group list: unexpected arguments: %s", strings.Join(c.Args().Slice(), " "))
+		return usagef("group list: unexpected arguments: %s", strings.Join(c.Args().Slice(), " "))
 	}
 	cl, err := newClient(c)
 	if err != nil {
@@ -133,7 +135,16 @@ func groupResetOffsets(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	req := wire.ResetOffsetsRequest{Topic: c.String("topic"), To: c.String("to")}
+	req := wire.ResetOffsetsRequest{Topic: c.String("topic"), To: c.String("to"), DryRun: c.Bool("dry-run")}
+	switch {
+	case c.IsSet("shift-by") && c.IsSet("to"):
+		return usagef("group reset-offsets: give --to or --shift-by, not both")
+	case c.IsSet("shift-by"):
+		n := c.Int64("shift-by")
+		req.ShiftBy = &n
+	case !c.IsSet("to"):
+		return usagef("group reset-offsets: missing --to or --shift-by (see sluice group reset-offsets --help)")
+	}
 	for _, p := range c.IntSlice("partition") {
 		req.Partitions = append(req.Partitions, int32(p))
 	}
@@ -147,7 +158,10 @@ func groupResetOffsets(c *cli.Context) error {
 		return err
 	}
 	if wantJSON(c) {
-		return printJSON(c.App.Writer, wire.ResetOffsetsResponse{Offsets: offs})
+		return printJSON(c.App.Writer, wire.ResetOffsetsResponse{Offsets: offs, DryRun: req.DryRun})
+	}
+	if req.DryRun {
+		fmt.Fprintf(c.App.Writer, "dry run: group %s would commit (nothing was changed):\n", name)
 	}
 	t := newTable(c.App.Writer, "TOPIC", "PARTITION", "COMMITTED", "LOG-END", "LAG")
 	for _, o := range offs {

@@ -26,13 +26,23 @@ func main() {
 }
 
 // run executes the CLI with the given arguments and streams and returns the
-// process exit code: 0 on success, 1 on any error, which is printed to
-// stderr as one line "sluice: <reason>".
+// process exit code: 0 on success, 130 when Ctrl-C stopped a run that then
+// printed what it had, 1 on any other error. The error is printed to stderr
+// as one line "sluice: <reason>", or with --output json as
+// {"error":{"code":"...","message":"..."}}.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	if err := app.RunContext(ctx, interleaveArgs(app, args)); err != nil {
-		printError(stderr, err)
-		return 1
+	resolved, err := args, error(nil)
+	if completing(args) {
+		setCompletion(app, args)
+	} else {
+		resolved, err = resolveCommand(app, interleaveArgs(app, args))
 	}
-	return 0
+	if err == nil {
+		err = app.RunContext(ctx, resolved)
+	}
+	if err != nil {
+		printError(stderr, err, outputFromArgs(args) == outputJSON)
+	}
+	return exitCode(err)
 }

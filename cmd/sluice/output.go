@@ -79,7 +79,7 @@ func parseKV(flag string, vals []string) (map[string]string, error) {
 	for _, v := range vals {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("--%s %q: want key=value", flag, v)
+			return nil, usagef("--%s %q: want key=value", flag, v)
 		}
 		m[k] = val
 	}

@@ -73,7 +73,7 @@ func pluginUpload(c *cli.Context) error {
 	}
 	kind := c.String("kind")
 	if kind != wire.KindPartitioner && kind != wire.KindProcessor {
-		return fmt.Errorf("--kind %q: want partitioner or processor", kind)
+		return usagef("--kind %q: want partitioner or processor", kind)
 	}
 	module, err := os.ReadFile(file)
 	if err != nil {
@@ -103,7 +103,7 @@ func pluginUpload(c *cli.Context) error {
 
 func pluginList(c *cli.Context) error {
 	if c.NArg() > 0 {
-		return fmt.Errorf("plugin list: unexpected arguments: %s", strings.Join(c.Args().Slice(), " "))
+		return usagef("plugin list: unexpected arguments: %s", strings.Join(c.Args().Slice(), " "))
 	}
 	cl, err := newClient(c)
 	if err != nil {

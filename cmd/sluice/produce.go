@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/sdk/client"
+	"github.com/sluicehq/sluice/sdk/wire"
 	"github.com/urfave/cli/v2"
 )
 
@@ -27,7 +30,7 @@ func produceCommand() *cli.Command {
 		Usage:     "send one record per input line to a topic",
 		ArgsUsage: "TOPIC",
 		Description: "Reads lines from stdin (or --file) and sends each as a record; the topic's\n" +
-			"partitioner picks the partition. With --key-separator, the text before the\n" +
+			"partitioner picks the partition (unless --partition). With --key-separator, the text before the\n" +
 			"first separator is the key (a line without it has no key).\n\n" +
 			"   printf 'user-1:hello\\nuser-2:world\\n' | sluice produce orders --key-separator : --verbose",
 		Flags: []cli.Flag{
@@ -36,6 +39,8 @@ func produceCommand() *cli.Command {
 			&cli.StringFlag{Name: "acks", Value: "all", Usage: "0 (no wait), 1 (leader appended) or all (every in-sync replica)"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "header `KEY=VALUE` added to every record (repeatable)"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the partition and offset of every record"},
+			&cli.IntFlag{Name: "partition", Aliases: []string{"p"}, Usage: "send every record to partition `P` instead of the topic partitioner's choice", DefaultText: "the partitioner's choice"},
+			&cli.StringFlag{Name: "timestamp", Usage: "give every record timestamp `T`: ms since the epoch or RFC 3339 (default: the broker's append time)"},
 			&cli.DurationFlag{Name: "linger", Value: 5 * time.Millisecond, Usage: "how long a batch waits for more lines"},
 			&cli.DurationFlag{Name: "delivery-timeout", Value: client.DefaultDeliveryTimeout,
 				Usage: "how long a batch may be retried (leader elections, a node starting, lost answers) before its records fail"},
@@ -58,6 +63,12 @@ func produce(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var ts int64
+	if v := c.String("timestamp"); v != "" {
+		if ts, err = parseTimestamp(v); err != nil {
+			return err
+		}
+	}
 	in := c.App.Reader
 	if f := c.String("file"); f != "" && f != "-" {
 		fh, err := os.Open(f)
@@ -73,13 +84,26 @@ func produce(c *cli.Context) error {
 	}
 	defer cl.Close()
 	// Fail on an unknown topic before reading any input.
-	if _, err := cl.DescribeTopic(c.Context, topic); err != nil {
+	tp, err := cl.DescribeTopic(c.Context, topic)
+	if err != nil {
 		return err
 	}
-	p := cl.NewProducer(client.ProducerConfig{Acks: acks, Linger: c.Duration("linger"),
+	var partition *int32
+	if c.IsSet("partition") {
+		n := c.Int("partition")
+		if n < 0 || n > math.MaxInt32 {
+			return usagef("--partition %d: want a partition number >= 0", n)
+		}
+		partition = wire.Ptr(int32(n))
+		if tp.PartitionCount <= int32(n) {
+			return fmt.Errorf("produce %s: --partition %d: %w (the topic has %d)", topic, n, client.ErrUnknownPartition, tp.PartitionCount)
+		}
+	}
+	p := cl.NewProducer(client.ProducerConfig{Acks: acks, Partition: partition, Linger: c.Duration("linger"),
 		DeliveryTimeout: c.Duration("delivery-timeout"), DisableIdempotence: c.Bool("no-idempotence")})
 	pr := &producePrinter{w: c.App.Writer, errw: c.App.ErrWriter, verbose: c.Bool("verbose"), json: wantJSON(c)}
 	readErr := readRecords(c.Context, in, c.String("key-separator"), hdrs, func(r client.Record) error {
+		r.Timestamp = ts
 		f, err := p.Produce(c.Context, topic, r)
 		if err != nil {
 			return err
@@ -107,12 +131,27 @@ func produce(c *cli.Context) error {
 	return nil
 }
 
+// parseTimestamp reads --timestamp: ms since the epoch (> 0) or RFC 3339.
+func parseTimestamp(v string) (int64, error) {
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if ms <= 0 {
+			return 0, usagef("--timestamp %d: want ms since the epoch > 0", ms)
+		}
+		return ms, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil || t.UnixMilli() <= 0 {
+		return 0, usagef("--timestamp %q: want ms since the epoch or an RFC 3339 time after 1970", v)
+	}
+	return t.UnixMilli(), nil
+}
+
 func parseHeaders(vals []string) ([]client.Header, error) {
 	var hs []client.Header
 	for _, v := range vals {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("--header %q: want key=value", v)
+			return nil, usagef("--header %q: want key=value", v)
 		}
 		hs = append(hs, client.Header{Key: k, Value: []byte(val)})
 	}

@@ -31,7 +31,10 @@ func topicCommand() *cli.Command {
 			},
 			{
 				Name: "list", Aliases: []string{"ls"}, Usage: "list topics",
-				Flags:  []cli.Flag{&cli.BoolFlag{Name: "internal", Usage: "include internal topics such as __consumer_offsets"}},
+				Flags: []cli.Flag{
+					&cli.BoolFlag{Name: "internal", Usage: "include internal topics such as __consumer_offsets"},
+					&cli.BoolFlag{Name: "sizes", Usage: "add each topic's size on disk (one replica per partition; one describe request per topic)"},
+				},
 				Action: topicList,
 			},
 			{Name: "describe", Usage: "show a topic's settings and partitions (leader, replicas, ISR, offsets)", ArgsUsage: "NAME", Action: topicDescribe},
@@ -120,6 +123,21 @@ func topicList(c *cli.Context) error {
 			ts = append(ts, tp)
 		}
 	}
+	if c.Bool("sizes") {
+		sizes := topicSizes(c.Context, cl, ts)
+		if wantJSON(c) {
+			out := make([]topicWithSize, len(ts))
+			for i := range ts {
+				out[i] = topicWithSize{TopicSummary: ts[i], LogBytes: sizes[i]}
+			}
+			return printJSON(c.App.Writer, map[string]any{"topics": out})
+		}
+		t := newTable(c.App.Writer, "NAME", "PARTITIONS", "RF", "PARTITIONER", "SIZE")
+		for i, tp := range ts {
+			t.row(tp.Name, itoa(tp.Partitions), itoa(tp.ReplicationFactor), tp.Partitioner, humanBytes(sizes[i]))
+		}
+		return t.flush()
+	}
 	if wantJSON(c) {
 		return printJSON(c.App.Writer, wire.TopicList{Topics: ts})
 	}
@@ -148,6 +166,7 @@ func printTopic(c *cli.Context, tp *wire.Topic) error {
 	}
 	h.row("partitioner", part)
 	h.row("config", kvString(tp.Config))
+	h.row("size", sizeText(topicBytes(tp))+" (one replica of each partition)")
 	if err := h.flush(); err != nil {
 		return err
 	}
@@ -156,7 +175,7 @@ func printTopic(c *cli.Context, tp *wire.Topic) error {
 	for _, p := range tp.Partitions {
 		moving = moving || len(p.AddingReplicas)+len(p.RemovingReplicas) > 0
 	}
-	cols := []string{"PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW", "STATE"}
+	cols := []string{"PARTITION", "LEADER", "REPLICAS", "ISR", "EPOCH", "LOG-START", "LOG-END", "HW", "SIZE", "STATE"}
 	if moving {
 		cols = append(cols, "ADDING", "REMOVING")
 	}
@@ -170,7 +189,7 @@ func printTopic(c *cli.Context, tp *wire.Topic) error {
 		if len(p.Lost) > 0 {
 			state += " (lost data: " + joinInts(p.Lost) + ")"
 		}
-		row := []string{itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark), state}
+		row := []string{itoa(p.Index), leader, joinInts(p.Replicas), joinInts(p.ISR), itoa(p.LeaderEpoch), itoa(p.LogStart), itoa(p.LogEnd), itoa(p.HighWatermark), humanBytes(p.LogBytes), state}
 		if moving {
 			row = append(row, joinInts(p.AddingReplicas), joinInts(p.RemovingReplicas))
 		}
@@ -239,6 +258,11 @@ func topicDelete(c *cli.Context) error {
 		if !(errors.Is(err, client.ErrUnknownTopic) && c.Bool("if-exists")) {
 			return err
 		}
+		if wantJSON(c) {
+			return printJSON(c.App.Writer, map[string]string{"absent": name})
+		}
+		fmt.Fprintf(c.App.Writer, "topic %s does not exist: nothing deleted\n", name)
+		return nil
 	}
 	if wantJSON(c) {
 		return printJSON(c.App.Writer, map[string]string{"deleted": name})

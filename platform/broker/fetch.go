@@ -117,6 +117,8 @@ type PartitionInfo struct {
 	// ReplicaLogEnds, on a leader, is each follower's log end offset as
 	// its last fetch reported it (-1 before its first fetch).
 	ReplicaLogEnds map[int32]int64 `json:",omitempty"`
+	// LogBytes is the size of the replica's log on disk (storage.Log.Size).
+	LogBytes int64
 }
 
 // PartitionInfo returns the state of the local replica of topic/partition.
@@ -130,7 +132,7 @@ func (b *Broker) PartitionInfo(topic string, partition int32) (PartitionInfo, er
 		return PartitionInfo{}, err
 	}
 	return PartitionInfo{Topic: topic, Partition: partition, Leader: p.isLeader(),
-		ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}, ReplicaLogEnds: p.followerLEOs()}, nil
+		ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}, ReplicaLogEnds: p.followerLEOs(), LogBytes: p.logBytes()}, nil
 }
 
 // Partitions returns the state of every local replica, appended to dst.
@@ -148,7 +150,7 @@ func (b *Broker) Partitions(dst []PartitionInfo) []PartitionInfo {
 				continue
 			}
 			dst = append(dst, PartitionInfo{Topic: name, Partition: int32(i), Leader: p.isLeader(),
-				ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}, ReplicaLogEnds: p.followerLEOs()})
+				ReadInfo: ReadInfo{LogStart: start, LogEnd: end, HighWatermark: hw}, ReplicaLogEnds: p.followerLEOs(), LogBytes: p.logBytes()})
 		}
 	}
 	return dst

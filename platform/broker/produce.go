@@ -47,6 +47,9 @@ type ProduceRequest struct {
 	// (splitIdempotent), and a partition that already wrote its share
 	// answers the original offsets instead of writing it again.
 	Producer *Producer
+	// Partition, if set, sends every record to this partition: the
+	// topic's partitioner is not asked. Out of range: ErrUnknownPartition.
+	Partition *int32
 }
 
 // ProducerForwarder is a Forwarder that can carry an idempotent
@@ -85,17 +88,23 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 		return results, err
 	}
 	cfg := t.meta.Config
-	for i := range req.Records {
-		if n := req.Records[i].Size(); n > cfg.MaxMessageBytes {
-			return results, &RecordError{Index: i, Err: fmt.Errorf("%d bytes, topic %s allows %d (max.message.bytes): %w",
-				n, req.Topic, cfg.MaxMessageBytes, ErrRecordTooLarge)}
-		}
+	if err := validateRecords(req.Topic, req.Records, cfg.MaxMessageBytes); err != nil {
+		return results, err
 	}
 
 	n := len(t.meta.Partitions)
 	s := getSplit(len(req.Records))
 	defer s.release()
-	if q == nil || !splitIdempotent(t.meta.Partitioner, q.Producer, req.Records, n, s.parts) {
+	switch {
+	case req.Partition != nil:
+		p := *req.Partition
+		if p < 0 || int(p) >= n {
+			return results, fmt.Errorf("topic %s has %d partitions, not %d: %w", req.Topic, n, p, ErrUnknownPartition)
+		}
+		for i := range s.parts {
+			s.parts[i] = p
+		}
+	case q == nil || !splitIdempotent(t.meta.Partitioner, q.Producer, req.Records, n, s.parts):
 		part, err := t.part.get(ctx, b.Cluster())
 		if err != nil {
 			return results, err
@@ -108,6 +117,9 @@ func (b *Broker) Produce(ctx context.Context, req ProduceRequest, results []Prod
 		if p < 0 || int(p) >= n {
 			return results, &RecordError{Index: i, Err: fmt.Errorf("topic %s: partitioner chose partition %d of %d: %w", req.Topic, p, n, ErrPartitioner)}
 		}
+	}
+	if err := checkShares(req.Topic, req.Records, s.parts); err != nil {
+		return results, err
 	}
 	s.group(req.Records, n)
 
@@ -270,11 +282,11 @@ func (b *Broker) ProducePartitionAs(ctx context.Context, topicName string, index
 		return -1, err
 	}
 	cfg := t.meta.Config
-	for i := range recs {
-		if n := recs[i].Size(); n > cfg.MaxMessageBytes {
-			return -1, &RecordError{Index: i, Err: fmt.Errorf("%d bytes, topic %s allows %d (max.message.bytes): %w",
-				n, topicName, cfg.MaxMessageBytes, ErrRecordTooLarge)}
-		}
+	if err := validateRecords(topicName, recs, cfg.MaxMessageBytes); err != nil {
+		return -1, err
+	}
+	if err := checkShare(topicName, index, recs); err != nil {
+		return -1, err
 	}
 	if int32(t.meta.Partitions[index].Leader) != b.cfg.NodeID {
 		return -1, b.notLeader(t, index, nil)

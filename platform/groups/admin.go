@@ -139,7 +139,10 @@ func (c *Coordinator) Describe(ctx context.Context, group string) (Description, 
 			if err != nil {
 				return Description{}, fmt.Errorf("describe group %s: %w", group, err)
 			}
-			po := PartitionOffset{Topic: t, Partition: p, Committed: -1, LogStart: start, LogEnd: end, Lag: end - start}
+			// Nothing committed: the members' position is unknown (a
+			// member that started at latest is at the end), so no lag is
+			// claimed; Committed -1 says so.
+			po := PartitionOffset{Topic: t, Partition: p, Committed: -1, LogStart: start, LogEnd: end}
 			if v, ok := committed[t][p]; ok {
 				po.Committed = v.Offset
 				po.Lag = max(end-max(v.Offset, start), 0)
@@ -159,12 +162,13 @@ const (
 	ResetLatest                         // the high watermark
 	ResetOffset                         // a given offset (clamped to the log)
 	ResetTimestamp                      // the first record at or after a time
+	ResetShift                          // the committed offset moved by Value (clamped to the log)
 )
 
 // ResetTo is a target position for ResetOffsets.
 type ResetTo struct {
 	Kind  ResetKind
-	Value int64 // the offset, or the timestamp in ms
+	Value int64 // the offset, the timestamp in ms, or the shift
 }
 
 // ParseResetTo reads "earliest", "latest", an offset ("42") or
@@ -193,6 +197,17 @@ func ParseResetTo(s string) (ResetTo, error) {
 // when partitions is empty). It is refused with ErrGroupNotEmpty while the
 // group has members.
 func (c *Coordinator) ResetOffsets(ctx context.Context, group, topic string, to ResetTo, partitions []int32) ([]PartitionOffset, error) {
+	return c.resetOffsets(ctx, group, topic, to, partitions, true)
+}
+
+// PlanResetOffsets computes what ResetOffsets would commit, with the same
+// rules, and commits nothing (a dry run). It does not require the group
+// to be empty.
+func (c *Coordinator) PlanResetOffsets(ctx context.Context, group, topic string, to ResetTo, partitions []int32) ([]PartitionOffset, error) {
+	return c.resetOffsets(ctx, group, topic, to, partitions, false)
+}
+
+func (c *Coordinator) resetOffsets(ctx context.Context, group, topic string, to ResetTo, partitions []int32, write bool) ([]PartitionOffset, error) {
 	if group == "" || topic == "" {
 		return nil, fmt.Errorf("%w: reset-offsets needs a group and a topic", ErrInvalidRequest)
 	}
@@ -207,6 +222,12 @@ func (c *Coordinator) ResetOffsets(ctx context.Context, group, topic string, to 
 		for p := int32(0); p < n; p++ {
 			partitions = append(partitions, p)
 		}
+	}
+	var current map[int32]Committed
+	if to.Kind == ResetShift {
+		c.mu.Lock()
+		current = c.committedFor(group, topic)
+		c.mu.Unlock()
 	}
 	vals := map[OffsetKey]Committed{}
 	var out []PartitionOffset
@@ -231,11 +252,20 @@ func (c *Coordinator) ResetOffsets(ctx context.Context, group, topic string, to 
 			if off, err = c.cfg.Log.OffsetForTimestamp(ctx, topic, p, to.Value); err != nil {
 				return nil, fmt.Errorf("reset offsets of group %s: %w", group, err)
 			}
+		case ResetShift:
+			cur, ok := current[p]
+			if !ok {
+				return nil, fmt.Errorf("%w: group %s has no committed offset in %s partition %d to shift (reset it to an offset first)", ErrInvalidRequest, group, topic, p)
+			}
+			off = shiftOffset(cur.Offset, to.Value, start, end)
 		default:
 			return nil, fmt.Errorf("%w: reset target %+v", ErrInvalidRequest, to)
 		}
 		vals[OffsetKey{group, topic, p}] = Committed{Offset: off, Timestamp: now}
 		out = append(out, PartitionOffset{Topic: topic, Partition: p, Committed: off, LogStart: start, LogEnd: end, Lag: end - off})
+	}
+	if !write {
+		return out, nil
 	}
 	e, err := c.lockEmptyGroup(group)
 	if err != nil {
@@ -246,6 +276,17 @@ func (c *Coordinator) ResetOffsets(ctx context.Context, group, topic string, to 
 		return nil, err
 	}
 	return out, nil
+}
+
+// shiftOffset is cur+delta clamped to [start, end], without overflow.
+func shiftOffset(cur, delta, start, end int64) int64 {
+	switch {
+	case delta > 0 && cur > end-delta:
+		return end
+	case delta < 0 && cur < start-delta:
+		return start
+	}
+	return min(max(cur+delta, start), end)
 }
 
 // Delete removes a group's committed offsets (tombstones in

@@ -122,6 +122,7 @@ func TestCoordinatorCommitsFencingAndReload(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := newMemLog()
 		log.createTopic("orders", 2)
+		log.fill("orders", 50) // commits below go up to 30
 		c := newTestCoordinator(t, log)
 		ctx := context.Background()
 		a, err := c.Join(ctx, JoinRequest{Group: "g", Topic: "orders"})

@@ -26,6 +26,9 @@ var (
 	// ErrInvalidRequest: a malformed argument (empty group name, negative
 	// offset, partition out of range, ...).
 	ErrInvalidRequest = errors.New("invalid request")
+	// ErrOffsetOutOfRange: a commit of an offset past the partition's
+	// high watermark.
+	ErrOffsetOutOfRange = errors.New("offset out of range")
 	// ErrNotStarted: the coordinator has not loaded committed offsets yet.
 	ErrNotStarted = errors.New("coordinator not started")
 	// ErrClosed: the coordinator is closed.

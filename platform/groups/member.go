@@ -202,7 +202,33 @@ func (m *Member) Commit(ctx context.Context, gen int32, offsets []CommitOffset) 
 	c.mu.Unlock()
 	vals := make(map[OffsetKey]Committed, len(offsets))
 	for _, o := range offsets {
-		vals[OffsetKey{m.group, m.topic, o.Partition}] = Committed{Offset: o.Offset, Metadata: o.Metadata, Timestamp: now}
+		off, err := c.checkCommitOffset(ctx, m.topic, o.Partition, o.Offset)
+		if err != nil {
+			return err
+		}
+		vals[OffsetKey{m.group, m.topic, o.Partition}] = Committed{Offset: off, Metadata: o.Metadata, Timestamp: now}
 	}
 	return c.writeOffsets(ctx, m.group, vals)
+}
+
+// checkCommitOffset applies the range rule of commits: an offset past the
+// partition's high watermark is refused (ErrOffsetOutOfRange: the group
+// would silently skip the records written up to it), and one below the log
+// start is raised to the start (retention removed those records; the
+// group's position is the first record still there). Either way the
+// committed offset lies in [log start, high watermark].
+func (c *Coordinator) checkCommitOffset(ctx context.Context, topic string, p int32, off int64) (int64, error) {
+	start, end, err := c.cfg.Log.Bounds(ctx, topic, p)
+	if err != nil {
+		return 0, fmt.Errorf("commit offset of %s-%d: %w", topic, p, err)
+	}
+	return commitOffsetInRange(topic, p, off, start, end)
+}
+
+// commitOffsetInRange is the rule of checkCommitOffset on known bounds.
+func commitOffsetInRange(topic string, p int32, off, start, end int64) (int64, error) {
+	if off > end {
+		return 0, fmt.Errorf("%w: commit offset %d of %s-%d is past the high watermark %d (log [%d, %d])", ErrOffsetOutOfRange, off, topic, p, end, start, end)
+	}
+	return max(off, start), nil
 }

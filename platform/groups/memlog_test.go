@@ -34,6 +34,18 @@ func (l *memLog) createTopic(name string, partitions int) {
 	}
 }
 
+// fill appends n empty records to every partition of topic, so that
+// commits up to offset n are in range.
+func (l *memLog) fill(topic string, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range l.topics[topic] {
+		for j := 0; j < n; j++ {
+			l.topics[topic][i] = append(l.topics[topic][i], record.Record{})
+		}
+	}
+}
+
 func (l *memLog) CreateInternalTopic(_ context.Context, topic string, partitions int) error {
 	l.createTopic(topic, partitions)
 	l.mu.Lock()

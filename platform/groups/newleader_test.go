@@ -58,6 +58,7 @@ func TestNewLeaderLoadsOnlyItsWholeCommittedLog(t *testing.T) {
 		ctx := context.Background()
 		base := newMemLog()
 		base.createTopic("orders", 1)
+		base.fill("orders", 10) // commits below go up to 9
 		c := newTestCoordinator(t, base)
 		m, err := c.Join(ctx, JoinRequest{Group: "g", Topic: "orders"})
 		if err != nil {

@@ -92,6 +92,11 @@ var routeAccess = map[string]access{
 	wire.RouteOffsets:       {resource: meta.ResourceTopic, param: "topic", op: meta.OperationDescribe},
 	wire.RouteCluster:       {resource: meta.ResourceCluster, op: meta.OperationDescribe},
 	wire.RouteHealth:        {public: true},
+	// Probes (a kubelet or load balancer has no token) and the build
+	// running are open, as /healthz is.
+	wire.RouteLive:    {public: true},
+	wire.RouteReady:   {public: true},
+	wire.RouteVersion: {public: true},
 	// Cluster administration (admin.go): moving leaders and replicas and
 	// changing the quorum are cluster-wide acts; growing a topic alters it.
 	wire.RouteElectLeaders:          {resource: meta.ResourceCluster, op: meta.OperationAlter},

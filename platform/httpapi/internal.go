@@ -171,7 +171,9 @@ func (s *Server) forwardedProduce(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.metrics.prodRecords.WithLabelValues(topic).Add(float64(len(sc.recs)))
+	// Not counted in sluice_produce_records_total: the node the client
+	// sent the request to counted these records, and a cluster-wide sum
+	// must count each record once.
 	writeJSON(w, http.StatusOK, ForwardResult{BaseOffset: base})
 }
 

@@ -41,12 +41,12 @@ func newMetrics(reg *prometheus.Registry, b *broker.Broker) (*metrics, error) {
 		}, []string{"route"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "sluice_http_request_duration_seconds",
-			Help:    "Time to answer an HTTP request, by route pattern (long-polls included).",
+			Help:    "Time to answer an HTTP request, by route pattern (fetch long-poll waits included; WebSocket sessions excluded).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route"}),
 		prodRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_produce_records_total",
-			Help: "Records appended through produce requests, by topic.",
+			Help: "Records of successful produce requests answered by this node, by topic (each record counted once in the cluster: not again on the leader it was forwarded to).",
 		}, []string{"topic"}),
 		prodBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sluice_produce_bytes_total",
@@ -90,7 +90,11 @@ func (m *metrics) instrument(route string, h http.Handler) http.Handler {
 		defer inFlight.Dec()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r)
-		lat.Observe(time.Since(start).Seconds())
+		// A WebSocket session (101) lasts as long as the client stays:
+		// its length is not an answer time and would swamp the histogram.
+		if sw.status != http.StatusSwitchingProtocols {
+			lat.Observe(time.Since(start).Seconds())
+		}
 		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 	})
 }

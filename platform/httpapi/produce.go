@@ -66,6 +66,15 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	var partition *int32
+	if v := q.Get(wire.ParamPartition); v != "" {
+		p, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || p < 0 {
+			s.writeError(w, r, badRequest("%s %q: want a partition number >= 0", wire.ParamPartition, v))
+			return
+		}
+		partition = wire.Ptr(int32(p))
+	}
 	if s.cfg.Broker == nil {
 		s.writeError(w, r, &broker.NotLeaderError{Topic: topic, Partition: -1, LeaderID: -1, Reason: "this node has no broker role"})
 		return
@@ -111,7 +120,7 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	preq := broker.ProduceRequest{Topic: topic, Records: sc.recs, Acks: acks, Timeout: timeout, Producer: prod}
+	preq := broker.ProduceRequest{Topic: topic, Records: sc.recs, Acks: acks, Timeout: timeout, Producer: prod, Partition: partition}
 	binaryAnswer := mediaType(r.Header.Get("Accept")) == wire.MediaTypeResults
 	if acks == broker.AcksNone {
 		s.produceNoAcks(w, r, preq, len(body), binaryAnswer)

@@ -176,6 +176,9 @@ func New(cfg Config) (*Server, error) {
 	s.Handle(wire.RouteCluster, http.HandlerFunc(s.cluster))
 	s.Handle(wire.RouteHealth, http.HandlerFunc(s.health))
 	s.Handle(wire.RouteMetrics, m.handler())
+	if err := s.registerOps(); err != nil {
+		return nil, fmt.Errorf("httpapi: %w", err)
+	}
 	s.registerInternal()
 	s.registerAuthAdmin()
 	s.registerAdmin()

@@ -238,7 +238,7 @@ func (s *Server) topicAnswer(ctx context.Context, t *meta.Topic) wire.Topic {
 			ISR:            nodeIDs(p.ISR),
 			LeaderEpoch:    p.LeaderEpoch,
 			PartitionEpoch: p.PartitionEpoch,
-			LogStart:       -1, LogEnd: -1, HighWatermark: -1,
+			LogStart:       -1, LogEnd: -1, HighWatermark: -1, LogBytes: -1,
 			State: p.State(),
 		}
 		if len(p.Lost) > 0 {
@@ -251,6 +251,7 @@ func (s *Server) topicAnswer(ctx context.Context, t *meta.Topic) wire.Topic {
 		case s.cfg.Broker != nil && int32(p.Leader) == s.cfg.NodeID:
 			if info, err := s.cfg.Broker.PartitionInfo(t.Name, p.Index); err == nil {
 				wp.LogStart, wp.LogEnd, wp.HighWatermark = info.LogStart, info.LogEnd, info.HighWatermark
+				wp.LogBytes = info.LogBytes
 			}
 		case p.Leader != meta.NoLeader:
 			remote[p.Leader] = true
@@ -299,6 +300,7 @@ func (s *Server) fillFromLeaders(ctx context.Context, topic string, leaders map[
 		p := &parts[info.Partition]
 		if p.LogEnd == -1 {
 			p.LogStart, p.LogEnd, p.HighWatermark = info.LogStart, info.LogEnd, info.HighWatermark
+			p.LogBytes = info.LogBytes
 		}
 	}
 }

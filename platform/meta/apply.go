@@ -21,7 +21,9 @@ func Apply(c *Cluster, index uint64, cmd Command, now time.Time) (*Cluster, Resu
 	}
 	a := &applier{old: c, index: index, now: now}
 	if err := a.apply(cmd); err != nil {
-		return c, Result{Version: c.Version}, fmt.Errorf("%s: %w", cmd.Op, err)
+		// Not prefixed with cmd.Op: the message reaches API clients, and
+		// the error already names what it is about (topic "x": ...).
+		return c, Result{Version: c.Version}, err
 	}
 	if a.next == nil {
 		a.res.Version = c.Version

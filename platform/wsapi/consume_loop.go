@@ -213,7 +213,7 @@ func (c *consumer) startOffset(p int32) (int64, error) {
 			return 0, err
 		}
 		if ok {
-			return v.Offset, nil
+			return h.clampCommitted(ctx, c.params.topic, p, v.Offset)
 		}
 	}
 	at := OffsetLatest
@@ -232,6 +232,24 @@ func (c *consumer) startOffset(p int32) (int64, error) {
 		return 0, fmt.Errorf("start offset of %s/%d: %w", c.params.topic, p, err)
 	}
 	return off, nil
+}
+
+// clampCommitted moves a committed offset into the partition's log
+// [log start, high watermark]: below the start (retention removed the
+// records) the member starts at the start; above the high watermark (an
+// offset committed before commits were checked, or a log truncated since)
+// at the high watermark. The assigned frame then names the offset the
+// member really starts at.
+func (h *Handler) clampCommitted(ctx context.Context, topic string, p int32, off int64) (int64, error) {
+	start, err := h.cfg.Broker.ListOffset(ctx, topic, p, OffsetEarliest)
+	if err != nil {
+		return 0, fmt.Errorf("start offset of %s/%d: %w", topic, p, err)
+	}
+	end, err := h.cfg.Broker.ListOffset(ctx, topic, p, OffsetLatest)
+	if err != nil {
+		return 0, fmt.Errorf("start offset of %s/%d: %w", topic, p, err)
+	}
+	return min(max(off, start), end), nil
 }
 
 // revoke stops serving partitions at once (dropping what was buffered)

@@ -44,6 +44,7 @@ var codeTable = []struct {
 	{groups.ErrInconsistentAssignor, wire.CodeInvalidRequest},
 	{groups.ErrUnknownAssignor, wire.CodeInvalidRequest},
 	{groups.ErrInvalidRequest, wire.CodeInvalidRequest},
+	{groups.ErrOffsetOutOfRange, wire.CodeOffsetOutOfRange},
 	{groups.ErrNotStarted, wire.CodeTimeout},
 	{groups.ErrClosed, wire.CodeShuttingDown},
 	{groups.ErrNotCoordinator, wire.CodeNotLeader},

@@ -137,12 +137,25 @@ func (h *Handler) resetOffsets(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, fmt.Errorf("%w: reset-offsets body: %w", errBadRequest, err))
 		return
 	}
-	to, err := groups.ParseResetTo(req.To)
-	if err != nil {
-		h.writeError(w, err)
+	var to groups.ResetTo
+	switch {
+	case req.ShiftBy != nil && req.To != "":
+		h.writeError(w, fmt.Errorf("%w: reset-offsets: give to or shift_by, not both", errBadRequest))
 		return
+	case req.ShiftBy != nil:
+		to = groups.ResetTo{Kind: groups.ResetShift, Value: *req.ShiftBy}
+	default:
+		var err error
+		if to, err = groups.ParseResetTo(req.To); err != nil {
+			h.writeError(w, err)
+			return
+		}
 	}
-	offs, err := h.cfg.Groups.ResetOffsets(ctx, r.PathValue("group"), req.Topic, to, req.Partitions)
+	reset := h.cfg.Groups.ResetOffsets
+	if req.DryRun {
+		reset = h.cfg.Groups.PlanResetOffsets
+	}
+	offs, err := reset(ctx, r.PathValue("group"), req.Topic, to, req.Partitions)
 	if err != nil {
 		h.writeError(w, err)
 		return

@@ -62,6 +62,9 @@ type ProduceOptions struct {
 	// Timeout is how long acks=all may wait on the server (timeout_ms);
 	// zero means the server's default (30 s).
 	Timeout time.Duration
+	// Partition, if set, sends every record to this partition instead of
+	// the topic partitioner's choice (ErrUnknownPartition out of range).
+	Partition *int32
 	// Idempotent, if set, makes the request idempotent: the broker
 	// writes each of its records at most once however often it is sent
 	// with the same fields (docs/api.md). Producer sets it by default.
@@ -148,6 +151,9 @@ func (c *Client) produceBody(ctx context.Context, topic string, body []byte, n i
 		acks = AcksAll
 	}
 	q := url.Values{wire.ParamAcks: {string(acks)}}
+	if opts.Partition != nil {
+		q.Set(wire.ParamPartition, strconv.FormatInt(int64(*opts.Partition), 10))
+	}
 	if id := opts.Idempotent; id != nil {
 		q.Set(wire.ParamProducerID, strconv.FormatInt(id.ProducerID, 10))
 		q.Set(wire.ParamProducerEpoch, strconv.FormatInt(int64(id.Epoch), 10))

@@ -13,6 +13,9 @@ import (
 type ProducerConfig struct {
 	// Acks for every request; default AcksAll.
 	Acks Acks
+	// Partition, if set, sends every record of this producer to that
+	// partition of its topic instead of the partitioner's choice.
+	Partition *int32
 	// Linger is how long a batch waits for more records before it is sent
 	// (default 5 ms). A batch is sent earlier when it is full. With a
 	// negative Linger a batch is ready at once; records still collect into
@@ -167,7 +170,7 @@ func (c *Client) NewProducer(cfg ProducerConfig) *Producer {
 	p := &Producer{
 		c:          c,
 		cfg:        cfg,
-		opts:       ProduceOptions{Acks: cfg.Acks, Timeout: cfg.Timeout},
+		opts:       ProduceOptions{Acks: cfg.Acks, Timeout: cfg.Timeout, Partition: cfg.Partition},
 		policy:     cfg.policy(c.retry),
 		tokens:     make(chan struct{}, cfg.MaxBuffered),
 		slots:      make(chan struct{}, cfg.MaxInFlight),

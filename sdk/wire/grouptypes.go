@@ -69,11 +69,20 @@ type GroupOffset struct {
 // with group_not_empty while the group has members.
 type ResetOffsetsRequest struct {
 	Topic      string  `json:"topic"`
-	To         string  `json:"to"`
+	To         string  `json:"to,omitempty"`
 	Partitions []int32 `json:"partitions,omitempty"`
+	// ShiftBy, instead of To, moves each partition's committed offset by
+	// this many (negative: back), clamped to the log; a partition without
+	// a committed offset is refused.
+	ShiftBy *int64 `json:"shift_by,omitempty"`
+	// DryRun computes and answers the offsets without committing them
+	// (allowed while the group has members).
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // ResetOffsetsResponse lists the offsets now committed.
 type ResetOffsetsResponse struct {
 	Offsets []GroupOffset `json:"offsets"`
+	// DryRun: the offsets were computed, not committed.
+	DryRun bool `json:"dry_run,omitempty"`
 }

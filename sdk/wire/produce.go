@@ -22,6 +22,9 @@ const (
 const (
 	ParamAcks      = "acks"       // "0" | "1" | "all"; default "all"
 	ParamTimeoutMs = "timeout_ms" // how long acks=all may wait; default 30000
+	// ParamPartition sends every record of the request to this partition
+	// instead of the topic's partitioner's choice.
+	ParamPartition = "partition"
 	// DefaultProduceTimeoutMs is timeout_ms when absent.
 	DefaultProduceTimeoutMs = 30000
 

@@ -153,4 +153,7 @@ type Partition struct {
 	// and those being removed).
 	AddingReplicas   []int32 `json:"adding_replicas,omitempty"`
 	RemovingReplicas []int32 `json:"removing_replicas,omitempty"`
+	// LogBytes is the size on disk of the leader's log of the partition
+	// (one replica); -1 when the leader did not answer.
+	LogBytes int64 `json:"log_bytes"`
 }
