@@ -48,10 +48,9 @@ const (
 // state (existence, epochs, alive brokers) and again what becomes a path.
 // The error wraps meta.ErrInvalidRequest (or meta.ErrInvalidConfig).
 func CheckCommand(cmd *meta.Command) error {
-	if err := checkCommand(cmd); err != nil {
-		return fmt.Errorf("%s: %w", cmd.Op, err)
-	}
-	return nil
+	// The error names what is wrong in the user's terms (a topic name, a
+	// partition count); the op is an internal name and stays out of it.
+	return checkCommand(cmd)
 }
 
 func checkCommand(cmd *meta.Command) error {
