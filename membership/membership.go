@@ -209,6 +209,9 @@ func serfConfig(cfg Config, log *slog.Logger) (*serf.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("serf advertise address %q: %w", cfg.AdvertiseAddr, err)
 		}
+		if ah, err = advertiseIP(ah); err != nil {
+			return nil, fmt.Errorf("serf advertise address %q: %w", cfg.AdvertiseAddr, err)
+		}
 		ml.AdvertiseAddr, ml.AdvertisePort = ah, ap
 	}
 	setDur(&ml.ProbeInterval, cfg.ProbeInterval)
@@ -248,6 +251,39 @@ func setDur(dst *time.Duration, v time.Duration) {
 		*dst = v
 	}
 }
+
+// advertiseIP returns host when it is an IP address, else the address it
+// resolves to (IPv4 first): memberlist gossips an IP, while a node may
+// advertise a DNS name (a compose service, a Kubernetes pod name) for its
+// other addresses. A name that does not resolve yet (a pod whose DNS
+// record is not published) is retried for up to advertiseResolveWait.
+func advertiseIP(host string) (string, error) {
+	if net.ParseIP(host) != nil {
+		return host, nil
+	}
+	deadline := time.Now().Add(advertiseResolveWait)
+	for {
+		ips, err := net.DefaultResolver.LookupIP(context.Background(), "ip", host)
+		if err == nil && len(ips) > 0 {
+			for _, ip := range ips {
+				if ip.To4() != nil {
+					return ip.String(), nil
+				}
+			}
+			return ips[0].String(), nil
+		}
+		if time.Now().After(deadline) {
+			if err == nil {
+				err = fmt.Errorf("%s resolves to no address", host)
+			}
+			return "", err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// advertiseResolveWait bounds advertiseIP's retries.
+var advertiseResolveWait = 30 * time.Second
 
 func splitHostPort(addr string) (string, int, error) {
 	host, ps, err := net.SplitHostPort(addr)

@@ -170,3 +170,20 @@ func TestBadBindAddr(t *testing.T) {
 		t.Fatal("bad bind address accepted")
 	}
 }
+
+// TestAdvertiseHostName: a DNS name as the serf advertise address is
+// resolved to an IP (memberlist only gossips IPs); an IP is kept.
+func TestAdvertiseHostName(t *testing.T) {
+	for in, want := range map[string]string{"localhost": "127.0.0.1", "10.1.2.3": "10.1.2.3", "::1": "::1"} {
+		got, err := advertiseIP(in)
+		if err != nil || got != want {
+			t.Errorf("advertiseIP(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	old := advertiseResolveWait
+	advertiseResolveWait = 0
+	defer func() { advertiseResolveWait = old }()
+	if got, err := advertiseIP("no-such-host.invalid"); err == nil {
+		t.Errorf("advertiseIP(no-such-host.invalid) = %q, want an error", got)
+	}
+}
