@@ -35,12 +35,14 @@ import (
 
 const (
 	// fuelPerNs is the loop iterations budgeted per nanosecond of time
-	// left (a tight loop runs 1 to 2 per nanosecond on current machines).
-	fuelPerNs = 4
+	// left: several times what the tightest loop runs (an instrumented
+	// loop checks its budget at most a few times per nanosecond), so the
+	// budget ends a call only when the watchdog could not.
+	fuelPerNs = 16
 	// maxFuel is the largest budget the 32-bit fuel global holds.
 	maxFuel = math.MaxUint32
 	// refillEvery is how often a long call's budget is topped up; well
-	// under maxFuel/fuelPerNs (about 1.07 s).
+	// under maxFuel/fuelPerNs (about 268 ms).
 	refillEvery = 100 * time.Millisecond
 	// rezeroEvery is how often the watchdog repeats its zeroing of the
 	// fuel until the interrupted call returns.

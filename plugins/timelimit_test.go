@@ -18,8 +18,8 @@ func TestFuelFor(t *testing.T) {
 		{0, 1},
 		{time.Nanosecond, fuelPerNs},
 		{time.Millisecond, fuelPerNs * 1e6},
-		{time.Second, fuelPerNs * 1e9},
-		{2 * time.Second, maxFuel},
+		{100 * time.Millisecond, fuelPerNs * 1e8},
+		{time.Second, maxFuel},
 		{time.Minute, maxFuel},
 	} {
 		if got := fuelFor(c.d); got != c.want {
