@@ -38,8 +38,15 @@ func serverArgs(n *node, join []string) []string {
 		"--raft-addr", n.raftAddr,
 		"--serf-addr", n.serfAddr,
 		"--bootstrap-expect", strconv.Itoa(n.bootstrapExpect),
+		"--cluster-addr", n.clusterAddr,
 		"--cluster-name", n.cluster.name,
 		"--log-level", "info",
+		// The secure setup users run: node-to-node mutual TLS and gossip
+		// encryption from the TLS directory TestMain wrote, and client
+		// authentication (on by default) with one bootstrap admin token
+		// every node knows, which the harness's clients present.
+		"--tls-dir", tlsDir,
+		"--bootstrap-admin-token-file", adminTokenFile,
 	}
 	if n.advertise != "" {
 		args = append(args, "--advertise-addr", n.advertise)
@@ -59,6 +66,9 @@ type node struct {
 	httpAddr string // listen addresses, which the test's clients use
 	raftAddr string
 	serfAddr string
+	// clusterAddr is the node-to-node API (mutual TLS): replica fetch,
+	// forwarded produce, metadata proposals.
+	clusterAddr string
 	// advertise is the host other nodes reach this one at: the fabric's
 	// address in front of it; empty when nodes talk directly.
 	advertise string
@@ -165,7 +175,7 @@ func (c *cluster) newNode(bootstrapExpect int) *node {
 	for _, n := range c.all() {
 		id = max(id, n.id+1)
 	}
-	ports := freePorts(t, 3)
+	ports := freePorts(t, 4) // http, raft, serf, cluster
 	host := "127.0.0.1"
 	n := &node{
 		cluster:         c,
@@ -183,6 +193,7 @@ func (c *cluster) newNode(bootstrapExpect int) *node {
 	n.httpAddr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
 	n.raftAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
 	n.serfAddr = net.JoinHostPort(host, strconv.Itoa(ports[2]))
+	n.clusterAddr = net.JoinHostPort(host, strconv.Itoa(ports[3]))
 	return n
 }
 
@@ -331,9 +342,13 @@ func (n *node) stop(timeout time.Duration) {
 func (n *node) url() string { return "http://" + n.httpAddr }
 
 // client returns an API client of this node with a short request timeout,
-// so a paused node costs a caller seconds, not minutes.
+// so a paused node costs a caller seconds, not minutes. It presents the
+// bootstrap admin's token and makes one attempt per call (no client
+// retries): the harness records every attempt and does its own retrying,
+// to a node of its choice.
 func (n *node) client(timeout time.Duration) *client.Client {
-	cl, err := client.New(n.url(), client.WithRequestTimeout(timeout))
+	cl, err := client.New(n.url(), client.WithRequestTimeout(timeout),
+		client.WithToken(adminToken), client.WithDeliveryTimeout(0))
 	if err != nil {
 		panic(err) // the address is ours and well formed
 	}

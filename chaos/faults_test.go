@@ -48,12 +48,7 @@ var faults = []fault{
 // long suite reports them without failing. Delete an entry once its fix
 // is in main and the fault passes
 // `SLUICE_CHAOS_STRICT=1 go test -tags chaos ./chaos/`.
-var awaitingFix = map[string]string{
-	"disk-loss-fast":         "replica identity (directory id, broker epoch): followers truncate to the empty newcomer",
-	"disk-loss-slow":         "replica identity; __consumer_offsets with RF 1 loses committed offsets",
-	"corrupt-partition-file": "corruption isolation: a damaged bbolt file stops the whole node",
-	"corrupt-metadata-file":  "checksummed metadata: a flipped bit in raft.db is applied",
-}
+var awaitingFix = map[string]string{}
 
 // shortFaults run in the default suite, one after another on one
 // cluster: the most important kinds. Those still in awaitingFix are left
