@@ -41,11 +41,16 @@ func serverArgs(n *node, join []string) []string {
 		"--cluster-addr", n.clusterAddr,
 		"--cluster-name", n.cluster.name,
 		"--log-level", "info",
-		// The secure setup users run: node-to-node mutual TLS and gossip
-		// encryption from the TLS directory TestMain wrote, and client
-		// authentication (on by default) with one bootstrap admin token
-		// every node knows, which the harness's clients present.
+		// The secure setup users run (docs/security.md): node-to-node
+		// mutual TLS and gossip encryption from the TLS directory TestMain
+		// wrote; the client listener on TLS with the node's certificate
+		// (one cluster CA for nodes and clients); client authentication
+		// (on by default) with one bootstrap admin token every node
+		// knows, which the harness's clients present.
 		"--tls-dir", tlsDir,
+		"--tls-cert", filepath.Join(tlsDir, fmt.Sprintf("node-%d.crt", n.id)),
+		"--tls-key", filepath.Join(tlsDir, fmt.Sprintf("node-%d.key", n.id)),
+		"--tls-client-ca", filepath.Join(tlsDir, "ca.crt"),
 		"--bootstrap-admin-token-file", adminTokenFile,
 	}
 	if n.advertise != "" {
@@ -339,7 +344,7 @@ func (n *node) stop(timeout time.Duration) {
 	n.mu.Unlock()
 }
 
-func (n *node) url() string { return "http://" + n.httpAddr }
+func (n *node) url() string { return "https://" + n.httpAddr }
 
 // client returns an API client of this node with a short request timeout,
 // so a paused node costs a caller seconds, not minutes. It presents the
@@ -348,7 +353,7 @@ func (n *node) url() string { return "http://" + n.httpAddr }
 // to a node of its choice.
 func (n *node) client(timeout time.Duration) *client.Client {
 	cl, err := client.New(n.url(), client.WithRequestTimeout(timeout),
-		client.WithToken(adminToken), client.WithDeliveryTimeout(0))
+		client.WithTLSConfig(clientTLS), client.WithToken(adminToken), client.WithDeliveryTimeout(0))
 	if err != nil {
 		panic(err) // the address is ours and well formed
 	}
@@ -376,7 +381,7 @@ func (n *node) healthy() error {
 	if !n.running() {
 		return fmt.Errorf("node %d is down (see %s)", n.id, n.logPath)
 	}
-	hc := &http.Client{Timeout: 2 * time.Second}
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS, DisableKeepAlives: true}}
 	resp, err := hc.Get(n.url() + "/healthz")
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.id, err)

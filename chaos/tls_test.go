@@ -1,12 +1,15 @@
 package chaos
 
 import (
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/sluicehq/sluice/sdk/client"
 )
 
 // The secure setup of every harness cluster, made once per test binary by
@@ -17,6 +20,7 @@ import (
 // authentication creates the admin with it; adminToken is that token,
 // which every client of the harness presents.
 var (
+	clientTLS      *tls.Config // trusts the cluster CA
 	tlsDir         string
 	adminTokenFile string
 	adminToken     string
@@ -51,6 +55,11 @@ func writeSecurity(bin, dir string) error {
 			return err
 		}
 	}
+	cfg, err := client.TLSFiles{CAFile: filepath.Join(tlsDir, "ca.crt")}.Config()
+	if err != nil {
+		return err
+	}
+	clientTLS = cfg
 	// `sluice user gen-token` prints the token alone on stdout.
 	cmd := exec.Command(bin, "user", "gen-token")
 	out, err := cmd.Output()

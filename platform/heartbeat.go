@@ -16,7 +16,8 @@ import (
 
 // heartbeats sends the broker's heartbeats to the active controller: the
 // local one when it leads, else the one a not_controller answer names
-// (over the internal heartbeat route). A broker-only node asks the
+// (over the internal heartbeat route, on that node's cluster listener:
+// /internal/ routes are served there only). A broker-only node asks the
 // controllers serf shows.
 type heartbeats struct {
 	n *Node
@@ -49,15 +50,15 @@ func (h *heartbeats) observe(ctx context.Context, hb meta.Heartbeat, primary str
 	hb.Observe = true
 	var wg sync.WaitGroup
 	for _, m := range n.members.Members() {
-		if m.Status != membership.StatusAlive || !m.HasRole(RoleController) || m.HTTPAddr == "" ||
-			m.ID == n.cfg.NodeID || m.HTTPAddr == primary {
+		if m.Status != membership.StatusAlive || !m.HasRole(RoleController) || m.ClusterAddr == "" ||
+			m.ID == n.cfg.NodeID || m.ClusterAddr == primary {
 			continue
 		}
 		wg.Add(1)
 		go func(addr string) {
 			defer wg.Done()
 			_, _ = n.peer.Heartbeat(ctx, addr, hb) // best effort: the active controller already has it
-		}(m.HTTPAddr)
+		}(m.ClusterAddr)
 	}
 	wg.Wait() // (the local controller, if any, saw the heartbeat in sendActive)
 }
@@ -69,9 +70,9 @@ func (h *heartbeats) sendActive(ctx context.Context, hb meta.Heartbeat) (meta.He
 	if n.controller != nil {
 		reply, err := n.controller.Heartbeat(ctx, hb)
 		var nc *controller.NotControllerError
-		if errors.As(err, &nc) && nc.LeaderHTTPAddr != "" {
-			reply, err = n.peer.Heartbeat(ctx, nc.LeaderHTTPAddr, hb)
-			return reply, nc.LeaderHTTPAddr, err
+		if errors.As(err, &nc) && nc.LeaderClusterAddr != "" {
+			reply, err = n.peer.Heartbeat(ctx, nc.LeaderClusterAddr, hb)
+			return reply, nc.LeaderClusterAddr, err
 		}
 		return reply, "", err
 	}
@@ -85,9 +86,13 @@ func (h *heartbeats) sendActive(ctx context.Context, hb meta.Heartbeat) (meta.He
 	}
 	reply, err := n.peer.Heartbeat(ctx, addr, hb)
 	var we *wire.Error
-	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderAddr != "" && we.Details.LeaderAddr != addr {
-		reply, err = n.peer.Heartbeat(ctx, we.Details.LeaderAddr, hb)
-		return reply, we.Details.LeaderAddr, err
+	// A not_controller answer names the active controller's HTTP
+	// address; its cluster address is what serf shows for its id.
+	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderID != nil {
+		if leader := remote.clusterAddrOf(*we.Details.LeaderID); leader != "" && leader != addr {
+			reply, err = n.peer.Heartbeat(ctx, leader, hb)
+			return reply, leader, err
+		}
 	}
 	if err != nil {
 		remote.failed()
