@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -381,16 +382,26 @@ func (n *node) healthy() error {
 	if !n.running() {
 		return fmt.Errorf("node %d is down (see %s)", n.id, n.logPath)
 	}
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS, DisableKeepAlives: true}}
-	resp, err := hc.Get(n.url() + "/healthz")
+	code, body, err := n.healthz()
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.id, err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("node %d: healthz %d", n.id, resp.StatusCode)
+	if code != http.StatusOK {
+		return fmt.Errorf("node %d: healthz %d %s", n.id, code, body)
 	}
 	return nil
+}
+
+// healthz is one GET /healthz: the status and the body.
+func (n *node) healthz() (int, string, error) {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS, DisableKeepAlives: true}}
+	resp, err := hc.Get(n.url() + "/healthz")
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, strings.TrimSpace(string(b)), nil
 }
 
 // live are the nodes running and not paused.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -242,7 +244,12 @@ func corruptPartitionFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int
 }
 
 // corruptMetadataFile stops a controller that is not the active one,
-// flips bytes in its raft log (controller/raft.db) and restarts it.
+// flips bytes in its raft log (controller/raft.db) and restarts it. The
+// heal is the operator's recovery of docs/controller.md ("Integrity"):
+// when the node reports controller_halted (its controller refused a
+// damaged entry) or does not come up, its controller data is removed and
+// it is restarted, so that it receives the log from the quorum again. A
+// flip that hit no entry (free pages) leaves a healthy node: nothing to do.
 func corruptMetadataFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int32, error) {
 	ctrl, err := c.controllerLeader()
 	if err != nil {
@@ -263,7 +270,39 @@ func corruptMetadataFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int3
 	}
 	t.Logf("corrupt-metadata-file: flipped 32 bytes of %s", path)
 	n.start(t)
-	return nil, n.id, nil
+	return func() {
+		status := "healthy"
+		err := poll(30*time.Second, func() error {
+			if !n.running() {
+				status = "down"
+				return nil
+			}
+			code, body, err := n.healthz()
+			switch {
+			case err != nil:
+				return err
+			case code == http.StatusOK:
+				return nil
+			case strings.Contains(body, "controller_halted"):
+				status = "controller_halted"
+				return nil
+			}
+			return fmt.Errorf("healthz %d %s", code, body)
+		})
+		if err != nil {
+			status = err.Error()
+		}
+		t.Logf("corrupt-metadata-file: node %d after the restart: %s", n.id, status)
+		if status == "healthy" {
+			return
+		}
+		n.kill()
+		if err := os.RemoveAll(filepath.Join(n.dir, "controller")); err != nil {
+			t.Logf("corrupt-metadata-file: %v", err)
+		}
+		t.Logf("corrupt-metadata-file: removed node %d's controller data, restarting it", n.id)
+		n.start(t)
+	}, n.id, nil
 }
 
 // flipBytes inverts n random bytes of path at or past offset from.
