@@ -30,6 +30,14 @@ func (h *heartbeats) send(ctx context.Context, hb meta.Heartbeat) (meta.Heartbea
 	if h.paused.Load() {
 		return meta.HeartbeatReply{}, errors.New("heartbeats paused")
 	}
+	if c := h.n.controller; c != nil {
+		// This node's metadata stopped at a damaged entry: no heartbeat
+		// (not even observe ones), so that its session expires and the
+		// active controller fences this broker (controller.Heartbeat).
+		if err := c.Halted(); err != nil {
+			return meta.HeartbeatReply{}, fmt.Errorf("no heartbeats from a node whose controller halted: %w", err)
+		}
+	}
 	reply, primary, err := h.sendActive(ctx, hb)
 	h.observe(ctx, hb, primary)
 	return reply, err
