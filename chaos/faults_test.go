@@ -240,7 +240,13 @@ func corruptPartitionFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int
 	}
 	t.Logf("corrupt-partition-file: flipped 32 bytes of %s", files[0])
 	n.start(t)
-	return nil, n.id, nil
+	return func() {
+		// What the node made of it, for the log: the broker moves a file
+		// it finds damaged aside (<file>.damaged-<ns>) and rebuilds the
+		// replica; a flip in pages nothing reads goes unnoticed.
+		aside, _ := filepath.Glob(files[0] + ".damaged-*")
+		t.Logf("corrupt-partition-file: node %d running %v, damaged files moved aside: %d", n.id, n.running(), len(aside))
+	}, n.id, nil
 }
 
 // corruptMetadataFile stops a controller that is not the active one,
@@ -293,6 +299,9 @@ func corruptMetadataFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int3
 			status = err.Error()
 		}
 		t.Logf("corrupt-metadata-file: node %d after the restart: %s", n.id, status)
+		if status == "down" {
+			t.Logf("corrupt-metadata-file: node %d's last words: %s", n.id, lastLines(n.logPath, 3))
+		}
 		if status == "healthy" {
 			return
 		}
@@ -303,6 +312,19 @@ func corruptMetadataFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int3
 		t.Logf("corrupt-metadata-file: removed node %d's controller data, restarting it", n.id)
 		n.start(t)
 	}, n.id, nil
+}
+
+// lastLines returns the last n lines of the file at path, joined by " | ".
+func lastLines(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
 }
 
 // flipBytes inverts n random bytes of path at or past offset from.
