@@ -300,7 +300,7 @@ func corruptMetadataFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int3
 		}
 		t.Logf("corrupt-metadata-file: node %d after the restart: %s", n.id, status)
 		if status == "down" {
-			t.Logf("corrupt-metadata-file: node %d's last words: %s", n.id, lastLines(n.logPath, 3))
+			t.Logf("corrupt-metadata-file: node %d's last words: %s", n.id, lastWords(n.logPath))
 		}
 		if status == "healthy" {
 			return
@@ -314,17 +314,23 @@ func corruptMetadataFile(t testing.TB, c *cluster, rng *rand.Rand) (func(), int3
 	}, n.id, nil
 }
 
-// lastLines returns the last n lines of the file at path, joined by " | ".
-func lastLines(path string, n int) string {
+// lastWords returns how the process at path's log ended: from its last
+// "panic:" line, the panic and the first frames (up to 16 lines), else the
+// last 3 lines; joined by " | ".
+func lastWords(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	from := max(len(lines)-3, 0)
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "panic:") {
+			from = i
+			break
+		}
 	}
-	return strings.Join(lines, " | ")
+	return strings.Join(lines[from:min(len(lines), from+16)], " | ")
 }
 
 // flipBytes inverts n random bytes of path at or past offset from.
