@@ -157,7 +157,7 @@ func (c *Controller) open() error {
 	if err := raft.ValidateConfig(rc); err != nil {
 		return fmt.Errorf("raft config: %w", err)
 	}
-	r, err := raft.NewRaft(rc, c.fsm, logs, guarded, snaps, trans)
+	r, err := newRaft(path, rc, c.fsm, logs, guarded, snaps, trans)
 	if err != nil {
 		if rerr := c.fsm.lastRestoreErr(); rerr != nil {
 			return fmt.Errorf("start raft: %w: %w", err, rerr)

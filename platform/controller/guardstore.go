@@ -37,6 +37,15 @@ func openRaftStore(path string) (store *raftboltdb.BoltStore, err error) {
 	})
 }
 
+// newRaft is raft.NewRaft, which panics when the last entry of the log
+// cannot be read back (not found, or not decodable: a damaged raft.db);
+// that panic becomes an error wrapping ErrCorruptMetadata.
+func newRaft(path string, rc *raft.Config, fsm raft.FSM, logs raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore, trans raft.Transport) (r *raft.Raft, err error) {
+	g := &guardedStore{path: path}
+	defer g.guard(&err)()
+	return raft.NewRaft(rc, fsm, logs, stable, snaps, trans)
+}
+
 // guard turns a panic (or a memory fault, via debug.SetPanicOnFault) on
 // this goroutine into *err. Use as `defer s.guard(&err)()`.
 func (s *guardedStore) guard(err *error) func() {

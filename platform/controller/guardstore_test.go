@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/sluicehq/sluice/platform/meta"
+	"go.etcd.io/bbolt"
 )
 
 // panickingStore is a raft store whose every call panics, as bbolt does on
@@ -89,6 +90,54 @@ func TestDamagedRaftFileFailsStartWithoutPanic(t *testing.T) {
 	if err == nil {
 		_ = c.Close()
 		t.Fatal("Start succeeded on a damaged raft.db")
+	}
+	if !errors.Is(err, ErrCorruptMetadata) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Start: %v; want ErrCorruptMetadata naming %s", err, path)
+	}
+}
+
+// TestUndecodableEntryFailsStartWithoutPanic: raft panics in NewRaft when
+// it cannot read back an entry between its snapshot and its last one
+// (scanning for configuration changes); with the first entry's bytes
+// replaced by garbage in the real raft.db, Start returns an error wrapping
+// ErrCorruptMetadata instead.
+func TestUndecodableEntryFailsStartWithoutPanic(t *testing.T) {
+	dir := t.TempDir()
+	c := startSingle(t, dir, nil)
+	ctx := ctxT(t, 10*time.Second)
+	if _, err := c.RegisterBroker(ctx, meta.Broker{ID: 1, HTTPAddr: "127.0.0.1:8080"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "raft.db")
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("logs"))
+		if b == nil {
+			return errors.New("no logs bucket")
+		}
+		k, _ := b.Cursor().First()
+		if k == nil {
+			return errors.New("empty log")
+		}
+		return b.Put(k, []byte{0xc1, 0xc1, 0xc1}) // not msgpack
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastConfig(1, dir, freeAddr(t))
+	cfg.Bootstrap = true
+	c, err = Start(context.Background(), cfg)
+	if err == nil {
+		_ = c.Close()
+		t.Fatal("Start succeeded with an undecodable entry")
 	}
 	if !errors.Is(err, ErrCorruptMetadata) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("Start: %v; want ErrCorruptMetadata naming %s", err, path)
