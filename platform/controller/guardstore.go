@@ -53,7 +53,7 @@ func (s *guardedStore) guard(err *error) func() {
 	return func() {
 		debug.SetPanicOnFault(prev)
 		if r := recover(); r != nil {
-			*err = fmt.Errorf("raft log %s: %w: bbolt: %v", s.path, ErrCorruptMetadata, r)
+			*err = fmt.Errorf("raft log %s: %w: recovered panic: %v", s.path, ErrCorruptMetadata, r)
 		}
 	}
 }
