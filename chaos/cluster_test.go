@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -38,8 +39,20 @@ func serverArgs(n *node, join []string) []string {
 		"--raft-addr", n.raftAddr,
 		"--serf-addr", n.serfAddr,
 		"--bootstrap-expect", strconv.Itoa(n.bootstrapExpect),
+		"--cluster-addr", n.clusterAddr,
 		"--cluster-name", n.cluster.name,
 		"--log-level", "info",
+		// The secure setup users run (docs/security.md): node-to-node
+		// mutual TLS and gossip encryption from the TLS directory TestMain
+		// wrote; the client listener on TLS with the node's certificate
+		// (one cluster CA for nodes and clients); client authentication
+		// (on by default) with one bootstrap admin token every node
+		// knows, which the harness's clients present.
+		"--tls-dir", tlsDir,
+		"--tls-cert", filepath.Join(tlsDir, fmt.Sprintf("node-%d.crt", n.id)),
+		"--tls-key", filepath.Join(tlsDir, fmt.Sprintf("node-%d.key", n.id)),
+		"--tls-client-ca", filepath.Join(tlsDir, "ca.crt"),
+		"--bootstrap-admin-token-file", adminTokenFile,
 	}
 	if n.advertise != "" {
 		args = append(args, "--advertise-addr", n.advertise)
@@ -59,6 +72,9 @@ type node struct {
 	httpAddr string // listen addresses, which the test's clients use
 	raftAddr string
 	serfAddr string
+	// clusterAddr is the node-to-node API (mutual TLS): replica fetch,
+	// forwarded produce, metadata proposals.
+	clusterAddr string
 	// advertise is the host other nodes reach this one at: the fabric's
 	// address in front of it; empty when nodes talk directly.
 	advertise string
@@ -165,7 +181,7 @@ func (c *cluster) newNode(bootstrapExpect int) *node {
 	for _, n := range c.all() {
 		id = max(id, n.id+1)
 	}
-	ports := freePorts(t, 3)
+	ports := freePorts(t, 4) // http, raft, serf, cluster
 	host := "127.0.0.1"
 	n := &node{
 		cluster:         c,
@@ -183,6 +199,7 @@ func (c *cluster) newNode(bootstrapExpect int) *node {
 	n.httpAddr = net.JoinHostPort(host, strconv.Itoa(ports[0]))
 	n.raftAddr = net.JoinHostPort(host, strconv.Itoa(ports[1]))
 	n.serfAddr = net.JoinHostPort(host, strconv.Itoa(ports[2]))
+	n.clusterAddr = net.JoinHostPort(host, strconv.Itoa(ports[3]))
 	return n
 }
 
@@ -328,12 +345,16 @@ func (n *node) stop(timeout time.Duration) {
 	n.mu.Unlock()
 }
 
-func (n *node) url() string { return "http://" + n.httpAddr }
+func (n *node) url() string { return "https://" + n.httpAddr }
 
 // client returns an API client of this node with a short request timeout,
-// so a paused node costs a caller seconds, not minutes.
+// so a paused node costs a caller seconds, not minutes. It presents the
+// bootstrap admin's token and makes one attempt per call (no client
+// retries): the harness records every attempt and does its own retrying,
+// to a node of its choice.
 func (n *node) client(timeout time.Duration) *client.Client {
-	cl, err := client.New(n.url(), client.WithRequestTimeout(timeout))
+	cl, err := client.New(n.url(), client.WithRequestTimeout(timeout),
+		client.WithTLSConfig(clientTLS), client.WithToken(adminToken), client.WithDeliveryTimeout(0))
 	if err != nil {
 		panic(err) // the address is ours and well formed
 	}
@@ -361,16 +382,26 @@ func (n *node) healthy() error {
 	if !n.running() {
 		return fmt.Errorf("node %d is down (see %s)", n.id, n.logPath)
 	}
-	hc := &http.Client{Timeout: 2 * time.Second}
-	resp, err := hc.Get(n.url() + "/healthz")
+	code, body, err := n.healthz()
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.id, err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("node %d: healthz %d", n.id, resp.StatusCode)
+	if code != http.StatusOK {
+		return fmt.Errorf("node %d: healthz %d %s", n.id, code, body)
 	}
 	return nil
+}
+
+// healthz is one GET /healthz: the status and the body.
+func (n *node) healthz() (int, string, error) {
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: clientTLS, DisableKeepAlives: true}}
+	resp, err := hc.Get(n.url() + "/healthz")
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, strings.TrimSpace(string(b)), nil
 }
 
 // live are the nodes running and not paused.

@@ -51,6 +51,10 @@ func TestMain(m *testing.M) {
 		if testing.Verbose() {
 			fmt.Printf("built %s in %v\n", bin, time.Since(start).Round(time.Millisecond))
 		}
+		if err := writeSecurity(bin, dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		sluiceBin = bin
 		return m.Run()
 	}()

@@ -33,6 +33,16 @@ func TestClassify(t *testing.T) {
 		{"not the leader", api(wire.CodeNotLeader, "chaos-0 is led by node 2, not 1: not the leader for partition"), Failed},
 		{"leadership lost while waiting", api(wire.CodeNotLeader, "chaos-0: leadership lost before offset 9 was committed: not the leader for partition"), Indeterminate},
 		{"log closed in the append", api(wire.CodeNotLeader, "append to chaos-0: log closed"), Indeterminate},
+		{"broker closing", api(wire.CodeNotLeader, "chaos-0: broker closed"), Indeterminate},
+		{"node not ready", api(wire.CodeUnavailable, "node 2 has not caught up with the metadata"), Failed},
+		{"leader not dialled", api(wire.CodeUnavailable, "leader unreachable: node 2 at https://x: dial tcp: connection refused"), Failed},
+		{"forward cut after sending", api(wire.CodeTimeout, "forward failed: node 2 at https://x: EOF"), Indeterminate},
+		{"overloaded", api(wire.CodeOverloaded, "in-flight body limit"), Failed},
+		{"stale sequence", api(wire.CodeOutOfOrderSequence, "sequence 4 below 8"), Failed},
+		{"no token", api(wire.CodeUnauthenticated, "no credential"), Failed},
+		{"denied", api(wire.CodeForbidden, "admin may not write"), Failed},
+		{"quota", api(wire.CodeQuotaExceeded, "partitions per node"), Failed},
+		{"body too slow", api(wire.CodeRequestTimeout, "body read timeout"), Failed},
 	}
 	for _, tc := range cases {
 		if got := classify(tc.err); got != tc.want {

@@ -72,27 +72,36 @@ func keysFor(n int) [][]byte {
 	return keys
 }
 
-// classify maps a produce error to what it says about the write. Only
-// errors the server gives before anything is appended count as Failed;
-// not_leader and not_enough_replicas are also given after an append
-// ("leadership lost before offset N was committed", "... after append"),
-// so those messages, timeouts, internal errors and cut connections are
-// Indeterminate.
+// classify maps a produce error to what it says about the write (the
+// harness's clients make one attempt per call, so the error is that
+// attempt's). Failed: the server cannot have appended it. That is a
+// connection never made, and the codes wire.Code.NothingWritten and the
+// API define as writing nothing: unknown_topic, unknown_partition,
+// record_too_large, invalid_request, not_controller, unavailable (a node
+// not ready, a leader it could not dial), overloaded,
+// out_of_order_sequence, forbidden, unauthenticated, quota_exceeded,
+// request_timeout (the body never arrived). not_leader and
+// not_enough_replicas are also given after an append, as per-record
+// results ("leadership lost before offset N was committed", an append
+// on a closed broker or log; "... after append"), so those messages,
+// timeouts, internal errors and cut connections are Indeterminate.
 func classify(err error) Outcome {
 	if err == nil {
 		return Acked
 	}
-	if errors.Is(err, client.ErrUnavailable) {
-		return Failed // the connection to the node was never made
-	}
 	var ae *client.APIError
 	if !errors.As(err, &ae) {
+		if errors.Is(err, client.ErrUnavailable) {
+			return Failed // the connection to the node was never made
+		}
 		return Indeterminate
 	}
 	msg := ae.Message
 	switch ae.Code {
 	case wire.CodeUnknownTopic, wire.CodeUnknownPartition, wire.CodeRecordTooLarge,
-		wire.CodeInvalidRequest, wire.CodeNotController:
+		wire.CodeInvalidRequest, wire.CodeNotController, wire.CodeUnavailable,
+		wire.CodeOverloaded, wire.CodeOutOfOrderSequence, wire.CodeForbidden,
+		wire.CodeUnauthenticated, wire.CodeQuotaExceeded, wire.CodeRequestTimeout:
 		return Failed
 	case wire.CodeNotEnoughReplicas:
 		if strings.Contains(msg, "after append") {

@@ -16,7 +16,8 @@ import (
 
 // heartbeats sends the broker's heartbeats to the active controller: the
 // local one when it leads, else the one a not_controller answer names
-// (over the internal heartbeat route). A broker-only node asks the
+// (over the internal heartbeat route, on that node's cluster listener:
+// /internal/ routes are served there only). A broker-only node asks the
 // controllers serf shows.
 type heartbeats struct {
 	n *Node
@@ -28,6 +29,14 @@ type heartbeats struct {
 func (h *heartbeats) send(ctx context.Context, hb meta.Heartbeat) (meta.HeartbeatReply, error) {
 	if h.paused.Load() {
 		return meta.HeartbeatReply{}, errors.New("heartbeats paused")
+	}
+	if c := h.n.controller; c != nil {
+		// This node's metadata stopped at a damaged entry: no heartbeat
+		// (not even observe ones), so that its session expires and the
+		// active controller fences this broker (controller.Heartbeat).
+		if err := c.Halted(); err != nil {
+			return meta.HeartbeatReply{}, fmt.Errorf("no heartbeats from a node whose controller halted: %w", err)
+		}
 	}
 	reply, primary, err := h.sendActive(ctx, hb)
 	h.observe(ctx, hb, primary)
@@ -85,10 +94,10 @@ func (h *heartbeats) sendActive(ctx context.Context, hb meta.Heartbeat) (meta.He
 	}
 	reply, err := n.peer.Heartbeat(ctx, addr, hb)
 	var we *wire.Error
+	// A not_controller answer names the active controller's HTTP
+	// address; its cluster address is what serf shows for its id.
 	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderID != nil {
-		// The answer names the leader by id (and its public address):
-		// heartbeats go to its cluster listener, which gossip names.
-		if leader, ok := n.clusterAddrOf(*we.Details.LeaderID); ok && leader != addr {
+		if leader := remote.clusterAddrOf(*we.Details.LeaderID); leader != "" && leader != addr {
 			reply, err = n.peer.Heartbeat(ctx, leader, hb)
 			return reply, leader, err
 		}
@@ -124,13 +133,3 @@ func (n *Node) Kill() error {
 	return n.Close()
 }
 
-// clusterAddrOf is the cluster-listener base URL of node id as serf
-// knows it.
-func (n *Node) clusterAddrOf(id int32) (string, bool) {
-	for _, m := range n.members.Members() {
-		if m.ID == id && m.ClusterAddr != "" {
-			return m.ClusterAddr, true
-		}
-	}
-	return "", false
-}

@@ -18,11 +18,9 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"go.etcd.io/bbolt"
 
 	"github.com/sluicehq/sluice/membership"
 	"github.com/sluicehq/sluice/platform/clusternet"
@@ -112,15 +110,14 @@ func Start(ctx context.Context, cfg Config) (*Controller, error) {
 func (c *Controller) open() error {
 	cfg := c.cfg
 	hlog := newRaftLogger(cfg.Logger)
-	store, err := raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(cfg.DataDir, "raft.db"),
-		BoltOptions: &bbolt.Options{Timeout: 5 * time.Second},
-	})
+	path := filepath.Join(cfg.DataDir, "raft.db")
+	store, err := openRaftStore(path)
 	if err != nil {
 		return fmt.Errorf("open raft log %s: %w", cfg.DataDir, err)
 	}
 	c.store = store
-	logs, err := raft.NewLogCache(512, store)
+	guarded := &guardedStore{path: path, logs: store, stable: store}
+	logs, err := raft.NewLogCache(512, guarded)
 	if err != nil {
 		return fmt.Errorf("raft log cache: %w", err)
 	}
@@ -160,7 +157,7 @@ func (c *Controller) open() error {
 	if err := raft.ValidateConfig(rc); err != nil {
 		return fmt.Errorf("raft config: %w", err)
 	}
-	r, err := raft.NewRaft(rc, c.fsm, logs, store, snaps, trans)
+	r, err := newRaft(path, rc, c.fsm, logs, guarded, snaps, trans)
 	if err != nil {
 		if rerr := c.fsm.lastRestoreErr(); rerr != nil {
 			return fmt.Errorf("start raft: %w: %w", err, rerr)

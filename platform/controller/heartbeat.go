@@ -34,10 +34,19 @@ func (c *Controller) SessionTimeout() time.Duration { return c.cfg.BrokerSession
 // commits what it changes: the first or a new directory id (a new one
 // makes every replica of the broker a new one, see meta.RegisterBroker),
 // or a fenced broker coming back. Other controllers answer a
-// *NotControllerError.
+// *NotControllerError, except a halted one (Halted), which refuses every
+// heartbeat with its halt error: its node's broker follows the metadata
+// that stopped at the damaged entry, so it must not be kept alive through
+// this node (a not_controller answer would send the heartbeat on to the
+// active controller); its session expires and the active controller fences
+// it, moving its leaderships and ISR memberships to brokers that see the
+// current metadata.
 func (c *Controller) Heartbeat(ctx context.Context, hb meta.Heartbeat) (meta.HeartbeatReply, error) {
 	if hb.DirID == "" || hb.Broker < 0 {
 		return meta.HeartbeatReply{}, fmt.Errorf("heartbeat of broker %d: directory id required: %w", hb.Broker, meta.ErrInvalidRequest)
+	}
+	if err := c.Halted(); err != nil {
+		return meta.HeartbeatReply{}, fmt.Errorf("heartbeat of broker %d: %w", hb.Broker, err)
 	}
 	c.seen.beat(hb.Broker, c.cfg.Now())
 	if !c.IsLeader() {

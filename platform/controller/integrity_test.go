@@ -241,4 +241,14 @@ func TestFlippedBitInRaftLogHaltsController(t *testing.T) {
 		t.Fatalf("propose on a halted controller: %v", err)
 	}
 	waitFor(t, 10*time.Second, "raft stopped", func() bool { return c.raft.State() == raft.Shutdown })
+	// Heartbeats, active or observe, are refused with the halt error, not
+	// answered not_controller: the node's broker must not be kept alive
+	// through a node whose metadata stopped.
+	for _, observe := range []bool{false, true} {
+		_, err := c.Heartbeat(ctx, meta.Heartbeat{Broker: 1, DirID: "d1", Observe: observe})
+		var nc *NotControllerError
+		if !errors.Is(err, ErrCorruptMetadata) || errors.As(err, &nc) {
+			t.Fatalf("heartbeat (observe %v) on a halted controller: %v; want the halt error", observe, err)
+		}
+	}
 }

@@ -115,7 +115,10 @@ func New(addr string, opts ...Option) (*Client, error) {
 		o(c)
 	}
 	if c.tls != nil && c.ownHTTP {
-		tr.TLSClientConfig = c.tls
+		// A copy: the transport writes to its configuration (HTTP/2's
+		// NextProtos) on first use, and one configuration is commonly
+		// shared by many clients (and by this one's WebSocket dialer).
+		tr.TLSClientConfig = c.tls.Clone()
 	}
 	return c, nil
 }
