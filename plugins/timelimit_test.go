@@ -36,10 +36,31 @@ func TestFuelFor(t *testing.T) {
 // machine may be late to interrupt, and that is what the message is for).
 var measuredRE = regexp.MustCompile(`interrupted after ([0-9.]+[µmn]?s) \(limit ([0-9.]+[µmn]?s)\)`)
 
+// oneBudget is how long one full 32-bit budget lasts at fuelPerNs.
+const oneBudget = time.Duration(maxFuel / fuelPerNs)
+
+// earlyRE matches the error of a call the budget ended before its limit.
+var earlyRE = regexp.MustCompile(`stopped after ([0-9.]+[a-zµ]+), before its limit`)
+
 func checkMeasured(t *testing.T, err error, limit time.Duration, took time.Duration) {
 	t.Helper()
 	if !errors.Is(err, ErrTimeout) || !errors.Is(err, ErrPluginFailed) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	if limit > oneBudget {
+		// Past one 32-bit budget the refill timer must run; a garbage
+		// collection waiting for the Wasm code to return keeps it from
+		// running, and the budget may end the call first (docs/plugin-abi.md,
+		// "Limits"). Then the error must say so, with the measured time,
+		// no earlier than one full budget of the fastest loop.
+		if m := earlyRE.FindStringSubmatch(err.Error()); m != nil {
+			got, perr := time.ParseDuration(m[1])
+			if perr != nil || got < oneBudget/4 || got > took+time.Millisecond {
+				t.Fatalf("err = %q: early stop reports %v (call took %v)", err, got, took)
+			}
+			t.Logf("budget ended the call before its limit (a collection held the refill): %v", err)
+			return
+		}
 	}
 	m := measuredRE.FindStringSubmatch(err.Error())
 	if m == nil {
@@ -84,7 +105,7 @@ func TestCallTimeLimitAcrossRange(t *testing.T) {
 				t.Fatalf("err = %q, want it to name the plugin", err)
 			}
 			checkMeasured(t, err, limit, took)
-			if took < limit {
+			if took < limit && !earlyRE.MatchString(err.Error()) {
 				t.Fatalf("call returned after %v, before its limit %v", took, limit)
 			}
 		})
@@ -104,7 +125,7 @@ func TestStartupTimeLimitAcrossRange(t *testing.T) {
 			start := time.Now()
 			_, err := h.Partitioner(context.Background(), Module{Name: "spin", Version: 1, Wasm: buildWAT(t, "testdata/startloop.wat")}, nil)
 			took := time.Since(start)
-			if err == nil || !strings.Contains(err.Error(), "start function") || !strings.Contains(err.Error(), "start-up interrupted") {
+			if err == nil || !strings.Contains(err.Error(), "start function") || !strings.Contains(err.Error(), "start-up ") {
 				t.Fatalf("err = %v, want a start-up timeout of the start function", err)
 			}
 			checkMeasured(t, err, limit, took)
