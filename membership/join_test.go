@@ -82,11 +82,12 @@ func TestBackoffJitterStaysInBounds(t *testing.T) {
 }
 
 // freeUDPTCPAddr returns a loopback address whose port is free for TCP and
-// UDP now, from a range no other package's tests use (5000-9000).
+// UDP now, from a range no other package's tests use (7000-9999; chaos
+// takes 4000-6999, testnode 10000-19999, the controller tests 20000-31999).
 func freeUDPTCPAddr(t *testing.T) string {
 	t.Helper()
 	for range 200 {
-		addr := "127.0.0.1:" + strconv.Itoa(5000+rand.IntN(4000))
+		addr := "127.0.0.1:" + strconv.Itoa(7000+rand.IntN(3000))
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			continue

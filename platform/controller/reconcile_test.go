@@ -42,7 +42,9 @@ func TestJoinModeAddsAndRemovesVoters(t *testing.T) {
 	if leader != first {
 		t.Fatalf("leader is node %d, want the bootstrapped node 1", leader.id)
 	}
-	waitFor(t, 15*time.Second, "three voters", func() bool { return len(voters(t, first.c)) == 3 })
+	// A generous deadline: voters are added once each has caught up, which
+	// on a loaded machine running every package at once takes a while.
+	waitFor(t, 45*time.Second, "three voters", func() bool { return len(voters(t, first.c)) == 3 })
 	ctx := ctxT(t, 20*time.Second)
 	waitMeta(t, first.c, 10*time.Second, "three brokers", func(md *meta.Cluster) bool { return aliveBrokers(md) == 3 })
 	if _, err := first.c.CreateTopic(ctx, meta.CreateTopic{Name: "t", ReplicationFactor: 3}); err != nil {
