@@ -193,7 +193,7 @@ func (f *fetcher) round() (req *ReplicaFetchRequest, items []fetchItem, backingO
 		if err != nil {
 			continue // closed or not replicable: the next apply drops it
 		}
-		rp := ReplicaFetchPartition{Topic: p.topic, Partition: p.index, LeaderEpoch: st.epoch, FetchOffset: leo, HighWatermark: hw, EpochQuery: -1}
+		rp := ReplicaFetchPartition{Topic: p.topic, Partition: p.index, LeaderEpoch: st.epoch, FetchOffset: leo, AckedOffset: leo, HighWatermark: hw, EpochQuery: -1}
 		if !st.checked {
 			if latest < 0 {
 				st.checked = true // nothing of any epoch to compare
@@ -212,6 +212,10 @@ func (f *fetcher) round() (req *ReplicaFetchRequest, items []fetchItem, backingO
 func (f *fetcher) run(ctx context.Context) {
 	defer close(f.done)
 	log := f.b.log.With("leader", f.leader)
+	if s, ok := f.b.cfg.Replicas.(ReplicaStreamer); ok && f.b.cfg.ReplicaStreaming {
+		f.runStreams(ctx, log, s)
+		return
+	}
 	for ctx.Err() == nil {
 		req, items, backingOff := f.round()
 		if len(items) == 0 {

@@ -160,13 +160,21 @@ func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxB
 		res.HighWatermark = p.hw.Load()
 		return fail(ErrCodeOutOfRange, &OffsetRangeError{Topic: p.topic, Partition: p.index, Offset: req.FetchOffset, LogStart: start, LogEnd: end})
 	}
-	advanced, err := p.repl.FollowerFetched(replica, req.FetchOffset, now)
-	if err == nil && advanced {
-		err = p.publishHW()
+	var advanced bool
+	if req.AckedOffset >= 0 {
+		if req.AckedOffset < start || req.AckedOffset > req.FetchOffset {
+			p.mu.Unlock()
+			res.HighWatermark = p.hw.Load()
+			return fail(ErrCodeOutOfRange, &OffsetRangeError{Topic: p.topic, Partition: p.index, Offset: req.AckedOffset, LogStart: start, LogEnd: req.FetchOffset})
+		}
+		advanced, err = p.repl.FollowerFetched(replica, req.AckedOffset, now)
+		if err == nil && advanced {
+			err = p.publishHW()
+		}
 	}
 	p.mu.Unlock()
 	if err != nil {
-		return fail(ErrCodeUnknown, fmt.Errorf("%s: follower %d at %d: %w", p, replica, req.FetchOffset, err))
+		return fail(ErrCodeUnknown, fmt.Errorf("%s: follower %d at %d: %w", p, replica, req.AckedOffset, err))
 	}
 	if advanced {
 		p.changed.Notify()
@@ -258,4 +266,35 @@ func (p *partition) isrChangeDue(now time.Time, lagMax time.Duration) ([]int32, 
 		return nil, false
 	}
 	return p.repl.ProposedISR(now, lagMax)
+}
+
+// recordFollower records a follower's reported log end offset off under
+// leader epoch epoch (a replication stream's position): as a fetch at off
+// would, without reading. A report for another epoch, or outside the
+// leader's log, is ignored (the follower's next fetch learns why).
+func (p *partition) recordFollower(replica, epoch int32, off int64, now time.Time) error {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	rl, err := p.replicaLog()
+	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	if !p.leader || p.epoch != epoch || off < rl.StartOffset() || off > rl.EndOffset() {
+		p.mu.Unlock()
+		return nil
+	}
+	advanced, err := p.repl.FollowerFetched(replica, off, now)
+	if err == nil && advanced {
+		err = p.publishHW()
+	}
+	p.mu.Unlock()
+	if advanced {
+		p.changed.Notify()
+		p.wake.Notify()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: follower %d at %d: %w", p, replica, off, err)
+	}
+	return nil
 }

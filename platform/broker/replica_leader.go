@@ -23,8 +23,12 @@ func (b *Broker) ReplicaFetch(ctx context.Context, req *ReplicaFetchRequest) (*R
 	wait := min(time.Duration(max(req.MaxWaitMs, 0))*time.Millisecond, MaxReplicaFetchWait)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	// Per-partition readiness: this fetch is woken by an append or an HW
+	// move on one of its own partitions only. It subscribes before the
+	// first look, so a change between a look and the wait is not missed.
+	woken := make(chan struct{}, 1)
+	defer b.subscribeReplicaFetch(req, woken)()
 	for {
-		woken := b.wake.Wait()
 		resp, news, kick, err := b.replicaFetchOnce(req)
 		if kick {
 			b.kickISR()
@@ -94,4 +98,53 @@ func (b *Broker) LocalBatches(topic string, partition int32, from int64, maxByte
 		return nil, err
 	}
 	return rl.ReadBatches(from, maxBytes, rl.EndOffset())
+}
+
+// subscribeReplicaFetch subscribes ch to the readiness of every partition
+// of req found here, and returns the unsubscribe.
+func (b *Broker) subscribeReplicaFetch(req *ReplicaFetchRequest, ch chan struct{}) func() {
+	subs := make([]*partition, 0, len(req.Partitions))
+	for i := range req.Partitions {
+		if _, p, err := b.partitionOf(req.Partitions[i].Topic, req.Partitions[i].Partition); err == nil {
+			p.wake.subscribe(ch)
+			subs = append(subs, p)
+		}
+	}
+	return func() {
+		for _, p := range subs {
+			p.wake.unsubscribe(ch)
+		}
+	}
+}
+
+// ReplicaPositions records a replication stream's positions of follower
+// replica (the stream's verified caller): each as that follower's LEO on
+// the partition, as a fetch at that offset would (which may move the HW
+// and let the follower join the ISR). Positions for partitions this
+// broker does not lead under that epoch are ignored.
+func (b *Broker) ReplicaPositions(replica int32, pos []ReplicaPosition) error {
+	now := time.Now()
+	kick := false
+	var errs []error
+	for i := range pos {
+		rp := &pos[i]
+		t, p, err := b.partitionOf(rp.Topic, rp.Partition)
+		if err != nil {
+			if errors.Is(err, ErrClosed) {
+				return err
+			}
+			continue
+		}
+		if err := p.recordFollower(replica, rp.LeaderEpoch, rp.Offset, now); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, changed := p.isrChangeDue(now, b.lagMax(t.meta.Config)); changed {
+			kick = true
+		}
+	}
+	if kick {
+		b.kickISR()
+	}
+	return errors.Join(errs...)
 }
