@@ -49,15 +49,15 @@ func (h *heartbeats) observe(ctx context.Context, hb meta.Heartbeat, primary str
 	hb.Observe = true
 	var wg sync.WaitGroup
 	for _, m := range n.members.Members() {
-		if m.Status != membership.StatusAlive || !m.HasRole(RoleController) || m.HTTPAddr == "" ||
-			m.ID == n.cfg.NodeID || m.HTTPAddr == primary {
+		if m.Status != membership.StatusAlive || !m.HasRole(RoleController) || m.ClusterAddr == "" ||
+			m.ID == n.cfg.NodeID || m.ClusterAddr == primary {
 			continue
 		}
 		wg.Add(1)
 		go func(addr string) {
 			defer wg.Done()
 			_, _ = n.peer.Heartbeat(ctx, addr, hb) // best effort: the active controller already has it
-		}(m.HTTPAddr)
+		}(m.ClusterAddr)
 	}
 	wg.Wait() // (the local controller, if any, saw the heartbeat in sendActive)
 }
@@ -69,9 +69,11 @@ func (h *heartbeats) sendActive(ctx context.Context, hb meta.Heartbeat) (meta.He
 	if n.controller != nil {
 		reply, err := n.controller.Heartbeat(ctx, hb)
 		var nc *controller.NotControllerError
-		if errors.As(err, &nc) && nc.LeaderHTTPAddr != "" {
-			reply, err = n.peer.Heartbeat(ctx, nc.LeaderHTTPAddr, hb)
-			return reply, nc.LeaderHTTPAddr, err
+		if errors.As(err, &nc) && nc.LeaderID != meta.NoLeader {
+			if addr := n.clusterAddrOf(int32(nc.LeaderID)); addr != "" {
+				reply, err = n.peer.Heartbeat(ctx, addr, hb)
+				return reply, addr, err
+			}
 		}
 		return reply, "", err
 	}
@@ -85,9 +87,11 @@ func (h *heartbeats) sendActive(ctx context.Context, hb meta.Heartbeat) (meta.He
 	}
 	reply, err := n.peer.Heartbeat(ctx, addr, hb)
 	var we *wire.Error
-	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderAddr != "" && we.Details.LeaderAddr != addr {
-		reply, err = n.peer.Heartbeat(ctx, we.Details.LeaderAddr, hb)
-		return reply, we.Details.LeaderAddr, err
+	if errors.As(err, &we) && we.Code == wire.CodeNotController && we.Details != nil && we.Details.LeaderID != nil && *we.Details.LeaderID >= 0 {
+		if leader := n.clusterAddrOf(*we.Details.LeaderID); leader != "" && leader != addr {
+			reply, err = n.peer.Heartbeat(ctx, leader, hb)
+			return reply, leader, err
+		}
 	}
 	if err != nil {
 		remote.failed()
@@ -118,4 +122,16 @@ func (n *Node) SetHeartbeatsPaused(paused bool) { n.hb.paused.Store(paused) }
 func (n *Node) Kill() error {
 	n.abrupt.Store(true)
 	return n.Close()
+}
+
+// clusterAddrOf is the cluster-listener base URL serf shows for node id
+// ("" when it is not alive or shows none): heartbeats are node-to-node
+// calls, served on the cluster listener only.
+func (n *Node) clusterAddrOf(id int32) string {
+	for _, m := range n.members.Members() {
+		if m.ID == id && m.Status == membership.StatusAlive {
+			return m.ClusterAddr
+		}
+	}
+	return ""
 }
