@@ -105,3 +105,10 @@ func (r *Replication) ProposalFailed() bool {
 	r.joining = nil
 	return r.advance()
 }
+
+// IsFollower reports whether replica is one of the partition's replicas
+// other than the leader.
+func (r *Replication) IsFollower(replica int32) bool {
+	_, ok := r.leo[replica]
+	return ok && replica != r.nodeID
+}

@@ -171,6 +171,8 @@ func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxB
 		if err == nil && advanced {
 			err = p.publishHW()
 		}
+	} else if !p.repl.IsFollower(replica) {
+		err = errNotAReplica(replica) // only replicas read the log's tail
 	}
 	p.mu.Unlock()
 	if err != nil {

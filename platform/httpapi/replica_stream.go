@@ -186,7 +186,10 @@ func (l *leaderStream) read(ctx context.Context, reqs chan<- *broker.ReplicaFetc
 }
 
 // OpenReplicaStream opens a replication stream to leader's cluster
-// listener; it implements broker.ReplicaStreamer.
+// listener; it implements broker.ReplicaStreamer. The stream is an
+// HTTP/1.1 upgrade over the peer client's transport (its mTLS identity);
+// the client must have no Timeout (which would make the upgraded
+// connection read-only). It lives until closed or until ctx ends.
 func (p *Peer) OpenReplicaStream(ctx context.Context, leader *meta.Broker) (broker.ReplicaStream, error) {
 	base, err := clusterAddr(leader)
 	if err != nil {
@@ -216,7 +219,7 @@ func (p *Peer) OpenReplicaStream(ctx context.Context, leader *meta.Broker) (brok
 	rwc, ok := resp.Body.(io.ReadWriteCloser)
 	if !ok {
 		resp.Body.Close()
-		return nil, fmt.Errorf("open replication stream to %s: the upgraded connection is not writable", u)
+		return nil, fmt.Errorf("open replication stream to %s: the upgraded connection is not writable (an http.Client with a Timeout cannot carry streams)", u)
 	}
 	st := &followerStream{rwc: rwc, rd: bufio.NewReaderSize(rwc, 64<<10), replica: p.NodeID}
 	st.watchdog = time.AfterFunc(time.Hour, func() { st.Close() })

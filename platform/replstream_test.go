@@ -1,0 +1,125 @@
+package platform_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/platform"
+	"github.com/sluicehq/sluice/platform/broker"
+	"github.com/sluicehq/sluice/platform/httpapi"
+	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/platform/testnode"
+	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// TestForgedReplicaStreamIsRefused is TestForgedReplicaFetchIsRefused on
+// the replication stream: the leader counts a stream's fetches and
+// positions only as the stream's verified caller. Node 3's certificate
+// fetching or reporting positions as node 2 ends the stream with a
+// forbidden error and leaves the HW where it was; node 3 fetching as
+// itself gets the partition's error. With node 2's own certificate, a
+// positions frame and then a fetch move the HW, each to the offset it
+// claims.
+func TestForgedReplicaStreamIsRefused(t *testing.T) {
+	slowShrink := testnode.WithConfig(func(c *platform.Config) { c.Timing.ReplicaLagMax = time.Hour })
+	n1 := testnode.Start(t, slowShrink)
+	secondBroker(t, n1)
+	a1 := api{t, n1.URL()}
+	a1.json("POST", "/v1/topics", wire.CreateTopicRequest{Name: "f", Partitions: 2, ReplicationFactor: 2}, nil)
+	var p meta.Partition
+	eventually(t, "a partition led by node 1 on its broker", func() (bool, string) {
+		tp, ok := n1.Broker().Cluster().Topic("f")
+		if !ok {
+			return false, "no topic"
+		}
+		for _, q := range tp.Partitions {
+			if q.Leader == 1 {
+				p = q
+				return true, ""
+			}
+		}
+		return false, "no partition led by node 1"
+	})
+	ctx := context.Background()
+	if _, err := n1.Broker().ProducePartition(ctx, "f", p.Index, []record.Record{{Value: []byte("a")}, {Value: []byte("b")}}, broker.AcksLeader, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	hw := func() int64 {
+		info, err := n1.Broker().PartitionInfo("f", p.Index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.HighWatermark
+	}
+	if got := hw(); got != 0 {
+		t.Fatalf("HW %d before node 2 fetched, want 0 (node 2 is in the ISR)", got)
+	}
+	leader := &meta.Broker{ID: 1, ClusterAddr: n1.ClusterURL()}
+	ca := testCA(t)
+	open := func(certID, as int32) broker.ReplicaStream {
+		c := clientWith(t, ca, issueNode(t, ca, certID))
+		c.Timeout = 0 // a client timeout wraps the upgraded body, which then cannot be written
+		peer := &httpapi.Peer{HTTP: c, NodeID: as}
+		st, err := peer.OpenReplicaStream(ctx, leader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	fetch := func(as int32, acked int64) *broker.ReplicaFetchRequest {
+		return &broker.ReplicaFetchRequest{ReplicaID: as, MaxBytes: 1 << 20, Partitions: []broker.ReplicaFetchPartition{{
+			Topic: "f", Partition: p.Index, LeaderEpoch: p.LeaderEpoch, FetchOffset: 2, AckedOffset: acked, EpochQuery: -1}}}
+	}
+	position := []broker.ReplicaPosition{{Topic: "f", Partition: p.Index, LeaderEpoch: p.LeaderEpoch, Offset: 2}}
+	refused := func(what string, st broker.ReplicaStream) {
+		t.Helper()
+		_, err := st.Recv(10 * time.Second)
+		if err == nil || !strings.Contains(err.Error(), "forbidden") {
+			t.Fatalf("%s: %v, want the stream ended as forbidden", what, err)
+		}
+	}
+
+	st := open(3, 2)
+	if err := st.Fetch(fetch(2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	refused("node 3 fetching as node 2", st)
+	st = open(3, 2) // NodeID 2 names node 2 in the positions frame
+	if err := st.Positions(position); err != nil {
+		t.Fatal(err)
+	}
+	refused("node 3 reporting positions as node 2", st)
+	st = open(3, 3)
+	if err := st.Fetch(fetch(3, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := st.Recv(10 * time.Second); err != nil || len(resp.Partitions) != 1 || resp.Partitions[0].Error == "" {
+		t.Fatalf("node 3 fetching a partition it holds no replica of: %+v %v, want a partition error", resp, err)
+	}
+	if got := hw(); got != 0 {
+		t.Fatalf("HW %d after forged fetches, want 0", got)
+	}
+
+	st = open(2, 2)
+	if err := st.Positions([]broker.ReplicaPosition{{Topic: "f", Partition: p.Index, LeaderEpoch: p.LeaderEpoch, Offset: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "HW 1 after node 2's own position at 1", func() (bool, string) {
+		got := hw()
+		return got == 1, fmt.Sprintf("HW %d", got)
+	})
+	if err := st.Fetch(fetch(2, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := st.Recv(10 * time.Second); err != nil || len(resp.Partitions) != 1 || resp.Partitions[0].Error != "" || resp.Partitions[0].HighWatermark != 2 {
+		t.Fatalf("node 2's own fetch: %+v %v", resp, err)
+	}
+	if got := hw(); got != 2 {
+		t.Fatalf("HW %d after node 2's own fetch acknowledging 2, want 2", got)
+	}
+}
