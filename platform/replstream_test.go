@@ -123,3 +123,39 @@ func TestForgedReplicaStreamIsRefused(t *testing.T) {
 		t.Fatalf("HW %d after node 2's own fetch acknowledging 2, want 2", got)
 	}
 }
+
+// TestReplicationProtocolsMixed: leaders serve both follower protocols at
+// once. Node 2 follows over one request per round, nodes 1 and 3 over
+// streams; 500 acks=all records reach all three replicas byte for byte,
+// whichever node leads.
+func TestReplicationProtocolsMixed(t *testing.T) {
+	requests := testnode.WithConfig(func(c *platform.Config) { c.ReplicationProtocol = platform.ReplicationRequest })
+	nodes := []*testnode.Node{testnode.Start(t)}
+	nodes = append(nodes, testnode.Join(t, nodes[0], 2, nil, requests), testnode.Join(t, nodes[0], 3, nil))
+	a := api{t, nodes[0].URL()}
+	createReplicated(t, "mixed", nodes...)
+	seen := map[int64]bool{}
+	for i := 0; i < 500; i += 100 {
+		for _, r := range produceAll(t, a, "mixed", i, 100) {
+			seen[r.Offset] = true
+		}
+	}
+	if len(seen) != 500 {
+		t.Fatalf("%d distinct offsets acknowledged, want 500", len(seen))
+	}
+	replicasEqual(t, "mixed", 500, nodes...)
+}
+
+func TestReplicationProtocolIsValidated(t *testing.T) {
+	c := platform.DefaultConfig()
+	c.ReplicationProtocol = "carrier-pigeon"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "replication protocol") {
+		t.Fatalf("Validate: %v, want a replication protocol error", err)
+	}
+	for _, ok := range []string{"", platform.ReplicationStream, platform.ReplicationRequest} {
+		c.ReplicationProtocol = ok
+		if err := c.Validate(); err != nil && strings.Contains(err.Error(), "replication protocol") {
+			t.Fatalf("Validate %q: %v", ok, err)
+		}
+	}
+}
