@@ -17,7 +17,8 @@ import (
 )
 
 // BenchmarkReplicatedAppend appends 100 × 1 KiB records per call straight
-// to the leader's broker (no client HTTP, so what is measured is the
+// to the leader's broker of a one-partition topic with durability
+// replicated (no client HTTP, so what is measured is the
 // append and its replication) on three real nodes in this process, over
 // the real mTLS cluster listeners, once per follower fetch protocol:
 //
@@ -78,11 +79,11 @@ func BenchmarkReplicatedAppend(b *testing.B) {
 	}
 }
 
-// benchTopic creates a one-partition topic of replication factor rf
-// (min.insync.replicas 2 when rf is 3) and returns its leader once the ISR
+// benchTopic creates a one-partition topic of replication factor rf,
+// durability replicated (min.insync.replicas 2 when rf is 3) and returns its leader once the ISR
 // is whole.
 func benchTopic(b *testing.B, nodes []*testnode.Node, name string, rf int) *testnode.Node {
-	cfg := map[string]string{}
+	cfg := map[string]string{meta.KeyDurability: meta.DurabilityReplicated}
 	if rf == 3 {
 		cfg[meta.KeyMinInsyncReplicas] = "2"
 	}

@@ -117,7 +117,7 @@ func (p *partition) localEndForEpoch(epoch int32) int64 {
 // it records the follower's fetch offset as its LEO (which may move the
 // HW), then reads batches from there. news says whether the follower
 // learns anything (batches, a higher HW, an epoch answer or an error).
-func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxBytes int, now time.Time) (res ReplicaFetchResult, news bool) {
+func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxBytes int, now time.Time, arena *[]byte) (res ReplicaFetchResult, news bool) {
 	res = ReplicaFetchResult{Topic: req.Topic, Partition: req.Partition}
 	fail := func(code string, err error) (ReplicaFetchResult, bool) {
 		res.Error, res.Message = code, err.Error()
@@ -184,7 +184,12 @@ func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxB
 	}
 	res.HighWatermark = p.hw.Load()
 	if req.FetchOffset < end {
-		if res.Batches, err = rl.ReadBatches(req.FetchOffset, maxBytes, end); err != nil {
+		if rr, ok := rl.(rawBatchReader); ok && arena != nil {
+			*arena, res.Batches, err = rr.ReadRaw(*arena, req.FetchOffset, maxBytes, end)
+		} else {
+			res.Batches, err = rl.ReadBatches(req.FetchOffset, maxBytes, end)
+		}
+		if err != nil {
 			return fail(ErrCodeUnknown, fmt.Errorf("%s: read for follower %d at %d: %w", p, replica, req.FetchOffset, err))
 		}
 	}
@@ -268,6 +273,13 @@ func (p *partition) isrChangeDue(now time.Time, lagMax time.Duration) ([]int32, 
 		return nil, false
 	}
 	return p.repl.ProposedISR(now, lagMax)
+}
+
+// rawBatchReader is a ReplicaLog that reads stored batches into a
+// caller's buffer (storage.Log.ReadRaw): the leader's read for a
+// replication stream, one copy out of the file into a reused buffer.
+type rawBatchReader interface {
+	ReadRaw(dst []byte, from int64, maxBytes int, maxOffset int64) ([]byte, [][]byte, error)
 }
 
 // recordFollower records a follower's reported log end offset off under

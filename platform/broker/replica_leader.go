@@ -17,6 +17,15 @@ const MaxReplicaFetchWait = 5 * time.Second
 // and the ISR. When no partition has news for the follower it waits up to
 // req.MaxWaitMs for an append or an HW move on this broker.
 func (b *Broker) ReplicaFetch(ctx context.Context, req *ReplicaFetchRequest) (*ReplicaFetchResponse, error) {
+	resp, _, err := b.ReplicaFetchInto(ctx, req, nil)
+	return resp, err
+}
+
+// ReplicaFetchInto is ReplicaFetch reading the batches into arena (from
+// its length on, grown as needed) instead of a fresh copy per batch: the
+// answer's batches are slices of the returned arena, valid until the
+// caller reuses it. A replication stream keeps one arena for its life.
+func (b *Broker) ReplicaFetchInto(ctx context.Context, req *ReplicaFetchRequest, arena []byte) (*ReplicaFetchResponse, []byte, error) {
 	if req.MaxBytes <= 0 {
 		req.MaxBytes = DefaultFetchMaxBytes
 	}
@@ -28,27 +37,29 @@ func (b *Broker) ReplicaFetch(ctx context.Context, req *ReplicaFetchRequest) (*R
 	// first look, so a change between a look and the wait is not missed.
 	woken := make(chan struct{}, 1)
 	defer b.subscribeReplicaFetch(req, woken)()
+	base := len(arena)
 	for {
-		resp, news, kick, err := b.replicaFetchOnce(req)
+		arena = arena[:base] // an answer with no news read no batches
+		resp, news, kick, err := b.replicaFetchOnce(req, &arena)
 		if kick {
 			b.kickISR()
 		}
 		if err != nil || news || wait == 0 {
-			return resp, err
+			return resp, arena, err
 		}
 		select {
 		case <-woken:
 		case <-timer.C:
 			wait = 0 // answer what there is now
 		case <-ctx.Done():
-			return nil, fmt.Errorf("replica fetch from %d: %w", req.ReplicaID, ctx.Err())
+			return nil, arena, fmt.Errorf("replica fetch from %d: %w", req.ReplicaID, ctx.Err())
 		}
 	}
 }
 
 // replicaFetchOnce serves every partition of req once. kick says whether
 // a follower may now join an ISR.
-func (b *Broker) replicaFetchOnce(req *ReplicaFetchRequest) (resp *ReplicaFetchResponse, news, kick bool, err error) {
+func (b *Broker) replicaFetchOnce(req *ReplicaFetchRequest, arena *[]byte) (resp *ReplicaFetchResponse, news, kick bool, err error) {
 	resp = &ReplicaFetchResponse{Partitions: make([]ReplicaFetchResult, len(req.Partitions))}
 	budget := req.MaxBytes
 	now := time.Now()
@@ -67,7 +78,7 @@ func (b *Broker) replicaFetchOnce(req *ReplicaFetchRequest) (resp *ReplicaFetchR
 			news = true
 			continue
 		}
-		res, n := p.serveReplica(rp, req.ReplicaID, max(budget, 1), now)
+		res, n := p.serveReplica(rp, req.ReplicaID, max(budget, 1), now, arena)
 		for _, raw := range res.Batches {
 			budget -= len(raw)
 		}

@@ -99,9 +99,10 @@ func (l *leaderStream) run(ctx context.Context) {
 		}
 		cancel()
 	}()
-	var out []byte
+	var out, arena []byte
 	for req := range reqs {
-		resp, err := l.b.ReplicaFetch(ctx, req)
+		resp, a, err := l.b.ReplicaFetchInto(ctx, req, arena[:0])
+		arena = a
 		if err != nil {
 			if ctx.Err() == nil {
 				l.fail(err)
@@ -115,8 +116,8 @@ func (l *leaderStream) run(ctx context.Context) {
 		if err != nil {
 			break
 		}
-		if cap(out) > 4<<20 {
-			out = nil // do not keep one huge answer's buffer for the stream's life
+		if cap(out) > 4<<20 || cap(arena) > 4<<20 {
+			out, arena = nil, nil // do not keep one huge answer's buffers for the stream's life
 		}
 	}
 	cancel()
