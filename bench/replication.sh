@@ -43,7 +43,7 @@ for i in 1 2 3; do
 	"$S" server --node-id "$i" --data-dir "$work/n$i" --tls-dir "$work/tls" \
 		--http-addr "$(http "$i")" --raft-addr "127.0.0.1:$((BASE + 100 + i))" \
 		--serf-addr "127.0.0.1:$((BASE + 200 + i))" --cluster-addr "127.0.0.1:$((BASE + 300 + i))" \
-		--bootstrap-expect 3 "${joins[@]}" "${proto[@]}" --log-level warn >>"$work/n$i.log" 2>&1 &
+		--bootstrap-expect 3 "${joins[@]}" "${proto[@]}" --log-level "${LOG_LEVEL:-warn}" >>"$work/n$i.log" 2>&1 &
 	pids+=($!)
 	if [ "$i" = 1 ]; then
 		until curl -s -m 1 -o /dev/null "http://$(http 1)/healthz"; do sleep 0.1; done
