@@ -11,6 +11,7 @@
 #   PROTOCOL=request bench/replication.sh      # followers on the JSON request route
 #   SRC=/path/to/other/tree bench/replication.sh   # build sluice from another tree (a before/after)
 #   DURABILITY=fsync RATE=0 bench/replication.sh   # fsync class; no fixed-rate run
+#   INSECURE=1 bench/replication.sh            # plain HTTP cluster plane (--insecure, no TLS)
 set -euo pipefail
 PARTITIONS=${PARTITIONS:-"1 6"}
 RECORDS=${RECORDS:-200000}
@@ -35,12 +36,14 @@ for i in 1 2 3; do "$S" cert node --dir "$work/tls" --id "$i" >/dev/null; done
 "$S" cert gossip-key --dir "$work/tls" >/dev/null
 proto=()
 if [ -n "${PROTOCOL:-}" ]; then proto=(--replication-protocol "$PROTOCOL"); fi
+sec=(--tls-dir "$work/tls")
+if [ -n "${INSECURE:-}" ]; then sec=(--insecure); fi
 
 http() { echo "127.0.0.1:$((BASE + $1))"; }
 for i in 1 2 3; do
 	joins=()
 	[ "$i" = 1 ] || joins=(--join "127.0.0.1:$((BASE + 201))")
-	"$S" server --node-id "$i" --data-dir "$work/n$i" --tls-dir "$work/tls" \
+	"$S" server --node-id "$i" --data-dir "$work/n$i" "${sec[@]}" \
 		--http-addr "$(http "$i")" --raft-addr "127.0.0.1:$((BASE + 100 + i))" \
 		--serf-addr "127.0.0.1:$((BASE + 200 + i))" --cluster-addr "127.0.0.1:$((BASE + 300 + i))" \
 		--bootstrap-expect 3 "${joins[@]}" "${proto[@]}" --log-level "${LOG_LEVEL:-warn}" >>"$work/n$i.log" 2>&1 &
