@@ -1,8 +1,12 @@
 package platform_test
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"encoding/binary"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/httpapi"
 	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/platform/replwire"
 	"github.com/sluicehq/sluice/platform/testnode"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -156,6 +161,52 @@ func TestReplicationProtocolIsValidated(t *testing.T) {
 		c.ReplicationProtocol = ok
 		if err := c.Validate(); err != nil && strings.Contains(err.Error(), "replication protocol") {
 			t.Fatalf("Validate %q: %v", ok, err)
+		}
+	}
+}
+
+// TestReplicaStreamRefusesMalformedFrames: the stream route wants the
+// upgrade header (400 without it); after the upgrade, a frame of an
+// unknown type or a fetch frame cut short ends the stream with an error
+// frame naming the malformed frame, and the leader closes the connection.
+func TestReplicaStreamRefusesMalformedFrames(t *testing.T) {
+	n1 := testnode.Start(t)
+	ca := testCA(t)
+	c := clientWith(t, ca, issueNode(t, ca, 2))
+	if st, raw, err := send(c, http.MethodGet, n1.ClusterURL()+"/internal/v1/replica-stream", nil); err != nil || st != http.StatusBadRequest {
+		t.Fatalf("without the upgrade header: %d %s %v, want 400", st, raw, err)
+	}
+	tlsCfg := c.Transport.(*http.Transport).TLSClientConfig.Clone()
+	tlsCfg.ServerName = "127.0.0.1"
+	good := replwire.AppendFetch(nil, &broker.ReplicaFetchRequest{ReplicaID: 2, Partitions: []broker.ReplicaFetchPartition{{Topic: "t", EpochQuery: -1}}})
+	for name, frame := range map[string][]byte{
+		"unknown type": {0, 0, 0, 1, 9},
+		"cut short":    append(append([]byte(nil), good[:4]...), good[4:len(good)-3]...),
+	} {
+		if name == "cut short" {
+			binary.BigEndian.PutUint32(frame, uint32(len(frame)-4)) // a whole frame whose body is cut
+		}
+		conn, err := tls.Dial("tcp", n1.ClusterAddr(), tlsCfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		fmt.Fprintf(conn, "GET /internal/v1/replica-stream HTTP/1.1\r\nHost: node\r\nConnection: Upgrade\r\nUpgrade: %s\r\n\r\n", replwire.Protocol)
+		rd := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(rd, nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("%s: upgrade answered %v %v", name, resp, err)
+		}
+		if _, err := conn.Write(frame); err != nil {
+			t.Fatal(err)
+		}
+		typ, body, _, err := replwire.ReadFrame(rd, nil)
+		if err != nil || typ != replwire.TypeError || !strings.Contains(string(body), "malformed replication frame") {
+			t.Fatalf("%s: answered type %d %q %v, want an error frame", name, typ, body, err)
+		}
+		if _, _, _, err := replwire.ReadFrame(rd, nil); err == nil {
+			t.Fatalf("%s: the stream stayed open after the error frame", name)
 		}
 	}
 }
