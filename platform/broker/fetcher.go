@@ -216,7 +216,13 @@ func (f *fetcher) run(ctx context.Context) {
 		f.runStreams(ctx, log, s)
 		return
 	}
-	for ctx.Err() == nil {
+	f.runRequests(ctx, log, time.Time{})
+}
+
+// runRequests is the session over one request per round, until ctx ends
+// or, when until is set, until then.
+func (f *fetcher) runRequests(ctx context.Context, log *slog.Logger, until time.Time) {
+	for ctx.Err() == nil && (until.IsZero() || time.Now().Before(until)) {
 		req, items, backingOff := f.round()
 		if len(items) == 0 {
 			if backingOff {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/storage"
@@ -24,6 +25,16 @@ import (
 // errStreamMismatch: a stream answer does not match its fetch.
 var errStreamMismatch = errors.New("replication stream answer does not match the fetch")
 
+// ErrStreamUnsupported is wrapped by a ReplicaStreamer's open error when
+// the leader serves no replication stream (a node of an older version):
+// the follower then fetches over requests (ReplicaClient) for
+// streamRetryAfter before it tries a stream again.
+var ErrStreamUnsupported = errors.New("the leader serves no replication stream")
+
+// streamRetryAfter is how long a follower whose leader serves no stream
+// uses requests before it tries again.
+const streamRetryAfter = time.Minute
+
 // runStreams runs the session over streams until ctx ends, opening a new
 // stream after a pause whenever one fails.
 func (f *fetcher) runStreams(ctx context.Context, log *slog.Logger, s ReplicaStreamer) {
@@ -31,6 +42,11 @@ func (f *fetcher) runStreams(ctx context.Context, log *slog.Logger, s ReplicaStr
 		err := f.stream(ctx, s)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, ErrStreamUnsupported) {
+			log.Info("leader serves no replication stream; fetching over requests", "retry_in", streamRetryAfter, "err", err)
+			f.runRequests(ctx, log, time.Now().Add(streamRetryAfter))
+			continue
 		}
 		log.Debug("replication stream ended", "err", err)
 		f.pause(ctx)

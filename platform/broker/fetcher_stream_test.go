@@ -24,8 +24,11 @@ type memStreamer struct {
 	*memReplicas
 	self       int32
 	breakEvery int64
-	fetches    atomic.Int64
-	opened     atomic.Int64
+	// unsupported: every open fails as against a leader without the
+	// stream route.
+	unsupported bool
+	fetches     atomic.Int64
+	opened      atomic.Int64
 }
 
 func (m *memStreamer) OpenReplicaStream(ctx context.Context, leader *meta.Broker) (ReplicaStream, error) {
@@ -36,6 +39,9 @@ func (m *memStreamer) OpenReplicaStream(ctx context.Context, leader *meta.Broker
 		return nil, fmt.Errorf("broker %d is down", leader.ID)
 	}
 	m.opened.Add(1)
+	if m.unsupported {
+		return nil, fmt.Errorf("open: %w", ErrStreamUnsupported)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &memStream{m: m, b: b, ctx: ctx, cancel: cancel, reqs: make(chan *ReplicaFetchRequest, 4), resps: make(chan *ReplicaFetchResponse, 4), done: make(chan struct{})}
 	go s.serve()
@@ -234,5 +240,54 @@ func TestStreamFollowersMatchLeader(t *testing.T) {
 	}
 	if n := streamers[3].opened.Load(); n < 2 {
 		t.Fatalf("node 3 opened %d streams, want a reopen after the injected breaks", n)
+	}
+}
+
+// TestStreamUnsupportedFallsBackToRequests: a follower whose leader serves
+// no stream (an older node) replicates over requests instead; acks=all
+// still completes and the replicas are equal.
+func TestStreamUnsupportedFallsBackToRequests(t *testing.T) {
+	src := newMemSource(t, 1, 2)
+	net := &memReplicas{by: map[meta.NodeID]*Broker{}}
+	var brokers []*Broker
+	for _, id := range []meta.NodeID{1, 2} {
+		b, err := Start(context.Background(), Config{
+			NodeID: int32(id), DataDir: t.TempDir(), Metadata: src, Logger: quiet,
+			Replicas: &memStreamer{memReplicas: net, self: int32(id), unsupported: true}, ReplicaStreaming: true,
+			Heartbeat: memHeartbeat(src), HeartbeatInterval: 10 * time.Millisecond,
+			ReplicaLagMax: time.Hour, ReplicaBackoff: 5 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.set(id, b)
+		brokers = append(brokers, b)
+	}
+	defer func() {
+		for _, b := range brokers {
+			b.Close()
+		}
+	}()
+	waitVersion(t, brokers[0], src.propose(t, meta.Command{Op: meta.OpCreateTopic, CreateTopic: &meta.CreateTopic{
+		Name: "u", Partitions: 1, ReplicationFactor: 2}}))
+	eventually(t, "brokers registered", func() bool { return brokers[0].Registered() && brokers[1].Registered() })
+	leader := brokers[src.Metadata().Topics["u"].Partitions[0].Leader-1]
+	eventually(t, "a leader", func() bool { info, err := leader.PartitionInfo("u", 0); return err == nil && info.Leader })
+	for i := range 10 {
+		if _, err := leader.ProducePartition(context.Background(), "u", 0, []record.Record{{Value: fmt.Appendf(nil, "v%d", i)}}, AcksAll, 20*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _ := leader.LocalBatches("u", 0, 0, 1<<20)
+	for _, b := range brokers {
+		got, err := b.LocalBatches("u", 0, 0, 1<<20)
+		if err != nil || len(got) != 10 || len(want) != 10 {
+			t.Fatalf("node %d: %d batches %v, leader %d", b.cfg.NodeID, len(got), err, len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("node %d batch %d differs", b.cfg.NodeID, i)
+			}
+		}
 	}
 }

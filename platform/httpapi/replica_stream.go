@@ -212,8 +212,15 @@ func (p *Peer) OpenReplicaStream(ctx context.Context, leader *meta.Broker) (brok
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		var er wire.ErrorResponse
+		unsupported := resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed
 		if json.Unmarshal(raw, &er) == nil && er.Error != nil {
+			if unsupported {
+				return nil, fmt.Errorf("open replication stream to %s: %w: %w", u, broker.ErrStreamUnsupported, er.Error)
+			}
 			return nil, fmt.Errorf("open replication stream to %s: %w", u, er.Error)
+		}
+		if unsupported {
+			return nil, fmt.Errorf("open replication stream to %s: %w: status %d", u, broker.ErrStreamUnsupported, resp.StatusCode)
 		}
 		return nil, fmt.Errorf("open replication stream to %s: status %d: %.200s", u, resp.StatusCode, raw)
 	}
