@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/meta"
@@ -101,18 +102,15 @@ func (f *fetcher) stream(ctx context.Context, s ReplicaStreamer) error {
 				return err
 			}
 		}
+		done := f.applyAll(ctx, log, pending, resp)
 		progressed := false
 		var pos []ReplicaPosition
 		for i, it := range pending {
-			res := &resp.Partitions[i]
-			if !f.current(it.p, it.st) || !it.p.leoIs(it.pos.LEO) {
-				continue // dropped, moved on, or a pipelined guess that missed
-			}
-			if !f.apply(ctx, log, it, res) {
+			if !done[i] {
 				continue
 			}
 			progressed = true
-			if nreq != nil && len(res.Batches) > 0 {
+			if nreq != nil && len(resp.Partitions[i].Batches) > 0 {
 				if _, leo, _, _, err := it.p.followerPosition(); err == nil {
 					pos = append(pos, ReplicaPosition{Topic: it.p.topic, Partition: it.p.index, LeaderEpoch: it.st.epoch, Offset: leo})
 				}
@@ -184,4 +182,39 @@ func (f *fetcher) pipelined(items []fetchItem, resp *ReplicaFetchResponse) ([]fe
 func (p *partition) leoIs(leo int64) bool {
 	_, end, _, _, err := p.followerPosition()
 	return err == nil && end == leo
+}
+
+// applyAll carries out the follower's step for every partition of an
+// answer and reports which progressed. Partitions that append batches do
+// so in parallel (each is its own log file), so one slow append does not
+// hold the others' positions back; every other step runs in order.
+func (f *fetcher) applyAll(ctx context.Context, log *slog.Logger, items []fetchItem, resp *ReplicaFetchResponse) []bool {
+	done := make([]bool, len(items))
+	var appends []int
+	for i, it := range items {
+		res := &resp.Partitions[i]
+		if !f.current(it.p, it.st) || !it.p.leoIs(it.pos.LEO) {
+			continue // dropped, moved on, or a pipelined guess that missed
+		}
+		if len(res.Batches) > 0 && res.Error == "" && it.pos.Asked < 0 {
+			appends = append(appends, i)
+			continue
+		}
+		done[i] = f.apply(ctx, log, it, res)
+	}
+	if len(appends) == 1 {
+		i := appends[0]
+		done[i] = f.apply(ctx, log, items[i], &resp.Partitions[i])
+		return done
+	}
+	var wg sync.WaitGroup
+	for _, i := range appends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			done[i] = f.apply(ctx, log, items[i], &resp.Partitions[i])
+		}()
+	}
+	wg.Wait()
+	return done
 }
