@@ -31,6 +31,12 @@ import (
 // stream ends with a TypeError frame.
 const RouteReplicaStream = "GET /internal/v1/replica-stream"
 
+// replicaStreamIdle is how long a leader waits for the follower's next
+// frame before it closes the stream (a follower sends one at least every
+// long-poll; an idle follower with nothing to fetch opens a new stream
+// when it has again). It bounds what a vanished peer holds.
+const replicaStreamIdle = 30 * time.Second
+
 // replicaStreamQueue is how many fetches a stream holds unanswered (a
 // follower pipelines one ahead; more only queue).
 const replicaStreamQueue = 4
@@ -137,6 +143,7 @@ func (l *leaderStream) read(ctx context.Context, reqs chan<- *broker.ReplicaFetc
 	var buf []byte
 	var pos []broker.ReplicaPosition
 	for {
+		_ = l.conn.SetReadDeadline(time.Now().Add(replicaStreamIdle))
 		typ, body, nb, err := replwire.ReadFrame(l.rd, buf)
 		buf = nb
 		if err != nil {
