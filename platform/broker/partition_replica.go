@@ -265,14 +265,16 @@ func (p *partition) followedLeader() (leader, epoch int32, ok bool) {
 }
 
 // isrChangeDue reports whether the ISR rules ask for a change now,
-// without proposing it.
-func (p *partition) isrChangeDue(now time.Time, lagMax time.Duration) ([]int32, bool) {
+// without proposing it (and without allocating: it runs on every fetch).
+func (p *partition) isrChangeDue(now time.Time, lagMax time.Duration) bool {
+	var buf [8]int32
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.leader {
-		return nil, false
+		return false
 	}
-	return p.repl.ProposedISR(now, lagMax)
+	_, changed := p.repl.appendProposedISR(buf[:0], now, lagMax)
+	return changed
 }
 
 // rawBatchReader is a ReplicaLog that reads stored batches into a

@@ -85,7 +85,7 @@ func (b *Broker) replicaFetchOnce(req *ReplicaFetchRequest, arena *[]byte) (resp
 		resp.Partitions[i] = res
 		news = news || n
 		if res.Error == "" && rp.EpochQuery < 0 {
-			if _, changed := p.isrChangeDue(now, b.lagMax(t.meta.Config)); changed {
+			if p.isrChangeDue(now, b.lagMax(t.meta.Config)) {
 				kick = true
 			}
 		}
@@ -150,7 +150,7 @@ func (b *Broker) ReplicaPositions(replica int32, pos []ReplicaPosition) error {
 			errs = append(errs, err)
 			continue
 		}
-		if _, changed := p.isrChangeDue(now, b.lagMax(t.meta.Config)); changed {
+		if p.isrChangeDue(now, b.lagMax(t.meta.Config)) {
 			kick = true
 		}
 	}
