@@ -109,9 +109,11 @@ type Broker struct {
 	closed  bool
 	applied *broadcast // notified after each applied snapshot
 
-	isrKick  chan struct{} // wakes the ISR loop
-	isrDone  chan struct{} // closed when the ISR loop has returned
-	fetchers fetchers      // follower fetch sessions, one per leader
+	isrKick chan struct{} // wakes the ISR loop
+	// streamRounds counts the follower's stream fetches (fetcher_stream.go).
+	streamRounds streamRounds
+	isrDone      chan struct{} // closed when the ISR loop has returned
+	fetchers     fetchers      // follower fetch sessions, one per leader
 
 	dirID  string        // the partitions directory's id (identity.go)
 	epoch  atomic.Int64  // broker epoch of the last heartbeat reply

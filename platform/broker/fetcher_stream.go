@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/meta"
@@ -22,6 +23,10 @@ import (
 // as the follower's LEO at once. A pipelined answer is only used for a
 // partition whose log end is where the fetch predicted; otherwise it is
 // dropped and the next round starts from the log as it is.
+
+// streamRounds counts a broker's stream fetches: built from the logs, or
+// pipelined (for tests: steady state must pipeline).
+type streamRounds struct{ built, pipelined atomic.Int64 }
 
 // errStreamMismatch: a stream answer does not match its fetch.
 var errStreamMismatch = errors.New("replication stream answer does not match the fetch")
@@ -72,6 +77,13 @@ func (f *fetcher) stream(ctx context.Context, s ReplicaStreamer) error {
 	var pending []fetchItem
 	for ctx.Err() == nil {
 		if pending == nil {
+			// This round takes every partition the session has now: a
+			// signal of an added one is consumed (a later one stays, and
+			// keeps the next answer from being pipelined past it).
+			select {
+			case <-f.wake:
+			default:
+			}
 			req, items, backingOff := f.round()
 			if len(items) == 0 {
 				if backingOff {
@@ -87,6 +99,7 @@ func (f *fetcher) stream(ctx context.Context, s ReplicaStreamer) error {
 			if err := st.Fetch(req); err != nil {
 				return err
 			}
+			f.b.streamRounds.built.Add(1)
 			pending = items
 		}
 		resp, err := st.Recv(wait)
@@ -101,6 +114,7 @@ func (f *fetcher) stream(ctx context.Context, s ReplicaStreamer) error {
 			if err := st.Fetch(nreq); err != nil {
 				return err
 			}
+			f.b.streamRounds.pipelined.Add(1)
 		}
 		done := f.applyAll(ctx, log, pending, resp)
 		progressed := false

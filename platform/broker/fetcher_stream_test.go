@@ -151,7 +151,8 @@ func (s *memStream) Close() error {
 // acks=all appends to three partitions from three goroutines. Every
 // acknowledgement means both followers hold the records (the ISR is
 // whole), and at the end all three replicas are equal byte for byte with
-// the HW at the log end; the broken stream was reopened.
+// the HW at the log end; the broken stream was reopened, and the other
+// follower pipelined most of its fetches.
 func TestStreamFollowersMatchLeader(t *testing.T) {
 	src := newMemSource(t, 1, 2, 3)
 	net := &memReplicas{by: map[meta.NodeID]*Broker{}}
@@ -237,6 +238,11 @@ func TestStreamFollowersMatchLeader(t *testing.T) {
 				return true
 			})
 		}
+	}
+	// In steady state the next fetch is sent before the append: node 2
+	// (no breaks) built few of its fetches from the logs.
+	if built, piped := brokers[1].streamRounds.built.Load(), brokers[1].streamRounds.pipelined.Load(); piped < 4*built {
+		t.Fatalf("node 2: %d fetches pipelined, %d built from the logs; want most pipelined", piped, built)
 	}
 	if n := streamers[3].opened.Load(); n < 2 {
 		t.Fatalf("node 3 opened %d streams, want a reopen after the injected breaks", n)
