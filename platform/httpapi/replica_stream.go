@@ -32,9 +32,10 @@ import (
 const RouteReplicaStream = "GET /internal/v1/replica-stream"
 
 // replicaStreamIdle is how long a leader waits for the follower's next
-// frame before it closes the stream (a follower sends one at least every
-// long-poll; an idle follower with nothing to fetch opens a new stream
-// when it has again). It bounds what a vanished peer holds.
+// frame, or for an answer to be written, before it closes the stream (a
+// follower sends a frame at least every long-poll; an idle follower with
+// nothing to fetch opens a new stream when it has again). It bounds what
+// a vanished peer holds.
 const replicaStreamIdle = 30 * time.Second
 
 // replicaStreamQueue is how many fetches a stream holds unanswered (a
@@ -117,6 +118,7 @@ func (l *leaderStream) run(ctx context.Context) {
 		}
 		out = replwire.AppendResponse(out[:0], resp)
 		l.wmu.Lock()
+		_ = l.conn.SetWriteDeadline(time.Now().Add(replicaStreamIdle))
 		_, err = l.conn.Write(out)
 		l.wmu.Unlock()
 		if err != nil {
