@@ -259,7 +259,7 @@ type followerStream struct {
 
 func (s *followerStream) Fetch(req *broker.ReplicaFetchRequest) error {
 	s.out = replwire.AppendFetch(s.out[:0], req)
-	if _, err := s.rwc.Write(s.out); err != nil {
+	if err := s.write(); err != nil {
 		return fmt.Errorf("send replica fetch: %w", err)
 	}
 	return nil
@@ -267,10 +267,19 @@ func (s *followerStream) Fetch(req *broker.ReplicaFetchRequest) error {
 
 func (s *followerStream) Positions(pos []broker.ReplicaPosition) error {
 	s.out = replwire.AppendPositions(s.out[:0], s.replica, pos)
-	if _, err := s.rwc.Write(s.out); err != nil {
+	if err := s.write(); err != nil {
 		return fmt.Errorf("send replica positions: %w", err)
 	}
 	return nil
+}
+
+// write sends s.out; a leader that takes no bytes for replicaStreamIdle
+// has the stream closed under it.
+func (s *followerStream) write() error {
+	s.watchdog.Reset(replicaStreamIdle)
+	_, err := s.rwc.Write(s.out)
+	s.watchdog.Stop()
+	return err
 }
 
 func (s *followerStream) Recv(wait time.Duration) (*broker.ReplicaFetchResponse, error) {
