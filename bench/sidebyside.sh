@@ -11,7 +11,9 @@
 #
 # produces 1 KiB records as fast as each tool goes (`sluice bench produce
 # --acks all`, min.insync.replicas 2 at R3; `nats bench js pub async
-# --storage file`), and prints records/s and the ratio Sluice/JetStream.
+# --storage file`), and prints records/s and the ratio Sluice/JetStream;
+# then (no-fsync class) reads the backlog back (`sluice bench consume`
+# from earliest, `nats bench js ordered`).
 # Sluice runs with 1 and 6 partitions (PARTITIONS); a JetStream stream is
 # one ordered log.
 #
@@ -81,6 +83,18 @@ jetstream() {
 	done
 	waitfor 60 "$NATS" -s "nats://127.0.0.1:$((BASE + 1))" account info
 }
+# js_consume MSGS: msgs/s of an ordered consumer reading the stream back.
+js_consume() {
+	local out
+	out=$("$NATS" -s "nats://127.0.0.1:$((BASE + 1))" bench js ordered --msgs "$1" --no-progress 2>&1) || { echo "$out" >&2; return 1; }
+	grep -o '[0-9,]* msgs/sec' <<<"$out" | head -1 | tr -d , | cut -d' ' -f1
+}
+# sluice_consume TOPIC RECORDS: records/s of `sluice bench consume` from earliest.
+sluice_consume() {
+	local out
+	out=$("$S" --server "http://127.0.0.1:$((BASE + 101))" bench consume "$1" --records "$2" 2>&1) || { echo "$out" >&2; return 1; }
+	awk '/^throughput/ {print $2}' <<<"$out"
+}
 # js_pub N MSGS: records/s of one JetStream publish run at R=N.
 js_pub() {
 	local out
@@ -118,18 +132,28 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo "side by side, $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $("$NS" --version), $("$NATS" --version 2>&1), sluice $(git rev-parse --short HEAD)"
 echo "1 KiB records ($SIZE B), acks=all (min.insync.replicas 2 at R3) vs JetStream async publish, file storage"
 printf '%-4s %-11s %-12s %14s %14s %8s\n' R class sluice-parts sluice-rec/s jetstream-msg/s ratio
+consumed=()
 for n in 1 3; do
 	for class in $CLASSES; do
 		jsmsgs=$RECORDS slrecs=$RECORDS
 		[ "$class" = fsync ] && jsmsgs=$JS_FSYNC_MSGS slrecs=$FSYNC_RECORDS
 		jetstream "$n" "$class"
 		js=$(js_pub "$n" "$jsmsgs")
+		jsc=""
+		[ "$class" = replicated ] && jsc=$(js_consume "$jsmsgs")
 		stop_all
 		sluice_cluster "$n" "$class"
 		for p in $PARTITIONS; do
 			sl=$(sluice_pub "$n" "$class" "$p" "$slrecs")
 			printf '%-4s %-11s %-12s %14s %14s %8s\n' "R$n" "$class" "$p" "$sl" "$js" "$(ratio "$sl" "$js")"
+			if [ -n "$jsc" ]; then
+				slc=$(sluice_consume "sbs-$class-$p" "$slrecs")
+				consumed+=("$(printf '%-4s %-11s %-12s %14s %14s %8s' "R$n" "$class" "$p" "$slc" "$jsc" "$(ratio "$slc" "$jsc")")")
+			fi
 		done
 		stop_all
 	done
 done
+echo "consume the backlog just produced (sluice bench consume from earliest vs nats bench js ordered)"
+printf '%-4s %-11s %-12s %14s %14s %8s\n' R class sluice-parts sluice-rec/s jetstream-msg/s ratio
+printf '%s\n' "${consumed[@]}"
