@@ -125,6 +125,12 @@ type Config struct {
 	// ShutdownTimeout bounds Close's wait for in-flight HTTP requests
 	// (long-polls are cancelled at once). Default 10 s.
 	ShutdownTimeout time.Duration
+	// ReplicationProtocol is how followers fetch from leaders on the
+	// cluster listener (docs/replication.md): ReplicationStream ("" too),
+	// one persistent binary stream per follower and leader with pipelined
+	// fetches; or ReplicationRequest, one JSON request per fetch round.
+	// Leaders always serve both. Default ReplicationStream.
+	ReplicationProtocol string
 	// Timing overrides raft and serf timings; the zero value keeps their
 	// production defaults. See FastTiming.
 	Timing Timing
@@ -252,6 +258,11 @@ func (c *Config) Validate() error {
 	if len(c.Roles) == 0 {
 		bad("roles: need controller, broker or both")
 	}
+	switch c.ReplicationProtocol {
+	case "", ReplicationStream, ReplicationRequest:
+	default:
+		bad("replication protocol %q: want %q or %q", c.ReplicationProtocol, ReplicationStream, ReplicationRequest)
+	}
 	for _, r := range c.Roles {
 		if r != RoleController && r != RoleBroker {
 			bad("role %q: want %q or %q", r, RoleController, RoleBroker)
@@ -324,3 +335,9 @@ func validClusterName(s string) bool {
 	}
 	return true
 }
+
+// Config.ReplicationProtocol values.
+const (
+	ReplicationStream  = "stream"
+	ReplicationRequest = "request"
+)

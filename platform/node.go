@@ -236,9 +236,10 @@ func (n *Node) start(ctx context.Context) error {
 			Logger:    cfg.Logger,
 			Plugins:   n.plugins,
 			// Followers fetch from leaders over the internal HTTP route.
-			Replicas:      peer,
-			ReplicaLagMax: cfg.Timing.ReplicaLagMax,
-			Propose:       n.proposeISR(source),
+			Replicas:         peer,
+			ReplicaStreaming: cfg.ReplicationProtocol != ReplicationRequest,
+			ReplicaLagMax:    cfg.Timing.ReplicaLagMax,
+			Propose:          n.proposeISR(source),
 			// Heartbeats make the broker's liveness and data-directory id
 			// known to the active controller (docs/controller.md).
 			Heartbeat:         n.heartbeatFunc(),

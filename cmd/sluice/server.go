@@ -53,6 +53,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "cluster-cert", EnvVars: []string{"SLUICE_CLUSTER_CERT"}, Usage: "this node's certificate `FILE` (PEM, from sluice cert node)"},
 			&cli.StringFlag{Name: "cluster-key", EnvVars: []string{"SLUICE_CLUSTER_KEY"}, Usage: "this node's private key `FILE` (PEM)"},
 			&cli.StringFlag{Name: "gossip-key-file", EnvVars: []string{"SLUICE_GOSSIP_KEY_FILE"}, Usage: "`FILE` with the gossip encryption key (base64, from sluice cert gossip-key)"},
+			&cli.StringFlag{Name: "replication-protocol", EnvVars: []string{"SLUICE_REPLICATION_PROTOCOL"}, Value: platform.ReplicationStream, Usage: "how followers fetch from leaders: stream (persistent binary stream) or request (one JSON request per round)"},
 			&cli.StringFlag{Name: "advertise-addr", EnvVars: []string{"SLUICE_ADVERTISE_ADDR"}, Usage: "host other nodes and clients reach this node at (default: the listen hosts)"},
 			&cli.StringSliceFlag{Name: "join", EnvVars: []string{"SLUICE_JOIN"}, Usage: "serf `ADDR` of a member to join (repeatable; comma-separated in the env)"},
 			&cli.DurationFlag{Name: "retry-join-timeout", EnvVars: []string{"SLUICE_RETRY_JOIN_TIMEOUT"}, Usage: "give up joining after `DURATION` with no --join seed answering (0: retry until stopped)"},
@@ -115,7 +116,7 @@ type serverSettings struct {
 var configKeys = []string{"node-id", "roles", "data-dir", "http-addr", "raft-addr", "serf-addr", "advertise-addr", "join", "retry-join-timeout", "cluster-name", "bootstrap-expect", "max-replicas", "fd-reserve", "log-level", "log-format",
 	"cluster-addr", "tls-dir", "cluster-ca", "cluster-cert", "cluster-key", "gossip-key-file", "insecure",
 	"tls-cert", "tls-key", "tls-client-ca", "tls-ca", "jwt-public-key", "jwt-issuer", "jwt-audience", "allowed-origins", "bootstrap-admin-token-file", "audit-log",
-	"rack", "auto-leader-rebalance", "leader-imbalance-percent", "leader-imbalance-interval"}
+	"rack", "auto-leader-rebalance", "leader-imbalance-percent", "leader-imbalance-interval", "replication-protocol"}
 
 func loadServerSettings(c *cli.Context) (*serverSettings, error) {
 	s := &serverSettings{cfg: platform.DefaultConfig(), logLevel: "info", logFormat: "text"}
@@ -262,6 +263,8 @@ func (s *serverSettings) set(key string, v any) error {
 		default:
 			err = fmt.Errorf("setting insecure: want true or false, got %v", v)
 		}
+	case "replication-protocol":
+		s.cfg.ReplicationProtocol, err = str()
 	case "log-level":
 		s.logLevel, err = str()
 	case "log-format":

@@ -230,7 +230,6 @@ func (b *Broker) openAll(t *topic, indexes []int32, opts LogOptions) error {
 				t.broken[i] = err
 				return
 			}
-			p.wake = b.wake
 			t.parts[i] = p
 		}()
 	}

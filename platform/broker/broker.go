@@ -59,6 +59,10 @@ type Config struct {
 	// Default Metadata.Propose; a node whose local controller may not be
 	// the active one passes a Propose that forwards to it.
 	Propose func(ctx context.Context, cmd meta.Command) (meta.Result, error)
+	// ReplicaStreaming makes followers fetch over replication streams
+	// (ReplicaStreamer, which Replicas must implement; docs/replication.md)
+	// instead of one request per fetch round.
+	ReplicaStreaming bool
 	// ReplicaBackoff is a follower's pause after a failed fetch round.
 	// Default DefaultReplicaBackoff (100 ms).
 	ReplicaBackoff time.Duration
@@ -105,10 +109,11 @@ type Broker struct {
 	closed  bool
 	applied *broadcast // notified after each applied snapshot
 
-	wake     *broadcast    // a led log grew or its HW moved (replica long-polls)
-	isrKick  chan struct{} // wakes the ISR loop
-	isrDone  chan struct{} // closed when the ISR loop has returned
-	fetchers fetchers      // follower fetch sessions, one per leader
+	isrKick chan struct{} // wakes the ISR loop
+	// streamRounds counts the follower's stream fetches (fetcher_stream.go).
+	streamRounds streamRounds
+	isrDone      chan struct{} // closed when the ISR loop has returned
+	fetchers     fetchers      // follower fetch sessions, one per leader
 
 	dirID  string        // the partitions directory's id (identity.go)
 	epoch  atomic.Int64  // broker epoch of the last heartbeat reply
@@ -172,7 +177,6 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		cluster: meta.NewCluster(),
 		applied: newBroadcast(),
 		done:    make(chan struct{}),
-		wake:    newBroadcast(),
 		isrKick: make(chan struct{}, 1),
 		isrDone: make(chan struct{}),
 		hbDone:  make(chan struct{}),

@@ -193,7 +193,7 @@ func (f *fetcher) round() (req *ReplicaFetchRequest, items []fetchItem, backingO
 		if err != nil {
 			continue // closed or not replicable: the next apply drops it
 		}
-		rp := ReplicaFetchPartition{Topic: p.topic, Partition: p.index, LeaderEpoch: st.epoch, FetchOffset: leo, HighWatermark: hw, EpochQuery: -1}
+		rp := ReplicaFetchPartition{Topic: p.topic, Partition: p.index, LeaderEpoch: st.epoch, FetchOffset: leo, AckedOffset: leo, HighWatermark: hw, EpochQuery: -1}
 		if !st.checked {
 			if latest < 0 {
 				st.checked = true // nothing of any epoch to compare
@@ -212,7 +212,17 @@ func (f *fetcher) round() (req *ReplicaFetchRequest, items []fetchItem, backingO
 func (f *fetcher) run(ctx context.Context) {
 	defer close(f.done)
 	log := f.b.log.With("leader", f.leader)
-	for ctx.Err() == nil {
+	if s, ok := f.b.cfg.Replicas.(ReplicaStreamer); ok && f.b.cfg.ReplicaStreaming {
+		f.runStreams(ctx, log, s)
+		return
+	}
+	f.runRequests(ctx, log, time.Time{})
+}
+
+// runRequests is the session over one request per round, until ctx ends
+// or, when until is set, until then.
+func (f *fetcher) runRequests(ctx context.Context, log *slog.Logger, until time.Time) {
+	for ctx.Err() == nil && (until.IsZero() || time.Now().Before(until)) {
 		req, items, backingOff := f.round()
 		if len(items) == 0 {
 			if backingOff {

@@ -59,7 +59,11 @@ func (r *Replication) FollowerFetched(replica int32, off int64, now time.Time) (
 //     HW and the offset this leadership began at (Kafka's rule);
 //   - the leader always stays.
 func (r *Replication) ProposedISR(now time.Time, lagMax time.Duration) ([]int32, bool) {
-	out := make([]int32, 0, len(r.replicas))
+	return r.appendProposedISR(make([]int32, 0, len(r.replicas)), now, lagMax)
+}
+
+// appendProposedISR is ProposedISR appending to out.
+func (r *Replication) appendProposedISR(out []int32, now time.Time, lagMax time.Duration) ([]int32, bool) {
 	changed := false
 	for _, id := range r.replicas {
 		in := slices.Contains(r.isr, id)
@@ -104,4 +108,11 @@ func (r *Replication) Proposing(isr []int32) {
 func (r *Replication) ProposalFailed() bool {
 	r.joining = nil
 	return r.advance()
+}
+
+// IsFollower reports whether replica is one of the partition's replicas
+// other than the leader.
+func (r *Replication) IsFollower(replica int32) bool {
+	_, ok := r.leo[replica]
+	return ok && replica != r.nodeID
 }

@@ -52,9 +52,10 @@ type partition struct {
 
 	hw      atomic.Int64 // published high watermark, read without mu
 	changed *broadcast   // closed when the HW moves or the replica closes
-	// wake is the broker's replica-fetch broadcast: notified when a led
-	// log grows or its HW moves, so long-polling followers answer.
-	wake *broadcast
+	// wake is this replica's readiness for follower fetches: notified
+	// when the led log grows or its HW moves, it wakes only the fetch
+	// sessions waiting on this partition (readiness.go).
+	wake *readiness
 
 	idem idemState // idempotent producers, while this replica leads
 }
@@ -72,7 +73,7 @@ func newPartition(topic string, index, nodeID int32, path string, l Log, opener 
 	p := &partition{
 		topic: topic, index: index, path: path, nodeID: nodeID,
 		log: l, opts: opts, opener: opener, ret: ret,
-		changed: newBroadcast(), wake: newBroadcast(),
+		changed: newBroadcast(), wake: new(readiness),
 		leaderID: -1, isrPending: -1,
 	}
 	p.hw.Store(l.HighWatermark())

@@ -117,7 +117,7 @@ func (p *partition) localEndForEpoch(epoch int32) int64 {
 // it records the follower's fetch offset as its LEO (which may move the
 // HW), then reads batches from there. news says whether the follower
 // learns anything (batches, a higher HW, an epoch answer or an error).
-func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxBytes int, now time.Time) (res ReplicaFetchResult, news bool) {
+func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxBytes int, now time.Time, arena *[]byte) (res ReplicaFetchResult, news bool) {
 	res = ReplicaFetchResult{Topic: req.Topic, Partition: req.Partition}
 	fail := func(code string, err error) (ReplicaFetchResult, bool) {
 		res.Error, res.Message = code, err.Error()
@@ -160,13 +160,23 @@ func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxB
 		res.HighWatermark = p.hw.Load()
 		return fail(ErrCodeOutOfRange, &OffsetRangeError{Topic: p.topic, Partition: p.index, Offset: req.FetchOffset, LogStart: start, LogEnd: end})
 	}
-	advanced, err := p.repl.FollowerFetched(replica, req.FetchOffset, now)
-	if err == nil && advanced {
-		err = p.publishHW()
+	var advanced bool
+	if req.AckedOffset >= 0 {
+		if req.AckedOffset < start || req.AckedOffset > req.FetchOffset {
+			p.mu.Unlock()
+			res.HighWatermark = p.hw.Load()
+			return fail(ErrCodeOutOfRange, &OffsetRangeError{Topic: p.topic, Partition: p.index, Offset: req.AckedOffset, LogStart: start, LogEnd: req.FetchOffset})
+		}
+		advanced, err = p.repl.FollowerFetched(replica, req.AckedOffset, now)
+		if err == nil && advanced {
+			err = p.publishHW()
+		}
+	} else if !p.repl.IsFollower(replica) {
+		err = errNotAReplica(replica) // only replicas read the log's tail
 	}
 	p.mu.Unlock()
 	if err != nil {
-		return fail(ErrCodeUnknown, fmt.Errorf("%s: follower %d at %d: %w", p, replica, req.FetchOffset, err))
+		return fail(ErrCodeUnknown, fmt.Errorf("%s: follower %d at %d: %w", p, replica, req.AckedOffset, err))
 	}
 	if advanced {
 		p.changed.Notify()
@@ -174,7 +184,12 @@ func (p *partition) serveReplica(req *ReplicaFetchPartition, replica int32, maxB
 	}
 	res.HighWatermark = p.hw.Load()
 	if req.FetchOffset < end {
-		if res.Batches, err = rl.ReadBatches(req.FetchOffset, maxBytes, end); err != nil {
+		if rr, ok := rl.(rawBatchReader); ok && arena != nil {
+			*arena, res.Batches, err = rr.ReadRaw(*arena, req.FetchOffset, maxBytes, end)
+		} else {
+			res.Batches, err = rl.ReadBatches(req.FetchOffset, maxBytes, end)
+		}
+		if err != nil {
 			return fail(ErrCodeUnknown, fmt.Errorf("%s: read for follower %d at %d: %w", p, replica, req.FetchOffset, err))
 		}
 	}
@@ -250,12 +265,52 @@ func (p *partition) followedLeader() (leader, epoch int32, ok bool) {
 }
 
 // isrChangeDue reports whether the ISR rules ask for a change now,
-// without proposing it.
-func (p *partition) isrChangeDue(now time.Time, lagMax time.Duration) ([]int32, bool) {
+// without proposing it (and without allocating: it runs on every fetch).
+func (p *partition) isrChangeDue(now time.Time, lagMax time.Duration) bool {
+	var buf [8]int32
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.leader {
-		return nil, false
+		return false
 	}
-	return p.repl.ProposedISR(now, lagMax)
+	_, changed := p.repl.appendProposedISR(buf[:0], now, lagMax)
+	return changed
+}
+
+// rawBatchReader is a ReplicaLog that reads stored batches into a
+// caller's buffer (storage.Log.ReadRaw): the leader's read for a
+// replication stream, one copy out of the file into a reused buffer.
+type rawBatchReader interface {
+	ReadRaw(dst []byte, from int64, maxBytes int, maxOffset int64) ([]byte, [][]byte, error)
+}
+
+// recordFollower records a follower's reported log end offset off under
+// leader epoch epoch (a replication stream's position): as a fetch at off
+// would, without reading. A report for another epoch, or outside the
+// leader's log, is ignored (the follower's next fetch learns why).
+func (p *partition) recordFollower(replica, epoch int32, off int64, now time.Time) error {
+	p.life.RLock()
+	defer p.life.RUnlock()
+	rl, err := p.replicaLog()
+	if err != nil {
+		return nil
+	}
+	p.mu.Lock()
+	if !p.leader || p.epoch != epoch || off < rl.StartOffset() || off > rl.EndOffset() {
+		p.mu.Unlock()
+		return nil
+	}
+	advanced, err := p.repl.FollowerFetched(replica, off, now)
+	if err == nil && advanced {
+		err = p.publishHW()
+	}
+	p.mu.Unlock()
+	if advanced {
+		p.changed.Notify()
+		p.wake.Notify()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: follower %d at %d: %w", p, replica, off, err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"time"
 
 	"github.com/sluicehq/sluice/platform/meta"
 )
@@ -36,6 +37,13 @@ type ReplicaFetchPartition struct {
 	// FetchOffset is the follower's log end offset: it has every record
 	// below it, and wants batches from it on.
 	FetchOffset int64 `json:"fetch_offset"`
+	// AckedOffset is the follower's log end offset as it sent the request,
+	// which the leader records as the follower's LEO (it moves the HW and
+	// the ISR); -1 records nothing. It equals FetchOffset except on a
+	// replication stream, where a pipelined fetch asks from past batches
+	// the follower is still appending (their end comes in a later
+	// TypePositions frame). The JSON route always takes FetchOffset.
+	AckedOffset int64 `json:"acked_offset"`
 	// HighWatermark is the HW the follower knows; the leader answers at
 	// once when its own is higher, so followers learn commits promptly.
 	HighWatermark int64 `json:"high_watermark"`
@@ -66,6 +74,15 @@ type ReplicaFetchResult struct {
 	EpochEnd *EpochEnd `json:"epoch_end,omitempty"`
 }
 
+// ReplicaPosition is a follower's log end offset on one partition under
+// one leader epoch, reported on a replication stream after an append.
+type ReplicaPosition struct {
+	Topic       string
+	Partition   int32
+	LeaderEpoch int32
+	Offset      int64
+}
+
 // Per-partition error codes of the fetch protocol.
 const (
 	// ErrCodeNotLeader: the answering broker does not lead the partition.
@@ -81,6 +98,28 @@ const (
 	// ErrCodeUnknown: any other failure (unknown topic, storage error).
 	ErrCodeUnknown = "error"
 )
+
+// ReplicaStream is one follower's replication stream to a leader
+// (docs/replication.md): fetches and positions go out in order on one
+// persistent connection, answers come back in request order. One
+// goroutine uses it at a time, except Close, which may be called from any.
+type ReplicaStream interface {
+	// Fetch sends a fetch round without waiting for its answer.
+	Fetch(req *ReplicaFetchRequest) error
+	// Positions reports log end offsets reached since the last fetch.
+	Positions(pos []ReplicaPosition) error
+	// Recv returns the answer to the oldest fetch not answered yet,
+	// waiting at most wait. Its batches alias a buffer that the next Recv
+	// reuses.
+	Recv(wait time.Duration) (*ReplicaFetchResponse, error)
+	Close() error
+}
+
+// ReplicaStreamer opens replication streams; httpapi.Peer implements it
+// over an upgraded connection to GET /internal/v1/replica-stream.
+type ReplicaStreamer interface {
+	OpenReplicaStream(ctx context.Context, leader *meta.Broker) (ReplicaStream, error)
+}
 
 // ReplicaClient carries fetch rounds to a leader; httpapi.Peer implements
 // it over POST /internal/v1/replica-fetch.

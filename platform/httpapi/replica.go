@@ -26,6 +26,7 @@ const maxReplicaFetchRequest = 8 << 20
 // broker.
 func (s *Server) HandleReplication() {
 	s.Handle(RouteReplicaFetch, http.HandlerFunc(s.replicaFetch))
+	s.Handle(RouteReplicaStream, http.HandlerFunc(s.replicaStream))
 }
 
 func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
@@ -56,6 +57,11 @@ func (s *Server) replicaFetch(w http.ResponseWriter, r *http.Request) {
 	if req.ReplicaID != from {
 		s.writeError(w, r, fmt.Errorf("%w: node %d sent a replica fetch as node %d", clusternet.ErrForbidden, from, req.ReplicaID))
 		return
+	}
+	// On this route the fetch offset is the follower's log end (no
+	// pipelining): that is what the leader records.
+	for i := range req.Partitions {
+		req.Partitions[i].AckedOffset = req.Partitions[i].FetchOffset
 	}
 	resp, err := s.cfg.Broker.ReplicaFetch(r.Context(), req)
 	if r.Context().Err() != nil {
