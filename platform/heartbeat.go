@@ -132,4 +132,3 @@ func (n *Node) Kill() error {
 	n.abrupt.Store(true)
 	return n.Close()
 }
-
