@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"mime"
@@ -124,7 +125,15 @@ func (c *Client) retryProduce(ctx context.Context, topic string, idempotent bool
 		return true
 	}
 	if !idempotent {
-		return err != nil && nothingDone(err)
+		if err != nil {
+			return nothingDone(err)
+		}
+		// Sending the request again cannot duplicate anything when every
+		// record failed with unavailable (a forward to a leader that could
+		// not be reached or does not know the topic yet): none was written.
+		// Per-record not_leader and not_enough_replicas may follow an
+		// append, so they are not retried without idempotence.
+		return allUnavailable(res)
 	}
 	if err != nil {
 		return retriableIdempotent(ctx, err)
@@ -135,6 +144,18 @@ func (c *Client) retryProduce(ctx context.Context, topic string, idempotent bool
 		}
 	}
 	return false
+}
+
+// allUnavailable reports whether res is not empty and every record in it
+// failed with the code unavailable.
+func allUnavailable(res []ProduceResult) bool {
+	for _, r := range res {
+		var ae *APIError
+		if r.Err == nil || !errors.As(r.Err, &ae) || ae.Code != wire.CodeUnavailable {
+			return false
+		}
+	}
+	return len(res) > 0
 }
 
 func recordsSize(recs []Record) int {
