@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
@@ -49,7 +48,7 @@ func buildGoExamples() (map[string][]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := testtool.GoCommand()
 	if _, err := os.Stat(goBin); err != nil {
 		if goBin, err = exec.LookPath("go"); err != nil {
 			return nil, fmt.Errorf("no go toolchain to build the example plugins: %w", err)

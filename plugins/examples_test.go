@@ -3,10 +3,10 @@ package plugins
 import (
 	"context"
 	"fmt"
+	"github.com/sluicehq/sluice/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -32,7 +32,7 @@ func exampleWasm(t testing.TB, name string) []byte {
 		if goBuilds.err != nil {
 			return
 		}
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		goBin := testtool.GoCommand()
 		if _, err := os.Stat(goBin); err != nil {
 			if goBin, err = exec.LookPath("go"); err != nil {
 				goBuilds.err = fmt.Errorf("no go toolchain: %w", err)

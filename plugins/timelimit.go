@@ -135,8 +135,7 @@ func startWatchdog(cctx context.Context, fuel api.MutableGlobal, s span, zero bo
 	fuel.Set(fuelFor(time.Until(s.deadline())))
 	if fuelFor(s.limit) == maxFuel {
 		deadline := s.deadline()
-		var tick func()
-		tick = func() {
+		tick := func() {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			left := time.Until(deadline)

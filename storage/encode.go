@@ -80,12 +80,6 @@ func encodedSizeFor(recs []record.Record, ts []int64, first int64, prod Producer
 	return n
 }
 
-// encodeBatch encodes recs with base offset 0 and no CRC; stamp seals it.
-// size must be encodedSize(recs, ts, first).
-func encodeBatch(recs []record.Record, ts []int64, first, maxTS int64, epoch int32, size int) []byte {
-	return encodeBatchInto(make([]byte, 0, size), recs, ts, first, maxTS, epoch, size, Producer{ID: NoProducer})
-}
-
 // encodeBatchInto is encodeBatch reusing buf's capacity (>= size), for a
 // batch written by prod: magic 2 with its fields, or magic 1 when prod.ID
 // is NoProducer. size must be encodedSizeFor(recs, ts, first, prod).

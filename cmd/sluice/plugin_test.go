@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -49,7 +48,7 @@ func filterRedactFile(t *testing.T, dir string) string {
 		}
 		defer os.RemoveAll(tmp)
 		out := filepath.Join(tmp, "filter-redact.wasm")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, "./examples/filter-redact")
+		cmd := exec.Command(testtool.GoCommand(), "build", "-buildmode=c-shared", "-o", out, "./examples/filter-redact")
 		cmd.Dir = filepath.Join("..", "..")
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {

@@ -11,6 +11,7 @@ package testtool
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,4 +82,20 @@ func find(tool Tool) (string, bool) {
 
 func missing(tool Tool) string {
 	return strings.Join(tool.Names, " / ") + " not found on PATH"
+}
+
+// GoCommand is the go command to build test fixtures (Wasm examples)
+// with: the toolchain under $GOROOT (go test sets it), else the go on
+// PATH, else plain "go".
+func GoCommand() string {
+	if root := os.Getenv("GOROOT"); root != "" {
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
 }

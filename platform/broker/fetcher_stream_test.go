@@ -31,7 +31,7 @@ type memStreamer struct {
 	opened      atomic.Int64
 }
 
-func (m *memStreamer) OpenReplicaStream(ctx context.Context, leader *meta.Broker) (ReplicaStream, error) {
+func (m *memStreamer) OpenReplicaStream(_ context.Context, leader *meta.Broker) (ReplicaStream, error) {
 	m.mu.Lock()
 	b := m.by[leader.ID]
 	m.mu.Unlock()

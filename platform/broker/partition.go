@@ -60,14 +60,6 @@ type partition struct {
 	idem idemState // idempotent producers, while this replica leads
 }
 
-func openPartition(topic string, index, nodeID int32, path string, opener LogOpener, opts LogOptions, ret retainer) (*partition, error) {
-	l, err := opener(path, opts.storageOpts())
-	if err != nil {
-		return nil, fmt.Errorf("open %s-%d at %s: %w", topic, index, path, err)
-	}
-	return newPartition(topic, index, nodeID, path, l, opener, opts, ret), nil
-}
-
 // newPartition wraps an open log.
 func newPartition(topic string, index, nodeID int32, path string, l Log, opener LogOpener, opts LogOptions, ret retainer) *partition {
 	p := &partition{
@@ -153,12 +145,6 @@ func (p *partition) publishHW() error {
 		return fmt.Errorf("checkpoint high watermark of %s: %w", p, err)
 	}
 	return nil
-}
-
-// append writes recs as one batch if this replica leads, then waits as
-// acks says. It returns the base offset.
-func (p *partition) append(ctx context.Context, recs []record.Record, acks Acks, minISR int) (int64, error) {
-	return p.appendAs(ctx, recs, acks, minISR, nil)
 }
 
 // appendAs is append for an idempotent producer's batch (q nil: none). A

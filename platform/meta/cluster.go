@@ -310,28 +310,3 @@ func (c *Cluster) UsersOfPlugin(name string, version int) []string {
 	sort.Strings(users)
 	return users
 }
-
-// clone returns a shallow copy with fresh maps, so that one command can
-// replace entries without touching c. Values are shared until replaced.
-func (c *Cluster) clone() *Cluster {
-	n := &Cluster{
-		Version:   c.Version,
-		ClusterID: c.ClusterID,
-		Brokers:   make(map[NodeID]*Broker, len(c.Brokers)+1),
-		Topics:    make(map[string]*Topic, len(c.Topics)+1),
-		Plugins:   make(map[string]*Plugin, len(c.Plugins)+1),
-	}
-	for k, v := range c.Brokers {
-		n.Brokers[k] = v
-	}
-	for k, v := range c.Topics {
-		n.Topics[k] = v
-	}
-	for k, v := range c.Plugins {
-		n.Plugins[k] = v
-	}
-	n.Principals = cloneMap(c.Principals)
-	n.ACLs = slices.Clone(c.ACLs)
-	n.AuthBootstrapped = c.AuthBootstrapped
-	return n
-}

@@ -47,7 +47,7 @@ func parseFrom(s string) (fromSpec, error) {
 		p, err1 := strconv.ParseInt(ps, 10, 32)
 		o, err2 := strconv.ParseInt(os, 10, 64)
 		if !ok || err1 != nil || err2 != nil || p < 0 || o < 0 {
-			return fromSpec{}, fmt.Errorf("%w: from=%q: want earliest, latest, @<ms> or PARTITION:OFFSET,...", errBadRequest, s)
+			return fromSpec{}, fmt.Errorf("%w: from=%q: want earliest, latest, @<ms> or a list PARTITION:OFFSET[,PARTITION:OFFSET]", errBadRequest, s)
 		}
 		spec.offsets[int32(p)] = o
 	}

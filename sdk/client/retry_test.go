@@ -25,6 +25,7 @@ func TestRetrierStopsAtCapAndDeadline(t *testing.T) {
 	ctx := context.Background()
 	p := retryPolicy{first: time.Microsecond, max: time.Microsecond, delivery: time.Minute, retries: 2}
 	r := p.start()
+	//lint:ignore SA4000 next is stateful: three calls, three answers
 	if !r.next(ctx) || !r.next(ctx) || r.next(ctx) {
 		t.Fatal("retries: 2 did not allow exactly two retries")
 	}
