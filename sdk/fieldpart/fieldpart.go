@@ -30,7 +30,7 @@ const recordFixed = 4 + 8 + 8 + 4 + 4 + 4
 
 // Partitions writes to out[i], for each record i of batch, the partition
 // in [0, partitions) of the text (jsonscan.Text) of the value at path in
-// the record's value ((murmur2(text) & 0x7fffffff) % partitions), or
+// the record's value ((Murmur2(text) & 0x7fffffff) % partitions), or
 // Missing. It returns the record count. out must have room for every
 // record; partitions must be at least 1. It allocates only for field
 // strings with escapes.
@@ -75,15 +75,17 @@ func Partitions(batch []byte, path []string, partitions int, out []int32) (int, 
 		}
 		out[i] = Missing
 		if raw, ok := jsonscan.Get(batch[q:q+vlen], path...); ok {
-			out[i] = int32(int(murmur2(jsonscan.Text(raw))&0x7fffffff) % partitions)
+			out[i] = int32(int(Murmur2(jsonscan.Text(raw))&0x7fffffff) % partitions)
 		}
 		p = end
 	}
 	return int(count), nil
 }
 
-// murmur2 is Kafka's 32-bit murmur2 hash (the same as sdk.Murmur2).
-func murmur2(data []byte) int32 {
+// Murmur2 is Kafka's 32-bit murmur2 hash (Utils.murmur2, seed 0x9747b28c,
+// signed result): the one implementation sdk.Murmur2 and
+// partitioner.Murmur2 (the broker's hash partitioner) both call.
+func Murmur2(data []byte) int32 {
 	const (
 		seed uint32 = 0x9747b28c
 		m    uint32 = 0x5bd1e995

@@ -1,8 +1,9 @@
-package fieldpart
+package fieldpart_test
 
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/sluicehq/sluice/sdk/fieldpart"
 	"testing"
 
 	"github.com/sluicehq/sluice/partitioner"
@@ -48,18 +49,18 @@ func TestPartitionsMatchKafkaHashOfTheField(t *testing.T) {
 	}
 	keys := []*string{nil, str("k"), str(""), str("k2"), nil, nil}
 	out := make([]int32, len(values))
-	n, err := Partitions(batch(keys, values), []string{"customer_id"}, 12, out)
+	n, err := fieldpart.Partitions(batch(keys, values), []string{"customer_id"}, 12, out)
 	if err != nil || n != len(values) {
 		t.Fatalf("n %d err %v", n, err)
 	}
 	want := []int32{partitioner.HashPartition([]byte("c-42"), 12), partitioner.HashPartition([]byte("7"), 12),
-		partitioner.HashPartition([]byte("c-42"), 12), Missing, Missing, Missing}
+		partitioner.HashPartition([]byte("c-42"), 12), fieldpart.Missing, fieldpart.Missing, fieldpart.Missing}
 	for i := range want {
 		if out[i] != want[i] {
 			t.Errorf("record %d (%s): %d, want %d", i, values[i], out[i], want[i])
 		}
 	}
-	if _, err := Partitions(batch(keys, values), []string{"customer", "id"}, 5, out); err != nil || out[2] != partitioner.HashPartition([]byte("nested"), 5) || out[0] != Missing {
+	if _, err := fieldpart.Partitions(batch(keys, values), []string{"customer", "id"}, 5, out); err != nil || out[2] != partitioner.HashPartition([]byte("nested"), 5) || out[0] != fieldpart.Missing {
 		t.Fatalf("nested: %v %v", out, err)
 	}
 }
@@ -73,14 +74,14 @@ func TestPartitionsRefusesMalformedBatches(t *testing.T) {
 		"truncated":      good[:len(good)-1],
 		"size too small": append(append([]byte{}, good[:4]...), 1, 0, 0, 0),
 	} {
-		if _, err := Partitions(b, []string{"a"}, 3, out); !errors.Is(err, ErrMalformed) {
-			t.Errorf("%s: err = %v, want ErrMalformed", name, err)
+		if _, err := fieldpart.Partitions(b, []string{"a"}, 3, out); !errors.Is(err, fieldpart.ErrMalformed) {
+			t.Errorf("%s: err = %v, want fieldpart.ErrMalformed", name, err)
 		}
 	}
-	if _, err := Partitions(good, []string{"a"}, 0, out); err == nil {
+	if _, err := fieldpart.Partitions(good, []string{"a"}, 0, out); err == nil {
 		t.Error("0 partitions accepted")
 	}
-	if _, err := Partitions(good, []string{"a"}, 3, nil); err == nil {
+	if _, err := fieldpart.Partitions(good, []string{"a"}, 3, nil); err == nil {
 		t.Error("no room for results accepted")
 	}
 }
@@ -95,13 +96,13 @@ func FuzzPartitions(f *testing.F) {
 		if partitions < 1 || partitions > 1<<20 {
 			return
 		}
-		out := make([]int32, len(b)/recordFixed+1)
-		n, err := Partitions(b, splitDots(path), partitions, out)
+		out := make([]int32, len(b)/recordFixedSize+1)
+		n, err := fieldpart.Partitions(b, splitDots(path), partitions, out)
 		if err != nil {
 			return
 		}
 		for i := range n {
-			if out[i] != Missing && (out[i] < 0 || int(out[i]) >= partitions) {
+			if out[i] != fieldpart.Missing && (out[i] < 0 || int(out[i]) >= partitions) {
 				t.Fatalf("record %d: partition %d of %d", i, out[i], partitions)
 			}
 		}
@@ -119,3 +120,7 @@ func splitDots(s string) []string {
 	}
 	return append(parts, s[start:])
 }
+
+// recordFixedSize is fieldpart's recordFixed: the encoded size of an empty
+// record with its size prefix (docs/plugin-abi.md).
+const recordFixedSize = 4 + 8 + 8 + 4 + 4 + 4
