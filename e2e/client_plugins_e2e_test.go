@@ -1,4 +1,4 @@
-package client_test
+package e2e_test
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ func watPartitioner(t *testing.T) []byte {
 	t.Helper()
 	tool := testtool.Need(t, testtool.WAT2Wasm)
 	out := filepath.Join(t.TempDir(), "p.wasm")
-	if b, err := exec.Command(tool, "../../examples/wat-partitioner/partitioner.wat", "-o", out).CombinedOutput(); err != nil {
+	if b, err := exec.Command(tool, "../examples/wat-partitioner/partitioner.wat", "-o", out).CombinedOutput(); err != nil {
 		t.Fatalf("wat2wasm: %v\n%s", err, b)
 	}
 	wasm, err := os.ReadFile(out)
