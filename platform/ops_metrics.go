@@ -26,13 +26,15 @@ var (
 	descControllerActive = prometheus.NewDesc("sluice_controller_active", "1 on the node whose controller leads the raft quorum, 0 on other controllers.", nil, nil)
 	descRaftState        = prometheus.NewDesc("sluice_controller_raft_state", "1 for this controller's current raft state (Leader, Follower, Candidate, Shutdown).", []string{"state"}, nil)
 	descControllerHalted = prometheus.NewDesc("sluice_controller_halted", "1 when this node's controller refused a corrupt metadata entry and stopped applying.", nil, nil)
-	descClusterParts     = prometheus.NewDesc("sluice_cluster_partitions", "Partitions of the cluster by condition (total, offline: no leader, under_replicated: ISR smaller than the replicas, under_min_isr: ISR smaller than min.insync.replicas); reported by the active controller only.", []string{"state"}, nil)
+	descClusterParts     = prometheus.NewDesc("sluice_cluster_partitions", "Partitions of the cluster by condition (total, offline: no leader, under_replicated: ISR smaller than the replicas, under_min_isr: ISR smaller than min.insync.replicas, not_preferred_leader: led by a replica other than the first); reported by the active controller only.", []string{"state"}, nil)
 	descClusterBrokers   = prometheus.NewDesc("sluice_cluster_brokers", "Registered brokers by state (alive, fenced); reported by the active controller only.", []string{"state"}, nil)
 	descLeaderEpoch      = prometheus.NewDesc("sluice_metadata_version", "Version (raft index) of the metadata this node applied.", nil, nil)
 	descLogBytes         = prometheus.NewDesc("sluice_partition_log_bytes", "Size on disk of the local replica's log.", []string{"topic", "partition"}, nil)
 	descGroupCommitted   = prometheus.NewDesc("sluice_group_committed_offset", "Committed offset of a consumer group in a partition (groups this node coordinates; partitions with a commit).", []string{"group", "topic", "partition"}, nil)
 	descGroupLag         = prometheus.NewDesc("sluice_group_lag", "Records between a group's committed offset and the log end (partitions with a commit).", []string{"group", "topic", "partition"}, nil)
 	descGroupMembers     = prometheus.NewDesc("sluice_group_members", "Connected members of a consumer group this node coordinates.", []string{"group"}, nil)
+	descGroupRebalances  = prometheus.NewDesc("sluice_group_rebalances_total", "Rebalances (generations) of a consumer group since its coordinator took it over (groups this node coordinates; resets when the coordinator moves).", []string{"group"}, nil)
+	descFollowerLag      = prometheus.NewDesc("sluice_partition_follower_lag_records", "On a partition leader: records between the leader's log end and a follower's log end as its last fetch reported it (followers that have fetched since this leadership began).", []string{"topic", "partition", "follower"}, nil)
 )
 
 // registerOpsMetrics adds the collector and the ISR counters to reg.
@@ -103,7 +105,8 @@ func (c *isrCounters) observe(before int, cmd meta.Command, err *error) {
 
 func (c *opsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descControllerActive, descRaftState, descControllerHalted, descClusterParts,
-		descClusterBrokers, descLeaderEpoch, descLogBytes, descGroupCommitted, descGroupLag, descGroupMembers} {
+		descClusterBrokers, descLeaderEpoch, descLogBytes, descGroupCommitted, descGroupLag, descGroupMembers,
+		descGroupRebalances, descFollowerLag} {
 		ch <- d
 	}
 }
@@ -136,7 +139,16 @@ func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if b := n.broker; b != nil {
 		for _, p := range b.Partitions(nil) {
-			gauge(ch, descLogBytes, float64(p.LogBytes), p.Topic, strconv.Itoa(int(p.Partition)))
+			part := strconv.Itoa(int(p.Partition))
+			gauge(ch, descLogBytes, float64(p.LogBytes), p.Topic, part)
+			if !p.Leader {
+				continue
+			}
+			for id, leo := range p.ReplicaLogEnds {
+				if leo >= 0 {
+					gauge(ch, descFollowerLag, float64(max(p.LogEnd-leo, 0)), p.Topic, part, strconv.Itoa(int(id)))
+				}
+			}
 		}
 	}
 	if g := n.groups; g != nil {
@@ -152,6 +164,7 @@ func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
 			if err != nil {
 				continue
 			}
+			ch <- prometheus.MustNewConstMetric(descGroupRebalances, prometheus.CounterValue, float64(d.Generation), s.Group)
 			for _, o := range d.Offsets {
 				if o.Committed < 0 {
 					continue // nothing committed: no position to measure from
@@ -167,6 +180,9 @@ func (c *opsCollector) Collect(ch chan<- prometheus.Metric) {
 // clusterCounts is what collectCluster reports, as a plain value.
 type clusterCounts struct {
 	total, offline, underReplicated, underMinISR int
+	// notPreferred counts partitions with a leader that is not their
+	// first (preferred) replica: the leader imbalance.
+	notPreferred int
 	alive, fenced                                int
 }
 
@@ -184,6 +200,9 @@ func countCluster(c *meta.Cluster) clusterCounts {
 			}
 			if len(p.ISR) < t.Config.MinInsyncReplicas {
 				out.underMinISR++
+			}
+			if p.Leader != meta.NoLeader && len(p.Replicas) > 0 && p.Leader != p.Replicas[0] {
+				out.notPreferred++
 			}
 		}
 	}
@@ -206,6 +225,7 @@ func collectCluster(ch chan<- prometheus.Metric, c *meta.Cluster) {
 	gauge(ch, descClusterParts, float64(k.offline), "offline")
 	gauge(ch, descClusterParts, float64(k.underReplicated), "under_replicated")
 	gauge(ch, descClusterParts, float64(k.underMinISR), "under_min_isr")
+	gauge(ch, descClusterParts, float64(k.notPreferred), "not_preferred_leader")
 	gauge(ch, descClusterBrokers, float64(k.alive), "alive")
 	gauge(ch, descClusterBrokers, float64(k.fenced), "fenced")
 }

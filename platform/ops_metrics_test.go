@@ -211,3 +211,65 @@ func TestProduceCountedOnceAndSessionsNotTimed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestFollowerLagAndRebalanceSeries: the leader of a replicated partition
+// reports each follower's lag (0 once it caught up after a known workload),
+// and a group's rebalances are counted by its coordinator.
+func TestFollowerLagAndRebalanceSeries(t *testing.T) {
+	first := testnode.Start(t)
+	second := testnode.Join(t, first, 2, []string{"broker"})
+	cl, err := client.New(first.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	tp, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "lag", Partitions: 1, ReplicationFactor: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]client.Record, 50)
+	for i := range recs {
+		recs[i] = client.Record{Value: []byte("x")}
+	}
+	if _, err := cl.Produce(ctx, "lag", recs, client.ProduceOptions{Acks: client.AcksAll}); err != nil {
+		t.Fatal(err)
+	}
+	leader, follower := first, second
+	if tp.Partitions[0].Leader == 2 {
+		leader, follower = second, first
+	}
+	series := `sluice_partition_follower_lag_records{follower="` + strconv.Itoa(int(follower.Config.NodeID)) + `",partition="0",topic="lag"}`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, ok := scrape(t, leader.URL())[series]
+		if ok && v == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v (present %v) on the leader, want 0 once the follower caught up", series, v, ok)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ok := scrape(t, follower.URL())[series]; ok {
+		t.Errorf("the follower reports %s: only leaders know follower positions", series)
+	}
+
+	ws, err := cl.ConsumeWS(ctx, client.WSConsumerConfig{Topic: "lag", Group: "rg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	rebalances := `sluice_group_rebalances_total{group="rg"}`
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		a, b := scrape(t, first.URL())[rebalances], scrape(t, second.URL())[rebalances]
+		if a+b >= 1 && (a == 0 || b == 0) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v on node 1, %v on node 2; want at least 1 on the coordinator only", rebalances, a, b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
