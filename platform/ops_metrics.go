@@ -182,8 +182,8 @@ type clusterCounts struct {
 	total, offline, underReplicated, underMinISR int
 	// notPreferred counts partitions with a leader that is not their
 	// first (preferred) replica: the leader imbalance.
-	notPreferred int
-	alive, fenced                                int
+	notPreferred  int
+	alive, fenced int
 }
 
 func countCluster(c *meta.Cluster) clusterCounts {
