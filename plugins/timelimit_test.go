@@ -16,8 +16,8 @@ import (
 var measuredRE = regexp.MustCompile(`interrupted after ([0-9.]+[µmn]?s) \(limit ([0-9.]+[µmn]?s)\)`)
 
 // longLimits reports whether the multi-second cases run
-// (SLUICE_LONG_PLUGIN_TESTS=1; docs/testing.md).
-func longLimits() bool { return os.Getenv("SLUICE_LONG_PLUGIN_TESTS") == "1" }
+// (SLUICE_LONG_TESTS=1; docs/testing.md).
+func longLimits() bool { return os.Getenv("SLUICE_LONG_TESTS") == "1" }
 
 func checkMeasured(t *testing.T, err error, limit time.Duration, took time.Duration) {
 	t.Helper()
