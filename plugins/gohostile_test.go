@@ -90,7 +90,10 @@ func TestRunawayDuringGC(t *testing.T) {
 	n := <-gcs
 	took := time.Since(start)
 	checkMeasured(t, err, 100*time.Millisecond, took)
-	if n < 2 {
+	// Under the race detector this host runs Go modules in the
+	// interpreter (plain Go code, preemptible anyway) and a collection
+	// takes tens of ms: the count says nothing there.
+	if !raceEnabled && n < 2 {
 		t.Fatalf("%d collections completed during a %v call, want them to run alongside it", n, took)
 	}
 	t.Logf("interrupted after %v with %d collections running alongside", took, n)
