@@ -1,34 +1,49 @@
 package plugins
 
-// Cheap interruption of runaway plugin code.
+// Cheap interruption of runaway plugin code, and a bound on call depth.
 //
 // wazero can stop a running call when its context ends
 // (RuntimeConfig.WithCloseOnContextDone), but its compiler does it by calling
 // back into Go at every loop header. Go modules compile every function into
 // a loop, so that costs ~100 ns per Go function call and per loop iteration:
 // a JSON partitioner ran 100x slower. Instead, before compiling, the host
-// adds one mutable i32 global, the fuel, to the module and, at the top of
-// every loop body, the check
+// rewrites the module. It adds
 //
-//	global.get $fuel  i32.eqz  if  unreachable  end
+//   - an import, sluice_internal.yield (i32) -> i32 (timelimit.go), after the
+//     module's own imports, so every function index at or past the old
+//     import count moves up by one;
+//   - two mutable i32 globals, exported under reserved names: the fuel
+//     (checks left before the next yield) and the depth (calls the running
+//     call may still nest);
+//   - at every function entry and at the top of every loop body the fuel
+//     check
+//
+//	global.get $fuel  i32.eqz  if  (call $yield (i32.const 0))  global.set $fuel  end
 //	global.get $fuel  i32.const 1  i32.sub  global.set $fuel
 //
-// which costs a few instructions. Before every call the host sets the fuel
-// to a budget of loop iterations (four per nanosecond of the call's time
-// limit, capped at 2^31-1); a watchdog sets it to 0 when the time limit passes, so the code
-// traps at its next loop iteration and the call fails with ErrTimeout.
+//     a few instructions, and once per quantum a call into Go, which
+//     checks the clock, yields to the scheduler (a safe point for the garbage
+//     collector) and returns the next quantum;
+//   - around every call of a module function (call, call_indirect) the depth
+//     check
 //
-// The budget matters because of Go's garbage collector: its stop-the-world
-// phases wait for every goroutine to reach a safe point, and a goroutine
-// running compiled Wasm has none until it returns or calls a host function.
-// If a runaway loop runs while a collection starts, the watchdog's goroutine
-// is stopped too; the budget still ends the loop, within a few times the
-// time limit. (wazero's own mechanism has no such problem because it calls
-// into Go at every loop header, which is exactly its cost.)
+//	global.get $depth  i32.eqz  if  (call $yield (i32.const 1))  drop  end
+//	global.get $depth  i32.const 1  i32.sub  global.set $depth
+//	call f
+//	global.get $depth  i32.const 1  i32.add  global.set $depth
 //
-// Code without loops ends on its own (recursion ends in a stack overflow
-// trap). A start function is turned into an export the host calls under the
-// same watchdog, so it cannot hang instantiation. The rewrite is
+//     where yield(1) traps with "call depth limit N exceeded". Counting at
+//     call sites rather than at function entry and every return path needs
+//     no analysis of branches to the function's outer label; a trap unwinds
+//     frames without the increments, but a failed instance is never reused,
+//     and the host resets both globals before every call.
+//
+// Calls of imported functions are not counted (host functions do not call
+// back into the module). Tail calls (return_call) are counted like calls;
+// wazero does not enable them, so such modules fail to compile anyway. A
+// module importing from sluice_internal itself is refused (errReservedName).
+// A start function is turned into an export the host calls under the
+// start-up limit, so it cannot hang instantiation. The rewrite is
 // deterministic, so the on-disk compilation cache keeps working across
 // restarts.
 //
@@ -40,7 +55,7 @@ package plugins
 // at once), every loop stops at the first decoding error, and every loop
 // iteration consumes at least one input byte. The total work is therefore
 // linear in len(wasm), and the output is at most a fixed multiple of it
-// (one fuel check per loop opcode). As a backstop the work is also
+// (one fuel check per loop opcode and function, depth checks per call). As a backstop the work is also
 // metered: every loop iteration spends one step of a budget of
 // workPerByte steps per input byte, and a module that exhausts it is
 // refused with errWorkLimit (the byte bounds make that unreachable; the
