@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -248,5 +250,49 @@ func TestDepthLimitFromFrames(t *testing.T) {
 		if got := depthLimit(c.frame, l); got != c.want {
 			t.Errorf("depthLimit(%d) = %d, want %d", c.frame, got, c.want)
 		}
+	}
+}
+
+// A module with large frames gets a smaller depth limit: a recursing
+// function with 4,000 i64 locals (an estimated 64.5 KiB frame) stops at
+// the depth that keeps depth × frame within a quarter of the 64 MiB
+// memory limit, not at 10,000, and the stack it grew stays bounded too.
+func TestDepthLimitForLargeFrames(t *testing.T) {
+	h, _ := newTestHost(t, Config{MaxInstancesPerModule: 1})
+	ctx := context.Background()
+	wat := `(module
+  (memory (export "memory") 1)
+  (func (export "sluice_abi_version") (result i32) (i32.const 1))
+  (func (export "sluice_alloc") (param i32) (result i32) (i32.const 1024))
+  (func $down (param $n i64) (result i64) (local` + strings.Repeat(" i64", 4000) + `)
+    (local.set 4000 (local.get $n))
+    (i64.add (call $down (i64.add (local.get 4000) (i64.const 1))) (local.get 3999)))
+  (func (export "sluice_partition") (param i32 i32 i32) (result i64)
+    (call $down (i64.const 0))))`
+	path := filepath.Join(t.TempDir(), "bigframe.wat")
+	if err := os.WriteFile(path, []byte(wat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.Partitioner(ctx, Module{Name: "bigframe", Version: 1, Wasm: buildWAT(t, path)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	frame := frameBytesPerValue*(4000+3) + frameBytesFixed // 4,000 locals, the widest type has 3 parameters
+	want := depthLimit(frame, Limits{}.withDefaults(Limits{}))
+	if want >= DefaultMaxCallDepth || want < minCallDepth {
+		t.Fatalf("depth limit %d for a %d-byte frame: want it between %d and %d", want, frame, minCallDepth, DefaultMaxCallDepth)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = p.Partition(ctx, someRecords, 3, make([]int32, 2))
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("call depth limit %d exceeded", want)) {
+		t.Fatalf("err = %v, want the depth limit of %d", err, want)
+	}
+	grown := after.TotalAlloc - before.TotalAlloc
+	t.Logf("depth limit %d; allocated %d KiB during the call", want, grown>>10)
+	if limit := uint64(DefaultMemoryPages) * wasmPageSize; grown > limit {
+		t.Fatalf("the call allocated %d MiB, over the %d MiB memory limit", grown>>20, limit>>20)
 	}
 }
