@@ -16,6 +16,9 @@ import (
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
+// spinSink keeps the go-spin case's loop from being optimised away.
+var spinSink int
+
 // BenchmarkBystanderLatency measures what busy plugins cost a topic that
 // uses none: the latency of a produce (one 100-byte record, acks=1) and of
 // a fetch of it, on a plugin-free topic of the same node, while `busy`
@@ -24,7 +27,9 @@ import (
 // per call, within its limit, so never backed off), against the same with
 // none. In the "looping" cases the busy topic's partitioner never returns
 // (plugins/testdata/loop.wat, default 100 ms limit): its calls time out,
-// then it is backed off, and its producers keep retrying. Each iteration is
+// then it is backed off, and its producers keep retrying. The "go-spin"
+// case is the control: no plugin, one goroutine spinning in plain Go code,
+// so one core is busy as with a busy plugin, but with Go's preemption. Each iteration is
 // one produce then one fetch, back to back, on one connection. The busy
 // producers start before the timer and stop after it.
 //
@@ -60,16 +65,32 @@ func BenchmarkBystanderLatency(b *testing.B) {
 	for _, c := range []struct {
 		topic string
 		busy  int
-	}{{"spin", 0}, {"spin", 1}, {"spin", 4}, {"looping", 4}} {
+	}{{"spin", 0}, {"spin", 1}, {"spin", 4}, {"looping", 4}, {"go-spin", 1}} {
 		busy := c.busy
 		name := fmt.Sprintf("busy=%d", busy)
-		if c.topic == "looping" {
+		switch c.topic {
+		case "looping":
 			name = fmt.Sprintf("looping=%d", busy)
+		case "go-spin":
+			name = "go-spin=1"
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
 			calls := make(chan struct{}, 1<<20)
+			if c.topic == "go-spin" {
+				// The control: no plugin at all, one goroutine keeping
+				// one core busy in plain Go code (preemptible), which is
+				// what a busy plugin call costs the node at best.
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for x := 0; ctx.Err() == nil; x++ {
+						spinSink += x
+					}
+				}()
+				busy = 0
+			}
 			for range busy {
 				wg.Add(1)
 				go func() {

@@ -55,9 +55,11 @@ func TestHostileGoModule(t *testing.T) {
 }
 
 // A runaway loop while the Go runtime collects garbage: the collector's
-// stop-the-world waits for the goroutine running Wasm, which stops the
-// watchdog too, so only the call's loop budget can end it. The call must
-// still fail with ErrTimeout, and the collections must complete.
+// stop-the-world phases need the goroutine running Wasm to reach a safe
+// point, which its yields give it every ~100 µs (timelimit.go). The call
+// must fail with ErrTimeout at its limit, and collections must complete
+// while it runs, not only after it (before the yields, the first one
+// waited for the whole call).
 func TestRunawayDuringGC(t *testing.T) {
 	h := sharedHost(t)
 	ctx := context.Background()
@@ -86,8 +88,13 @@ func TestRunawayDuringGC(t *testing.T) {
 	err = p.Partition(ctx, []record.Record{{}}, 4, make([]int32, 1))
 	close(done)
 	n := <-gcs
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("err = %v, want ErrTimeout", err)
+	took := time.Since(start)
+	checkMeasured(t, err, 100*time.Millisecond, took)
+	// Under the race detector this host runs Go modules in the
+	// interpreter (plain Go code, preemptible anyway) and a collection
+	// takes tens of ms: the count says nothing there.
+	if !raceEnabled && n < 2 {
+		t.Fatalf("%d collections completed during a %v call, want them to run alongside it", n, took)
 	}
-	t.Logf("interrupted after %v with %d collections running alongside", time.Since(start), n)
+	t.Logf("interrupted after %v with %d collections running alongside", took, n)
 }

@@ -17,6 +17,9 @@ type guestIO struct {
 	// Per-call cap: lines and bytes accepted since beginCall, and lines
 	// dropped past the cap.
 	lines, bytes, capped int
+	// clock is the instance's running call's time limit and depth limit
+	// (timelimit.go).
+	clock *clock
 }
 
 type guestKey struct{}

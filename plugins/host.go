@@ -46,6 +46,9 @@ type compiled struct {
 	sum  string
 	mod  wazero.CompiledModule
 	refs int // pools using it; closed at 0
+	// frameBytes is instrument.go's estimate of the module's largest
+	// native stack frame (it sets the call depth limit).
+	frameBytes int
 }
 
 // NewHost starts a wazero runtime in compiler mode (interpreter where the
@@ -85,7 +88,7 @@ func NewHost(ctx context.Context, cfg Config) (*Host, error) {
 		WithCloseOnContextDone(cfg.Interpreter).
 		WithMemoryLimitPages(cfg.MaxMemoryPages)
 	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
-	if err := errors.Join(h.instantiateWASI(ctx), h.instantiateHostFuncs(ctx)); err != nil {
+	if err := errors.Join(h.instantiateWASI(ctx), h.instantiateHostFuncs(ctx), h.instantiateInternal(ctx)); err != nil {
 		h.rt.Close(ctx)
 		h.cache.Close(ctx)
 		return nil, fmt.Errorf("plugin host: %w", err)
@@ -156,17 +159,17 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (*compiled, error) {
 		return c, nil
 	}
 	h.mu.Unlock()
-	prepared, err := instrument(wasm)
+	prepared, err := instrumentModule(wasm)
 	if errors.Is(err, errReservedName) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidModule, err)
 	} else if err != nil {
 		return nil, fmt.Errorf("%w: malformed binary: %v", ErrInvalidModule, err)
 	}
-	mod, err := h.rt.CompileModule(ctx, prepared)
+	mod, err := h.rt.CompileModule(ctx, prepared.wasm)
 	if err != nil {
 		return nil, fmt.Errorf("%w: does not compile: %v", ErrInvalidModule, err)
 	}
-	c := &compiled{sum: sum, mod: mod, refs: 1}
+	c := &compiled{sum: sum, mod: mod, refs: 1, frameBytes: prepared.frameBytes}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {

@@ -22,14 +22,16 @@ type instance struct {
 	entry  api.Function
 	memory *limitedMemory
 	io     *guestIO
-	// fuel is the global instrument.go added: the loop iterations the
-	// running call may still make; 0 makes it trap at its next iteration.
-	fuel api.MutableGlobal
-	// watchdog: zero the fuel when a call's time is up. Off in interpreter
-	// mode, where wazero's own context checks stop runaway calls.
-	watchdog bool
-	limits   Limits
-	stack    [3]uint64
+	// fuel and depth are the globals instrument.go added: the checks left
+	// before the next yield, and the calls the running call may still nest.
+	fuel, depth api.MutableGlobal
+	// clock is the running call's span, read by the yields (timelimit.go).
+	clock clock
+	// interpreter: wazero's own context checks run too, and need the
+	// span's deadline on the context.
+	interpreter bool
+	limits      Limits
+	stack       [3]uint64
 	// fields are the optional record fields this instance is sent
 	// (sluice_partition_fields; all of them by default).
 	fields fields
@@ -56,10 +58,13 @@ func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits 
 			ErrPluginFailed, ErrMemoryLimit, h.memory.limit>>20, initial>>20, h.memory.used.Load()>>20, silent{errNodeBudget})
 	}
 	inst := &instance{
-		memory: &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize, budget: h.memory, reserved: initial},
-		io:     newGuestIO(h.newLogSink(m)),
-		limits: limits,
+		memory:      &limitedMemory{limit: uint64(limits.MemoryPages) * wasmPageSize, budget: h.memory, reserved: initial},
+		io:          newGuestIO(h.newLogSink(m)),
+		limits:      limits,
+		interpreter: h.cfg.Interpreter,
 	}
+	inst.clock.depth = depthLimit(c.frameBytes, limits)
+	inst.io.clock = &inst.clock
 	sp := newSpan(h.cfg.InstantiateTimeout, "start-up")
 	ictx, cancel := context.WithDeadline(ctx, sp.deadline())
 	defer cancel()
@@ -75,9 +80,12 @@ func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits 
 		inst.close(ctx)
 		return nil, err
 	}
-	if g, ok := mod.ExportedGlobal(interruptExport).(api.MutableGlobal); ok {
-		inst.fuel, inst.watchdog = g, !h.cfg.Interpreter
+	fuel, ok1 := mod.ExportedGlobal(interruptExport).(api.MutableGlobal)
+	depth, ok2 := mod.ExportedGlobal(depthExport).(api.MutableGlobal)
+	if !ok1 || !ok2 {
+		return fail(fmt.Errorf("%w: instrumented module lacks its fuel and depth globals", ErrInvalidModule))
 	}
+	inst.fuel, inst.depth = fuel, depth
 	if inst.mem == nil {
 		return fail(fmt.Errorf("%w: has no memory", ErrInvalidModule))
 	}
@@ -188,25 +196,24 @@ func (inst *instance) result(packed uint64) ([]byte, error) {
 	return b, nil
 }
 
-// call runs fn within span s and classifies a failure. The watchdog
-// (timelimit.go) budgets the call's loop iterations and interrupts it when
-// the span's deadline passes or ctx ends.
+// call runs fn within span s and classifies a failure. The yields at the
+// guest's fuel checks end the call when the span's deadline passes or ctx
+// ends (timelimit.go).
 func (inst *instance) call(ctx context.Context, s span, fn api.Function, stack []uint64) error {
-	cctx, cancel := context.WithDeadline(ctx, s.deadline())
-	defer cancel()
-	var w *watchdog
-	if inst.fuel != nil {
-		w = startWatchdog(cctx, inst.fuel, s, inst.watchdog)
+	cctx := ctx
+	if inst.interpreter {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithDeadline(ctx, s.deadline())
+		defer cancel()
 	}
+	inst.clock.begin(ctx, s)
+	inst.fuel.Set(uint64(inst.clock.quantum))
+	inst.depth.Set(uint64(inst.clock.depth))
 	err := fn.CallWithStack(withGuest(cctx, inst.io), stack)
-	interrupted := w != nil && w.end()
 	if err == nil {
 		return nil
 	}
-	if !interrupted && inst.fuel != nil && inst.fuel.Get() == 0 {
-		interrupted = true // the budget ran out before the watchdog came
-	}
-	return inst.failure(ctx, err, s, interrupted)
+	return inst.failure(ctx, err, s, errors.Is(err, errInterrupted))
 }
 
 // failure turns a wazero error into one that names the cause: the caller's
@@ -232,6 +239,10 @@ func (inst *instance) failure(ctx context.Context, err error, s span, interrupte
 			}
 			return fmt.Errorf("%w: exited with code %d", ErrPluginFailed, code)
 		}
+	}
+	var de *depthError
+	if errors.As(err, &de) {
+		return fmt.Errorf("%w: %v (docs/plugin-abi.md, \"Limits\")", ErrPluginFailed, de)
 	}
 	if inst.memory.denied.Load() {
 		return inst.memoryError(firstLine(err))

@@ -1,34 +1,49 @@
 package plugins
 
-// Cheap interruption of runaway plugin code.
+// Cheap interruption of runaway plugin code, and a bound on call depth.
 //
 // wazero can stop a running call when its context ends
 // (RuntimeConfig.WithCloseOnContextDone), but its compiler does it by calling
 // back into Go at every loop header. Go modules compile every function into
 // a loop, so that costs ~100 ns per Go function call and per loop iteration:
 // a JSON partitioner ran 100x slower. Instead, before compiling, the host
-// adds one mutable i32 global, the fuel, to the module and, at the top of
-// every loop body, the check
+// rewrites the module. It adds
 //
-//	global.get $fuel  i32.eqz  if  unreachable  end
+//   - an import, sluice_internal.yield (i32) -> i32 (timelimit.go), after the
+//     module's own imports, so every function index at or past the old
+//     import count moves up by one;
+//   - two mutable i32 globals, exported under reserved names: the fuel
+//     (checks left before the next yield) and the depth (calls the running
+//     call may still nest);
+//   - at every function entry and at the top of every loop body the fuel
+//     check
+//
+//	global.get $fuel  i32.eqz  if  (call $yield (i32.const 0))  global.set $fuel  end
 //	global.get $fuel  i32.const 1  i32.sub  global.set $fuel
 //
-// which costs a few instructions. Before every call the host sets the fuel
-// to a budget of loop iterations (four per nanosecond of the call's time
-// limit, capped at 2^31-1); a watchdog sets it to 0 when the time limit passes, so the code
-// traps at its next loop iteration and the call fails with ErrTimeout.
+//     a few instructions, and once per quantum a call into Go, which
+//     checks the clock, yields to the scheduler (a safe point for the garbage
+//     collector) and returns the next quantum;
+//   - around every call of a module function (call, call_indirect) the depth
+//     check
 //
-// The budget matters because of Go's garbage collector: its stop-the-world
-// phases wait for every goroutine to reach a safe point, and a goroutine
-// running compiled Wasm has none until it returns or calls a host function.
-// If a runaway loop runs while a collection starts, the watchdog's goroutine
-// is stopped too; the budget still ends the loop, within a few times the
-// time limit. (wazero's own mechanism has no such problem because it calls
-// into Go at every loop header, which is exactly its cost.)
+//	global.get $depth  i32.eqz  if  (call $yield (i32.const 1))  drop  end
+//	global.get $depth  i32.const 1  i32.sub  global.set $depth
+//	call f
+//	global.get $depth  i32.const 1  i32.add  global.set $depth
 //
-// Code without loops ends on its own (recursion ends in a stack overflow
-// trap). A start function is turned into an export the host calls under the
-// same watchdog, so it cannot hang instantiation. The rewrite is
+//     where yield(1) traps with "call depth limit N exceeded". Counting at
+//     call sites rather than at function entry and every return path needs
+//     no analysis of branches to the function's outer label; a trap unwinds
+//     frames without the increments, but a failed instance is never reused,
+//     and the host resets both globals before every call.
+//
+// Calls of imported functions are not counted (host functions do not call
+// back into the module). Tail calls (return_call) are counted like calls;
+// wazero does not enable them, so such modules fail to compile anyway. A
+// module importing from sluice_internal itself is refused (errReservedName).
+// A start function is turned into an export the host calls under the
+// start-up limit, so it cannot hang instantiation. The rewrite is
 // deterministic, so the on-disk compilation cache keeps working across
 // restarts.
 //
@@ -40,7 +55,7 @@ package plugins
 // at once), every loop stops at the first decoding error, and every loop
 // iteration consumes at least one input byte. The total work is therefore
 // linear in len(wasm), and the output is at most a fixed multiple of it
-// (one fuel check per loop opcode). As a backstop the work is also
+// (one fuel check per loop opcode and function, depth checks per call). As a backstop the work is also
 // metered: every loop iteration spends one step of a budget of
 // workPerByte steps per input byte, and a module that exhausts it is
 // refused with errWorkLimit (the byte bounds make that unreachable; the
@@ -49,28 +64,44 @@ package plugins
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
 const (
 	reservedPrefix  = "__sluice_"
 	interruptExport = reservedPrefix + "interrupt"
+	depthExport     = reservedPrefix + "depth"
 	startExport     = reservedPrefix + "start"
+	// internalModule is the import module of the host functions the
+	// instrumenter adds; a module of its own that imports from it is
+	// refused.
+	internalModule = "sluice_internal"
+	yieldName      = "yield"
+)
+
+// Arguments of sluice_internal.yield.
+const (
+	yieldFuel  = 0 // the fuel ran out: check the clock, maybe reschedule, refill
+	yieldDepth = 1 // the call depth limit is reached: trap
 )
 
 var (
 	errUnsupported  = errors.New("unsupported")
 	errWorkLimit    = errors.New("instrumenter work limit exceeded")
-	errReservedName = errors.New("reserved export name")
+	errReservedName = errors.New("reserved name")
 )
 
 // section ids
 const (
 	secCustom = 0
+	secType   = 1
 	secImport = 2
+	secTable  = 4
 	secGlobal = 6
 	secExport = 7
 	secStart  = 8
+	secElem   = 9
 	secCode   = 10
 )
 
@@ -83,6 +114,14 @@ var sectionRank = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 
 // at least one byte.
 const workPerByte = 4
 
+// Native stack frame estimate (see frameBytes): bytes per declared local
+// or parameter, and a fixed part per frame (return address, saved
+// registers, spill area of temporaries).
+const (
+	frameBytesPerValue = 16
+	frameBytesFixed    = 512
+)
+
 // budget meters one instrument call's loop iterations.
 type budget struct{ left int }
 
@@ -91,11 +130,35 @@ type section struct {
 	body []byte
 }
 
-// instrument returns wasm with the interrupt global and loop checks added
-// and the start function exported instead of run by instantiation.
+// instrumented is a module rewritten by instrumentModule.
+type instrumented struct {
+	wasm []byte
+	// frameBytes estimates the largest native stack frame of any of the
+	// module's functions: frameBytesPerValue per local plus the most
+	// parameters of any type, plus frameBytesFixed. The call depth limit
+	// is derived from it (depthLimit).
+	frameBytes int
+}
+
+// instrument returns wasm with the fuel and depth globals, the checks and
+// the yield import added, and the start function exported instead of run
+// by instantiation.
 func instrument(wasm []byte) ([]byte, error) {
+	m, err := instrumentModule(wasm)
+	return m.wasm, err
+}
+
+// instrumentModule rewrites wasm (see the comment at the top of the file).
+//
+// The yield import is appended to the module's imported functions, so
+// every function index at or past the old import count moves up by one:
+// calls, ref.func (in code, global initialisers and element segments),
+// function exports and the start function are renumbered. The "name"
+// custom section, whose indices would be stale, is dropped. A table with
+// an initialiser expression (function-references proposal) is refused.
+func instrumentModule(wasm []byte) (instrumented, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
-		return nil, errors.New("not a Wasm binary")
+		return instrumented{}, errors.New("not a Wasm binary")
 	}
 	var secs []section
 	w := &budget{left: workPerByte*len(wasm) + 64}
@@ -106,120 +169,230 @@ func instrument(wasm []byte) ([]byte, error) {
 		size := r.u32()
 		body := r.bytes(int(size))
 		if r.err != nil {
-			return nil, fmt.Errorf("section %d: %w", id, r.err)
+			return instrumented{}, fmt.Errorf("section %d: %w", id, r.err)
 		}
 		if id != secCustom {
 			if _, ok := sectionRank[id]; !ok {
-				return nil, fmt.Errorf("unknown section id %d", id)
+				return instrumented{}, fmt.Errorf("unknown section id %d", id)
 			}
 		}
 		secs = append(secs, section{id, body})
 	}
 
-	importedGlobals, definedGlobals := uint32(0), uint32(0)
+	var mi modInfo
 	var exportsBody, globalsBody []byte
 	hasStart, startFunc := false, uint32(0)
 	for _, s := range secs {
+		var err error
 		switch s.id {
-		case secImport:
-			n, err := countImportedGlobals(s.body, w)
+		case secType:
+			mi.types, mi.maxParams, err = scanTypes(s.body, w)
 			if err != nil {
-				return nil, fmt.Errorf("import section: %w", err)
+				return instrumented{}, fmt.Errorf("type section: %w", err)
 			}
-			importedGlobals = n
+		case secImport:
+			if mi.funcImports, mi.globalImports, err = scanImports(s.body, w); errors.Is(err, errReservedName) {
+				return instrumented{}, err
+			} else if err != nil {
+				return instrumented{}, fmt.Errorf("import section: %w", err)
+			}
+		case secTable:
+			if err := scanTables(s.body, w); err != nil {
+				return instrumented{}, fmt.Errorf("table section: %w", err)
+			}
 		case secGlobal:
 			globalsBody = s.body
-			sr := &reader{b: s.body}
-			definedGlobals = sr.u32()
-			if sr.err != nil {
-				return nil, fmt.Errorf("global section: %w", sr.err)
-			}
 		case secExport:
 			exportsBody = s.body
 		case secStart:
 			sr := &reader{b: s.body}
 			startFunc, hasStart = sr.u32(), true
 			if sr.err != nil {
-				return nil, fmt.Errorf("start section: %w", sr.err)
+				return instrumented{}, fmt.Errorf("start section: %w", sr.err)
 			}
 		}
 	}
-	globalIdx := importedGlobals + definedGlobals
+	mi.yield = mi.funcImports // the new import's index
 
-	// The new global: mutable i32 = 0.
-	newGlobals := appendU32(nil, definedGlobals+1)
-	if globalsBody != nil {
-		sr := &reader{b: globalsBody}
-		sr.u32()
-		newGlobals = append(newGlobals, globalsBody[sr.i:]...)
+	newGlobals, definedGlobals, err := rewriteGlobals(globalsBody, &mi, w)
+	if err != nil {
+		return instrumented{}, fmt.Errorf("global section: %w", err)
 	}
-	// i32, mutable, initial value 0x7fffffff (the host sets a budget before
-	// every call anyway).
-	newGlobals = append(newGlobals, 0x7f, 0x01, 0x41, 0xff, 0xff, 0xff, 0xff, 0x07, 0x0b)
+	mi.fuel = mi.globalImports + definedGlobals
+	mi.depth = mi.fuel + 1
 
-	newExports, err := addExports(exportsBody, globalIdx, hasStart, startFunc, w)
+	newExports, err := addExports(exportsBody, &mi, hasStart, startFunc, w)
 	if errors.Is(err, errReservedName) {
-		return nil, err
+		return instrumented{}, err
 	} else if err != nil {
-		return nil, fmt.Errorf("export section: %w", err)
+		return instrumented{}, fmt.Errorf("export section: %w", err)
+	}
+	replaced := map[byte][]byte{
+		secType:   appendType(secBody(secs, secType), mi.types),
+		secImport: appendImport(secBody(secs, secImport), mi.types),
+		secGlobal: newGlobals,
+		secExport: newExports,
 	}
 
-	out := make([]byte, 0, len(wasm)+len(wasm)/16+64)
+	out := make([]byte, 0, len(wasm)+len(wasm)/4+128)
 	out = append(out, wasm[:8]...)
 	put := func(id byte, body []byte) {
 		out = append(out, id)
 		out = appendU32(out, uint32(len(body)))
 		out = append(out, body...)
 	}
-	wroteGlobal, wroteExport := false, false
+	// Sections the rewrite needs that the module may lack, in order.
+	pending := []byte{secType, secImport, secGlobal, secExport}
 	flushBefore := func(rank int) {
-		if !wroteGlobal && rank > sectionRank[secGlobal] {
-			put(secGlobal, newGlobals)
-			wroteGlobal = true
-		}
-		if !wroteExport && rank > sectionRank[secExport] {
-			put(secExport, newExports)
-			wroteExport = true
+		for len(pending) > 0 && sectionRank[pending[0]] < rank {
+			put(pending[0], replaced[pending[0]])
+			pending = pending[1:]
 		}
 	}
+	frame := 0
 	for _, s := range secs {
 		if s.id != secCustom {
 			flushBefore(sectionRank[s.id])
 		}
+		if body, ok := replaced[s.id]; ok {
+			put(s.id, body)
+			pending = slices.DeleteFunc(pending, func(id byte) bool { return id == s.id })
+			continue
+		}
 		switch s.id {
-		case secGlobal:
-			put(secGlobal, newGlobals)
-			wroteGlobal = true
-		case secExport:
-			put(secExport, newExports)
-			wroteExport = true
+		case secCustom:
+			if customName(s.body) == "name" {
+				continue // function indices moved: the names would be wrong
+			}
+			put(s.id, s.body)
 		case secStart:
 			// dropped: exported as startExport instead
-		case secCode:
-			code, err := instrumentCode(s.body, globalIdx, w)
+		case secElem:
+			elems, err := rewriteElems(s.body, &mi, w)
 			if err != nil {
-				return nil, fmt.Errorf("code section: %w", err)
+				return instrumented{}, fmt.Errorf("element section: %w", err)
 			}
+			put(secElem, elems)
+		case secCode:
+			code, f, err := instrumentCode(s.body, &mi, w)
+			if err != nil {
+				return instrumented{}, fmt.Errorf("code section: %w", err)
+			}
+			frame = f
 			put(secCode, code)
 		default:
 			put(s.id, s.body)
 		}
 	}
 	flushBefore(1 << 30)
-	return out, nil
+	return instrumented{wasm: out, frameBytes: frame}, nil
 }
 
-func countImportedGlobals(b []byte, w *budget) (uint32, error) {
+// modInfo is what the rewrite needs to know of a module.
+type modInfo struct {
+	types         uint32 // entries of the type section (the yield type's index)
+	maxParams     int    // most parameters of any function type
+	funcImports   uint32 // imported functions before the rewrite
+	globalImports uint32
+	yield         uint32 // function index of sluice_internal.yield
+	fuel, depth   uint32 // global indices
+}
+
+// fn renumbers a function index of the original module.
+func (m *modInfo) fn(i uint32) uint32 {
+	if i >= m.funcImports {
+		return i + 1
+	}
+	return i
+}
+
+func secBody(secs []section, id byte) []byte {
+	for _, s := range secs {
+		if s.id == id {
+			return s.body
+		}
+	}
+	return nil
+}
+
+func customName(b []byte) string {
+	r := &reader{b: b}
+	name := r.bytes(int(r.u32()))
+	if r.err != nil {
+		return ""
+	}
+	return string(name)
+}
+
+// scanTypes counts the type section's entries and finds the most
+// parameters of any.
+func scanTypes(b []byte, w *budget) (n uint32, maxParams int, err error) {
 	r := &reader{b: b, w: w}
-	n := r.count(3) // module name, field name, kind: a byte each at least
-	var globals uint32
+	n = r.count(3) // form, two counts
 	for range n {
 		r.step()
-		r.bytes(int(r.u32())) // module
+		if form := r.byte(); form != 0x60 && r.err == nil {
+			return 0, 0, fmt.Errorf("type form 0x%02x: %w", form, errUnsupported)
+		}
+		params := r.count(1)
+		r.bytes(int(params))
+		r.bytes(int(r.count(1)))
+		if r.err != nil {
+			return 0, 0, r.err
+		}
+		maxParams = max(maxParams, int(params))
+	}
+	if r.err == nil && !r.done() {
+		return 0, 0, errors.New("trailing bytes")
+	}
+	return n, maxParams, r.err
+}
+
+// appendType adds the yield type (i32) -> i32 at index n.
+func appendType(b []byte, n uint32) []byte {
+	out := appendU32(nil, n+1)
+	if b != nil {
+		r := &reader{b: b}
+		r.u32()
+		out = append(out, b[r.i:]...)
+	}
+	return append(out, 0x60, 0x01, 0x7f, 0x01, 0x7f)
+}
+
+// appendImport adds the yield import (of type typeIdx) after the module's
+// imports.
+func appendImport(b []byte, typeIdx uint32) []byte {
+	var n uint32
+	var rest []byte
+	if b != nil {
+		r := &reader{b: b}
+		n = r.u32()
+		rest = b[r.i:]
+	}
+	out := appendU32(nil, n+1)
+	out = append(out, rest...)
+	out = appendU32(out, uint32(len(internalModule)))
+	out = append(out, internalModule...)
+	out = appendU32(out, uint32(len(yieldName)))
+	out = append(out, yieldName...)
+	out = append(out, 0x00)
+	return appendU32(out, typeIdx)
+}
+
+func scanImports(b []byte, w *budget) (funcs, globals uint32, err error) {
+	r := &reader{b: b, w: w}
+	n := r.count(3) // module name, field name, kind: a byte each at least
+	for range n {
+		r.step()
+		module := r.bytes(int(r.u32()))
 		r.bytes(int(r.u32())) // name
+		if r.err == nil && string(module) == internalModule {
+			return 0, 0, fmt.Errorf("%w: the module imports from %q, which is reserved for the host", errReservedName, internalModule)
+		}
 		switch kind := r.byte(); kind {
 		case 0x00: // function
 			r.u32()
+			funcs++
 		case 0x01: // table
 			r.byte()
 			r.limits()
@@ -233,16 +406,178 @@ func countImportedGlobals(b []byte, w *budget) (uint32, error) {
 			r.byte()
 			r.u32()
 		default:
-			return 0, fmt.Errorf("import kind %d: %w", kind, errUnsupported)
+			if r.err == nil {
+				return 0, 0, fmt.Errorf("import kind %d: %w", kind, errUnsupported)
+			}
 		}
 		if r.err != nil {
-			return 0, r.err
+			return 0, 0, r.err
 		}
 	}
-	return globals, r.err
+	if r.err == nil && !r.done() {
+		return 0, 0, errors.New("trailing bytes")
+	}
+	return funcs, globals, r.err
 }
 
-func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32, w *budget) ([]byte, error) {
+// scanTables refuses tables with an initialiser expression, whose
+// function references the rewrite does not renumber.
+func scanTables(b []byte, w *budget) error {
+	r := &reader{b: b, w: w}
+	n := r.count(2)
+	for range n {
+		r.step()
+		if r.i < len(r.b) && r.b[r.i] == 0x40 {
+			return fmt.Errorf("table with an initialiser: %w", errUnsupported)
+		}
+		r.byte() // reference type
+		r.limits()
+		if r.err != nil {
+			return r.err
+		}
+	}
+	return r.err
+}
+
+// rewriteGlobals renumbers ref.func in the initialisers of the module's
+// globals and appends the fuel and depth globals (mutable i32).
+func rewriteGlobals(b []byte, m *modInfo, w *budget) (out []byte, defined uint32, err error) {
+	var body []byte
+	if b != nil {
+		r := &reader{b: b, w: w}
+		defined = r.count(3) // type, mutability, end: a byte each at least
+		for range defined {
+			r.step()
+			start := r.i
+			r.byte()
+			r.byte()
+			if r.err != nil {
+				return nil, 0, r.err
+			}
+			body = append(body, b[start:r.i]...)
+			if body, err = rewriteExpr(r, body, m); err != nil {
+				return nil, 0, err
+			}
+		}
+		if r.err == nil && !r.done() {
+			return nil, 0, errors.New("trailing bytes")
+		}
+		if r.err != nil {
+			return nil, 0, r.err
+		}
+	}
+	out = appendU32(nil, defined+2)
+	out = append(out, body...)
+	// fuel: i32, mutable, 0 (the first check yields; the host sets it
+	// before every call anyway); depth: i32, mutable, 0 (likewise).
+	out = append(out, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	out = append(out, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	return out, defined, nil
+}
+
+// rewriteExpr copies one constant expression (up to and including its
+// end) from r to out, renumbering ref.func.
+func rewriteExpr(r *reader, out []byte, m *modInfo) ([]byte, error) {
+	last := r.i
+	for {
+		r.step()
+		opStart := r.i
+		op := r.byte()
+		switch {
+		case op == 0x0b:
+			return append(out, r.b[last:r.i]...), r.err
+		case op == 0x41 || op == 0x42:
+			r.leb()
+		case op == 0x43:
+			r.bytes(4)
+		case op == 0x44:
+			r.bytes(8)
+		case op == 0x23:
+			r.u32()
+		case op == 0xd0:
+			r.byte()
+		case op == 0xd2:
+			idx := r.u32()
+			if r.err != nil {
+				return nil, r.err
+			}
+			out = append(out, r.b[last:opStart]...)
+			out = append(out, 0xd2)
+			out = appendU32(out, m.fn(idx))
+			last = r.i
+		case op == 0x6a || op == 0x6b || op == 0x6c || op == 0x7c || op == 0x7d || op == 0x7e: // extended constants
+		case op == 0xfd:
+			if sub := r.u32(); sub == 12 && r.err == nil { // v128.const
+				r.bytes(16)
+			} else if r.err == nil {
+				return nil, fmt.Errorf("opcode 0xfd %d in a constant expression: %w", sub, errUnsupported)
+			}
+		default:
+			if r.err == nil {
+				return nil, fmt.Errorf("opcode 0x%02x in a constant expression: %w", op, errUnsupported)
+			}
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+}
+
+// rewriteElems renumbers the function indices of every element segment.
+func rewriteElems(b []byte, m *modInfo, w *budget) ([]byte, error) {
+	r := &reader{b: b, w: w}
+	n := r.count(2)
+	if r.err != nil {
+		return nil, r.err
+	}
+	out := appendU32(make([]byte, 0, len(b)+len(b)/8), n)
+	var err error
+	for range n {
+		r.step()
+		flags := r.u32()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if flags > 7 {
+			return nil, fmt.Errorf("element segment flags %d: %w", flags, errUnsupported)
+		}
+		out = appendU32(out, flags)
+		if flags&2 != 0 && flags&1 == 0 { // 2, 6: table index
+			out = appendU32(out, r.u32())
+		}
+		if flags&1 == 0 { // 0, 2, 4, 6: active, offset expression
+			if out, err = rewriteExpr(r, out, m); err != nil {
+				return nil, err
+			}
+		}
+		if flags != 0 && flags != 4 { // element kind or reference type
+			out = append(out, r.byte())
+		}
+		k := r.count(1)
+		out = appendU32(out, k)
+		for range k {
+			r.step()
+			if flags&4 == 0 { // function indices
+				idx := r.u32()
+				out = appendU32(out, m.fn(idx))
+			} else if out, err = rewriteExpr(r, out, m); err != nil {
+				return nil, err
+			}
+			if r.err != nil {
+				return nil, r.err
+			}
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+	}
+	if !r.done() {
+		return nil, errors.New("trailing bytes")
+	}
+	return out, nil
+}
+
+func addExports(b []byte, m *modInfo, hasStart bool, startFunc uint32, w *budget) ([]byte, error) {
 	var n uint32
 	var rest []byte
 	if b != nil {
@@ -251,12 +586,13 @@ func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32, w *
 		if r.err != nil {
 			return nil, r.err
 		}
-		restStart := r.i
 		for range n {
 			r.step()
+			nameStart := r.i
 			name := string(r.bytes(int(r.u32())))
-			r.byte()
-			r.u32()
+			nameEnd := r.i
+			kind := r.byte()
+			idx := r.u32()
 			if r.err != nil {
 				return nil, r.err
 			}
@@ -264,90 +600,129 @@ func addExports(b []byte, globalIdx uint32, hasStart bool, startFunc uint32, w *
 				return nil, fmt.Errorf("%w: the module exports %q; names starting with %q are reserved for the host",
 					errReservedName, name, reservedPrefix)
 			}
+			rest = append(rest, b[nameStart:nameEnd]...)
+			rest = append(rest, kind)
+			if kind == 0x00 {
+				idx = m.fn(idx)
+			}
+			rest = appendU32(rest, idx)
 		}
 		if !r.done() {
 			// Bytes after the last export would end up between the
 			// module's exports and the host's.
 			return nil, errors.New("trailing bytes")
 		}
-		rest = b[restStart:]
 	}
-	added := uint32(1)
+	added := uint32(2)
 	if hasStart {
 		added++
 	}
 	out := appendU32(nil, n+added)
 	out = append(out, rest...)
-	out = appendU32(out, uint32(len(interruptExport)))
-	out = append(out, interruptExport...)
-	out = append(out, 0x03)
-	out = appendU32(out, globalIdx)
+	exp := func(name string, kind byte, idx uint32) {
+		out = appendU32(out, uint32(len(name)))
+		out = append(out, name...)
+		out = append(out, kind)
+		out = appendU32(out, idx)
+	}
+	exp(interruptExport, 0x03, m.fuel)
+	exp(depthExport, 0x03, m.depth)
 	if hasStart {
-		out = appendU32(out, uint32(len(startExport)))
-		out = append(out, startExport...)
-		out = append(out, 0x00)
-		out = appendU32(out, startFunc)
+		exp(startExport, 0x00, m.fn(startFunc))
 	}
 	return out, nil
 }
 
-// instrumentCode rewrites every function body of a code section.
-func instrumentCode(b []byte, globalIdx uint32, w *budget) ([]byte, error) {
+// checks holds the instruction sequences instrumentCode inserts.
+type checks struct {
+	fuel      []byte // at function entry and loop headers
+	depthPre  []byte // before a call
+	depthPost []byte // after it
+}
+
+func newChecks(m *modInfo) checks {
+	fuel, depth, yield := appendU32(nil, m.fuel), appendU32(nil, m.depth), appendU32(nil, m.yield)
+	cat := func(parts ...[]byte) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return b
+	}
+	return checks{
+		// global.get $fuel  i32.eqz  if  (call $yield (i32.const 0))  global.set $fuel  end
+		// global.get $fuel  i32.const 1  i32.sub  global.set $fuel
+		fuel: cat([]byte{0x23}, fuel, []byte{0x45, 0x04, 0x40, 0x41, yieldFuel, 0x10}, yield, []byte{0x24}, fuel, []byte{0x0b},
+			[]byte{0x23}, fuel, []byte{0x41, 0x01, 0x6b, 0x24}, fuel),
+		// global.get $depth  i32.eqz  if  (call $yield (i32.const 1))  drop  end
+		// global.get $depth  i32.const 1  i32.sub  global.set $depth
+		depthPre: cat([]byte{0x23}, depth, []byte{0x45, 0x04, 0x40, 0x41, yieldDepth, 0x10}, yield, []byte{0x1a, 0x0b},
+			[]byte{0x23}, depth, []byte{0x41, 0x01, 0x6b, 0x24}, depth),
+		// global.get $depth  i32.const 1  i32.add  global.set $depth
+		depthPost: cat([]byte{0x23}, depth, []byte{0x41, 0x01, 0x6a, 0x24}, depth),
+	}
+}
+
+// instrumentCode rewrites every function body of a code section and
+// returns the largest frame estimate.
+func instrumentCode(b []byte, m *modInfo, w *budget) ([]byte, int, error) {
 	r := &reader{b: b, w: w}
 	n := r.count(1) // a body's size takes a byte
 	if r.err != nil {
-		return nil, r.err
+		return nil, 0, r.err
 	}
-	// global.get $fuel  i32.eqz  if  unreachable  end
-	// global.get $fuel  i32.const 1  i32.sub  global.set $fuel
-	g := appendU32(nil, globalIdx)
-	check := append([]byte{0x23}, g...)
-	check = append(check, 0x45, 0x04, 0x40, 0x00, 0x0b, 0x23)
-	check = append(check, g...)
-	check = append(check, 0x41, 0x01, 0x6b, 0x24)
-	check = append(check, g...)
-	out := appendU32(make([]byte, 0, len(b)+len(b)/16), n)
+	c := newChecks(m)
+	out := appendU32(make([]byte, 0, len(b)+len(b)/4), n)
 	var body []byte
+	maxFrame := 0
 	for i := range n {
 		r.step()
 		size := r.u32()
 		fn := r.bytes(int(size))
 		if r.err != nil {
-			return nil, fmt.Errorf("function %d: %w", i, r.err)
+			return nil, 0, fmt.Errorf("function %d: %w", i, r.err)
 		}
 		var err error
-		if body, err = instrumentBody(body[:0], fn, check, w); err != nil {
-			return nil, fmt.Errorf("function %d: %w", i, err)
+		var locals uint64
+		if body, locals, err = instrumentBody(body[:0], fn, &c, m, w); err != nil {
+			return nil, 0, fmt.Errorf("function %d: %w", i, err)
 		}
+		frame := uint64(frameBytesPerValue)*(locals+uint64(m.maxParams)) + frameBytesFixed
+		maxFrame = max(maxFrame, int(min(frame, 1<<40)))
 		out = appendU32(out, uint32(len(body)))
 		out = append(out, body...)
 	}
 	if !r.done() {
-		return nil, errors.New("trailing bytes")
+		return nil, 0, errors.New("trailing bytes")
 	}
-	return out, nil
+	return out, maxFrame, nil
 }
 
-// instrumentBody copies one function body, adding check after every loop's
-// block type.
-func instrumentBody(out, fn, check []byte, w *budget) ([]byte, error) {
+// instrumentBody copies one function body, adding the fuel check at its
+// entry and after every loop's block type, the depth checks around every
+// call (but calls of imported host functions), and renumbering function
+// indices. It returns the body and its count of declared locals.
+func instrumentBody(out, fn []byte, c *checks, m *modInfo, w *budget) ([]byte, uint64, error) {
 	r := &reader{b: fn, w: w}
 	groups := r.count(2) // count and type: a byte each at least
+	var locals uint64
 	for range groups {
 		r.step()
-		r.u32()
+		locals += uint64(r.u32())
 		r.byte()
 		if r.err != nil {
 			break
 		}
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("locals: %w", r.err)
+		return nil, 0, fmt.Errorf("locals: %w", r.err)
 	}
 	out = append(out, fn[:r.i]...)
+	out = append(out, c.fuel...)
 	last := r.i // start of bytes not yet copied
 	for !r.done() {
 		r.step()
+		opStart := r.i
 		op := r.byte()
 		switch {
 		case op == 0x02 || op == 0x04: // block, if
@@ -358,10 +733,35 @@ func instrumentBody(out, fn, check []byte, w *budget) ([]byte, error) {
 				break
 			}
 			out = append(out, fn[last:r.i]...)
-			out = append(out, check...)
+			out = append(out, c.fuel...)
 			last = r.i
-		case op == 0x0c || op == 0x0d || op == 0x10 || op == 0x12 || (op >= 0x20 && op <= 0x26) || op == 0xd2:
-			r.u32() // br, br_if, call, return_call, local/global/table get/set, ref.func
+		case op == 0x10 || op == 0x12: // call, return_call
+			idx := r.u32()
+			if r.err != nil {
+				break
+			}
+			out = append(out, fn[last:opStart]...)
+			host := idx < m.funcImports
+			if !host {
+				out = append(out, c.depthPre...)
+			}
+			out = append(out, op)
+			out = appendU32(out, m.fn(idx))
+			if !host {
+				out = append(out, c.depthPost...)
+			}
+			last = r.i
+		case op == 0xd2: // ref.func
+			idx := r.u32()
+			if r.err != nil {
+				break
+			}
+			out = append(out, fn[last:opStart]...)
+			out = append(out, op)
+			out = appendU32(out, m.fn(idx))
+			last = r.i
+		case op == 0x0c || op == 0x0d || (op >= 0x20 && op <= 0x26):
+			r.u32() // br, br_if, local/global/table get/set
 		case op == 0x0e: // br_table: n labels and the default
 			n := r.count(1)
 			for i := uint32(0); i <= n && r.err == nil; i++ {
@@ -371,6 +771,14 @@ func instrumentBody(out, fn, check []byte, w *budget) ([]byte, error) {
 		case op == 0x11 || op == 0x13: // call_indirect, return_call_indirect
 			r.u32()
 			r.u32()
+			if r.err != nil {
+				break
+			}
+			out = append(out, fn[last:opStart]...)
+			out = append(out, c.depthPre...)
+			out = append(out, fn[opStart:r.i]...)
+			out = append(out, c.depthPost...)
+			last = r.i
 		case op == 0x1c: // select t*
 			r.bytes(int(r.u32()))
 		case op >= 0x28 && op <= 0x3e: // loads and stores
@@ -395,13 +803,13 @@ func instrumentBody(out, fn, check []byte, w *budget) ([]byte, error) {
 			(op >= 0x45 && op <= 0xc4) || op == 0xd1:
 			// no immediates
 		default:
-			return nil, fmt.Errorf("opcode 0x%02x: %w", op, errUnsupported)
+			return nil, 0, fmt.Errorf("opcode 0x%02x: %w", op, errUnsupported)
 		}
 		if r.err != nil {
-			return nil, r.err
+			return nil, 0, r.err
 		}
 	}
-	return append(out, fn[last:]...), nil
+	return append(out, fn[last:]...), locals, nil
 }
 
 // reader decodes the binary format; the first error sticks. Readers of

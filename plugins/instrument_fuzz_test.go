@@ -91,9 +91,12 @@ func FuzzInstrument(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// One fuel check (at most 26 bytes) per loop opcode (at least 2
-		// bytes), plus the new global, exports and section headers.
-		if limit := 14*len(wasm) + 256; len(out) > limit {
+		// One fuel check (at most 36 bytes with 5-byte indices) per loop
+		// opcode (at least 2 bytes) and function body (at least 3 bytes
+		// with its size), the depth checks around a call (at most 53
+		// bytes, for at least 2), plus the new type, import, globals,
+		// exports and section headers.
+		if limit := 27*len(wasm) + 256; len(out) > limit {
 			t.Fatalf("output %d bytes for %d input bytes (limit %d)", len(out), len(wasm), limit)
 		}
 		again, err := instrument(wasm)

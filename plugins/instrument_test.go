@@ -107,3 +107,41 @@ func TestInterruptFlagResets(t *testing.T) {
 		t.Fatal("no small batch succeeded")
 	}
 }
+
+// The host's internal import module is not for plugins: a module that
+// imports from it (to refill its own fuel, say) is refused, saying why.
+func TestInternalImportRefused(t *testing.T) {
+	h, _ := newTestHost(t, Config{})
+	_, err := h.Validate(context.Background(), buildWAT(t, "testdata/importsinternal.wat"), KindPartitioner)
+	if !errors.Is(err, ErrInvalidModule) || !strings.Contains(err.Error(), `the module imports from "sluice_internal", which is reserved for the host`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The rewrite renumbers function indices (the yield import comes after
+// the module's own imports): exports, the start function, calls,
+// ref.func and element segments still reach the same functions, so a
+// module with an imported function, a table of functions called
+// indirectly and a start function computes what it did before.
+func TestInstrumentRenumbersFunctions(t *testing.T) {
+	h, _ := newTestHost(t, Config{})
+	ctx := context.Background()
+	info, err := h.Validate(ctx, buildWAT(t, "testdata/indirect.wat"), KindPartitioner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range info.Imports {
+		if strings.HasPrefix(imp, internalModule) {
+			t.Fatalf("imports %v list the host's internal import", info.Imports)
+		}
+	}
+	p, err := h.Partitioner(ctx, Module{Name: "indirect", Version: 1, Wasm: buildWAT(t, "testdata/indirect.wat")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	out := make([]int32, 2)
+	if err := p.Partition(ctx, someRecords, 5, out); err != nil || out[0] != 4 || out[1] != 4 {
+		t.Fatalf("partitions %v, err %v; want 4 (start function's 1 + 3 through the table)", out, err)
+	}
+}

@@ -3,6 +3,10 @@ package plugins
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -164,11 +168,13 @@ func TestSweepIdleKeepsNewest(t *testing.T) {
 	}
 }
 
-// Unbounded recursion ends in a stack overflow trap that names the plugin;
-// the instance (and the stack it grew) is discarded, its memory returned
-// to the budget, and the host keeps serving. The stack itself is not
-// counted against any limit (docs/plugin-abi.md 7.2).
-func TestDeepRecursionEndsAndIsReleased(t *testing.T) {
+// Unbounded recursion ends at the call depth limit with an error that
+// names the plugin and the limit, long before wazero's own 50 MB stack
+// ceiling: the native stack the call grew (Go heap memory, outside the
+// linear memory limit) stays a small fraction of the memory limit. The
+// instance is discarded, its memory returned to the budget, and the host
+// keeps serving.
+func TestDeepRecursionEndsAtDepthLimit(t *testing.T) {
 	h, _ := newTestHost(t, Config{MaxInstancesPerModule: 1})
 	ctx := context.Background()
 	p, err := h.Partitioner(ctx, Module{Name: "deep", Version: 2, Wasm: buildWAT(t, "testdata/recurse.wat")}, nil)
@@ -176,12 +182,117 @@ func TestDeepRecursionEndsAndIsReleased(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(ctx)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	err = p.Partition(ctx, someRecords, 3, make([]int32, 2))
-	if !errors.Is(err, ErrPluginFailed) || !strings.HasPrefix(err.Error(), "plugin deep@2: ") || !strings.Contains(err.Error(), "stack overflow") {
-		t.Fatalf("err = %v, want a stack overflow naming deep@2", err)
+	runtime.ReadMemStats(&after)
+	want := fmt.Sprintf("plugin deep@2: plugin failed: call depth limit %d exceeded", DefaultMaxCallDepth)
+	if !errors.Is(err, ErrPluginFailed) || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	// Without the limit the call grew wazero's stack to its ceiling
+	// (~100 MB allocated, ~180 MB node RSS against a 64 MiB limit).
+	grown := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d KiB during the call (%d bytes per frame at most)", grown>>10, grown/uint64(DefaultMaxCallDepth))
+	if limit := uint64(DefaultMemoryPages) * wasmPageSize / 4; grown > limit {
+		t.Fatalf("the call allocated %d MiB, over a quarter of the %d MiB memory limit", grown>>20, DefaultMemoryPages*wasmPageSize>>20)
 	}
 	if used := h.memory.used.Load(); used != 0 {
 		t.Fatalf("%d bytes of the budget still held after the failed instance was discarded", used)
 	}
 	assertStillServes(t, h)
+}
+
+// Recursion within the limit works, and the limit is per call: a module
+// recursing to a depth below it succeeds again and again.
+func TestRecursionBelowDepthLimit(t *testing.T) {
+	h, _ := newTestHost(t, Config{MaxInstancesPerModule: 1})
+	ctx := context.Background()
+	p, err := h.Partitioner(ctx, Module{Name: "deep", Version: 1, Wasm: buildWAT(t, "testdata/recurseto.wat"),
+		Limits: Limits{MaxCallDepth: 600}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	out := make([]int32, 2)
+	for range 5 { // recurseto.wat recurses 500 deep per call
+		if err := p.Partition(ctx, someRecords, 3, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out[0] != 2 {
+		t.Fatalf("partition %d, want 2", out[0])
+	}
+	p2, err := h.Partitioner(ctx, Module{Name: "deep", Version: 2, Wasm: buildWAT(t, "testdata/recurseto.wat"),
+		Limits: Limits{MaxCallDepth: 400}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close(ctx)
+	if err := p2.Partition(ctx, someRecords, 3, out); err == nil || !strings.Contains(err.Error(), "call depth limit 400 exceeded") {
+		t.Fatalf("err = %v, want the depth limit of 400", err)
+	}
+}
+
+// The depth limit shrinks for modules with large frames so that depth
+// times frame stays within a quarter of the memory limit.
+func TestDepthLimitFromFrames(t *testing.T) {
+	l := Limits{}.withDefaults(Limits{})
+	for _, c := range []struct {
+		frame int
+		want  uint32
+	}{
+		{frameBytesFixed, DefaultMaxCallDepth}, // small frames: the configured limit
+		{16 << 10, 1024},                       // 16 MiB / 16 KiB
+		{1 << 30, minCallDepth},                // absurd frames: the floor
+		{0, DefaultMaxCallDepth},               // no code
+	} {
+		if got := depthLimit(c.frame, l); got != c.want {
+			t.Errorf("depthLimit(%d) = %d, want %d", c.frame, got, c.want)
+		}
+	}
+}
+
+// A module with large frames gets a smaller depth limit: a recursing
+// function with 4,000 i64 locals (an estimated 64.5 KiB frame) stops at
+// the depth that keeps depth × frame within a quarter of the 64 MiB
+// memory limit, not at 10,000, and the stack it grew stays bounded too.
+func TestDepthLimitForLargeFrames(t *testing.T) {
+	h, _ := newTestHost(t, Config{MaxInstancesPerModule: 1})
+	ctx := context.Background()
+	wat := `(module
+  (memory (export "memory") 1)
+  (func (export "sluice_abi_version") (result i32) (i32.const 1))
+  (func (export "sluice_alloc") (param i32) (result i32) (i32.const 1024))
+  (func $down (param $n i64) (result i64) (local` + strings.Repeat(" i64", 4000) + `)
+    (local.set 4000 (local.get $n))
+    (i64.add (call $down (i64.add (local.get 4000) (i64.const 1))) (local.get 3999)))
+  (func (export "sluice_partition") (param i32 i32 i32) (result i64)
+    (call $down (i64.const 0))))`
+	path := filepath.Join(t.TempDir(), "bigframe.wat")
+	if err := os.WriteFile(path, []byte(wat), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.Partitioner(ctx, Module{Name: "bigframe", Version: 1, Wasm: buildWAT(t, path)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	frame := frameBytesPerValue*(4000+3) + frameBytesFixed // 4,000 locals, the widest type has 3 parameters
+	want := depthLimit(frame, Limits{}.withDefaults(Limits{}))
+	if want >= DefaultMaxCallDepth || want < minCallDepth {
+		t.Fatalf("depth limit %d for a %d-byte frame: want it between %d and %d", want, frame, minCallDepth, DefaultMaxCallDepth)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err = p.Partition(ctx, someRecords, 3, make([]int32, 2))
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("call depth limit %d exceeded", want)) {
+		t.Fatalf("err = %v, want the depth limit of %d", err, want)
+	}
+	grown := after.TotalAlloc - before.TotalAlloc
+	t.Logf("depth limit %d; allocated %d KiB during the call", want, grown>>10)
+	if limit := uint64(DefaultMemoryPages) * wasmPageSize; grown > limit {
+		t.Fatalf("the call allocated %d MiB, over the %d MiB memory limit", grown>>20, limit>>20)
+	}
 }

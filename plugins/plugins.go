@@ -60,6 +60,7 @@ const (
 	DefaultMemoryPages         uint32 = 1024 // 64 MiB
 	DefaultCallTimeout                = 100 * time.Millisecond
 	DefaultMaxOutputBytes             = 16 << 20
+	DefaultMaxCallDepth        uint32 = 10000
 	DefaultMaxMemoryPages      uint32 = 16384 // 1 GiB
 	DefaultInstantiateTimeout         = 5 * time.Second
 	DefaultMemoryBudget        int64  = 2 << 30
@@ -82,6 +83,12 @@ type Limits struct {
 	CallTimeout time.Duration
 	// MaxOutputBytes bounds the result of one call. Default 16 MiB.
 	MaxOutputBytes int
+	// MaxCallDepth bounds how deeply a call may nest Wasm function calls.
+	// Default 10000. The limit an instance gets is lower if its module's
+	// largest stack frame times the depth would not fit in a quarter of
+	// MemoryPages (docs/plugin-abi.md, "Limits"); a call past it fails with
+	// "call depth limit N exceeded".
+	MaxCallDepth uint32
 }
 
 // withDefaults fills zero fields from d, then from the package defaults.
@@ -103,6 +110,12 @@ func (l Limits) withDefaults(d Limits) Limits {
 	}
 	if l.MaxOutputBytes <= 0 {
 		l.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if l.MaxCallDepth == 0 {
+		l.MaxCallDepth = d.MaxCallDepth
+	}
+	if l.MaxCallDepth == 0 {
+		l.MaxCallDepth = DefaultMaxCallDepth
 	}
 	return l
 }

@@ -10,10 +10,10 @@ import (
 // scheduler bounds the Wasm calls running at once on a node
 // (Config.MaxConcurrentCalls) and shares the slots fairly between plugins.
 //
-// Compiled Wasm cannot be preempted by Go's scheduler: a call holds its
-// thread and scheduler slot (P) until it returns, so calls on every P would
-// stall the rest of the node (HTTP handlers, replication, the watchdogs
-// that end runaway calls) for up to a plugin's time limit. The default
+// Compiled Wasm cannot be preempted by Go's scheduler between its yields
+// (timelimit.go): a call holds its thread and scheduler slot (P) while it
+// computes, so calls on every P would leave the rest of the node (HTTP
+// handlers, replication) only the moments between quanta. The default
 // bound, GOMAXPROCS-1 (at least 1), leaves a P to everything else.
 //
 // A caller waits in its plugin's queue (FIFO). When a slot frees, it goes

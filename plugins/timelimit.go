@@ -2,9 +2,9 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"math"
-	"sync"
+	"runtime"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
@@ -14,51 +14,53 @@ import (
 //
 // A span is the time one limit covers: a call into the plugin (one batch:
 // sluice_alloc and the entry point together) or an instance's whole start
-// (start function, _initialize, sluice_init). Every call made within the
-// span runs under two mechanisms:
+// (start function, _initialize, sluice_init).
 //
-//   - the watchdog: when the span's deadline passes (or the caller's
-//     context ends), the fuel is set to 0 and kept there every millisecond
-//     until the call returns, so the code traps at its next loop iteration.
-//     It is what normally ends a runaway call, shortly after the limit.
-//   - the fuel itself, a budget of loop iterations calibrated against the
-//     time left: fuelPerNs iterations per nanosecond, more than any loop
-//     runs. It ends a call whose watchdog could not run (every scheduler
-//     slot busy, or the garbage collector stopping the world, which waits
-//     for the Wasm code). The fuel global is 32 bits wide, so a budget is
-//     at most maxFuel iterations (about a second of the fastest loop); for
-//     longer limits a refill timer tops it up every refillEvery while time
-//     is left, so limits up to the maximum mean what they say.
+// The instrumenter puts a fuel check at every function entry and loop
+// header. The fuel counts down a quantum of checks; when it is gone the
+// guest calls the host function sluice_internal.yield, whose Go body
+//
+//   - reads the real clock: past the span's deadline (or with the caller's
+//     context ended) it traps the call, which fails with ErrTimeout and the
+//     time measured; so the limit holds as configured, to within one
+//     quantum of guest work, from a millisecond to the maximum;
+//   - lets Go's scheduler run (runtime.Gosched): returning to Go code is
+//     also a safe point, so a stop-the-world garbage collection or a
+//     preemption request waits at most one quantum for a running call,
+//     never the whole call;
+//   - sizes the next quantum so that the guest runs about yieldEvery
+//     between two yields (doubling or halving it within
+//     [quantumMin, quantumMax]), whatever a check's loop body costs.
+//
+// No goroutine or timer watches a call: the call itself looks at the clock.
+// The interpreter (Config.Interpreter) keeps wazero's own context checks
+// as well; the yields work the same there.
 //
 // Errors report the time measured from the start of the span, and the
 // limit: "interrupted after 2.003s (limit 2s)".
 
 const (
-	// fuelPerNs is the loop iterations budgeted per nanosecond of time
-	// left: several times what the tightest loop runs (an instrumented
-	// loop checks its budget at most a few times per nanosecond), so the
-	// budget ends a call only when the watchdog could not.
-	fuelPerNs = 16
-	// maxFuel is the largest budget the 32-bit fuel global holds.
-	maxFuel = math.MaxUint32
-	// refillEvery is how often a long call's budget is topped up; well
-	// under maxFuel/fuelPerNs (about 268 ms).
-	refillEvery = 100 * time.Millisecond
-	// rezeroEvery is how often the watchdog repeats its zeroing of the
-	// fuel until the interrupted call returns.
-	rezeroEvery = time.Millisecond
+	// yieldEvery is the guest run time aimed at between two yields: the
+	// longest a collection or another goroutine waits for a running call.
+	yieldEvery = 100 * time.Microsecond
+	// The quantum (checks between yields) starts at quantumStart and
+	// adapts within [quantumMin, quantumMax].
+	quantumStart = 1 << 14
+	quantumMin   = 1 << 8
+	quantumMax   = 1 << 26
+	// minCallDepth is the least call depth limit an instance gets, however
+	// large its frames.
+	minCallDepth = 64
 )
 
-// fuelFor is the budget for d of time left.
-func fuelFor(d time.Duration) uint64 {
-	if d <= 0 {
-		return 1 // one iteration: the call traps at its next loop check
-	}
-	if d.Nanoseconds() >= maxFuel/fuelPerNs {
-		return maxFuel
-	}
-	return uint64(d.Nanoseconds()) * fuelPerNs
-}
+// errInterrupted is the panic of a yield past the deadline; wazero returns
+// it (wrapped) from the call.
+var errInterrupted = errors.New("interrupted at its time limit")
+
+// depthError is the panic of a call past the call depth limit.
+type depthError struct{ limit uint32 }
+
+func (e *depthError) Error() string { return fmt.Sprintf("call depth limit %d exceeded", e.limit) }
 
 // span is the time one limit covers.
 type span struct {
@@ -73,15 +75,10 @@ func newSpan(limit time.Duration, what string) span {
 
 func (s span) deadline() time.Time { return s.start.Add(s.limit) }
 
-// timeoutError is the error of a call interrupted at its limit (or, should
-// the budget have run out first, before it), with the measured time.
+// timeoutError is the error of a call interrupted at its limit, with the
+// measured time.
 func (s span) timeoutError() error {
-	elapsed := time.Since(s.start)
-	if elapsed < s.limit {
-		return fmt.Errorf("%w: %w: %s stopped after %v, before its limit of %v: its loop budget (%d iterations per ns) ran out while the host could not extend it (node overloaded)",
-			ErrPluginFailed, ErrTimeout, s.what, roundElapsed(elapsed), s.limit, fuelPerNs)
-	}
-	return fmt.Errorf("%w: %w: %s interrupted after %v (limit %v)", ErrPluginFailed, ErrTimeout, s.what, roundElapsed(elapsed), s.limit)
+	return fmt.Errorf("%w: %w: %s interrupted after %v (limit %v)", ErrPluginFailed, ErrTimeout, s.what, roundElapsed(time.Since(s.start)), s.limit)
 }
 
 // roundElapsed keeps three significant digits or so (1.003s, 5.2ms).
@@ -96,110 +93,82 @@ func roundElapsed(d time.Duration) time.Duration {
 	}
 }
 
-// watchdog ends a call at its span's deadline (or when ctx ends) and keeps
-// a long call's fuel topped up until then.
-type watchdog struct {
-	fuel   api.MutableGlobal
-	stop   func() bool
-	done   chan struct{} // closed when the call returned
-	exited chan struct{} // closed when the zeroing goroutine returned
-	mu     sync.Mutex    // guards refill and ended
-	refill *time.Timer
-	ended  bool
+// clock is an instance's view of the span its running call is in; the
+// yield host function reads and updates it on the call's goroutine.
+type clock struct {
+	deadline time.Time
+	done     <-chan struct{} // the caller's context
+	quantum  uint32          // checks between yields
+	resumed  time.Time       // when the guest last started or resumed
+	yields   uint64          // yields so far (tests, metrics)
+	depth    uint32          // call depth limit
 }
 
-// stopRefill stops the refill timer for good (a tick running concurrently
-// does not re-arm it).
-func (w *watchdog) stopRefill() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.ended = true
-	if w.refill != nil {
-		w.refill.Stop()
+// begin arms c for a call in s under ctx.
+func (c *clock) begin(ctx context.Context, s span) {
+	c.deadline, c.done = s.deadline(), ctx.Done()
+	if c.quantum == 0 {
+		c.quantum = quantumStart
 	}
+	c.resumed = time.Now()
 }
 
-// startWatchdog arms a watchdog for a call in s, under cctx (which ends at
-// the span's deadline or with the caller). zero is false in interpreter
-// mode, where wazero's own context checks stop the call and only the
-// refills are needed.
-func startWatchdog(cctx context.Context, fuel api.MutableGlobal, s span, zero bool) *watchdog {
-	w := &watchdog{fuel: fuel}
-	if !zero {
-		// The interpreter checks the context itself, and writing the
-		// global while it runs would be a data race: one full budget,
-		// which at interpreter speed outlasts any limit.
-		fuel.Set(maxFuel)
-		return w
+// next adapts the quantum to the guest time ran since the last resume.
+func (c *clock) next(ran time.Duration) uint32 {
+	switch q := c.quantum; {
+	case ran < yieldEvery/2 && q < quantumMax:
+		c.quantum = q * 2
+	case ran > 2*yieldEvery && q > quantumMin:
+		c.quantum = q / 2
 	}
-	fuel.Set(fuelFor(time.Until(s.deadline())))
-	if fuelFor(s.limit) == maxFuel {
-		deadline := s.deadline()
-		tick := func() {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			left := time.Until(deadline)
-			if w.ended || left <= 0 || cctx.Err() != nil {
-				return // the call returned, or the zeroing takes over
-			}
-			topUp(fuel, fuelFor(left))
-			w.refill.Reset(min(left, refillEvery))
-		}
-		w.mu.Lock()
-		w.refill = time.AfterFunc(min(s.limit, refillEvery), tick)
-		w.mu.Unlock()
-	}
-	w.done, w.exited = make(chan struct{}), make(chan struct{})
-	w.stop = context.AfterFunc(cctx, func() {
-		defer close(w.exited)
-		w.stopRefill()
-		fuel.Set(0)
-		// The guest's own decrement can overwrite a single store made
-		// between its load and its store: repeat until the call ends.
-		t := time.NewTicker(rezeroEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-w.done:
-				return
-			case <-t.C:
-				fuel.Set(0)
-			}
-		}
-	})
-	return w
+	return c.quantum
 }
 
-// end disarms the watchdog after the call returned and reports whether it
-// interrupted the call.
-func (w *watchdog) end() (interrupted bool) {
-	w.stopRefill()
-	if w.stop == nil {
-		return false
+// yieldFn is sluice_internal.yield(why i32) -> i32 (the next quantum).
+func yieldFn(ctx context.Context, _ api.Module, stack []uint64) {
+	g := guestFrom(ctx)
+	if g == nil || g.clock == nil {
+		stack[0] = quantumStart // not within a host call (cannot happen)
+		return
 	}
-	close(w.done)
-	if !w.stop() {
-		<-w.exited // it ran: wait for it to finish
-		return true
+	c := g.clock
+	if uint32(stack[0]) == yieldDepth {
+		panic(&depthError{limit: c.depth})
 	}
-	return false
+	now := time.Now()
+	if !now.Before(c.deadline) {
+		panic(errInterrupted)
+	}
+	select {
+	case <-c.done:
+		panic(errInterrupted)
+	default:
+	}
+	c.yields++
+	q := c.next(now.Sub(c.resumed))
+	runtime.Gosched()
+	c.resumed = time.Now()
+	stack[0] = uint64(q)
 }
 
-// topUp raises a running call's fuel to target. The guest's decrement
-// (load, subtract, store) overwrites a store that lands between its load
-// and its store, so the top-up is checked after a moment (the fuel only
-// ever decreases in the guest: a value above the one before shows it held)
-// and repeated a few times if it was lost.
-func topUp(fuel api.MutableGlobal, target uint64) {
-	for range 10 {
-		before := fuel.Get()
-		if target <= before {
-			return
-		}
-		fuel.Set(target)
-		time.Sleep(10 * time.Microsecond)
-		if fuel.Get() > before {
-			return
-		}
+func (h *Host) instantiateInternal(ctx context.Context) error {
+	_, err := h.rt.NewHostModuleBuilder(internalModule).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(yieldFn), []api.ValueType{i32}, []api.ValueType{i32}).
+		Export(yieldName).
+		Instantiate(ctx)
+	return err
+}
+
+// depthLimit is the call depth limit of an instance of a module whose
+// largest native stack frame is estimated at frameBytes: as many frames as
+// fit in a quarter of the instance's memory limit (wazero doubles its
+// stack as it grows, copying it, so the stack's peak footprint is up to
+// three times what the frames use: under the memory limit), but at most
+// limits.MaxCallDepth and at least minCallDepth.
+func depthLimit(frameBytes int, limits Limits) uint32 {
+	if frameBytes <= 0 {
+		frameBytes = frameBytesFixed
 	}
+	fit := uint64(limits.MemoryPages) * wasmPageSize / 4 / uint64(frameBytes)
+	return uint32(max(min(fit, uint64(limits.MaxCallDepth)), minCallDepth))
 }

@@ -63,11 +63,13 @@ func handleFieldPartition(in []byte, partitions int) (res []byte) {
 	}
 	defer recoverResult(&res)
 	var r Record
+	at := 0 // the index of the record recs starts at: records are walked only up to one without the field
 	for i := range int(count) {
 		if int32(le.Uint32(res[8+4*i:])) >= 0 {
-			recs = skipRecords(recs, 1)
 			continue
 		}
+		recs = skipRecords(recs, i-at)
+		at = i + 1
 		if recs, err = decodeRecord(recs, &r); err != nil {
 			return errorResult(fmt.Sprintf("record %d: %v", i, err))
 		}

@@ -1,5 +1,5 @@
-;; Hostile: sluice_partition recurses without end (no loop, so no fuel
-;; check): the call ends in wazero's stack overflow trap.
+;; Hostile: sluice_partition recurses without end: the call depth limit
+;; (instrument.go) ends it.
 (module
   (memory (export "memory") 1)
   (func (export "sluice_abi_version") (result i32) (i32.const 1))
