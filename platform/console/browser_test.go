@@ -148,7 +148,9 @@ func (b *browser) diagnose() string {
 	url, _ := chromedp.Run(ctx, chromedp.Location())
 	errText, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("error") || {}).textContent || ""`))
 	status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("tail-status") || {}).textContent || ""`))
-	return fmt.Sprintf("\npage %s\nerror banner: %q\ntail status: %q", url, errText, status)
+	browse, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("browse-status") || {}).textContent || ""`))
+	results, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll(".action .result")].filter((r) => r.textContent).map((r) => r.closest("form").id + ": " + r.textContent).join("; ")`))
+	return fmt.Sprintf("\npage %s\nerror banner: %q\ntail status: %q\nbrowser status: %q\naction results: %q", url, errText, status, browse, results)
 }
 
 func (b *browser) screenshot(name string) {

@@ -119,6 +119,13 @@ function kvPairs(text, what) {
   return out;
 }
 
+// leaveSoon goes to hash after a moment (the result is read first), unless
+// the user has gone elsewhere meanwhile.
+function leaveSoon(hash) {
+  const from = location.hash;
+  setTimeout(() => { if (location.hash === from) location.hash = hash; }, 800);
+}
+
 function jsonBlock(v) { return h("pre", { class: "json" }, JSON.stringify(v, null, 2)); }
 
 // ---------------------------------------------------------------- topics
@@ -261,7 +268,7 @@ views.topic.actions = (route, t) => {
       async submit(form) {
         if (form.elements.confirm.value !== name) throw new Error(`Type "${name}" exactly to confirm.`);
         await api(`/v1/topics/${enc(name)}`, { method: "DELETE" });
-        setTimeout(() => { location.hash = "#/topics"; }, 800);
+        leaveSoon("#/topics");
         return `Deleted ${name}.`;
       },
     }),
@@ -348,7 +355,7 @@ views.group.actions = (route, g) => {
       async submit(form) {
         if (form.elements.confirm.value !== name) throw new Error(`Type "${name}" exactly to confirm.`);
         await api(`/v1/groups/${enc(name)}`, { method: "DELETE" });
-        setTimeout(() => { location.hash = "#/groups"; }, 800);
+        leaveSoon("#/groups");
         return `Deleted the offsets of ${name}.`;
       },
     }),

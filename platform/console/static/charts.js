@@ -42,6 +42,7 @@ function lineChart(id, title, unit, times, series) {
   const lines = series.map((s) => svg("polyline", {
     class: `series ${s.cls}`, "data-series": s.name, "data-points": s.values.length,
     "data-last": s.values.length ? s.values[s.values.length - 1] : 0,
+    "data-max": Math.max(0, ...s.values),
     points: s.values.map((v, i) => `${x(times[i]).toFixed(1)},${y(v).toFixed(1)}`).join(" "),
   }, svg("title", null, `${s.name}: last ${fmtRate(s.values[s.values.length - 1] || 0)} ${unit}`)));
   const mins = Math.round(span / 60000);

@@ -1,0 +1,387 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sluicehq/sluice/platform"
+	"github.com/sluicehq/sluice/platform/testnode"
+	"github.com/sluicehq/sluice/sdk/client"
+	"github.com/sluicehq/sluice/sdk/wire"
+)
+
+// openActions opens every action of the page (they are <details>), so
+// that their fields can be clicked.
+func (b *browser) openActions() {
+	b.t.Helper()
+	eval[bool](b, `(document.querySelectorAll("details.action").forEach((d) => { d.open = true; }), true)`)
+}
+
+// set sets a form field's value.
+func (b *browser) set(sel, v string) {
+	b.t.Helper()
+	b.run("set "+sel, chromedp.SetValue(chromedp.CSS(sel), v))
+}
+
+// submit clicks the button of form id named button ("do" for the
+// default one) and waits for the result to be ok or error; it returns
+// the state and the result's text.
+func (b *browser) submit(id, button string) (state, text string) {
+	b.t.Helper()
+	sel := fmt.Sprintf(`#%s button[value=%q]`, id, button)
+	b.run("clear the result of "+id, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector("#%s .result").dataset.state = ""`, id)))
+	b.run("click "+sel, chromedp.Click(chromedp.CSS(sel)))
+	cond := fmt.Sprintf(`["ok", "error"].includes(document.querySelector("#%s .result").dataset.state)`, id)
+	b.waitFor(id+" to finish", cond)
+	return b.text(fmt.Sprintf("#%s .result", id)) /* text first */, b.text(fmt.Sprintf("#%s .result", id))
+}
+
+// submitOK submits and fails the test unless the API accepted it.
+func (b *browser) submitOK(id, button string) string {
+	b.t.Helper()
+	b.submit(id, button)
+	state := eval[string](b, fmt.Sprintf(`document.querySelector("#%s .result").dataset.state`, id))
+	text := b.text(fmt.Sprintf("#%s .result", id))
+	if state != "ok" {
+		b.t.Fatalf("%s: %s", id, text)
+	}
+	return text
+}
+
+// submitError submits and fails the test unless the API refused it; it
+// returns the error shown.
+func (b *browser) submitError(id, button string) string {
+	b.t.Helper()
+	b.submit(id, button)
+	state := eval[string](b, fmt.Sprintf(`document.querySelector("#%s .result").dataset.state`, id))
+	text := b.text(fmt.Sprintf("#%s .result", id))
+	if state != "error" {
+		b.t.Fatalf("%s succeeded (%s), want an error", id, text)
+	}
+	return text
+}
+
+func newClient(t *testing.T, url string, opts ...client.Option) *client.Client {
+	t.Helper()
+	cl, err := client.New(url, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// poll waits until cond holds (API state the page changed), or fails.
+func poll(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		ok, got := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still %s", what, got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestConsoleActions performs every action of the console through the
+// page and checks the server's state through the API: topics created,
+// altered, grown and deleted, a record produced and browsed (JSON
+// pretty-printed, binary as hex, by offset and by time), a group's
+// offsets previewed, reset and deleted, a plugin uploaded and tried, a
+// leader election; errors from the API appear verbatim.
+func TestConsoleActions(t *testing.T) {
+	findChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) { c.Timing.StatsInterval = 200 * time.Millisecond }))
+	cl := newClient(t, n.URL())
+	b := startBrowser(t, ctx)
+
+	// Create a topic through the form.
+	b.run("open topics", chromedp.Navigate(n.URL()+"/#/topics"))
+	b.waitFor("the create form", `!!document.querySelector("#create-topic")`)
+	b.openActions()
+	b.set(`#create-topic [name=name]`, "events")
+	b.set(`#create-topic [name=partitions]`, "2")
+	b.set(`#create-topic [name=retention]`, "86400000")
+	b.set(`#create-topic [name=config]`, "durability=replicated")
+	b.submitOK("create-topic", "do")
+	tp, err := cl.DescribeTopic(ctx, "events")
+	if err != nil {
+		t.Fatalf("the topic created in the page: %v", err)
+	}
+	if tp.PartitionCount != 2 || tp.Config["retention.ms"] != "86400000" || tp.Config["durability"] != "replicated" {
+		t.Fatalf("created topic %+v", tp)
+	}
+	b.waitText(`#topics tr[data-topic="events"] td[data-col="partitions"]`, "2")
+	// The same again: the API's error, verbatim.
+	if got := b.submitError("create-topic", "do"); !strings.Contains(got, "POST /v1/topics: topic_exists") {
+		t.Errorf("duplicate create shows %q", got)
+	}
+
+	// Produce a JSON record with key, header and partition through the
+	// topic page.
+	b.run("open the topic", chromedp.Navigate(n.URL()+"/#/topics/events"))
+	b.waitFor("the produce form", `!!document.querySelector("#produce")`)
+	b.openActions()
+	b.set(`#produce [name=key]`, "customer-7")
+	b.set(`#produce [name=value]`, `{"order":7,"items":["a","b"]}`)
+	b.set(`#produce [name=headers]`, "source=console")
+	b.set(`#produce [name=partition]`, "1")
+	if got := b.submitOK("produce", "do"); !strings.Contains(got, "partition 1 at offset 0") {
+		t.Errorf("produce result %q", got)
+	}
+	fr, err := cl.Fetch(ctx, "events", 1, 0, client.FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fr.Records) != 1 || string(fr.Records[0].Key) != "customer-7" || len(fr.Records[0].Headers) != 1 || string(fr.Records[0].Headers[0].Value) != "console" {
+		t.Fatalf("fetched %+v", fr.Records)
+	}
+	// A binary record and three with timestamps for the browser.
+	if _, err := cl.Produce(ctx, "events", []client.Record{{Value: []byte{0x00, 0xff, 0x10, 'A'}}}, client.ProduceOptions{Partition: wire.Ptr(int32(1))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Produce(ctx, "events", []client.Record{{Value: []byte("t1"), Timestamp: 1_000_000}, {Value: []byte("t2"), Timestamp: 2_000_000},
+		{Value: []byte("t3"), Timestamp: 3_000_000}}, client.ProduceOptions{Partition: wire.Ptr(int32(0))}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The browser: partition 1 from the log start shows the JSON record
+	// pretty-printed and the binary one as hex.
+	b.set(`#browse-form [name=partition]`, "1")
+	b.set(`#browse-form [name=from]`, "earliest")
+	b.run("load", chromedp.Click(chromedp.CSS("#browse-load")))
+	b.waitFor("two records", `document.querySelectorAll("#browse-records tr[data-offset]").length === 2`)
+	jsonCell := `#browse-records tr[data-offset="0"] td[data-col="value"]`
+	if kind := eval[string](b, fmt.Sprintf(`document.querySelector(%q).dataset.kind`, jsonCell)); kind != "json" {
+		t.Errorf("JSON value shown as %q", kind)
+	}
+	if got := b.text(jsonCell + " pre.json"); !strings.Contains(got, "\"order\": 7,\n") || !strings.Contains(got, "\"items\": [\n    \"a\",") {
+		t.Errorf("JSON value not pretty-printed: %q", got)
+	}
+	if got := b.text(`#browse-records tr[data-offset="0"] td[data-col="headers"]`); got != "source=console" {
+		t.Errorf("headers %q", got)
+	}
+	binCell := `#browse-records tr[data-offset="1"] td[data-col="value"]`
+	if got := b.text(binCell + " pre.hex"); !strings.Contains(got, "00 ff 10 41") || !strings.Contains(got, "...A") {
+		t.Errorf("binary value shown as %q", got)
+	}
+	// By time on partition 0: the first record at or after 2 000 000 ms.
+	b.set(`#browse-form [name=partition]`, "0")
+	b.set(`#browse-form [name=from]`, "time")
+	b.set(`#browse-form [name=at]`, "2000000")
+	b.run("load", chromedp.Click(chromedp.CSS("#browse-load")))
+	b.waitFor("records from offset 1", `!!document.querySelector('#browse-records tr[data-offset="1"]') && !document.querySelector('#browse-records tr[data-offset="0"]')`)
+	if got := b.text(`#browse-records tr[data-offset="1"] td[data-col="value"]`); got != "t2" {
+		t.Errorf("record at time 2000000: %q", got)
+	}
+	// An offset past the end and an unknown partition are stated.
+	b.screenshotTo("topic-browser")
+
+	// Alter: a configuration key; grow the topic; errors verbatim.
+	b.set(`#alter-topic [name=config]`, "retention.ms=3600000")
+	b.submitOK("alter-topic", "do")
+	poll(t, "retention.ms altered", func() (bool, string) {
+		tp, err := cl.DescribeTopic(ctx, "events")
+		return err == nil && tp.Config["retention.ms"] == "3600000", fmt.Sprint(tp.Config, err)
+	})
+	b.set(`#alter-topic [name=config]`, "no.such.key=1")
+	if got := b.submitError("alter-topic", "do"); !strings.Contains(got, "PATCH /v1/topics/events: invalid_config") {
+		t.Errorf("bad config shows %q", got)
+	}
+	if got := b.text(`[data-action="add-partitions"] .warn-note`); !strings.Contains(got, "different partition") {
+		t.Errorf("no keys-move warning: %q", got)
+	}
+	b.set(`#add-partitions [name=count]`, "4")
+	b.submitOK("add-partitions", "do")
+	if tp, err := cl.DescribeTopic(ctx, "events"); err != nil || tp.PartitionCount != 4 {
+		t.Fatalf("after add partitions: %+v %v", tp, err)
+	}
+	// Elect preferred leaders of the topic (one broker: nothing moves,
+	// the API answers); reassign to a broker that does not exist: refused.
+	b.submitOK("elect-topic", "do")
+	b.set(`#reassign [name=replicas]`, "9")
+	if got := b.submitError("reassign", "do"); !strings.Contains(got, "POST /v1/partitions/reassignments:") {
+		t.Errorf("reassign to broker 9 shows %q", got)
+	}
+
+	// A group with committed offsets and no members left.
+	const group = "billing"
+	member, err := cl.ConsumeWS(ctx, client.WSConsumerConfig{Topic: "events", Group: group, From: "earliest", ClientID: "billing-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for got := 0; got < 5; {
+		bt, err := member.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += len(bt.Records)
+	}
+	if err := member.CommitPositions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	member.Close()
+	committed := func(p int32) int64 {
+		g, err := cl.DescribeGroup(ctx, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range g.Offsets {
+			if o.Topic == "events" && o.Partition == p {
+				return o.Committed
+			}
+		}
+		return -1
+	}
+	poll(t, "the member gone", func() (bool, string) {
+		g, err := cl.DescribeGroup(ctx, group)
+		return err == nil && len(g.Members) == 0, fmt.Sprint(g, err)
+	})
+	if c := committed(0); c != 3 {
+		t.Fatalf("partition 0 committed %d, want 3", c)
+	}
+	b.run("open the group", chromedp.Navigate(n.URL()+"/#/groups/"+group))
+	b.waitFor("the reset form", `!!document.querySelector("#reset-offsets")`)
+	b.openActions()
+	b.set(`#reset-offsets [name=to]`, "shift")
+	b.set(`#reset-offsets [name=value]`, "-2")
+	b.set(`#reset-offsets [name=partitions]`, "0")
+	b.submitOK("reset-offsets", "preview")
+	b.waitText(`#reset-preview tr[data-partition="0"] td[data-col="committed"]`, "1")
+	if c := committed(0); c != 3 {
+		t.Fatalf("a preview committed: partition 0 at %d", c)
+	}
+	b.submitOK("reset-offsets", "apply")
+	poll(t, "the reset committed", func() (bool, string) { c := committed(0); return c == 1, strconv.FormatInt(c, 10) })
+	b.set(`#reset-offsets [name=to]`, "offset")
+	b.set(`#reset-offsets [name=value]`, "x")
+	if got := b.submitError("reset-offsets", "apply"); !strings.Contains(got, "give an offset") {
+		t.Errorf("bad offset shows %q", got)
+	}
+	b.screenshotTo("group")
+	// Delete the group's offsets: a wrong confirmation is refused.
+	b.set(`#delete-group [name=confirm]`, "billin")
+	if got := b.submitError("delete-group", "do"); !strings.Contains(got, `Type "billing" exactly`) {
+		t.Errorf("wrong confirmation shows %q", got)
+	}
+	b.set(`#delete-group [name=confirm]`, group)
+	b.submitOK("delete-group", "do")
+	if _, err := cl.DescribeGroup(ctx, group); err == nil {
+		t.Error("the group still has offsets after delete")
+	}
+
+	// Delete the topic, typed confirmation.
+	b.run("open the topic", chromedp.Navigate(n.URL()+"/#/topics/events"))
+	b.waitFor("the delete form", `!!document.querySelector("#delete-topic")`)
+	b.openActions()
+	b.set(`#delete-topic [name=confirm]`, "event")
+	b.submitError("delete-topic", "do")
+	if _, err := cl.DescribeTopic(ctx, "events"); err != nil {
+		t.Fatalf("a wrong confirmation deleted the topic: %v", err)
+	}
+	b.set(`#delete-topic [name=confirm]`, "events")
+	b.submitOK("delete-topic", "do")
+	if _, err := cl.DescribeTopic(ctx, "events"); !errors.Is(err, client.ErrUnknownTopic) {
+		t.Fatalf("after delete: %v", err)
+	}
+
+	// Upload a plugin through the file input and try it.
+	if wasm := watPlugin(t); wasm != nil {
+		file := filepath.Join(t.TempDir(), "murmur.wasm")
+		if err := os.WriteFile(file, wasm, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.run("open plugins", chromedp.Navigate(n.URL()+"/#/plugins"))
+		b.waitFor("the upload form", `!!document.querySelector("#upload-plugin")`)
+		b.openActions()
+		b.set(`#upload-plugin [name=name]`, "murmur")
+		b.set(`#upload-plugin [name=kind]`, wire.KindPartitioner)
+		b.run("choose the module", chromedp.SetUploadFiles(chromedp.CSS(`#upload-plugin [name=file]`), []string{file}))
+		b.submitOK("upload-plugin", "do")
+		p, err := cl.DescribePlugin(ctx, "murmur")
+		if err != nil || p.Latest != 1 || p.Kind != wire.KindPartitioner {
+			t.Fatalf("uploaded plugin %+v %v", p, err)
+		}
+		b.waitText(`#plugins tr[data-plugin="murmur"] td[data-col="latest"]`, "@1")
+		b.run("open the plugin", chromedp.Navigate(n.URL()+"/#/plugins/murmur"))
+		b.waitFor("the try form", `!!document.querySelector("#try-plugin")`)
+		b.set(`#try-plugin [name=partitions]`, "6")
+		b.set(`#try-plugin [name=sep]`, ":")
+		b.set(`#try-plugin [name=records]`, "a:1\nb:2\nc:3")
+		b.submitOK("try-plugin", "do")
+		b.waitFor("three results", `document.querySelectorAll("#try-results tr[data-offset]").length === 3`)
+		for i, key := range []string{"a", "b", "c"} {
+			row := fmt.Sprintf(`#try-results tr[data-offset="%d"]`, i)
+			part, err := strconv.Atoi(b.text(row + ` td[data-col="partition"]`))
+			if err != nil || part < 0 || part >= 6 {
+				t.Errorf("record %s placed in %q", key, b.text(row+` td[data-col="partition"]`))
+			}
+			if got := b.text(row + ` td[data-col="key"]`); got != key {
+				t.Errorf("result %d key %q", i, got)
+			}
+		}
+		b.screenshotTo("plugin")
+	}
+
+	// The charts draw from the node's real samples: produce, then the
+	// produce series shows a rate above 0.
+	var recs []client.Record
+	for i := range 50 {
+		recs = append(recs, client.Record{Value: fmt.Appendf(nil, "chart-%d", i)})
+	}
+	if _, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "chart", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	b.run("open the cluster", chromedp.Navigate(n.URL()+"/#/cluster"))
+	b.run("refresh every 2 s", chromedp.SetValue(chromedp.CSS("#refresh-every"), "2000"))
+	produce(t, ctx, cl, "chart", recs)
+	b.waitFor("a chart with a produce rate",
+		`[...document.querySelectorAll('#chart-records polyline[data-series="produce"]')].some((p) => Number(p.dataset.points) >= 2 && Number(p.dataset.max) > 0)`)
+	// The rate drawn is the node's: the history route holds a sample with
+	// a produce rate above 0.
+	var hist wire.StatsHistory
+	if err := getJSON(n.URL()+"/v1/stats/history", &hist); err != nil {
+		t.Fatal(err)
+	}
+	peak := 0.0
+	for _, s := range hist.Samples {
+		peak = max(peak, s.ProduceRecordsPerSec)
+	}
+	if peak <= 0 || hist.IntervalMs != 200 {
+		t.Fatalf("history %+v", hist)
+	}
+	b.screenshotTo("cluster")
+	b.checkNoExceptions()
+}
+
+func getJSON(url string, out any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// screenshotTo is screenshot under a name (console-NAME.png).
+func (b *browser) screenshotTo(name string) { b.screenshot(name) }
