@@ -385,3 +385,168 @@ func getJSON(url string, out any) error {
 
 // screenshotTo is screenshot under a name (console-NAME.png).
 func (b *browser) screenshotTo(name string) { b.screenshot(name) }
+
+// signIn opens the console and signs in with token.
+func (b *browser) signIn(url, token string) {
+	b.t.Helper()
+	b.run("open the console", chromedp.Navigate(url))
+	b.waitFor("the sign-in form", `!document.getElementById("signin").hidden`)
+	b.run("sign in", chromedp.SetValue(chromedp.CSS("#signin-token"), token), chromedp.Click(chromedp.CSS("#signin-submit")))
+	b.waitFor("signed in", `document.getElementById("signin").hidden`)
+}
+
+// TestConsoleActionsDenied: with auth on, the actions a principal's ACLs
+// do not allow are disabled and say why; an action refused by the API
+// (the ACL was removed after the page asked) shows the 403 verbatim and
+// changes nothing.
+func TestConsoleActionsDenied(t *testing.T) {
+	findChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	n := testnode.Start(t, testnode.WithConfig(func(c *platform.Config) { c.Auth = true }))
+	raw, err := os.ReadFile(filepath.Join(n.Config.DataDir, platform.AdminTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := newClient(t, n.URL(), client.WithToken(strings.TrimSpace(string(raw))))
+	if _, err := admin.CreateTopic(ctx, wire.CreateTopicRequest{Name: "orders", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	viewer, err := admin.CreatePrincipal(ctx, "viewer", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var produceACL string
+	for _, op := range []string{"describe", "produce", "consume"} {
+		a, err := admin.AddACL(ctx, wire.ACL{Principal: "viewer", ResourceType: "topic", Resource: "orders", Operation: op})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if op == "produce" {
+			produceACL = a.ID
+		}
+	}
+
+	b := startBrowser(t, ctx)
+	b.signIn(n.URL()+"/#/topics/orders", viewer.Token)
+	b.waitFor("the produce form", `!!document.querySelector("#produce")`)
+	// Delete, alter and reassign are not the viewer's: disabled, saying so.
+	for _, id := range []string{"delete-topic", "alter-topic", "add-partitions", "reassign", "elect-topic"} {
+		b.waitFor(id+" disabled", fmt.Sprintf(`document.querySelector('[data-action=%q]').classList.contains("not-allowed") && document.querySelector('#%s button').disabled`, id, id))
+	}
+	if got := b.text(`[data-action="delete-topic"] .denied`); !strings.Contains(got, `not allowed: you may not delete topic "orders"`) {
+		t.Errorf("delete says %q", got)
+	}
+	if eval[bool](b, `document.querySelector('[data-action="produce"]').classList.contains("not-allowed")`) {
+		t.Fatal("produce disabled although the viewer may produce")
+	}
+	// The ACL goes away while the page is open: the API refuses, the page
+	// shows its answer, nothing is written.
+	if err := admin.RemoveACL(ctx, produceACL); err != nil {
+		t.Fatal(err)
+	}
+	b.openActions()
+	b.set(`#produce [name=value]`, "denied")
+	got := b.submitError("produce", "do")
+	if !strings.Contains(got, "POST /v1/topics/orders/records: forbidden:") || !strings.Contains(got, `"viewer" may not produce topic "orders"`) {
+		t.Errorf("denied produce shows %q", got)
+	}
+	if tp, err := admin.DescribeTopic(ctx, "orders"); err != nil || tp.Partitions[0].HighWatermark != 0 {
+		t.Fatalf("after a denied produce: %+v %v", tp, err)
+	}
+	// Creating topics is not the viewer's either.
+	b.run("open topics", chromedp.Navigate(n.URL()+"/#/topics"))
+	b.waitFor("create disabled", `!!document.querySelector('[data-action="create-topic"].not-allowed')`)
+	b.checkNoExceptions()
+}
+
+// TestConsoleManyTopics: with 250 topics the totals count every one (not
+// the first 200), the table pages 50 at a time and sorts on the server,
+// and one refresh of the list is one request whatever the topic count.
+func TestConsoleManyTopics(t *testing.T) {
+	findChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	n := testnode.Start(t)
+	cl := newClient(t, n.URL())
+	const topics = 250
+	wantParts := 0
+	for i := range topics {
+		parts := int32(1 + i%3)
+		wantParts += int(parts)
+		if _, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: fmt.Sprintf("topic-%03d", i), Partitions: parts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The biggest topic by records.
+	produce(t, ctx, cl, "topic-123", []client.Record{{Value: []byte("a")}, {Value: []byte("b")}, {Value: []byte("c")}})
+
+	// What the tiles must say, from the plain list: every topic, the
+	// internal ones apart.
+	all, err := cl.ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal, allParts := 0, 0
+	for _, tp := range all {
+		allParts += int(tp.Partitions)
+		if tp.Internal {
+			internal++
+		}
+	}
+	wantTopics := "250"
+	if internal > 0 {
+		wantTopics += fmt.Sprintf(" (+%d internal)", internal)
+	}
+	if allParts-wantParts < 0 {
+		t.Fatalf("the list has %d partitions, fewer than the %d created", allParts, wantParts)
+	}
+
+	b := startBrowser(t, ctx)
+	b.run("open topics", chromedp.Navigate(n.URL()+"/#/topics"))
+	b.waitText(`[data-field="total-topics"] .v`, wantTopics)
+	b.waitText(`[data-field="total-partitions"] .v`, fmtThousands(allParts))
+	b.waitText("#topics-pager .range", "1–50 of 250")
+	if got := eval[int](b, `document.querySelectorAll("#topics tr[data-topic]").length`); got != 50 {
+		t.Errorf("first page shows %d rows", got)
+	}
+	b.run("next page", chromedp.Click(chromedp.CSS("#topics-pager .next")))
+	b.waitText("#topics-pager .range", "51–100 of 250")
+	b.waitFor("topic-050 first", `document.querySelector("#topics tr[data-topic]").dataset.topic === "topic-050"`)
+	// Sort by records, largest first: a click, then another reverses.
+	b.run("sort by records", chromedp.Click(chromedp.CSS(`#topics th[data-sort="records"]`)))
+	b.waitText("#topics-pager .range", "1–50 of 250")
+	b.run("sort by records, descending", chromedp.Click(chromedp.CSS(`#topics th[data-sort="records"]`)))
+	b.waitFor("topic-123 first", `document.querySelector("#topics tr[data-topic]").dataset.topic === "topic-123"`)
+	b.waitText(`#topics tr[data-topic="topic-123"] td[data-col="records"]`, "3")
+	// The last page.
+	for range 4 {
+		b.run("next page", chromedp.Click(chromedp.CSS("#topics-pager .next")))
+	}
+	b.waitText("#topics-pager .range", "201–250 of 250")
+	if !eval[bool](b, `document.querySelector("#topics-pager .next").disabled`) {
+		t.Error("next is enabled on the last page")
+	}
+	// No refresh described a topic one by one: the list is one call.
+	resp, body := get(t, n.URL()+"/metrics")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `sluice_http_requests_total{code="200",route="GET /v1/cluster/topics"}`) {
+		t.Fatalf("metrics: %d, no count of the page route", resp.StatusCode)
+	}
+	if strings.Contains(body, `sluice_http_requests_total{code="200",route="GET /v1/topics/{topic}"}`) {
+		t.Error("the topic list described topics one request each")
+	}
+	// The cluster tiles count every partition too.
+	b.run("open the cluster", chromedp.Navigate(n.URL()+"/#/cluster"))
+	b.waitFor("the partition tile", fmt.Sprintf(`[...document.querySelectorAll(".kv-item")].some((e) => e.querySelector(".k").textContent === "Partitions" && e.querySelector(".v").textContent === %q)`, fmtThousands(allParts)))
+	b.screenshot("many-topics")
+	b.checkNoExceptions()
+}
+
+// fmtThousands formats n as the page does (en-US grouping).
+func fmtThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
