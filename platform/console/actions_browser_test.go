@@ -550,3 +550,55 @@ func fmtThousands(n int) string {
 	}
 	return s
 }
+
+// TestConsoleReassign moves a partition to another broker through the
+// page (two real nodes) and checks the move in the metadata.
+func TestConsoleReassign(t *testing.T) {
+	findChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	n1 := testnode.Start(t)
+	testnode.Join(t, n1, 2, []string{platform.RoleBroker})
+	cl := newClient(t, n1.URL())
+	poll(t, "broker 2 registered", func() (bool, string) {
+		c, err := cl.Cluster(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, b := range c.Brokers {
+			if b.ID == 2 && b.State == "alive" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprint(c.Brokers)
+	})
+	tp, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "moving", Partitions: 1, ReplicationFactor: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := tp.Partitions[0].Replicas[0]
+	to := 3 - from
+	produce(t, ctx, cl, "moving", []client.Record{{Value: []byte("before the move")}})
+
+	b := startBrowser(t, ctx)
+	b.run("open the topic", chromedp.Navigate(n1.URL()+"/#/topics/moving"))
+	b.set("#refresh-every", "2000")
+	b.waitFor("the reassign form", `!!document.querySelector("#reassign")`)
+	b.openActions()
+	b.set(`#reassign [name=partition]`, "0")
+	b.set(`#reassign [name=replicas]`, strconv.Itoa(int(to)))
+	b.submitOK("reassign", "do")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		tp, err := cl.DescribeTopic(ctx, "moving")
+		if err == nil && len(tp.Partitions[0].Replicas) == 1 && tp.Partitions[0].Replicas[0] == to && tp.Partitions[0].Leader == to {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("partition not moved to %d: %+v %v", to, tp, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.waitText(`#partitions tr[data-partition="0"] td[data-col="leader"]`, strconv.Itoa(int(to)))
+	b.checkNoExceptions()
+}
