@@ -169,7 +169,7 @@ views.topic.actions = (route, t) => {
   const wasm = /^wasm:([^@]+)(?:@(\d+))?$/.exec(t.partitioner || "");
   return [
     h("h2", null, "Messages"),
-    messageBrowser(t),
+    messageBrowser(t, route.query),
     h("h2", null, "Actions"),
     action({
       id: "produce",

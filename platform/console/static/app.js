@@ -688,13 +688,15 @@ function showIdentity(c) {
 // parseRoute reads the location hash: #/cluster, #/topics, #/topics/NAME,
 // #/groups, #/groups/NAME, #/plugins, #/plugins/NAME, #/tail, #/tail/TOPIC.
 function parseRoute() {
-  const raw = location.hash.replace(/^#\/?/, "");
+  // "?k=v" after the path (the message browser's start: #/topics/T?partition=0&from=earliest).
+  const [raw, qs = ""] = location.hash.replace(/^#\/?/, "").split("?", 2);
+  const query = new URLSearchParams(qs);
   const slash = raw.indexOf("/");
   const head = slash < 0 ? raw : raw.slice(0, slash);
   let arg = slash < 0 ? "" : raw.slice(slash + 1);
   try { arg = decodeURIComponent(arg); } catch { /* keep it raw */ }
   const detail = { topics: "topic", groups: "group", plugins: "plugin" };
-  if (detail[head]) return arg ? { view: detail[head], nav: head, name: arg } : { view: head, nav: head };
+  if (detail[head]) return arg ? { view: detail[head], nav: head, name: arg, query } : { view: head, nav: head };
   if (head === "tail") return { view: "tail", nav: "tail", name: arg };
   return { view: "cluster", nav: "cluster" };
 }

@@ -65,8 +65,10 @@ function payload(col, value, encoding) {
   return cell(col, h("span", { class: "mono wrap" }, shown), { "data-kind": "text" });
 }
 
-// messageBrowser is the browser's form and table for topic t.
-function messageBrowser(t) {
+// messageBrowser is the browser's form and table for topic t. A query
+// (from the URL: partition, from = earliest|latest|offset|time, at) fills
+// the form and loads at once, so a position can be linked.
+function messageBrowser(t, query) {
   const st = { partition: 0, first: -1, next: -1, logStart: 0, hw: 0 };
   const status = h("div", { class: "status", id: "browse-status" }, "Pick a partition and where to start.");
   const body = h("tbody", { id: "browse-records" });
@@ -149,6 +151,12 @@ function messageBrowser(t) {
   prev.addEventListener("click", () => load(Math.max(st.logStart, st.first - BROWSE_PAGE)));
   next.addEventListener("click", () => load(st.next));
 
+  if (query && (query.has("from") || query.has("partition"))) {
+    if (query.has("partition")) partSel.value = query.get("partition");
+    if (query.has("from")) fromSel.value = query.get("from");
+    if (query.has("at")) at.value = query.get("at");
+    setTimeout(() => form.requestSubmit(), 0);
+  }
   return h("div", { class: "browser", id: "browser" }, form, status,
     h("div", { class: "table-wrap" }, h("table", { class: "grid records", id: "browse-table" },
       h("thead", null, h("tr", null, h("th", { class: "num" }, "Offset"), h("th", null, "Timestamp"), h("th", null, "Key"), h("th", null, "Value"), h("th", null, "Headers"))),
