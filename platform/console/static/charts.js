@@ -9,7 +9,7 @@ const CHART_W = 560, CHART_H = 160, CHART_PAD = { l: 56, r: 8, t: 10, b: 22 };
 function svg(tag, attrs, ...kids) {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs || {})) if (v != null) el.setAttribute(k, String(v));
-  for (const c of kids.flat()) if (c != null) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of kids.flat(Infinity)) if (c != null) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
 
