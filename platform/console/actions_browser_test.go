@@ -428,6 +428,10 @@ func TestConsoleActionsDenied(t *testing.T) {
 		}
 	}
 
+	if _, err := admin.AddACL(ctx, wire.ACL{Principal: "viewer", ResourceType: "topic", Resource: "team-", Pattern: "prefix", Operation: "create"}); err != nil {
+		t.Fatal(err)
+	}
+
 	b := startBrowser(t, ctx)
 	b.signIn(n.URL()+"/#/topics/orders", viewer.Token)
 	b.waitFor("the produce form", `!!document.querySelector("#produce")`)
@@ -455,9 +459,23 @@ func TestConsoleActionsDenied(t *testing.T) {
 	if tp, err := admin.DescribeTopic(ctx, "orders"); err != nil || tp.Partitions[0].HighWatermark != 0 {
 		t.Fatalf("after a denied produce: %+v %v", tp, err)
 	}
-	// Creating topics is not the viewer's either.
+	// Creating topics: only those named team-…; the button follows the
+	// name typed.
 	b.run("open topics", chromedp.Navigate(n.URL()+"/#/topics"))
-	b.waitFor("create disabled", `!!document.querySelector('[data-action="create-topic"].not-allowed')`)
+	b.waitFor("the create form", `!!document.querySelector("#create-topic")`)
+	b.openActions()
+	typeName := func(name string) {
+		b.run("type "+name, chromedp.SetValue(chromedp.CSS(`#create-topic [name=name]`), name),
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("#create-topic [name=name]").dispatchEvent(new Event("input"))`))
+	}
+	typeName("orders2")
+	b.waitFor("create refused for orders2", `document.querySelector("#create-topic button").disabled && document.querySelector('[data-action="create-topic"] .denied').textContent.includes('may not create topic "orders2"')`)
+	typeName("team-a")
+	b.waitFor("create allowed for team-a", `!document.querySelector("#create-topic button").disabled && document.getElementById("create-topic").dataset.allowed === "true"`)
+	b.submitOK("create-topic", "do")
+	if _, err := admin.DescribeTopic(ctx, "team-a"); err != nil {
+		t.Fatalf("team-a created by the viewer: %v", err)
+	}
 	b.checkNoExceptions()
 }
 

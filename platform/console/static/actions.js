@@ -77,6 +77,37 @@ function action(spec) {
       fieldset.disabled = false;
     }
   });
+  if (spec.checkName) {
+    // The resource is named in the form (create topic NAME, upload plugin
+    // NAME): ACLs may allow some names (a prefix) and not others, so the
+    // button follows the name typed; the fields stay editable.
+    const [type, op, fieldName] = spec.checkName;
+    const note = details.querySelector(".denied");
+    const buttons = () => form.querySelectorAll("button");
+    let seq = 0;
+    const recheck = async () => {
+      const name = val(form, fieldName);
+      const my = ++seq;
+      const [r] = await permitted([[type, name, op]]);
+      if (my !== seq) return;
+      const why = r.allowed ? "" : (name ? `not allowed: you may not ${op} ${type} "${name}"` : `not allowed: you may not ${op} ${type}s (or not without a name you may use)`);
+      details.classList.toggle("not-allowed", !r.allowed && !name);
+      note.textContent = why ? ` · ${why}` : "";
+      note.hidden = !why;
+      buttons().forEach((b) => { b.disabled = !r.allowed && !!name; b.title = why; });
+      form.dataset.allowed = r.allowed ? "true" : "false";
+    };
+    let timer = 0;
+    form.elements[fieldName].addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(recheck, 250); });
+    form.addEventListener("submit", (ev) => {
+      if (form.dataset.allowed === "false" && val(form, fieldName)) {
+        ev.stopImmediatePropagation();
+        ev.preventDefault();
+        showResult(result, "error", note.textContent.replace(/^ · /, ""));
+      }
+    }, { capture: true });
+    recheck();
+  }
   if (spec.check) {
     const checks = Array.isArray(spec.check[0]) ? spec.check : [spec.check];
     permitted(checks).then((rs) => {
@@ -133,7 +164,7 @@ function jsonBlock(v) { return h("pre", { class: "json" }, JSON.stringify(v, nul
 views.topics.actions = () => action({
   id: "create-topic",
   title: "Create topic",
-  check: ["topic", "", "create"],
+  checkName: ["topic", "create", "name"],
   fields: () => [
     field("Name", input("name", { required: true, placeholder: "orders" })),
     field("Partitions", input("partitions", { type: "number", min: 1, value: 3, required: true })),
@@ -367,7 +398,7 @@ views.group.actions = (route, g) => {
 views.plugins.actions = () => action({
   id: "upload-plugin",
   title: "Upload a plugin",
-  check: ["plugin", "", "upload"],
+  checkName: ["plugin", "upload", "name"],
   fields: () => [
     field("Name", input("name", { required: true, placeholder: "by-field" })),
     field("Kind", select("kind", ["partitioner", "processor"])),

@@ -304,27 +304,27 @@ function groupLag(offsets, topic) {
 const views = {
   cluster: {
     async load(route, errs) {
-      const [cluster, list] = await Promise.all([api("/v1/cluster"), api("/v1/topics")]);
-      // Leader balance and moves in progress (cluster administration);
-      // the page still shows the rest when they cannot be had.
-      const [health, moves] = await Promise.all([
-        api("/v1/cluster/health").catch((e) => { errs.push(e); return null; }),
-        api("/v1/partitions/reassignments").catch((e) => { errs.push(e); return null; }),
-      ]);
-      // Totals over every topic in one call (the page itself is not used).
-      const [page, history] = await Promise.all([
+      // One call each, in parallel: the cluster, the totals over every
+      // topic (the page of rows is not used), leader balance and moves in
+      // progress (cluster administration), the node's history. The page
+      // still shows the rest when the last three cannot be had.
+      const soft = (p) => p.catch((e) => { errs.push(e); return null; });
+      const [cluster, page, health, moves, history] = await Promise.all([
+        api("/v1/cluster"),
         api("/v1/cluster/topics?limit=1&internal=true"),
-        api("/v1/stats/history").catch((e) => { errs.push(e); return null; }),
+        soft(api("/v1/cluster/health")),
+        soft(api("/v1/partitions/reassignments")),
+        soft(api("/v1/stats/history")),
       ]);
-      return { cluster, topics: list.topics, totals: page.totals, health, moves, history };
+      return { cluster, totals: page.totals, health, moves, history };
     },
-    render({ cluster: c, topics, totals, health, moves, history }) {
+    render({ cluster: c, totals, health, moves, history }) {
       showIdentity(c);
       const { partitions, under_replicated: under, offline } = totals;
       const leads = new Map(totals.brokers.map((b) => [b.id, b.leads]));
       const replicas = new Map(totals.brokers.map((b) => [b.id, b.replicas]));
       const alive = c.brokers.filter((b) => b.state === "alive" && !b.fenced).length;
-      const internal = topics.filter((t) => t.internal).length;
+      const internal = totals.internal;
       const ctl = c.controller.leader >= 0
         ? [`node ${c.controller.leader}`, c.controller.leader_addr ? h("span", { class: "muted" }, ` ${c.controller.leader_addr}`) : ""]
         : h("span", { class: "bad" }, "none: the controllers have no quorum");
@@ -352,7 +352,7 @@ const views = {
           ["Controller voters", (c.controller.voters || []).join(", ") || "—"],
           ["Metadata version", fmtInt(c.metadata_version)],
           ["Brokers alive", `${alive} of ${c.brokers.length}`, { cls: alive < c.brokers.length ? "warn" : "" }],
-          ["Topics", `${topics.length - internal}` + (internal ? ` (+${internal} internal)` : "")],
+          ["Topics", `${fmtInt(totals.topics - internal)}` + (internal ? ` (+${internal} internal)` : ""), { col: "topics" }],
           ["Partitions", fmtInt(partitions)],
           ["Under-replicated", fmtInt(under), { cls: under ? "warn" : "", col: "under-replicated" }],
           ["Offline", fmtInt(offline), { cls: offline ? "bad" : "", col: "offline" }],
