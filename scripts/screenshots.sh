@@ -20,15 +20,22 @@ go build -o "$tmp/sluice" ./cmd/sluice
   --serf-addr "127.0.0.1:$((port + 2))" --cluster-addr "127.0.0.1:$((port + 3))" >"$tmp/dev.log" 2>&1 &
 dev=$!
 traffic=""
-cleanup() {
-  [ -n "$traffic" ] && kill "$traffic" 2>/dev/null && wait "$traffic" 2>/dev/null
-  kill "$dev" 2>/dev/null && wait "$dev" 2>/dev/null
+cleanup() { # never stops half-way (set -e does not apply to its commands' failures)
+  set +e
+  [ -n "$traffic" ] && kill "$traffic" 2>/dev/null
+  [ -n "$traffic" ] && wait "$traffic" 2>/dev/null
+  kill "$dev" 2>/dev/null
+  wait "$dev" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 url="http://127.0.0.1:$port"
 s() { "$tmp/sluice" --server "$url" "$@"; }
 for _ in $(seq 100); do s topic list >/dev/null 2>&1 && break; sleep 0.2; done
+if [ "$(s topic list 2>/dev/null | wc -l)" -gt 1 ]; then
+  echo "screenshots.sh: something with topics already answers on port $port (set PORT)" >&2
+  exit 1
+fi
 
 s topic create orders --partitions 3 >/dev/null
 s topic create clicks --partitions 6 >/dev/null
@@ -57,6 +64,6 @@ shot() { # NAME HASH [HEIGHT]
 }
 shot overview "/cluster"
 shot topics "/topics"
-shot topic "/topics/orders?partition=0&from=earliest" 2400
-shot groups "/groups/billing" 1300
+shot topic "/topics/orders?partition=0&from=earliest" 1700
+shot groups "/groups/billing?action=reset-offsets" 1000
 shot plugins "/plugins/murmur" 1100

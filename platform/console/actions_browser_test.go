@@ -202,8 +202,11 @@ func TestConsoleActions(t *testing.T) {
 	}
 	b.screenshotTo("topic-browser")
 	// A link to a position loads it (a fresh page, as a bookmark would).
-	b.run("open a linked position", chromedp.Navigate(n.URL()+"/"), chromedp.Navigate(n.URL()+"/#/topics/events?partition=0&from=offset&at=2"))
+	b.run("open a linked position", chromedp.Navigate(n.URL()+"/"), chromedp.Navigate(n.URL()+"/#/topics/events?partition=0&from=offset&at=2&action=produce"))
 	b.waitFor("offset 2 only", `document.querySelectorAll("#browse-records tr[data-offset]").length === 1 && !!document.querySelector('#browse-records tr[data-offset="2"]')`)
+	if !eval[bool](b, `document.querySelector('[data-action="produce"]').open && !document.querySelector('[data-action="delete-topic"]').open`) {
+		t.Error("?action=produce did not open (only) the produce form")
+	}
 	b.waitFor("the produce form", `!!document.querySelector("#produce")`)
 	b.openActions()
 

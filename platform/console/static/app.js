@@ -727,6 +727,10 @@ function renderView(data) {
   if (v.actions && slot && slot.dataset.key !== routeKey(route)) {
     slot.dataset.key = routeKey(route);
     slot.replaceChildren(...[v.actions(route, data)].flat().filter(Boolean));
+    // ?action=ID in the link opens that action's form.
+    const want = route.query && route.query.get("action");
+    const d = want && [...slot.querySelectorAll("details.action")].find((x) => x.dataset.action === want);
+    if (d) d.open = true;
   }
 }
 
