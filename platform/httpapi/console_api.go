@@ -56,7 +56,7 @@ func parseTopicQuery(q map[string][]string) (topicQuery, error) {
 		}
 		return ""
 	}
-	tq := topicQuery{limit: topicPageDefault, sort: wire.TopicSortName, filter: get(wire.ParamFilter)}
+	tq := topicQuery{limit: topicPageDefault, sort: wire.TopicSortName, filter: strings.ToLower(get(wire.ParamFilter))}
 	if v := get(wire.ParamPageOffset); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -220,7 +220,7 @@ func (s *Server) topicPage(w http.ResponseWriter, r *http.Request) {
 				load(int32(rep)).Replicas++
 			}
 		}
-		if (t.Internal && !q.internal) || !strings.Contains(name, q.filter) {
+		if (t.Internal && !q.internal) || !strings.Contains(strings.ToLower(name), q.filter) {
 			continue
 		}
 		rows = append(rows, row)

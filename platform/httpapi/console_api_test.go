@@ -57,7 +57,7 @@ func TestTopicPage(t *testing.T) {
 		t.Fatalf("by records desc: %v", got)
 	}
 	// Filter narrows Matched, not Totals; a page past the end is empty.
-	if st, raw := c.do("GET", "/v1/cluster/topics?filter=t1&offset=0", "", nil, &page); st != 200 {
+	if st, raw := c.do("GET", "/v1/cluster/topics?filter=T1&offset=0", "", nil, &page); st != 200 {
 		t.Fatalf("page: %d %s", st, raw)
 	}
 	if page.Matched != 2 || len(page.Topics) != 2 || page.Totals.Topics != topics {

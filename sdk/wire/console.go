@@ -19,7 +19,7 @@ const (
 	ParamPageLimit  = "limit"    // rows per page, default 50, at most MaxTopicPage
 	ParamSort       = "sort"     // a TopicSort* column, default name
 	ParamOrder      = "order"    // asc (default) or desc
-	ParamFilter     = "filter"   // keep topics whose name contains this text
+	ParamFilter     = "filter"   // keep topics whose name contains this text (case-insensitive)
 	ParamInternal   = "internal" // "true": internal topics too
 )
 

@@ -295,7 +295,7 @@ views.topic.actions = (route, t) => {
         h("p", { class: "warn-note" }, "Deletes the topic and every record in it. This cannot be undone."),
         field(`Type the topic name (${name}) to confirm`, input("confirm", { required: true, placeholder: name })),
       ],
-      button: "Delete",
+      buttons: [["Delete", "do", "danger"]],
       async submit(form) {
         if (form.elements.confirm.value !== name) throw new Error(`Type "${name}" exactly to confirm.`);
         await api(`/v1/topics/${enc(name)}`, { method: "DELETE" });
@@ -382,7 +382,7 @@ views.group.actions = (route, g) => {
         h("p", { class: "warn-note" }, "Deletes every committed offset of the group; its consumers start over from their reset policy. Refused while members are connected."),
         field(`Type the group name (${name}) to confirm`, input("confirm", { required: true, placeholder: name })),
       ],
-      button: "Delete",
+      buttons: [["Delete", "do", "danger"]],
       async submit(form) {
         if (form.elements.confirm.value !== name) throw new Error(`Type "${name}" exactly to confirm.`);
         await api(`/v1/groups/${enc(name)}`, { method: "DELETE" });
