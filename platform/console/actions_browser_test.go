@@ -390,6 +390,15 @@ func getJSON(url string, out any) error {
 // screenshotTo is screenshot under a name (console-NAME.png).
 func (b *browser) screenshotTo(name string) { b.screenshot(name) }
 
+// clickNow clicks the element sel finds, found and clicked in one step
+// (the view re-renders its tables on every refresh, so a node found
+// first may be gone by the time a separate click reaches it).
+func (b *browser) clickNow(sel string) {
+	b.t.Helper()
+	b.waitFor(sel, fmt.Sprintf(`!!document.querySelector(%q)`, sel))
+	b.run("click "+sel, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).click()`, sel)))
+}
+
 // signIn opens the console and signs in with token.
 func (b *browser) signIn(url, token string) {
 	b.t.Helper()
@@ -532,20 +541,22 @@ func TestConsoleManyTopics(t *testing.T) {
 	if got := eval[int](b, `document.querySelectorAll("#topics tr[data-topic]").length`); got != 50 {
 		t.Errorf("first page shows %d rows", got)
 	}
-	b.run("next page", chromedp.Click(chromedp.CSS("#topics-pager .next")))
+	b.clickNow("#topics-pager .next")
 	b.waitText("#topics-pager .range", "51–100 of 250")
 	b.waitFor("topic-050 first", `document.querySelector("#topics tr[data-topic]").dataset.topic === "topic-050"`)
 	// Sort by records, largest first: a click, then another reverses.
-	b.run("sort by records", chromedp.Click(chromedp.CSS(`#topics th[data-sort="records"]`)))
+	b.clickNow(`#topics th[data-sort="records"]`)
+	b.waitFor("sorted by records, ascending", `document.querySelector('#topics th[data-sort="records"]').dataset.order === "asc"`)
 	b.waitText("#topics-pager .range", "1–50 of 250")
-	b.run("sort by records, descending", chromedp.Click(chromedp.CSS(`#topics th[data-sort="records"]`)))
+	b.clickNow(`#topics th[data-sort="records"]`)
+	b.waitFor("sorted by records, descending", `document.querySelector('#topics th[data-sort="records"]').dataset.order === "desc"`)
 	b.waitFor("topic-123 first", `document.querySelector("#topics tr[data-topic]").dataset.topic === "topic-123"`)
 	b.waitText(`#topics tr[data-topic="topic-123"] td[data-col="records"]`, "3")
 	// The last page.
-	for range 4 {
-		b.run("next page", chromedp.Click(chromedp.CSS("#topics-pager .next")))
+	for _, want := range []string{"51–100", "101–150", "151–200", "201–250"} {
+		b.clickNow("#topics-pager .next")
+		b.waitText("#topics-pager .range", want+" of 250")
 	}
-	b.waitText("#topics-pager .range", "201–250 of 250")
 	if !eval[bool](b, `document.querySelector("#topics-pager .next").disabled`) {
 		t.Error("next is enabled on the last page")
 	}

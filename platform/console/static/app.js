@@ -123,11 +123,13 @@ function sortedTable(cols, rows, empty, props, st, reload) {
 // pager shows "rows a–b of n" with previous/next buttons.
 function pager(id, st, matched, reload) {
   const first = matched ? st.offset + 1 : 0, last = Math.min(st.offset + st.limit, matched);
-  const go = (off) => () => { st.offset = off; reload(); };
+  // The step is taken from the state at click time (the load clamps an
+  // offset past the end back to the last page).
+  const go = (dir) => () => { st.offset = Math.max(0, st.offset + dir * st.limit); reload(); };
   return h("div", { class: "pager", id },
-    h("button", { type: "button", class: "prev", disabled: st.offset === 0, onclick: go(Math.max(0, st.offset - st.limit)) }, "◀ previous"),
+    h("button", { type: "button", class: "prev", disabled: st.offset === 0, onclick: go(-1) }, "◀ previous"),
     h("span", { class: "range" }, `${fmtInt(first)}–${fmtInt(last)} of ${fmtInt(matched)}`),
-    h("button", { type: "button", class: "next", disabled: last >= matched, onclick: go(st.offset + st.limit) }, "next ▶"));
+    h("button", { type: "button", class: "next", disabled: last >= matched, onclick: go(1) }, "next ▶"));
 }
 
 // kv is a dense grid of labelled facts: [[label, value, {cls, col}], ...].
