@@ -342,6 +342,26 @@ func TestConsoleActions(t *testing.T) {
 			}
 		}
 		b.screenshotTo("plugin")
+
+		// A topic on murmur@1 switches to a second upload through the
+		// partitioner-version form.
+		if _, err := cl.UploadPlugin(ctx, "murmur", wasm, client.UploadOptions{Kind: wire.KindPartitioner}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.CreateTopic(ctx, wire.CreateTopicRequest{Name: "placed", Partitions: 3, Partitioner: "wasm:murmur@1"}); err != nil {
+			t.Fatal(err)
+		}
+		b.run("open the topic", chromedp.Navigate(n.URL()+"/#/topics/placed"))
+		b.waitFor("the version form", `!!document.querySelector("#upgrade-partitioner")`)
+		b.openActions()
+		if got := b.text(`[data-action="upgrade-partitioner"] summary`); !strings.Contains(got, "murmur @1") {
+			t.Errorf("version form says %q", got)
+		}
+		b.set(`#upgrade-partitioner [name=version]`, "2")
+		b.submitOK("upgrade-partitioner", "do")
+		if tp, err := cl.DescribeTopic(ctx, "placed"); err != nil || tp.Partitioner != "wasm:murmur@2" {
+			t.Fatalf("after the upgrade: %+v %v", tp, err)
+		}
 	}
 
 	// The charts draw from the node's real samples: produce, then the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -108,4 +109,29 @@ func TestPermissions(t *testing.T) {
 	if !out.AuthEnabled || out.Principal != "alice" || !out.Results[0].Allowed || out.Results[1].Allowed {
 		t.Fatalf("auth on: %+v", out)
 	}
+}
+
+// FuzzTopicQuery parses RouteTopicPage's query as the route does: never a
+// panic, every refusal invalid_request, and what parses is in range.
+func FuzzTopicQuery(f *testing.F) {
+	for _, s := range []string{"", "offset=50&limit=50", "sort=records&order=desc", "filter=Or&internal=true",
+		"limit=0", "limit=501", "offset=-1", "sort=size", "order=up", "internal=yes", "offset=99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := parseTopicQuery(v)
+		if err != nil {
+			if c := toWire(err).Code; c != wire.CodeInvalidRequest {
+				t.Fatalf("refusal %v has code %s", err, c)
+			}
+			return
+		}
+		if q.offset < 0 || q.limit < 1 || q.limit > wire.MaxTopicPage || q.sort == "" || q.filter != strings.ToLower(q.filter) {
+			t.Fatalf("parsed %q into %+v", raw, q)
+		}
+	})
 }
