@@ -146,6 +146,7 @@ func TestConsoleActions(t *testing.T) {
 	if got := b.submitOK("produce", "do"); !strings.Contains(got, "partition 1 at offset 0") {
 		t.Errorf("produce result %q", got)
 	}
+	b.waitFor("partition 1's size", `Number(document.querySelector('#partitions tr[data-partition="1"] td[data-col="size"]').dataset.value) > 0`)
 	fr, err := cl.Fetch(ctx, "events", 1, 0, client.FetchOptions{})
 	if err != nil {
 		t.Fatal(err)

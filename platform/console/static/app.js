@@ -281,7 +281,7 @@ async function settle(calls, errs, ignore = () => false) {
 
 // topicStats sums a described topic's partitions.
 function topicStats(t) {
-  const s = { hw: 0, logEnd: 0, records: 0, under: 0, offline: 0, unknown: 0, leaders: new Set() };
+  const s = { hw: 0, logEnd: 0, records: 0, bytes: 0, under: 0, offline: 0, unknown: 0, leaders: new Set() };
   for (const p of t.partitions) {
     if (p.leader < 0) s.offline++; else s.leaders.add(p.leader);
     if (p.isr.length < p.replicas.length) s.under++;
@@ -289,6 +289,7 @@ function topicStats(t) {
     s.hw += p.high_watermark;
     s.logEnd += p.log_end;
     s.records += p.high_watermark - p.log_start;
+    s.bytes += Math.max(p.log_bytes || 0, 0);
   }
   return s;
 }
@@ -489,6 +490,7 @@ const views = {
           numCell("hw", p.high_watermark),
           numCell("records", p.high_watermark >= 0 ? p.high_watermark - p.log_start : -1),
           numCell("uncommitted", uncommitted),
+          cell("size", p.log_bytes >= 0 ? fmtBytes(p.log_bytes) : "?", { class: p.log_bytes >= 0 ? "num" : "num bad", "data-value": p.log_bytes, title: p.log_bytes >= 0 ? `${fmtInt(p.log_bytes)} bytes on the leader's disk` : "the leader did not answer" }),
         );
       });
       const config = Object.entries(t.config || {}).sort(([a], [b]) => a.localeCompare(b));
@@ -503,6 +505,7 @@ const views = {
           ["Partitioner", [t.partitioner, t.partitioner_params ? h("span", { class: "muted" }, ` (${paramsText(t.partitioner_params)})`) : ""], { cls: "mono" }],
           ["High watermark Σ", s.unknown ? "?" : fmtInt(s.hw)],
           ["Records", s.unknown ? "?" : fmtInt(s.records)],
+          ["Size", s.unknown ? "?" : fmtBytes(s.bytes), { col: "size" }],
           ["Under-replicated", fmtInt(s.under), { cls: s.under ? "warn" : "" }],
           ["Offline", fmtInt(s.offline), { cls: s.offline ? "bad" : "" }],
         ]),
@@ -511,7 +514,8 @@ const views = {
           ["Leader epoch", { num: true }], ["Part. epoch", { num: true }], ["Log start", { num: true }], ["Log end", { num: true }],
           ["High watermark", { num: true, help: "first offset not yet committed: consumers see offsets below it" }],
           ["Records", { num: true, help: "high watermark − log start" }],
-          ["Uncommitted", { num: true, help: "log end − high watermark: appended, not yet on every ISR member" }]],
+          ["Uncommitted", { num: true, help: "log end − high watermark: appended, not yet on every ISR member" }],
+          ["Size", { num: true, help: "bytes on disk of the leader's log (one replica)" }]],
         parts, "No partitions.", { id: "partitions" }),
         h("h2", null, "Consumer groups"),
         h("div", { class: "late" }),
