@@ -230,6 +230,12 @@ func TestConsoleActions(t *testing.T) {
 	if tp, err := cl.DescribeTopic(ctx, "events"); err != nil || tp.PartitionCount != 4 {
 		t.Fatalf("after add partitions: %+v %v", tp, err)
 	}
+	// The page's partition choices follow once it reloaded the topic.
+	b.waitFor("four partition rows", `document.querySelectorAll('#partitions tr[data-partition]').length === 4`)
+	b.run("focus the produce partition", chromedp.Evaluate[chromedp.Void](`document.querySelector("#produce [name=partition]").dispatchEvent(new Event("focus"))`))
+	if got := eval[int](b, `document.querySelector("#produce [name=partition]").options.length`); got != 5 {
+		t.Errorf("produce offers %d partition choices after the increase, want 5 (the partitioner's and 0-3)", got)
+	}
 	// Elect preferred leaders of the topic (one broker: nothing moves,
 	// the API answers); reassign to a broker that does not exist: refused.
 	b.submitOK("elect-topic", "do")

@@ -150,6 +150,23 @@ function kvPairs(text, what) {
   return out;
 }
 
+// followPartitions keeps a partition <select> of the topic page in step
+// with the partitions the page last loaded (they grow when partitions are
+// added while the page is open): its options are rebuilt when it is
+// focused. first are options kept before the partitions.
+function followPartitions(sel, first = []) {
+  const update = () => {
+    const t = lastData;
+    if (!t || !Array.isArray(t.partitions) || sel.options.length === first.length + t.partitions.length) return;
+    const keep = sel.value;
+    sel.replaceChildren(...[...first, ...t.partitions.map((p) => [String(p.index), String(p.index)])].map(([v, text]) => h("option", { value: v }, text)));
+    sel.value = keep;
+  };
+  sel.addEventListener("focus", update);
+  sel.addEventListener("mousedown", update);
+  return sel;
+}
+
 // leaveSoon goes to hash after a moment (the result is read first), unless
 // the user has gone elsewhere meanwhile.
 function leaveSoon(hash) {
@@ -210,7 +227,7 @@ views.topic.actions = (route, t) => {
         field("Key", input("key", { placeholder: "optional" })),
         field("Value", h("textarea", { name: "value", rows: 3, placeholder: '{"hello":"world"}' })),
         field("Headers", input("headers", { placeholder: "key=value, key=value" })),
-        field("Partition", select("partition", [["", "chosen by the partitioner"], ...parts.map((p) => [String(p), String(p)])])),
+        field("Partition", followPartitions(select("partition", [["", "chosen by the partitioner"], ...parts.map((p) => [String(p), String(p)])]), [["", "chosen by the partitioner"]])),
       ],
       async submit(form) {
         const rec = { value: form.elements.value.value };
@@ -266,7 +283,7 @@ views.topic.actions = (route, t) => {
       title: "Reassign a partition's replicas",
       check: ["cluster", "", "alter"],
       fields: () => [
-        field("Partition", select("partition", parts.map(String))),
+        field("Partition", followPartitions(select("partition", parts.map(String)))),
         field("Replicas", input("replicas", { placeholder: "1, 2, 3", required: true }), "broker ids; the first is the preferred leader"),
       ],
       async submit(form) {

@@ -72,7 +72,7 @@ function messageBrowser(t, query) {
   const st = { partition: 0, first: -1, next: -1, logStart: 0, hw: 0 };
   const status = h("div", { class: "status", id: "browse-status" }, "Pick a partition and where to start.");
   const body = h("tbody", { id: "browse-records" });
-  const partSel = select("partition", t.partitions.map((p) => String(p.index)));
+  const partSel = followPartitions(select("partition", t.partitions.map((p) => String(p.index))));
   const fromSel = select("from", [["earliest", "log start"], ["latest", `the last ${BROWSE_PAGE}`], ["offset", "offset"], ["time", "time"]]);
   const at = input("at", { placeholder: "offset, or time YYYY-MM-DD HH:MM:SS", size: 24 });
   const prev = h("button", { type: "button", id: "browse-prev", disabled: true }, "◀ previous");
