@@ -25,6 +25,7 @@ import (
 	"github.com/sluicehq/sluice/platform/groups"
 	"github.com/sluicehq/sluice/platform/httpapi"
 	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/platform/stats"
 	"github.com/sluicehq/sluice/platform/wsapi"
 )
 
@@ -68,6 +69,7 @@ type Node struct {
 	capacity int               // partition replicas the node can hold (limits.go)
 	isr      isrCounters       // ISR shrinks and expands this node's broker committed
 	wsm      *wsCounters       // WebSocket produce and fetch records; nil before the API is built
+	stats    *stats.Sampler    // throughput and lag history for the console; nil before the API is built
 
 	closeOnce sync.Once
 	closeErr  error
@@ -286,11 +288,13 @@ func (n *Node) start(ctx context.Context) error {
 	if err := n.registerOpsMetrics(reg); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	n.api.HandlePluginTest(n.plugins)
 	if n.broker != nil && n.controller != nil {
 		if err := n.startGroups(); err != nil {
 			return err
 		}
 	}
+	n.startStats(reg)
 	n.serveCtx, n.cancelServe = context.WithCancel(context.Background())
 	n.server = &http.Server{
 		Handler:     n.api,
@@ -496,6 +500,7 @@ func (n *Node) stop() error {
 			_ = n.clusterLn.Close()
 		}
 	}
+	n.stopStats()
 	if n.api != nil {
 		// acks=0 produces answered but not yet appended need the broker.
 		if err := n.api.Close(); err != nil {

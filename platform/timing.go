@@ -38,6 +38,10 @@ type Timing struct {
 	// are checked again (auth on). Zero keeps auth.DefaultRecheckInterval
 	// (10 s).
 	AccessRecheck time.Duration
+	// StatsInterval is how often the node samples its throughput and group
+	// lag for /v1/stats/history (the console's charts). Zero keeps
+	// stats.DefaultInterval (5 s); 15 minutes of samples are kept.
+	StatsInterval time.Duration
 }
 
 // FastTiming is Timing for loopback clusters in one process: raft elects

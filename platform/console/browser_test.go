@@ -148,7 +148,9 @@ func (b *browser) diagnose() string {
 	url, _ := chromedp.Run(ctx, chromedp.Location())
 	errText, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("error") || {}).textContent || ""`))
 	status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("tail-status") || {}).textContent || ""`))
-	return fmt.Sprintf("\npage %s\nerror banner: %q\ntail status: %q", url, errText, status)
+	browse, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("browse-status") || {}).textContent || ""`))
+	results, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll(".action .result")].filter((r) => r.textContent).map((r) => r.closest("form").id + ": " + r.textContent).join("; ")`))
+	return fmt.Sprintf("\npage %s\nerror banner: %q\ntail status: %q\nbrowser status: %q\naction results: %q", url, errText, status, browse, results)
 }
 
 func (b *browser) screenshot(name string) {
@@ -261,7 +263,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Topic detail, reached by its link: leader, replicas and ISR per
 	// partition, the group's lag.
-	b.run("open the topic", chromedp.Click(chromedp.CSS(row+` td[data-col="name"] a`)))
+	b.clickNow(row + ` td[data-col="name"] a`)
 	b.waitFor("three partition rows", `document.querySelectorAll('#partitions tr[data-partition]').length === 3`)
 	desc, err := cl.DescribeTopic(ctx, topic)
 	if err != nil {
@@ -310,7 +312,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.run("open plugins", chromedp.Navigate(n.URL()+"/#/plugins"))
 		b.waitText(`#plugins tr[data-plugin="murmur"] td[data-col="latest"]`, "@2")
 		b.waitText(`#plugins tr[data-plugin="murmur"] td[data-col="kind"]`, wire.KindPartitioner)
-		b.run("open the plugin", chromedp.Click(chromedp.CSS(`#plugins tr[data-plugin="murmur"] a`)))
+		b.clickNow(`#plugins tr[data-plugin="murmur"] a`)
 		b.waitFor("two version rows", `document.querySelectorAll('#versions tr[data-version]').length === 2`)
 		b.screenshot("plugin")
 	}

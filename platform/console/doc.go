@@ -1,6 +1,8 @@
 // Package console is Sluice's web console: a single-page application for
-// operators (cluster, topics, partitions with leader/ISR/high watermark,
-// consumer groups with lag, plugins, a live tail of a topic) served by
+// operators (cluster with throughput and lag charts, topics paged and
+// sorted with sizes, partitions with leader/ISR/high watermark, a message
+// browser, consumer groups with lag, plugins, a live tail of a topic, and
+// the actions on them, offered as the caller's ACLs allow) served by
 // every node.
 //
 // The page is plain HTML, CSS and JavaScript embedded in the binary with

@@ -138,6 +138,16 @@ var routeAccess = map[string]access{
 	wire.RouteRemoveACL:       {resource: meta.ResourceCluster, op: meta.OperationAdmin},
 	// whoami answers any authenticated caller about itself.
 	wire.RouteWhoAmI: {authenticated: true},
+	// The caller's own permissions (what the console may offer it).
+	wire.RoutePermissions: {authenticated: true},
+	// A page of topics with figures: the list's rule (only the topics the
+	// caller may describe without describe on the cluster).
+	wire.RouteTopicPage: {resource: meta.ResourceCluster, op: meta.OperationDescribe, listOf: meta.ResourceTopic},
+	// The node's throughput and lag history, as /metrics.
+	wire.RouteStatsHistory: {resource: meta.ResourceCluster, op: meta.OperationDescribe},
+	// Running an uploaded plugin on sample records, as a processor runs
+	// on fetch: describe on the plugin.
+	wire.RouteTestPlugin: {resource: meta.ResourcePlugin, param: "name", op: meta.OperationDescribe},
 
 	// The console's page and assets hold no data.
 	"GET /{$}":      {public: true},

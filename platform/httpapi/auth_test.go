@@ -60,7 +60,8 @@ func TestEveryRouteConstantHasARule(t *testing.T) {
 		wire.RouteDeletePluginVersion, wire.RouteListGroups, wire.RouteDescribeGroup, wire.RouteResetOffsets,
 		wire.RouteDeleteGroup, wire.RouteWSConsume, wire.RouteWSProduce, wire.RouteListPrincipals, wire.RouteCreatePrincipal,
 		wire.RouteDeletePrincipal, wire.RouteCreateToken, wire.RouteRevokeToken, wire.RouteListACLs, wire.RouteAddACL,
-		wire.RouteRemoveACL, wire.RouteWhoAmI} {
+		wire.RouteRemoveACL, wire.RouteWhoAmI, wire.RouteTopicPage, wire.RoutePermissions, wire.RouteTestPlugin,
+		wire.RouteStatsHistory} {
 		if _, _, _, ok := RouteAccessFor(r); !ok {
 			t.Errorf("%s has no access rule", r)
 		}

@@ -48,6 +48,8 @@ var requestBodies = []func() any{
 	func() any { return new(wire.ProduceRequest) },      // POST /v1/topics/{topic}/records
 	func() any { return new(meta.Command) },             // POST /internal/v1/propose
 	func() any { return new(wire.ResetOffsetsRequest) }, // POST /v1/groups/{group}/offsets/reset
+	func() any { return new(wire.PermissionsRequest) },  // POST /v1/whoami/permissions
+	func() any { return new(wire.PluginTestRequest) },   // POST /v1/plugins/{name}/test
 }
 
 // FuzzRequestBodies decodes every route's JSON body type as the routes do

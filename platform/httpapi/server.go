@@ -182,6 +182,7 @@ func New(cfg Config) (*Server, error) {
 	s.registerInternal()
 	s.registerAuthAdmin()
 	s.registerAdmin()
+	s.registerConsoleAPI()
 	// The web console: the page at "/" and its assets under /console/.
 	if err := console.Mount(s); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)

@@ -6,9 +6,7 @@
 // the page as text (textContent), never as HTML.
 "use strict";
 
-// Topics whose partitions are described per refresh (one request each).
-const TOPIC_DETAIL_LIMIT = 200;
-// Groups described per refresh to show their lag (one request each).
+// Groups the topic page describes to show their lag (one request each).
 const GROUP_DETAIL_LIMIT = 100;
 // How long one API call may take before the page gives up on it.
 const API_TIMEOUT_MS = 35000;
@@ -91,6 +89,49 @@ function table(cols, rows, empty = "None.", props = {}) {
   return h("div", { class: "table-wrap" }, h("table", { class: "grid", ...props }, h("thead", null, head), body));
 }
 
+// Paging and sorting state of the topic and group tables.
+const PAGE_SIZE = 50;
+const topicsPage = { offset: 0, limit: PAGE_SIZE, sort: "name", order: "asc" };
+const groupsPage = { offset: 0, limit: PAGE_SIZE, sort: "group", order: "asc" };
+
+// sortedTable is table() whose columns with a sort key sort it: a click
+// on the header sorts by it, a second click reverses the order.
+function sortedTable(cols, rows, empty, props, st, reload) {
+  const t = table(cols, rows, empty, props);
+  const ths = t.querySelectorAll("thead th");
+  cols.forEach((c, i) => {
+    const o = Array.isArray(c) ? c[1] || {} : {};
+    if (!o.sort) return;
+    const th = ths[i];
+    th.classList.add("sortable");
+    th.dataset.sort = o.sort;
+    if (st.sort === o.sort) {
+      th.classList.add("sorted");
+      th.dataset.order = st.order;
+      th.append(st.order === "desc" ? " ▼" : " ▲");
+    }
+    th.addEventListener("click", () => {
+      st.order = st.sort === o.sort && st.order === "asc" ? "desc" : "asc";
+      st.sort = o.sort;
+      st.offset = 0;
+      reload();
+    });
+  });
+  return t;
+}
+
+// pager shows "rows a–b of n" with previous/next buttons.
+function pager(id, st, matched, reload) {
+  const first = matched ? st.offset + 1 : 0, last = Math.min(st.offset + st.limit, matched);
+  // The step is taken from the state at click time (the load clamps an
+  // offset past the end back to the last page).
+  const go = (dir) => () => { st.offset = Math.max(0, st.offset + dir * st.limit); reload(); };
+  return h("div", { class: "pager", id },
+    h("button", { type: "button", class: "prev", disabled: st.offset === 0, onclick: go(-1) }, "◀ previous"),
+    h("span", { class: "range" }, `${fmtInt(first)}–${fmtInt(last)} of ${fmtInt(matched)}`),
+    h("button", { type: "button", class: "next", disabled: last >= matched, onclick: go(1) }, "next ▶"));
+}
+
 // kv is a dense grid of labelled facts: [[label, value, {cls, col}], ...].
 function kv(pairs) {
   return h("div", { class: "kv" }, pairs.map(([k, v, o = {}]) =>
@@ -125,9 +166,11 @@ function paramsText(params) {
 
 // ApiError is a failed API call, shown as "GET /v1/x: code: message".
 class ApiError extends Error {
-  constructor(path, status, code, message) {
-    super(`GET ${path}: ${code}: ${message}`);
+  constructor(path, status, code, message, method = "GET") {
+    super(`${method} ${path}: ${code}: ${message}`);
     this.path = path;
+    this.method = method;
+    this.apiMessage = message;
     this.status = status;
     this.code = code;
   }
@@ -186,19 +229,31 @@ function signout() {
   refresh();
 }
 
-async function api(path) {
+// api calls the node's API: GET by default; opts.method, opts.json (a
+// value sent as a JSON body) or opts.body with opts.type (raw bytes).
+// An answer without a body (204) is {}.
+async function api(path, opts = {}) {
   let res;
+  const method = opts.method || "GET";
   const headers = { Accept: "application/json" };
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
+  let body;
+  if (opts.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(opts.json);
+  } else if (opts.body !== undefined) {
+    headers["Content-Type"] = opts.type || "application/octet-stream";
+    body = opts.body;
+  }
   try {
-    res = await fetch(path, { headers, cache: "no-store", signal: AbortSignal.timeout(API_TIMEOUT_MS) });
+    res = await fetch(path, { method, headers, body, cache: "no-store", signal: AbortSignal.timeout(API_TIMEOUT_MS) });
   } catch (e) {
     const why = e.name === "TimeoutError" ? `no answer within ${API_TIMEOUT_MS / 1000} s` : `the node did not answer (${e.message})`;
-    throw new ApiError(path, 0, "unreachable", why);
+    throw new ApiError(path, 0, "unreachable", why, method);
   }
   const text = await res.text();
-  let body = null;
+  body = null;
   try { body = text ? JSON.parse(text) : null; } catch { /* shown below */ }
   if (res.status === 401) {
     showSignin(t ? "The token was not accepted." : "");
@@ -206,9 +261,10 @@ async function api(path) {
   if (!res.ok) {
     const e = body && body.error;
     throw new ApiError(path, res.status, (e && e.code) || `http_${res.status}`,
-      (e && e.message) || text.slice(0, 300) || res.statusText);
+      (e && e.message) || text.slice(0, 300) || res.statusText, method);
   }
-  if (body === null) throw new ApiError(path, res.status, "bad_answer", "the answer is not JSON");
+  if (body === null && res.status === 204) return {};
+  if (body === null) throw new ApiError(path, res.status, "bad_answer", "the answer is not JSON", method);
   return body;
 }
 
@@ -223,20 +279,9 @@ async function settle(calls, errs, ignore = () => false) {
   });
 }
 
-// describeTopics loads partition details of up to TOPIC_DETAIL_LIMIT
-// topics, by name. A topic deleted since it was listed is skipped.
-async function describeTopics(summaries, errs) {
-  const want = summaries.slice(0, TOPIC_DETAIL_LIMIT);
-  const got = await settle(want.map((t) => api(`/v1/topics/${enc(t.name)}`)), errs,
-    (e) => e.code === "unknown_topic");
-  const m = new Map();
-  got.forEach((t, i) => { if (t) m.set(want[i].name, t); });
-  return m;
-}
-
 // topicStats sums a described topic's partitions.
 function topicStats(t) {
-  const s = { hw: 0, logEnd: 0, records: 0, under: 0, offline: 0, unknown: 0, leaders: new Set() };
+  const s = { hw: 0, logEnd: 0, records: 0, bytes: 0, under: 0, offline: 0, unknown: 0, leaders: new Set() };
   for (const p of t.partitions) {
     if (p.leader < 0) s.offline++; else s.leaders.add(p.leader);
     if (p.isr.length < p.replicas.length) s.under++;
@@ -244,6 +289,7 @@ function topicStats(t) {
     s.hw += p.high_watermark;
     s.logEnd += p.log_end;
     s.records += p.high_watermark - p.log_start;
+    s.bytes += Math.max(p.log_bytes || 0, 0);
   }
   return s;
 }
@@ -261,30 +307,27 @@ function groupLag(offsets, topic) {
 const views = {
   cluster: {
     async load(route, errs) {
-      const [cluster, list] = await Promise.all([api("/v1/cluster"), api("/v1/topics")]);
-      // Leader balance and moves in progress (cluster administration);
-      // the page still shows the rest when they cannot be had.
-      const [health, moves] = await Promise.all([
-        api("/v1/cluster/health").catch((e) => { errs.push(e); return null; }),
-        api("/v1/partitions/reassignments").catch((e) => { errs.push(e); return null; }),
+      // One call each, in parallel: the cluster, the totals over every
+      // topic (the page of rows is not used), leader balance and moves in
+      // progress (cluster administration), the node's history. The page
+      // still shows the rest when the last three cannot be had.
+      const soft = (p) => p.catch((e) => { errs.push(e); return null; });
+      const [cluster, page, health, moves, history] = await Promise.all([
+        api("/v1/cluster"),
+        api("/v1/cluster/topics?limit=1&internal=true"),
+        soft(api("/v1/cluster/health")),
+        soft(api("/v1/partitions/reassignments")),
+        soft(api("/v1/stats/history")),
       ]);
-      const details = await describeTopics(list.topics, errs);
-      return { cluster, topics: list.topics, details, health, moves };
+      return { cluster, totals: page.totals, health, moves, history };
     },
-    render({ cluster: c, topics, details, health, moves }) {
+    render({ cluster: c, totals, health, moves, history }) {
       showIdentity(c);
-      let partitions = 0, under = 0, offline = 0;
-      const leads = new Map(), replicas = new Map();
-      for (const t of details.values()) {
-        const s = topicStats(t);
-        partitions += t.partitions.length; under += s.under; offline += s.offline;
-        for (const p of t.partitions) {
-          if (p.leader >= 0) leads.set(p.leader, (leads.get(p.leader) || 0) + 1);
-          for (const r of p.replicas) replicas.set(r, (replicas.get(r) || 0) + 1);
-        }
-      }
+      const { partitions, under_replicated: under, offline } = totals;
+      const leads = new Map(totals.brokers.map((b) => [b.id, b.leads]));
+      const replicas = new Map(totals.brokers.map((b) => [b.id, b.replicas]));
       const alive = c.brokers.filter((b) => b.state === "alive" && !b.fenced).length;
-      const internal = topics.filter((t) => t.internal).length;
+      const internal = totals.internal;
       const ctl = c.controller.leader >= 0
         ? [`node ${c.controller.leader}`, c.controller.leader_addr ? h("span", { class: "muted" }, ` ${c.controller.leader_addr}`) : ""]
         : h("span", { class: "bad" }, "none: the controllers have no quorum");
@@ -304,8 +347,6 @@ const views = {
         cell("serf", b.serf_addr || "", { class: "mono" }),
         cell("rack", b.rack || ""),
       ));
-      const partial = topics.length > details.size
-        ? h("p", { class: "muted" }, `Partition figures cover ${details.size} of ${topics.length} topics.`) : null;
       return [
         h("h1", null, "Cluster"),
         kv([
@@ -314,7 +355,7 @@ const views = {
           ["Controller voters", (c.controller.voters || []).join(", ") || "—"],
           ["Metadata version", fmtInt(c.metadata_version)],
           ["Brokers alive", `${alive} of ${c.brokers.length}`, { cls: alive < c.brokers.length ? "warn" : "" }],
-          ["Topics", `${topics.length - internal}` + (internal ? ` (+${internal} internal)` : "")],
+          ["Topics", `${fmtInt(totals.topics - internal)}` + (internal ? ` (+${internal} internal)` : ""), { col: "topics" }],
           ["Partitions", fmtInt(partitions)],
           ["Under-replicated", fmtInt(under), { cls: under ? "warn" : "", col: "under-replicated" }],
           ["Offline", fmtInt(offline), { cls: offline ? "bad" : "", col: "offline" }],
@@ -322,7 +363,8 @@ const views = {
             { cls: health && health.partitions.not_preferred_leader ? "warn" : "", col: "not-preferred" }],
           ["Reassigning", moves ? fmtInt(moves.reassignments.length) : "—", { col: "reassigning" }],
         ]),
-        partial,
+        h("h2", null, "Throughput and lag (this node)"),
+        history ? charts(history) : h("p", { class: "muted" }, "No history: see the error above."),
         h("h2", null, "Nodes"),
         table(["ID", "Roles", "State", ["Leads", { num: true, help: "partitions this broker leads" }],
           ["Preferred", { num: true, help: "partitions whose first (preferred) replica this broker is" }],
@@ -348,42 +390,52 @@ const views = {
   },
 
   topics: {
-    async load(route, errs) {
-      const list = await api("/v1/topics");
-      const details = await describeTopics(list.topics.filter((t) => showInternal() || !t.internal), errs);
-      fillTopicChoices(list.topics);
-      return { topics: list.topics, details };
+    // One call per refresh: a page of topics with their figures and the
+    // totals (GET /v1/cluster/topics), sorted and paged by the server.
+    async load() {
+      const st = topicsPage;
+      const q = new URLSearchParams({ offset: st.offset, limit: st.limit, sort: st.sort, order: st.order,
+        filter: $("#topics-filter").value.trim(), internal: showInternal() ? "true" : "false" });
+      const page = await api(`/v1/cluster/topics?${q}`);
+      if (page.matched > 0 && st.offset >= page.matched) {
+        st.offset = Math.max(0, Math.floor((page.matched - 1) / st.limit) * st.limit);
+        return this.load();
+      }
+      fillTopicChoices(page.topics);
+      return page;
     },
-    render({ topics, details }) {
-      const f = $("#topics-filter").value.trim().toLowerCase();
-      const shown = topics.filter((t) => (showInternal() || !t.internal) && t.name.toLowerCase().includes(f));
-      const rows = shown.map((t) => {
-        const d = details.get(t.name);
-        const s = d ? topicStats(d) : null;
-        const missing = (col) => cell(col, "", { class: "num muted", title: "not loaded" });
-        return h("tr", { "data-topic": t.name },
-          cell("name", [topicLink(t.name), t.internal ? badge("internal", "muted") : ""]),
-          numCell("partitions", t.partitions),
-          numCell("rf", t.replication_factor),
-          cell("partitioner", t.partitioner, { class: "mono" }),
-          s ? numCell("hw", s.unknown ? -1 : s.hw, "a partition's leader did not answer") : missing("hw"),
-          s ? numCell("records", s.unknown ? -1 : s.records, "a partition's leader did not answer") : missing("records"),
-          s ? cell("under-replicated", fmtInt(s.under), { class: s.under ? "num warn" : "num" }) : missing("under-replicated"),
-          s ? cell("offline", fmtInt(s.offline), { class: s.offline ? "num bad" : "num" }) : missing("offline"),
-          s ? cell("leaders", [...s.leaders].sort((a, b) => a - b).join(", "), { class: "mono" }) : missing("leaders"),
-        );
-      });
-      const note = topics.length > details.size && shown.some((t) => !details.has(t.name))
-        ? h("p", { class: "muted" }, `Partition figures are loaded for the first ${TOPIC_DETAIL_LIMIT} topics.`) : null;
+    render(page) {
+      const rows = page.topics.map((t) => h("tr", { "data-topic": t.name },
+        cell("name", [topicLink(t.name), t.internal ? badge("internal", "muted") : ""]),
+        numCell("partitions", t.partitions),
+        numCell("rf", t.replication_factor),
+        cell("partitioner", t.partitioner, { class: "mono" }),
+        numCell("hw", t.unknown ? -1 : t.high_watermark, "a partition's leader did not answer"),
+        numCell("records", t.unknown ? -1 : t.records, "a partition's leader did not answer"),
+        cell("size", t.unknown ? "?" : fmtBytes(t.log_bytes), { class: t.unknown ? "num bad" : "num", title: `${fmtInt(t.log_bytes)} bytes on the leaders' disks (one replica)`, "data-value": t.log_bytes }),
+        cell("under-replicated", fmtInt(t.under_replicated), { class: t.under_replicated ? "num warn" : "num" }),
+        cell("offline", fmtInt(t.offline), { class: t.offline ? "num bad" : "num" }),
+        cell("leaders", t.leaders.join(", "), { class: "mono" }),
+      ));
+      const sortable = (title, key, o = {}) => [title, { ...o, sort: key }];
+      const filtered = $("#topics-filter").value.trim() !== "";
       return [
-        table(["Topic", ["Partitions", { num: true }], ["RF", { num: true, help: "replication factor" }], "Partitioner",
+        kv([
+          ["Topics", `${fmtInt(page.totals.topics - page.totals.internal)}` + (page.totals.internal ? ` (+${page.totals.internal} internal)` : ""), { col: "total-topics" }],
+          ["Partitions", fmtInt(page.totals.partitions), { col: "total-partitions" }],
+          ["Under-replicated", fmtInt(page.totals.under_replicated), { cls: page.totals.under_replicated ? "warn" : "" }],
+          ["Offline", fmtInt(page.totals.offline), { cls: page.totals.offline ? "bad" : "" }],
+        ]),
+        sortedTable([sortable("Topic", "name"), sortable("Partitions", "partitions", { num: true }),
+          sortable("RF", "replication_factor", { num: true, help: "replication factor" }), "Partitioner",
           ["High watermark Σ", { num: true, help: "sum over partitions of the high watermark (first offset not yet committed)" }],
-          ["Records", { num: true, help: "committed records kept: Σ (high watermark − log start)" }],
-          ["Under-repl.", { num: true, help: "partitions whose ISR is smaller than their replica set" }],
+          sortable("Records", "records", { num: true, help: "committed records kept: Σ (high watermark − log start)" }),
+          sortable("Size", "log_bytes", { num: true, help: "bytes on disk of the partitions' leaders (one replica)" }),
+          sortable("Under-repl.", "under_replicated", { num: true, help: "partitions whose ISR is smaller than their replica set" }),
           ["Offline", { num: true, help: "partitions without a leader" }],
           ["Leaders", { help: "brokers leading its partitions" }]],
-        rows, f ? "No topic matches the filter." : "No topics yet.", { id: "topics" }),
-        note,
+        rows, filtered ? "No topic matches the filter." : "No topics yet.", { id: "topics" }, topicsPage, refresh),
+        pager("topics-pager", topicsPage, page.matched, refresh),
       ];
     },
   },
@@ -438,6 +490,7 @@ const views = {
           numCell("hw", p.high_watermark),
           numCell("records", p.high_watermark >= 0 ? p.high_watermark - p.log_start : -1),
           numCell("uncommitted", uncommitted),
+          cell("size", p.log_bytes >= 0 ? fmtBytes(p.log_bytes) : "?", { class: p.log_bytes >= 0 ? "num" : "num bad", "data-value": p.log_bytes, title: p.log_bytes >= 0 ? `${fmtInt(p.log_bytes)} bytes on the leader's disk` : "the leader did not answer" }),
         );
       });
       const config = Object.entries(t.config || {}).sort(([a], [b]) => a.localeCompare(b));
@@ -452,6 +505,7 @@ const views = {
           ["Partitioner", [t.partitioner, t.partitioner_params ? h("span", { class: "muted" }, ` (${paramsText(t.partitioner_params)})`) : ""], { cls: "mono" }],
           ["High watermark Σ", s.unknown ? "?" : fmtInt(s.hw)],
           ["Records", s.unknown ? "?" : fmtInt(s.records)],
+          ["Size", s.unknown ? "?" : fmtBytes(s.bytes), { col: "size" }],
           ["Under-replicated", fmtInt(s.under), { cls: s.under ? "warn" : "" }],
           ["Offline", fmtInt(s.offline), { cls: s.offline ? "bad" : "" }],
         ]),
@@ -460,7 +514,8 @@ const views = {
           ["Leader epoch", { num: true }], ["Part. epoch", { num: true }], ["Log start", { num: true }], ["Log end", { num: true }],
           ["High watermark", { num: true, help: "first offset not yet committed: consumers see offsets below it" }],
           ["Records", { num: true, help: "high watermark − log start" }],
-          ["Uncommitted", { num: true, help: "log end − high watermark: appended, not yet on every ISR member" }]],
+          ["Uncommitted", { num: true, help: "log end − high watermark: appended, not yet on every ISR member" }],
+          ["Size", { num: true, help: "bytes on disk of the leader's log (one replica)" }]],
         parts, "No partitions.", { id: "partitions" }),
         h("h2", null, "Consumer groups"),
         h("div", { class: "late" }),
@@ -472,18 +527,30 @@ const views = {
   },
 
   groups: {
+    // The list is one call; the page's groups are described (one call
+    // each, at most a page) for their topics and lag.
     async load(route, errs) {
       const list = await api("/v1/groups");
-      const want = list.groups.slice(0, GROUP_DETAIL_LIMIT);
-      const got = await settle(want.map((g) => api(`/v1/groups/${enc(g.group)}`)), errs,
+      const st = groupsPage;
+      const f = $("#groups-filter").value.trim().toLowerCase();
+      let shown = list.groups.filter((g) => g.group.toLowerCase().includes(f));
+      const key = { group: (g) => g.group, state: (g) => g.state, members: (g) => g.members, coordinator: (g) => g.coordinator }[st.sort] || ((g) => g.group);
+      shown.sort((a, b) => {
+        const x = key(a), y = key(b);
+        const c = typeof x === "string" ? x.localeCompare(y) : x - y;
+        return (st.order === "desc" ? -c : c) || a.group.localeCompare(b.group);
+      });
+      if (st.offset >= shown.length) st.offset = Math.max(0, Math.floor((shown.length - 1) / st.limit) * st.limit);
+      const matched = shown.length;
+      shown = shown.slice(st.offset, st.offset + st.limit);
+      const got = await settle(shown.map((g) => api(`/v1/groups/${enc(g.group)}`)), errs,
         (e) => e.code === "unknown_group");
       const details = new Map();
-      got.forEach((g, i) => { if (g) details.set(want[i].group, g); });
-      return { groups: list.groups, details };
+      got.forEach((g, i) => { if (g) details.set(shown[i].group, g); });
+      return { groups: shown, matched, total: list.groups.length, details, filtered: f !== "" };
     },
-    render({ groups, details }) {
-      const f = $("#groups-filter").value.trim().toLowerCase();
-      const rows = groups.filter((g) => g.group.toLowerCase().includes(f)).map((g) => {
+    render({ groups, matched, total, details, filtered }) {
+      const rows = groups.map((g) => {
         const d = details.get(g.group);
         const topics = d ? [...new Set((d.offsets || []).map((o) => o.topic))].sort() : [];
         return h("tr", { "data-group": g.group },
@@ -496,11 +563,14 @@ const views = {
           d ? numCell("lag", groupLag(d.offsets)) : cell("lag", "", { class: "num muted", title: "not loaded" }),
         );
       });
-      const note = groups.length > GROUP_DETAIL_LIMIT
-        ? h("p", { class: "muted" }, `Topics and lag are loaded for the first ${GROUP_DETAIL_LIMIT} groups.`) : null;
-      return [table(["Group", "State", ["Members", { num: true }], "Assignor", ["Coordinator", { num: true, help: "the broker coordinating the group" }],
-        "Topics", ["Lag Σ", { num: true, help: "Σ over partitions of high watermark − committed offset" }]],
-      rows, f ? "No group matches the filter." : "No consumer groups yet.", { id: "groups" }), note];
+      return [
+        h("p", { class: "muted", "data-field": "group-count" }, `${plural(total, "group")}`),
+        sortedTable([["Group", { sort: "group" }], ["State", { sort: "state" }], ["Members", { num: true, sort: "members" }], "Assignor",
+          ["Coordinator", { num: true, help: "the broker coordinating the group", sort: "coordinator" }],
+          "Topics", ["Lag Σ", { num: true, help: "Σ over partitions of high watermark − committed offset" }]],
+        rows, filtered ? "No group matches the filter." : "No consumer groups yet.", { id: "groups" }, groupsPage, refresh),
+        pager("groups-pager", groupsPage, matched, refresh),
+      ];
     },
   },
 
@@ -624,13 +694,15 @@ function showIdentity(c) {
 // parseRoute reads the location hash: #/cluster, #/topics, #/topics/NAME,
 // #/groups, #/groups/NAME, #/plugins, #/plugins/NAME, #/tail, #/tail/TOPIC.
 function parseRoute() {
-  const raw = location.hash.replace(/^#\/?/, "");
+  // "?k=v" after the path (the message browser's start: #/topics/T?partition=0&from=earliest).
+  const [raw, qs = ""] = location.hash.replace(/^#\/?/, "").split("?", 2);
+  const query = new URLSearchParams(qs);
   const slash = raw.indexOf("/");
   const head = slash < 0 ? raw : raw.slice(0, slash);
   let arg = slash < 0 ? "" : raw.slice(slash + 1);
   try { arg = decodeURIComponent(arg); } catch { /* keep it raw */ }
   const detail = { topics: "topic", groups: "group", plugins: "plugin" };
-  if (detail[head]) return arg ? { view: detail[head], nav: head, name: arg } : { view: head, nav: head };
+  if (detail[head]) return arg ? { view: detail[head], nav: head, name: arg, query } : { view: head, nav: head };
   if (head === "tail") return { view: "tail", nav: "tail", name: arg };
   return { view: "cluster", nav: "cluster" };
 }
@@ -655,6 +727,17 @@ function renderView(data) {
   content.replaceChildren(...[v.render(data, route)].flat().filter(Boolean));
   content.dataset.key = routeKey(route);
   content.classList.remove("stale");
+  // The view's forms are built once per route (a refresh must not wipe
+  // what the user is typing), after the first answer.
+  const slot = document.querySelector(`#view-${route.view} .actions`);
+  if (v.actions && slot && slot.dataset.key !== routeKey(route)) {
+    slot.dataset.key = routeKey(route);
+    slot.replaceChildren(...[v.actions(route, data)].flat().filter(Boolean));
+    // ?action=ID in the link opens that action's form.
+    const want = route.query && route.query.get("action");
+    const d = want && [...slot.querySelectorAll("details.action")].find((x) => x.dataset.action === want);
+    if (d) d.open = true;
+  }
 }
 
 async function refresh() {
@@ -734,6 +817,8 @@ function navigate() {
     content.replaceChildren(h("p", { class: "muted" }, "Loading…"));
     content.dataset.key = "";
   }
+  const slot = document.querySelector(`#view-${route.view} .actions`);
+  if (slot && slot.dataset.key !== routeKey(route)) { slot.replaceChildren(); slot.dataset.key = ""; }
   showErrors([]);
   refresh();
 }
@@ -883,9 +968,9 @@ function start() {
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
   $("#refresh-every").addEventListener("change", schedule);
   $("#refresh-now").addEventListener("click", refresh);
-  $("#topics-filter").addEventListener("input", () => { if (route.view === "topics" && lastData) renderView(lastData); });
-  $("#topics-internal").addEventListener("change", refresh);
-  $("#groups-filter").addEventListener("input", () => { if (route.view === "groups" && lastData) renderView(lastData); });
+  $("#topics-filter").addEventListener("input", () => { topicsPage.offset = 0; if (route.view === "topics") refresh(); });
+  $("#topics-internal").addEventListener("change", () => { topicsPage.offset = 0; refresh(); });
+  $("#groups-filter").addEventListener("input", () => { groupsPage.offset = 0; if (route.view === "groups") refresh(); });
   $("#tail-form").addEventListener("submit", tailStart);
   $("#tail-stop").addEventListener("click", tailStop);
   $("#tail-clear").addEventListener("click", () => { $("#tail-records").replaceChildren(); });
@@ -897,4 +982,6 @@ function start() {
   navigate();
 }
 
-start();
+// The other scripts (actions.js, browser.js, charts.js) add to views
+// before the page starts.
+document.addEventListener("DOMContentLoaded", start);
