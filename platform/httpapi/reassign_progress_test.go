@@ -8,26 +8,6 @@ import (
 	"github.com/sluicehq/sluice/sdk/wire"
 )
 
-func TestETA(t *testing.T) {
-	for _, tc := range []struct {
-		left int64
-		rate float64
-		want float64
-	}{
-		{0, -1, 0},
-		{0, 0, 0},
-		{-1, 100, -1},
-		{1000, -1, -1},
-		{1000, 0, -1}, // stalled
-		{1000, 250, 4},
-		{3 << 20, 1 << 20, 3},
-	} {
-		if got := eta(tc.left, tc.rate); got != tc.want {
-			t.Errorf("eta(%d, %v) = %v, want %v", tc.left, tc.rate, got, tc.want)
-		}
-	}
-}
-
 func TestReplicaCopy(t *testing.T) {
 	// Known: 10 MiB on the leader, 4 MiB copied at 1 MiB/s, throttled.
 	rc := replicaCopy(4, 10<<20, &broker.CopyProgress{LogBytes: 4 << 20, Rate: 1 << 20, Throttle: 1 << 20})
@@ -45,28 +25,6 @@ func TestReplicaCopy(t *testing.T) {
 	for _, rc := range []wire.ReplicaCopy{replicaCopy(4, 1000, nil), replicaCopy(4, -1, &broker.CopyProgress{LogBytes: 5, Rate: 10})} {
 		if rc.BytesLeft != -1 || rc.ETASeconds != -1 || rc.Unknown != 1 {
 			t.Fatalf("unknown: %+v", rc)
-		}
-	}
-}
-
-func TestSumProgress(t *testing.T) {
-	cp := func(left int64, rate, eta float64, unknown int) wire.CopyProgress {
-		return wire.CopyProgress{BytesLeft: left, Rate: rate, ETASeconds: eta, Unknown: unknown}
-	}
-	for _, tc := range []struct {
-		name  string
-		parts []wire.CopyProgress
-		want  wire.CopyProgress
-	}{
-		{"nothing", nil, cp(0, 0, 0, 0)},
-		{"two copies", []wire.CopyProgress{cp(100, 10, 10, 0), cp(600, 20, 30, 0)}, cp(700, 30, 30, 0)},
-		{"one done, rate unknown", []wire.CopyProgress{cp(0, -1, 0, 0), cp(600, 20, 30, 0)}, cp(600, 20, 30, 0)},
-		{"one stalled", []wire.CopyProgress{cp(100, 0, -1, 0), cp(600, 20, 30, 0)}, cp(700, 20, -1, 0)},
-		{"one unknown", []wire.CopyProgress{cp(-1, -1, -1, 1), cp(600, 20, 30, 0)}, cp(600, 20, -1, 1)},
-		{"all unknown", []wire.CopyProgress{cp(-1, -1, -1, 1), cp(-1, -1, -1, 2)}, cp(-1, -1, -1, 3)},
-	} {
-		if got := sumProgress(tc.parts); got != tc.want {
-			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
 }
