@@ -329,7 +329,8 @@ const views = {
           ["Not leading", { num: true, help: "of those, partitions another replica leads: `sluice partition elect-leader` moves them back" }],
           ["Replicas", { num: true, help: "partition replicas this broker holds" }], "HTTP", "Raft", "Serf", "Rack"],
         brokers, "No nodes known.", { id: "brokers" }),
-        moves && moves.reassignments.length ? [
+        // Spread: the view's list is flattened one level only.
+        ...(moves && moves.reassignments.length ? [
           h("h2", null, "Reassignments in progress"),
           table(["Partition", "Leader", "Target", "Adding", "Removing", "ISR",
             ["Behind", { num: true, help: "offsets the slowest replica being added still has to copy" }],
@@ -353,7 +354,7 @@ const views = {
                 { class: "num", "data-value": Math.ceil(r.progress.eta_seconds) }),
             cell("throttle", r.throttle > 0 ? `${fmtBytes(r.throttle)}/s` : "—"),
           )), "None.", { id: "reassignments" }),
-        ] : null,
+        ] : []),
       ];
     },
   },
