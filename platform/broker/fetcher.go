@@ -96,8 +96,10 @@ func (b *Broker) updateFetchers() {
 	if fs.closed {
 		return
 	}
-	b.syncSessions(fs.byLeader, want, false)
+	// Throttled first: a replica that caught up leaves its throttled
+	// session (stopped when empty) before the normal one takes it.
 	b.syncSessions(fs.throttled, slow, true)
+	b.syncSessions(fs.byLeader, want, false)
 }
 
 // closeFetchers stops every fetch session and waits for them.
