@@ -325,6 +325,7 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 		}
 		if bar == nil && (line != last || time.Since(lastAt) >= 5*time.Second) {
 			fmt.Fprintf(c.App.ErrWriter, "%s; %s\n", line, progressText(total))
+			printMoveLines(c.App.ErrWriter, moving)
 			last, lastAt = line, time.Now()
 		}
 		if time.Now().After(deadline) {

@@ -302,3 +302,27 @@ func moveTotal(cur *wire.ReassignmentList, want map[string]bool) wire.CopyProgre
 	}
 	return wire.SumProgress(parts)
 }
+
+// maxMoveLines bounds the per-partition lines of one --wait report.
+const maxMoveLines = 20
+
+// printMoveLines writes one line per partition still copying (those with
+// replicas being added), at most maxMoveLines of them.
+func printMoveLines(w io.Writer, moving []wire.ReassignmentStatus) {
+	n := 0
+	for _, r := range moving {
+		if len(r.Adding) == 0 {
+			continue
+		}
+		if n == maxMoveLines {
+			fmt.Fprintf(w, "  ... and more (see --status)\n")
+			return
+		}
+		n++
+		line := fmt.Sprintf("  %s/%d: %s", r.Topic, r.Partition, progressText(r.Progress))
+		if r.Throttle > 0 {
+			line += ", throttle " + throttleText(r.Throttle)
+		}
+		fmt.Fprintln(w, line)
+	}
+}

@@ -156,6 +156,14 @@ func TestReassignThrottleCLI(t *testing.T) {
 			t.Fatalf("status table lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	// --wait reports the bytes left, per partition and in total; at 4 KiB/s
+	// the megabyte cannot be copied within its --timeout.
+	r = sluice(t, srv, "", "partition", "reassign", "big/0", "--replicas", replicas, "--wait", "--timeout", "1500ms")
+	for _, want := range []string{"1 of 1 partitions still moving", " left at ", "big/0: ", "throttle 4.0 KiB/s", "still moving after 1.5s"} {
+		if r.code == 0 || !strings.Contains(r.stderr, want) {
+			t.Fatalf("--wait while throttled: exit %d, stderr lacks %q:\n%s", r.code, want, r.stderr)
+		}
+	}
 	// Raise the throttle of every move in progress, then wait.
 	r = ok(t, srv, "", "partition", "reassign", "--throttle", "1GiB")
 	if !strings.Contains(r.stderr, "throttle 1.0 GiB/s on 1 moves in progress") || !strings.Contains(r.stdout, "1.0 GiB/s") {
