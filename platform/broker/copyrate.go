@@ -3,6 +3,7 @@ package broker
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/platform/meta"
@@ -68,6 +69,7 @@ func (m *RateMeter) Reset() { *m = RateMeter{} }
 // copyMeter is a replica's RateMeter, fed by its follower appends while it
 // is being added.
 type copyMeter struct {
+	on     atomic.Bool // adding, read without mu on every follower append
 	mu     sync.Mutex
 	adding bool
 	m      RateMeter
@@ -81,9 +83,13 @@ func (c *copyMeter) setAdding(adding bool) {
 		c.m.Reset()
 	}
 	c.adding = adding
+	c.on.Store(adding)
 }
 
 func (c *copyMeter) add(batches [][]byte) {
+	if !c.on.Load() {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.adding {
