@@ -16,7 +16,8 @@ import (
 // A reassignment with a throttle: the replica being added copies no
 // faster than the throttle allows (an upper bound, which a slow machine
 // only makes easier to meet), every node's metadata carries the same
-// throttle, the status reports bytes left and the throttle; once the
+// throttle, the status reports bytes left, a copy rate, an ETA and the
+// throttle; once the
 // throttle is lifted the move completes with every record on every
 // replica, and the throttle is gone from the metadata.
 func TestReassignThrottled(t *testing.T) {
@@ -88,7 +89,7 @@ func TestReassignThrottled(t *testing.T) {
 		r := list.Reassignments[0]
 		ok := r.Throttle == rate && r.LeaderLogBytes >= total*valueSize && len(r.Copies) == 1 && r.Copies[0].Throttled &&
 			r.Copies[0].Replica == adder.ID() && r.Progress.BytesLeft > 0 && r.Progress.BytesLeft <= r.LeaderLogBytes &&
-			list.Total.BytesLeft == r.Progress.BytesLeft
+			list.Total.BytesLeft == r.Progress.BytesLeft && r.Copies[0].Rate > 0 && r.Progress.ETASeconds > 0
 		return ok, fmt.Sprintf("%+v", list)
 	})
 
