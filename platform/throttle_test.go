@@ -17,9 +17,8 @@ import (
 // faster than the throttle allows (an upper bound, which a slow machine
 // only makes easier to meet), every node's metadata carries the same
 // throttle, the status reports bytes left, a copy rate, an ETA and the
-// throttle; once the
-// throttle is lifted the move completes with every record on every
-// replica, and the throttle is gone from the metadata.
+// throttle; once the throttle is lifted the move completes with every
+// record on every replica, and the throttle is gone from the metadata.
 func TestReassignThrottled(t *testing.T) {
 	nodes := threeNodes(t)
 	a := api{t, nodes[0].URL()}
