@@ -143,6 +143,9 @@ func reassignThrottle(c *cli.Context, cl *client.Client, rate int64, remove bool
 		}
 		fmt.Fprintf(c.App.ErrWriter, "%s %d moves in progress\n", what, moving)
 	}
+	if c.Bool("wait") {
+		return waitReassignments(c, cl, list)
+	}
 	return printReassignments(c, list)
 }
 

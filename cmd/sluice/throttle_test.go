@@ -169,7 +169,7 @@ func TestReassignThrottleCLI(t *testing.T) {
 	if !strings.Contains(r.stderr, "throttle 1.0 GiB/s on 1 moves in progress") || !strings.Contains(r.stdout, "1.0 GiB/s") {
 		t.Fatalf("throttle change: %+v", r)
 	}
-	r = okSoon(t, srv, "", "partition", "reassign", "big/0", "--replicas", replicas, "--wait", "--timeout", "1m")
+	r = okSoon(t, srv, "", "partition", "reassign", "--throttle", "2GiB", "--wait", "--timeout", "1m")
 	if !strings.Contains(r.stderr, "reassignment complete") {
 		t.Fatalf("wait: %+v", r)
 	}
