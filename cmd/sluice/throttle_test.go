@@ -111,6 +111,10 @@ func TestReassignThrottleCLI(t *testing.T) {
 	n1 := testnode.Start(t)
 	testnode.Join(t, n1, 2, nil)
 	srv := n1.URL()
+	// Node 2 joins the raft quorum too: create once it did.
+	healthSoon(t, srv, "both controllers voters", func(h wire.ClusterHealth) bool {
+		return h.Controller.QuorumOK && len(h.Controller.Voters) == 2 && len(h.Brokers) == 2
+	})
 	okSoon(t, srv, "", "topic", "create", "big", "--replication-factor", "1")
 	// Eight produce runs: eight batches or more of 128 KiB.
 	var in strings.Builder
@@ -164,14 +168,15 @@ func TestReassignThrottleCLI(t *testing.T) {
 			t.Fatalf("--wait while throttled: exit %d, stderr lacks %q:\n%s", r.code, want, r.stderr)
 		}
 	}
-	// Raise the throttle of every move in progress, then wait.
-	r = ok(t, srv, "", "partition", "reassign", "--throttle", "1GiB")
-	if !strings.Contains(r.stderr, "throttle 1.0 GiB/s on 1 moves in progress") || !strings.Contains(r.stdout, "1.0 GiB/s") {
+	// Change one move's throttle (still far too low to finish), then
+	// raise the throttle of every move in progress and wait.
+	r = ok(t, srv, "", "partition", "reassign", "big/0", "--throttle", "8KiB")
+	if !strings.Contains(r.stderr, "throttle 8.0 KiB/s on 1 moves in progress") || !strings.Contains(r.stdout, "8.0 KiB/s") {
 		t.Fatalf("throttle change: %+v", r)
 	}
-	r = okSoon(t, srv, "", "partition", "reassign", "--throttle", "2GiB", "--wait", "--timeout", "1m")
-	if !strings.Contains(r.stderr, "reassignment complete") {
-		t.Fatalf("wait: %+v", r)
+	r = okSoon(t, srv, "", "partition", "reassign", "--throttle", "1GiB", "--wait", "--timeout", "1m")
+	if !strings.Contains(r.stderr, "throttle 1.0 GiB/s on 1 moves in progress") || !strings.Contains(r.stderr, "reassignment complete") {
+		t.Fatalf("raise and wait: %+v", r)
 	}
 	if err := json.Unmarshal([]byte(okSoon(t, srv, "", "--output", "json", "topic", "describe", "big").stdout), &tp); err != nil {
 		t.Fatal(err)
