@@ -350,7 +350,7 @@ const views = {
               : cell("bytes-left", fmtBytes(r.progress.bytes_left), { class: "num", "data-value": r.progress.bytes_left }),
             r.progress.bytes_left === 0 ? cell("eta", "—", { class: "num" })
               : r.progress.eta_seconds < 0 ? cell("eta", "?", { class: "num bad", title: "no copy rate yet" })
-              : cell("eta", `${Math.floor(r.progress.eta_seconds / 60)}m${pad(Math.ceil(r.progress.eta_seconds) % 60)}s`,
+              : cell("eta", `${Math.floor(Math.ceil(r.progress.eta_seconds) / 60)}m${pad(Math.ceil(r.progress.eta_seconds) % 60)}s`,
                 { class: "num", "data-value": Math.ceil(r.progress.eta_seconds) }),
             cell("throttle", r.throttle > 0 ? `${fmtBytes(r.throttle)}/s` : "—"),
           )), "None.", { id: "reassignments" }),
