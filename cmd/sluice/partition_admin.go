@@ -276,8 +276,8 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 	const poll = 500 * time.Millisecond
 	last := ""
 	// On a terminal a bar counts the bytes copied; otherwise (logs,
-	// scripts) a line is printed whenever the partitions moving change,
-	// and every few seconds with the bytes left.
+	// scripts) lines are printed whenever the count of partitions moving
+	// changes, and every 5 s, with the bytes left.
 	var bar *byteBar
 	if isTerminal(c.App.ErrWriter) {
 		bar = startByteBar(c.App.ErrWriter, "copied")
@@ -323,10 +323,11 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 		if n := leaderless(moving); n > 0 {
 			line += fmt.Sprintf("; %d have no leader (every in-sync replica is down) and move only once one returns", n)
 		}
-		if bar == nil && (line != last || time.Since(lastAt) >= 5*time.Second) {
+		key := fmt.Sprintf("%d %d", len(moving), leaderless(moving))
+		if bar == nil && (key != last || time.Since(lastAt) >= 5*time.Second) {
 			fmt.Fprintf(c.App.ErrWriter, "%s; %s\n", line, progressText(total))
 			printMoveLines(c.App.ErrWriter, moving)
-			last, lastAt = line, time.Now()
+			last, lastAt = key, time.Now()
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("partition reassign: %d partitions still moving after %v (see --status)", len(moving), c.Duration("timeout"))
