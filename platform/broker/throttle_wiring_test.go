@@ -41,15 +41,22 @@ func sessionParts(b *Broker, throttled bool) []string {
 // in this test, so an acknowledgement needs that follower to hold the
 // records, and 200 KiB at the throttle's 1 KiB/s would outlast the
 // produce timeout many times). Raising the throttle lets the move complete, and the
-// throttled session and the budget go away with it.
+// throttled session and the budget go away with it. Over a replication
+// stream and over requests alike.
 func TestThrottleOnlyTheReplicasBeingAdded(t *testing.T) {
+	for _, streaming := range []bool{true, false} {
+		t.Run(fmt.Sprintf("streaming=%v", streaming), func(t *testing.T) { testThrottleOnlyAdded(t, streaming) })
+	}
+}
+
+func testThrottleOnlyAdded(t *testing.T, streaming bool) {
 	src := newMemSource(t, 1, 2, 3)
 	net := &memReplicas{by: map[meta.NodeID]*Broker{}}
 	var brokers []*Broker
 	for _, id := range []meta.NodeID{1, 2, 3} {
 		b, err := Start(context.Background(), Config{
 			NodeID: int32(id), DataDir: t.TempDir(), Metadata: src, Logger: quiet,
-			Replicas: &memStreamer{memReplicas: net, self: int32(id)}, ReplicaStreaming: true,
+			Replicas: &memStreamer{memReplicas: net, self: int32(id)}, ReplicaStreaming: streaming,
 			Heartbeat: memHeartbeat(src), HeartbeatInterval: 10 * time.Millisecond,
 			ReplicaLagMax: time.Hour, ReplicaBackoff: 5 * time.Millisecond,
 		})
