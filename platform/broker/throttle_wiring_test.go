@@ -40,9 +40,9 @@ func sessionParts(b *Broker, throttled bool) []string {
 // is fetched as before: acks=all there completes (the ISR never shrinks
 // in this test, so an acknowledgement needs that follower to hold the
 // records, and 200 KiB at the throttle's 1 KiB/s would outlast the
-// produce timeout many times). Raising the throttle lets the move complete, and the
-// throttled session and the budget go away with it. Over a replication
-// stream and over requests alike.
+// produce timeout many times). Raising the throttle lets the move
+// complete, and the throttled session and the budget go away with it.
+// Over a replication stream and over requests alike.
 func TestThrottleOnlyTheReplicasBeingAdded(t *testing.T) {
 	for _, streaming := range []bool{true, false} {
 		t.Run(fmt.Sprintf("streaming=%v", streaming), func(t *testing.T) { testThrottleOnlyAdded(t, streaming) })
