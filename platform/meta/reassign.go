@@ -120,7 +120,8 @@ func (a *applier) reassignPartitions(rp *ReassignPartitions) error {
 // checkReassignment refuses a target that names a broker that does not
 // exist (or holds no broker role), names one twice, adds a fenced broker
 // (it could never catch up) or has fewer replicas than the topic's
-// min.insync.replicas (acks=all could never succeed).
+// min.insync.replicas (acks=all could never succeed), and a bad throttle
+// (checkThrottle); a throttle change alone needs only the partition.
 func (a *applier) checkReassignment(r Reassignment) error {
 	cur := a.cur()
 	p, err := cur.PartitionOf(r.Topic, r.Partition)
