@@ -39,6 +39,11 @@ const (
 // bytes settled are at most Chunk + Rate·t plus the overshoot of the last
 // answer; a fetch cannot burst past the bucket by a whole max-bytes answer.
 // The zero value is unusable; make one with NewByteBucket.
+//
+// Not golang.org/x/time/rate: its ReserveN refuses more than the burst,
+// so the bytes of an answer larger than asked (one big batch) could not
+// be charged after the fact, and debt is exactly what keeps the long-run
+// rate under the throttle.
 type ByteBucket struct {
 	rate   float64 // bytes per second, > 0
 	chunk  int
