@@ -240,16 +240,17 @@ func (b *byteProgress) update(moving []wire.ReassignmentStatus) (have, need int6
 
 // byteBar is an mpb bar of bytes copied, with the server's ETA.
 type byteBar struct {
-	p   *mpb.Progress
-	bar *mpb.Bar
-	eta atomic.Value // string
-	mu  sync.Mutex
+	p     *mpb.Progress
+	bar   *mpb.Bar
+	eta   atomic.Value // string
+	mu    sync.Mutex
+	total int64 // the bytes to copy as last set
 }
 
 func startByteBar(w io.Writer, name string) *byteBar {
 	b := &byteBar{}
 	b.eta.Store("ETA ?")
-	b.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
+	b.p = mpb.New(mpb.WithOutput(w), mpb.WithAutoRefresh(), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
 	b.bar = b.p.AddBar(0,
 		mpb.PrependDecorators(decor.Name(name+" "), decor.Counters(decor.SizeB1024(0), "% .1f / % .1f")),
 		mpb.AppendDecorators(decor.Percentage(decor.WCSyncSpace),
@@ -263,7 +264,8 @@ func (b *byteBar) set(have, need int64, p wire.CopyProgress) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.eta.Store(fmt.Sprintf("%s, ETA %s", humanRate(p.Rate), humanETA(p.ETASeconds)))
-	b.bar.SetTotal(max(need, have, 1), false)
+	b.total = max(need, have, 1)
+	b.bar.SetTotal(b.total, false)
 	b.bar.SetCurrent(have)
 }
 
@@ -272,7 +274,7 @@ func (b *byteBar) stop(done bool) {
 	b.mu.Lock()
 	if done {
 		b.eta.Store("done")
-		b.bar.SetTotal(-1, true)
+		b.bar.SetTotal(max(b.total, 1), true) // every byte copied
 	} else {
 		b.bar.Abort(false)
 	}

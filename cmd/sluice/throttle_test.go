@@ -185,3 +185,19 @@ func TestReassignThrottleCLI(t *testing.T) {
 		t.Fatalf("after the move: %+v", p)
 	}
 }
+
+// The --wait bar renders bytes and the ETA, and stops cleanly done or not.
+func TestByteBar(t *testing.T) {
+	for _, done := range []bool{true, false} {
+		var buf syncBuffer
+		b := startByteBar(&buf, "copied")
+		b.set(3<<20, 10<<20, wire.CopyProgress{BytesLeft: 7 << 20, Rate: 1 << 20, ETASeconds: 7})
+		b.stop(done)
+		out := buf.String()
+		for _, want := range []string{"copied", "MiB", "/ 10.0 MiB"} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("done=%v: bar output lacks %q: %q", done, want, out)
+			}
+		}
+	}
+}
