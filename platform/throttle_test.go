@@ -114,3 +114,89 @@ func TestReassignThrottled(t *testing.T) {
 		}
 	}
 }
+
+// The throttle lives in the metadata: when the active controller stops in
+// the middle of a throttled move, the new one has the same throttle, the
+// added replica still copies under it, and lifting it through the new
+// controller completes the move.
+func TestReassignThrottleSurvivesControllerFailover(t *testing.T) {
+	nodes := threeNodes(t)
+	var ctl *testnode.Node
+	eventually(t, "an active controller", func() (bool, string) {
+		for _, n := range nodes {
+			if n.Controller() != nil && n.Controller().IsLeader() {
+				ctl = n
+				return true, ""
+			}
+		}
+		return false, ""
+	})
+	var rest []*testnode.Node
+	for _, n := range nodes {
+		if n != ctl {
+			rest = append(rest, n)
+		}
+	}
+	a := api{t, rest[0].URL()}
+	const topic = "failover"
+	createTopicRF(t, a, topic, 1, 1)
+	// The partition lives on rest[0] (moved there while empty), rest[1]
+	// is added: the stopping controller holds no replica of it.
+	postRetrying(t, a, "/v1/partitions/reassignments", wire.ReassignRequest{Reassignments: []wire.Reassignment{
+		{Topic: topic, Partition: 0, Replicas: []int32{rest[0].ID()}}}})
+	eventually(t, "partition on node "+fmt.Sprint(rest[0].ID()), func() (bool, string) {
+		p, _ := partitionMeta(rest[0], topic)
+		return slices.Equal(p.Replicas, []meta.NodeID{meta.NodeID(rest[0].ID())}) && !p.Reassigning() && p.Leader == meta.NodeID(rest[0].ID()), fmt.Sprintf("%+v", p)
+	})
+	value := strings.Repeat("y", 1<<10)
+	for i := range 64 {
+		var req wire.ProduceRequest
+		for range 32 {
+			req.Records = append(req.Records, wire.ProduceRecord{Value: value})
+		}
+		var pr wire.ProduceResponse
+		a.json("POST", "/v1/topics/"+topic+"/records?acks=all&timeout_ms=30000", req, &pr)
+		for _, r := range pr.Results {
+			if r.Error != nil {
+				t.Fatalf("produce batch %d: %+v", i, r.Error)
+			}
+		}
+	}
+	const rate = 128 << 10
+	target := []int32{rest[0].ID(), rest[1].ID()}
+	moveStart := time.Now()
+	postRetrying(t, a, "/v1/partitions/reassignments", wire.ReassignRequest{Reassignments: []wire.Reassignment{
+		{Topic: topic, Partition: 0, Replicas: target, Throttle: rate}}})
+	ctl.Stop(t)
+	var next *testnode.Node
+	eventually(t, "a new active controller", func() (bool, string) {
+		for _, n := range rest {
+			if n.Controller().IsLeader() {
+				next = n
+				return true, ""
+			}
+		}
+		return false, ""
+	})
+	p, err := next.Controller().Metadata().PartitionOf(topic, 0)
+	if err != nil || p.ReassignThrottle != rate || !p.Reassigning() {
+		t.Fatalf("the new controller's partition: %+v %v", p, err)
+	}
+	// Still under the throttle's bound after the failover.
+	time.Sleep(time.Second) // lets the copy run, not synchronisation
+	if info, err := rest[1].Broker().PartitionInfo(topic, 0); err == nil {
+		elapsed := time.Since(moveStart)
+		if bound := int64(elapsed.Seconds()*rate) + max(rate/10, broker.MinThrottleChunk) + 2*(32<<10+4<<10); info.LogBytes > bound {
+			t.Fatalf("the throttled copy holds %d bytes %v after the move began: above %d", info.LogBytes, elapsed, bound)
+		}
+	}
+	postRetrying(t, a, "/v1/partitions/reassignments", wire.ReassignRequest{Reassignments: []wire.Reassignment{
+		{Topic: topic, Partition: 0, RemoveThrottle: true}}})
+	for _, n := range rest {
+		eventually(t, fmt.Sprintf("node %d: move complete, throttle gone", n.ID()), func() (bool, string) {
+			np, _ := partitionMeta(n, topic)
+			return !np.Reassigning() && len(np.ISR) == 2 && np.ReassignThrottle == 0, fmt.Sprintf("%+v", np)
+		})
+	}
+	replicasEqual(t, topic, 64*32, rest...)
+}
