@@ -347,6 +347,9 @@ func TestAdminRefusals(t *testing.T) {
 		{`{"reassignments":[{"topic":"t","partition":0,"replicas":[1,7]}]}`, http.StatusNotFound, wire.CodeUnknownBroker},
 		{`{"reassignments":[{"topic":"t","partition":5,"replicas":[1]}]}`, http.StatusNotFound, wire.CodeUnknownPartition},
 		{`{"reassignments":[{"topic":"t","partition":0,"replicas":[]}]}`, http.StatusBadRequest, wire.CodeInvalidRequest},
+		{`{"reassignments":[{"topic":"t","partition":0,"replicas":[1],"throttle":-1}]}`, http.StatusBadRequest, wire.CodeInvalidRequest},
+		{`{"reassignments":[{"topic":"t","partition":0,"cancel":true,"throttle":1024}]}`, http.StatusBadRequest, wire.CodeInvalidRequest},
+		{`{"reassignments":[{"topic":"t","partition":0,"throttle":1024,"remove_throttle":true}]}`, http.StatusBadRequest, wire.CodeInvalidRequest},
 	} {
 		st, raw := a.call("POST", "/v1/partitions/reassignments", wire.MediaTypeJSON, "", []byte(tc.body))
 		a.wantError(st, raw, tc.status, tc.code)

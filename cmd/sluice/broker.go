@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluicehq/sluice/sdk/wire"
 	"github.com/urfave/cli/v2"
 )
 
@@ -23,6 +24,7 @@ func brokerCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "wait", Usage: "wait until every move is complete, printing progress"},
 					&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "with --wait: give up after `DURATION`"},
+					&cli.StringFlag{Name: "throttle", Usage: throttleUsage + "; change it later with `sluice partition reassign --throttle RATE`"},
 				},
 				Action: brokerDecommission,
 			},
@@ -53,12 +55,18 @@ func brokerDecommission(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var req wire.DecommissionRequest
+	if c.IsSet("throttle") {
+		if req.Throttle, err = parseRate("throttle", c.String("throttle")); err != nil {
+			return err
+		}
+	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	list, err := cl.DecommissionBroker(c.Context, id)
+	list, err := cl.DecommissionBrokerWith(c.Context, id, req)
 	if err != nil {
 		return err
 	}

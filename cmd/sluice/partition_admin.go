@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/sluicehq/sluice/sdk/client"
@@ -39,11 +38,16 @@ func partitionCommand() *cli.Command {
 					"   sluice partition reassign --plan plan.json                 move many (a JSON plan)\n" +
 					"   sluice partition reassign --generate --brokers 1,2,3 > plan.json   propose a balanced plan\n" +
 					"   sluice partition reassign --status                         moves in progress\n" +
-					"   sluice partition reassign orders/0 --cancel                cancel a move\n\n" +
+					"   sluice partition reassign orders/0 --cancel                cancel a move\n" +
+					"   sluice partition reassign orders/0 --replicas 3,1,2 --throttle 10MiB   a throttled move\n" +
+					"   sluice partition reassign --throttle 50MiB                 change the throttle of every move\n" +
+					"   sluice partition reassign --remove-throttle                lift it\n\n" +
 					"New replicas join as followers, copy the log, enter the ISR; then the move\n" +
 					"completes: leadership leaves removed replicas and they are deleted. The first\n" +
 					"replica becomes the preferred leader. A plan file is\n" +
-					"{\"reassignments\":[{\"topic\":\"orders\",\"partition\":0,\"replicas\":[3,1,2]}]}.",
+					"{\"reassignments\":[{\"topic\":\"orders\",\"partition\":0,\"replicas\":[3,1,2]}]}.\n\n" +
+					"A throttle limits only the copying of replicas being added that are not in\n" +
+					"sync yet, per receiving broker; it ends with the move (completed or cancelled).",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "replicas", Usage: "target broker ids, comma-separated, preferred leader first"},
 					&cli.StringFlag{Name: "plan", Usage: "reassign every partition of a JSON plan `FILE` (- for stdin)"},
@@ -55,6 +59,8 @@ func partitionCommand() *cli.Command {
 					&cli.BoolFlag{Name: "cancel", Usage: "cancel the move of TOPIC/PARTITION, of every partition of --plan, or (alone) every move in progress"},
 					&cli.BoolFlag{Name: "wait", Usage: "wait until the moves are complete, printing progress"},
 					&cli.DurationFlag{Name: "timeout", Value: 10 * time.Minute, Usage: "with --wait: give up after `DURATION`"},
+					&cli.StringFlag{Name: "throttle", Usage: throttleUsage + "; alone (or with TOPIC/PARTITION) it changes the throttle of moves in progress"},
+					&cli.BoolFlag{Name: "remove-throttle", Usage: "lift the throttle of the moves in progress (or of TOPIC/PARTITION's)"},
 				},
 				Action: partitionReassign,
 			},
@@ -138,12 +144,21 @@ func partitionElectLeader(c *cli.Context) error {
 }
 
 func partitionReassign(c *cli.Context) error {
+	rate, remove, err := throttleOf(c)
+	if err != nil {
+		return err
+	}
+	if (rate > 0 || remove) && (c.Bool("generate") || c.Bool("status") || c.Bool("cancel")) {
+		return fmt.Errorf("partition reassign: --throttle and --remove-throttle go with a move or alone, not with --generate, --status or --cancel")
+	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	switch {
+	case throttleOnly(c):
+		return reassignThrottle(c, cl, rate, remove)
 	case c.Bool("generate"):
 		if !c.IsSet("brokers") {
 			return fmt.Errorf("partition reassign --generate: give --brokers 1,2,3")
@@ -178,6 +193,7 @@ func partitionReassign(c *cli.Context) error {
 		fmt.Fprintln(c.App.Writer, "nothing to do: no reassignment in progress")
 		return nil
 	}
+	applyThrottle(&plan, rate, remove)
 	list, err := cl.Reassign(c.Context, plan)
 	if err != nil {
 		return err
@@ -259,18 +275,20 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 	deadline := time.Now().Add(c.Duration("timeout"))
 	const poll = 500 * time.Millisecond
 	last := ""
-	// On a terminal a bar counts the partitions moved; otherwise (logs,
-	// scripts) a line is printed whenever the progress changes.
-	var done atomic.Int64
-	var bar *progress
+	// On a terminal a bar counts the bytes copied; otherwise (logs,
+	// scripts) lines are printed whenever the count of partitions moving
+	// changes, and every 5 s, with the bytes left.
+	var bar *byteBar
 	if isTerminal(c.App.ErrWriter) {
-		bar = startProgress(c.App.ErrWriter, "partitions moved", int64(len(want)), &done)
+		bar = startByteBar(c.App.ErrWriter, "copied")
 		defer func() {
 			if bar != nil { // an early return (timeout, error) aborts it
-				bar.stop(done.Load())
+				bar.stop(false)
 			}
 		}()
 	}
+	bytes := newByteProgress()
+	var lastAt time.Time
 	for {
 		cur, err := cl.Reassignments(c.Context)
 		if err != nil {
@@ -282,7 +300,6 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 				moving = append(moving, r)
 			}
 		}
-		done.Store(int64(len(want) - len(moving)))
 		if len(moving) == 0 && !settled(c, cl, list) {
 			// The node asked may not have applied the reassignment yet
 			// (its metadata trails the controller's): nothing moving in
@@ -291,19 +308,26 @@ func waitReassignments(c *cli.Context, cl *client.Client, list *wire.Reassignmen
 		}
 		if len(moving) == 0 {
 			if bar != nil {
-				bar.stop(done.Load())
+				bar.stop(true)
 				bar = nil
 			}
 			fmt.Fprintf(c.App.ErrWriter, "reassignment complete: %d partitions moved\n", len(want))
 			return nil
 		}
+		total := moveTotal(cur, want)
+		if bar != nil {
+			have, need := bytes.update(moving)
+			bar.set(have, need, total)
+		}
 		line := fmt.Sprintf("%d of %d partitions still moving; %s", len(moving), len(want), behindSummary(moving))
 		if n := leaderless(moving); n > 0 {
 			line += fmt.Sprintf("; %d have no leader (every in-sync replica is down) and move only once one returns", n)
 		}
-		if line != last && bar == nil {
-			fmt.Fprintln(c.App.ErrWriter, line)
-			last = line
+		key := fmt.Sprintf("%d %d", len(moving), leaderless(moving))
+		if bar == nil && (key != last || time.Since(lastAt) >= 5*time.Second) {
+			fmt.Fprintf(c.App.ErrWriter, "%s; %s\n", line, progressText(total))
+			printMoveLines(c.App.ErrWriter, moving)
+			last, lastAt = key, time.Now()
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("partition reassign: %d partitions still moving after %v (see --status)", len(moving), c.Duration("timeout"))
@@ -377,11 +401,15 @@ func printReassignments(c *cli.Context, list *wire.ReassignmentList) error {
 			moving++
 		}
 	}
-	fmt.Fprintf(c.App.Writer, "%d partitions, %d moving\n", len(list.Reassignments), moving)
+	fmt.Fprintf(c.App.Writer, "%d partitions, %d moving", len(list.Reassignments), moving)
+	if moving > 0 {
+		fmt.Fprintf(c.App.Writer, "; %s", progressText(list.Total))
+	}
+	fmt.Fprintln(c.App.Writer)
 	if len(list.Reassignments) == 0 {
 		return nil
 	}
-	t := newTable(c.App.Writer, "PARTITION", "LEADER", "REPLICAS", "TARGET", "ADDING", "REMOVING", "ISR", "BEHIND")
+	t := newTable(c.App.Writer, "PARTITION", "LEADER", "REPLICAS", "TARGET", "ADDING", "REMOVING", "ISR", "BEHIND", "BYTES LEFT", "RATE", "ETA", "THROTTLE")
 	for _, r := range list.Reassignments {
 		behind := "-"
 		switch {
@@ -392,7 +420,12 @@ func printReassignments(c *cli.Context, list *wire.ReassignmentList) error {
 		case len(r.Adding) > 0:
 			behind = "not fetched yet"
 		}
-		t.row(r.Topic+"/"+itoa(r.Partition), itoa(r.Leader), joinInts(r.Replicas), joinInts(r.Target), joinInts(r.Adding), joinInts(r.Removing), joinInts(r.ISR), behind)
+		left, rate, eta := "-", "-", "-"
+		if len(r.Adding) > 0 {
+			left, rate, eta = humanBytes(r.Progress.BytesLeft), humanRate(r.Progress.Rate), humanETA(r.Progress.ETASeconds)
+		}
+		t.row(r.Topic+"/"+itoa(r.Partition), itoa(r.Leader), joinInts(r.Replicas), joinInts(r.Target), joinInts(r.Adding), joinInts(r.Removing), joinInts(r.ISR), behind,
+			left, rate, eta, throttleText(r.Throttle))
 	}
 	return t.flush()
 }

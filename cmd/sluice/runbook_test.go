@@ -103,7 +103,7 @@ func TestRunbooks(t *testing.T) {
 	if err := os.WriteFile(plan, []byte(r.stdout), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	okSoon(t, srv, "", "partition", "reassign", "--plan", plan, "--wait", "--timeout", "1m")
+	okSoon(t, srv, "", "partition", "reassign", "--plan", plan, "--wait", "--timeout", "1m", "--throttle", "50MiB")
 	h := healthSoon(t, srv, "broker 4 holds replicas, cluster healthy", func(h wire.ClusterHealth) bool {
 		for _, b := range h.Brokers {
 			if b.ID == 4 && b.Replicas > 0 {
@@ -115,7 +115,7 @@ func TestRunbooks(t *testing.T) {
 
 	// Decommission broker 3: its replicas move to the others, then it
 	// stops and is removed.
-	r = okSoon(t, srv, "", "broker", "decommission", "3", "--wait", "--timeout", "1m")
+	r = okSoon(t, srv, "", "broker", "decommission", "3", "--wait", "--timeout", "1m", "--throttle", "50MiB")
 	if !strings.Contains(r.stdout, "broker 3 holds no replicas now") {
 		t.Fatalf("decommission: %+v", r)
 	}
@@ -142,7 +142,7 @@ func TestRunbooks(t *testing.T) {
 		t.Fatalf("decommission 2 with two brokers left for RF 3: %+v", r)
 	}
 	testnode.Join(t, n1, 5, broker)
-	okSoon(t, srv, "", "broker", "decommission", "2", "--wait", "--timeout", "1m")
+	okSoon(t, srv, "", "broker", "decommission", "2", "--wait", "--timeout", "1m", "--throttle", "50MiB")
 	okSoon(t, srv, "", "broker", "remove", "2")
 	// Controllers 2 and 3 left the quorum when they stopped; removing
 	// them again names them unknown.

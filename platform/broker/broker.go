@@ -114,6 +114,7 @@ type Broker struct {
 	streamRounds streamRounds
 	isrDone      chan struct{} // closed when the ISR loop has returned
 	fetchers     fetchers      // follower fetch sessions, one per leader
+	throttle     copyLimiter   // reassignment throttle (throttle.go)
 
 	dirID  string        // the partitions directory's id (identity.go)
 	epoch  atomic.Int64  // broker epoch of the last heartbeat reply
@@ -182,6 +183,7 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		hbDone:  make(chan struct{}),
 	}
 	b.fetchers.byLeader = map[int32]*fetcher{}
+	b.fetchers.throttled = map[int32]*fetcher{}
 	floor, err := b.prepareDir()
 	if err != nil {
 		return nil, err

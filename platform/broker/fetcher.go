@@ -37,6 +37,10 @@ type followState struct {
 type fetcher struct {
 	b      *Broker
 	leader int32
+	// throttled: the session fetches replicas under a reassignment
+	// throttle, reserving f.reserved bytes per round (throttle.go).
+	throttled bool
+	reserved  int
 
 	mu    sync.Mutex
 	parts map[*partition]*followState
@@ -50,7 +54,9 @@ type fetcher struct {
 type fetchers struct {
 	mu       sync.Mutex
 	byLeader map[int32]*fetcher
-	closed   bool
+	// throttled holds the sessions of throttled replicas (throttle.go).
+	throttled map[int32]*fetcher
+	closed    bool
 }
 
 // updateFetchers makes the fetch sessions match the applied assignment:
@@ -64,39 +70,36 @@ func (b *Broker) updateFetchers() {
 	topics := b.topics
 	b.mu.RUnlock()
 	want := map[int32]map[*partition]int32{}
+	slow := map[int32]map[*partition]int32{} // throttled (throttle.go)
+	var rate int64
 	for _, t := range topics {
-		for _, p := range t.parts {
+		for i, p := range t.parts {
 			if p == nil {
 				continue
 			}
 			if leader, epoch, ok := p.followedLeader(); ok {
-				if want[leader] == nil {
-					want[leader] = map[*partition]int32{}
+				w := want
+				if r := b.copyRole(p, &t.meta.Partitions[i]); r > 0 {
+					w, rate = slow, minRate(rate, r)
 				}
-				want[leader][p] = epoch
+				if w[leader] == nil {
+					w[leader] = map[*partition]int32{}
+				}
+				w[leader][p] = epoch
 			}
 		}
 	}
+	b.throttle.setRate(rate)
 	fs := &b.fetchers
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.closed {
 		return
 	}
-	for id, f := range fs.byLeader {
-		if len(want[id]) == 0 {
-			f.stop()
-			delete(fs.byLeader, id)
-		}
-	}
-	for id, parts := range want {
-		f := fs.byLeader[id]
-		if f == nil {
-			f = b.startFetcher(id)
-			fs.byLeader[id] = f
-		}
-		f.set(parts)
-	}
+	// Throttled first: a replica that caught up leaves its throttled
+	// session (stopped when empty) before the normal one takes it.
+	b.syncSessions(fs.throttled, slow, true)
+	b.syncSessions(fs.byLeader, want, false)
 }
 
 // closeFetchers stops every fetch session and waits for them.
@@ -104,18 +107,21 @@ func (b *Broker) closeFetchers() {
 	fs := &b.fetchers
 	fs.mu.Lock()
 	fs.closed = true
-	all := fs.byLeader
-	fs.byLeader = nil
+	all, slow := fs.byLeader, fs.throttled
+	fs.byLeader, fs.throttled = nil, nil
 	fs.mu.Unlock()
 	for _, f := range all {
 		f.stop()
 	}
+	for _, f := range slow {
+		f.stop()
+	}
 }
 
-func (b *Broker) startFetcher(leader int32) *fetcher {
+func (b *Broker) startFetcher(leader int32, throttled bool) *fetcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &fetcher{
-		b: b, leader: leader,
+		b: b, leader: leader, throttled: throttled,
 		parts:  map[*partition]*followState{},
 		wake:   make(chan struct{}, 1),
 		cancel: cancel,
@@ -235,6 +241,9 @@ func (f *fetcher) runRequests(ctx context.Context, log *slog.Logger, until time.
 			}
 			continue
 		}
+		if !f.throttleRound(ctx, req) {
+			continue
+		}
 		if !f.fetchOnce(ctx, log, req, items) {
 			f.pause(ctx)
 		}
@@ -250,6 +259,7 @@ func (f *fetcher) fetchOnce(ctx context.Context, log *slog.Logger, req *ReplicaF
 	rctx, cancel := context.WithTimeout(ctx, f.b.cfg.ReplicaFetchWait+replicaFetchSlack)
 	resp, err := f.b.cfg.Replicas.FetchReplica(rctx, br, req)
 	cancel()
+	f.throttleSettle(resp)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Debug("replica fetch failed", "err", err)

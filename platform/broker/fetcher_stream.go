@@ -96,6 +96,9 @@ func (f *fetcher) stream(ctx context.Context, s ReplicaStreamer) error {
 				}
 				continue
 			}
+			if !f.throttleRound(ctx, req) {
+				continue
+			}
 			if err := st.Fetch(req); err != nil {
 				return err
 			}
@@ -103,6 +106,7 @@ func (f *fetcher) stream(ctx context.Context, s ReplicaStreamer) error {
 			pending = items
 		}
 		resp, err := st.Recv(wait)
+		f.throttleSettle(resp)
 		if err != nil {
 			return err
 		}
@@ -150,7 +154,7 @@ func (f *fetcher) stream(ctx context.Context, s ReplicaStreamer) error {
 // acknowledges the log end it has now (the new end follows as a
 // position). nil when the next round must be built from the logs.
 func (f *fetcher) pipelined(items []fetchItem, resp *ReplicaFetchResponse) ([]fetchItem, *ReplicaFetchRequest) {
-	if len(f.wake) > 0 {
+	if len(f.wake) > 0 || f.throttled {
 		return nil, nil
 	}
 	f.mu.Lock()

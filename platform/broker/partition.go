@@ -58,6 +58,8 @@ type partition struct {
 	wake *readiness
 
 	idem idemState // idempotent producers, while this replica leads
+
+	copied copyMeter // catch-up rate while a reassignment adds it (copyrate.go)
 }
 
 // newPartition wraps an open log.

@@ -64,6 +64,7 @@ func (p *partition) appendReplica(ctx context.Context, epoch int32, batches [][]
 		if err := rl.AppendReplica(ctx, batches); err != nil {
 			return fmt.Errorf("replicate %s: %w", p, err)
 		}
+		p.copied.add(batches)
 		hw := FollowerHighWatermark(p.hw.Load(), leaderHW, rl.EndOffset())
 		if hw > p.hw.Load() {
 			if err := rl.SetHighWatermark(hw); err != nil {

@@ -212,6 +212,9 @@ func checkCommand(cmd *meta.Command) error {
 			if len(ra.Replicas) > MaxReplicationFactor {
 				return invalid("%d replicas for %s/%d, at most %d", len(ra.Replicas), ra.Topic, ra.Partition, MaxReplicationFactor)
 			}
+			if ra.Throttle < 0 || ra.Throttle > meta.MaxReassignThrottle {
+				return invalid("throttle %d bytes/s for %s/%d: want 1 to %d (0: none)", ra.Throttle, ra.Topic, ra.Partition, meta.MaxReassignThrottle)
+			}
 			for _, id := range ra.Replicas {
 				if err := checkNodeID(id); err != nil {
 					return err

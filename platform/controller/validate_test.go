@@ -16,6 +16,9 @@ func TestCheckCommand(t *testing.T) {
 		big[strings.Repeat("k", i+1)] = "v"
 	}
 	ct := func(c meta.CreateTopic) meta.Command { return meta.Command{Op: meta.OpCreateTopic, CreateTopic: &c} }
+	rp := func(r meta.Reassignment) meta.Command {
+		return meta.Command{Op: meta.OpReassignPartitions, ReassignPartitions: &meta.ReassignPartitions{Reassignments: []meta.Reassignment{r}}}
+	}
 	for _, tc := range []struct {
 		name string
 		cmd  meta.Command
@@ -50,6 +53,10 @@ func TestCheckCommand(t *testing.T) {
 		{"isr empty", meta.Command{Op: meta.OpAlterPartition, AlterPartition: &meta.AlterPartition{Topic: "t", Leader: 1}}, false},
 		{"cluster id", meta.Command{Op: meta.OpSetClusterID, SetClusterID: &meta.SetClusterID{ClusterID: "0a1b"}}, true},
 		{"cluster id path", meta.Command{Op: meta.OpSetClusterID, SetClusterID: &meta.SetClusterID{ClusterID: "a/b"}}, false},
+		{"throttled move", rp(meta.Reassignment{Topic: "t", Replicas: []meta.NodeID{1, 2}, Throttle: 1 << 20}), true},
+		{"throttle change", rp(meta.Reassignment{Topic: "t", Throttle: 1 << 20}), true},
+		{"negative throttle", rp(meta.Reassignment{Topic: "t", Replicas: []meta.NodeID{1, 2}, Throttle: -1}), false},
+		{"huge throttle", rp(meta.Reassignment{Topic: "t", Throttle: meta.MaxReassignThrottle + 1}), false},
 	} {
 		err := CheckCommand(&tc.cmd)
 		if tc.ok != (err == nil) {

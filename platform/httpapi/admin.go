@@ -61,6 +61,7 @@ func (s *Server) registerAdminInternal() {
 	s.Handle(routeInternalAddController, http.HandlerFunc(s.quorumChange))
 	s.Handle(routeInternalRemoveController, http.HandlerFunc(s.quorumChange))
 	s.Handle(routeInternalClusterHealth, http.HandlerFunc(s.clusterHealth))
+	s.Handle(RouteReplicaCopies, http.HandlerFunc(s.replicaCopies))
 }
 
 // The internal twins of the quorum and health routes.
@@ -199,7 +200,8 @@ func (s *Server) reassign(w http.ResponseWriter, r *http.Request) {
 		for i, id := range ra.Replicas {
 			replicas[i] = meta.NodeID(id)
 		}
-		cmd.Reassignments = append(cmd.Reassignments, meta.Reassignment{Topic: ra.Topic, Partition: ra.Partition, Replicas: replicas, Cancel: ra.Cancel})
+		cmd.Reassignments = append(cmd.Reassignments, meta.Reassignment{Topic: ra.Topic, Partition: ra.Partition, Replicas: replicas, Cancel: ra.Cancel,
+			Throttle: ra.Throttle, RemoveThrottle: ra.RemoveThrottle})
 	}
 	res, err := s.propose(r.Context(), meta.Command{Op: meta.OpReassignPartitions, ReassignPartitions: cmd})
 	if err != nil {
@@ -290,6 +292,7 @@ func (s *Server) reassignmentStatus(ctx context.Context, parts []*meta.Partition
 		}
 		wg.Wait()
 	}
+	copies := s.gatherCopies(ctx, parts)
 	for _, p := range parts {
 		st := wire.ReassignmentStatus{
 			Topic: p.Topic, Partition: p.Index, Leader: int32(p.Leader),
@@ -315,8 +318,14 @@ func (s *Server) reassignmentStatus(ctx context.Context, parts []*meta.Partition
 			}
 			st.RecordsBehind = behind
 		}
+		leaderBytes := int64(-1)
+		if info, ok := infos[key{p.Topic, p.Index}]; ok && info.Leader {
+			leaderBytes = info.LogBytes
+		}
+		fillProgress(&st, p, leaderBytes, copies)
 		out.Reassignments = append(out.Reassignments, st)
 	}
+	totalProgress(&out)
 	return out
 }
 
@@ -358,10 +367,20 @@ func (s *Server) decommissionBroker(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	var req wire.DecommissionRequest
+	if r.ContentLength != 0 {
+		if err := readJSON(w, r, s.cfg.MaxRequestBytes, &req); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	plan, err := meta.DrainPlan(s.cfg.Metadata(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	for i := range plan {
+		plan[i].Throttle = req.Throttle
 	}
 	if len(plan) == 0 {
 		writeJSON(w, http.StatusOK, wire.ReassignmentList{Reassignments: []wire.ReassignmentStatus{}})

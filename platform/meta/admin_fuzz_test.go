@@ -12,7 +12,8 @@ import (
 // with topics, a reassignment in progress and a fenced broker: Apply
 // never panics, never modifies its input, and keeps every partition's
 // invariants (ISR ⊆ replicas and non-empty, leader in the ISR or none,
-// adding/removing ⊆ replicas and disjoint).
+// adding/removing ⊆ replicas and disjoint, a throttle only on a
+// partition that is moving, never negative).
 func FuzzAdminCommands(f *testing.F) {
 	for _, seed := range []string{
 		`{"op":"reassign_partitions","reassign_partitions":{"reassignments":[{"topic":"t","partition":0,"replicas":[4,2,3]}]}}`,
@@ -23,6 +24,10 @@ func FuzzAdminCommands(f *testing.F) {
 		`{"op":"unregister_broker","unregister_broker":{"id":5}}`,
 		`{"op":"elect_leader","elect_leader":{"topic":"t","preferred":true}}`,
 		`{"op":"alter_partition","alter_partition":{"topic":"t","partition":1,"leader":1,"isr":[1,2,3,4]}}`,
+		`{"op":"reassign_partitions","reassign_partitions":{"reassignments":[{"topic":"t","partition":0,"replicas":[4,2,3],"throttle":1048576}]}}`,
+		`{"op":"reassign_partitions","reassign_partitions":{"reassignments":[{"topic":"t","partition":1,"throttle":-7}]}}`,
+		`{"op":"reassign_partitions","reassign_partitions":{"reassignments":[{"topic":"t","partition":1,"remove_throttle":true}]}}`,
+		`{"op":"reassign_partitions","reassign_partitions":{"reassignments":[{"topic":"t","partition":2,"throttle":5}]}}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -49,7 +54,7 @@ func adminFuzzCluster(t *testing.T) *Cluster {
 		s.must(register(id, ""))
 	}
 	s.must(create("t", 3, 3, map[string]string{KeyMinInsyncReplicas: "2"}))
-	s.must(reassign(moveTo("t", 1, 4, 2, 3)))
+	s.must(reassign(throttled(moveTo("t", 1, 4, 2, 3), 1<<20)))
 	s.must(fence(5))
 	return s.c
 }
@@ -72,6 +77,9 @@ func checkInvariants(t *testing.T, c *Cluster) {
 				if slices.Contains(p.RemovingReplicas, r) {
 					t.Fatalf("%s-%d: %d both added and removed: %+v", tp.Name, i, r, p)
 				}
+			}
+			if p.ReassignThrottle < 0 || (p.ReassignThrottle > 0 && !p.Reassigning()) {
+				t.Fatalf("%s-%d: throttle %d without a move: %+v", tp.Name, i, p.ReassignThrottle, p)
 			}
 			if p.Leader != NoLeader && !p.InISR(p.Leader) {
 				t.Fatalf("%s-%d: leader %d not in the ISR: %+v", tp.Name, i, p.Leader, p)

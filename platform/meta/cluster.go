@@ -99,6 +99,10 @@ type Partition struct {
 	// reassign.go).
 	AddingReplicas   []NodeID `json:"adding_replicas,omitempty"`
 	RemovingReplicas []NodeID `json:"removing_replicas,omitempty"`
+	// ReassignThrottle, in bytes per second, limits the catch-up traffic
+	// of the replicas being added while a reassignment runs (throttle.go);
+	// 0 is no limit. It is always 0 when no reassignment runs.
+	ReassignThrottle int64 `json:"reassign_throttle,omitempty"`
 }
 
 // Partition states (Partition.State).

@@ -38,6 +38,15 @@ type Reassignment struct {
 	// must then be empty): the replicas being added are dropped, those
 	// being removed stay. Cancelling where none runs changes nothing.
 	Cancel bool `json:"cancel,omitempty"`
+	// Throttle, when > 0, limits the catch-up traffic of the replicas
+	// this move adds to that many bytes per second (throttle.go). With
+	// Replicas it is the new move's throttle; without Replicas and
+	// Cancel it changes the throttle of the move in progress (a partition
+	// not moving is left alone). RemoveThrottle lifts it instead. A new
+	// target given with neither keeps the throttle of the move it
+	// replaces.
+	Throttle       int64 `json:"throttle,omitempty"`
+	RemoveThrottle bool  `json:"remove_throttle,omitempty"`
 }
 
 // Reassigning reports whether a reassignment of p is in progress.
@@ -87,10 +96,13 @@ func (a *applier) reassignPartitions(rp *ReassignPartitions) error {
 		p := t.Partitions[r.Partition]
 		var n Partition
 		var changed bool
-		if r.Cancel {
+		switch {
+		case r.Cancel:
 			n, changed = a.cancelReassignment(t, p)
-		} else {
-			n, changed = a.startReassignment(t, p, r.Replicas)
+		case len(r.Replicas) == 0:
+			n, changed = setThrottle(p, r)
+		default:
+			n, changed = a.startReassignment(t, p, r)
 		}
 		if !changed {
 			continue
@@ -108,12 +120,19 @@ func (a *applier) reassignPartitions(rp *ReassignPartitions) error {
 // checkReassignment refuses a target that names a broker that does not
 // exist (or holds no broker role), names one twice, adds a fenced broker
 // (it could never catch up) or has fewer replicas than the topic's
-// min.insync.replicas (acks=all could never succeed).
+// min.insync.replicas (acks=all could never succeed), and a bad throttle
+// (checkThrottle); a throttle change alone needs only the partition.
 func (a *applier) checkReassignment(r Reassignment) error {
 	cur := a.cur()
 	p, err := cur.PartitionOf(r.Topic, r.Partition)
 	if err != nil {
 		return err
+	}
+	if err := checkThrottle(r); err != nil {
+		return err
+	}
+	if !r.Cancel && len(r.Replicas) == 0 && (r.Throttle > 0 || r.RemoveThrottle) {
+		return nil // a throttle change: checkThrottle said all
 	}
 	if r.Cancel {
 		if len(r.Replicas) > 0 {
@@ -156,9 +175,11 @@ func (a *applier) checkReassignment(r Reassignment) error {
 }
 
 // startReassignment moves p towards target (see Reassignment).
-func (a *applier) startReassignment(t *Topic, p Partition, target []NodeID) (Partition, bool) {
+func (a *applier) startReassignment(t *Topic, p Partition, r Reassignment) (Partition, bool) {
+	target := r.Replicas
 	orig := p.OriginalReplicas()
 	n := p.clone()
+	n.ReassignThrottle = throttleAfter(p.ReassignThrottle, r)
 	n.AddingReplicas = without(target, orig)
 	n.RemovingReplicas = without(orig, target)
 	n.Replicas = append(slices.Clone(target), n.RemovingReplicas...)
@@ -192,6 +213,7 @@ func (a *applier) cancelReassignment(t *Topic, p Partition) (Partition, bool) {
 	n.Replicas = p.OriginalReplicas()
 	n.ISR = inReplicaOrder(&n, p.ISR)
 	n.AddingReplicas, n.RemovingReplicas = nil, nil
+	n.ReassignThrottle = 0
 	if !n.IsReplica(n.Leader) && n.Leader != NoLeader {
 		n.Leader = a.pickLeader(t, &n)
 		n.LeaderEpoch++
@@ -205,6 +227,7 @@ func (a *applier) cancelReassignment(t *Topic, p Partition) (Partition, bool) {
 // changes nothing otherwise. The caller bumps the partition epoch.
 func (a *applier) completeReassignment(t *Topic, n *Partition) {
 	if !n.Reassigning() {
+		n.ReassignThrottle = 0 // never left without a move to throttle
 		return
 	}
 	for _, r := range n.AddingReplicas {
@@ -234,13 +257,15 @@ func (a *applier) completeReassignment(t *Topic, n *Partition) {
 		next.LeaderEpoch++
 	}
 	next.AddingReplicas, next.RemovingReplicas = nil, nil
+	next.ReassignThrottle = 0
 	*n = next
 }
 
 func samePartitionState(a, b *Partition) bool {
 	return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch &&
 		slices.Equal(a.Replicas, b.Replicas) && slices.Equal(a.ISR, b.ISR) &&
-		slices.Equal(a.AddingReplicas, b.AddingReplicas) && slices.Equal(a.RemovingReplicas, b.RemovingReplicas)
+		slices.Equal(a.AddingReplicas, b.AddingReplicas) && slices.Equal(a.RemovingReplicas, b.RemovingReplicas) &&
+		a.ReassignThrottle == b.ReassignThrottle
 }
 
 // replicationFactor is the topic's replication factor after a

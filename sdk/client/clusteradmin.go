@@ -90,8 +90,18 @@ func (c *Client) RemoveController(ctx context.Context, id int32) error {
 // each partition's replication factor and rack spread) and returns the
 // moves; ErrNotEnoughReplicas when no broker is left to take a replica.
 func (c *Client) DecommissionBroker(ctx context.Context, id int32) (*wire.ReassignmentList, error) {
+	return c.DecommissionBrokerWith(ctx, id, wire.DecommissionRequest{})
+}
+
+// DecommissionBrokerWith is DecommissionBroker with options: req.Throttle
+// limits the catch-up traffic of every move (bytes per second).
+func (c *Client) DecommissionBrokerWith(ctx context.Context, id int32, req wire.DecommissionRequest) (*wire.ReassignmentList, error) {
 	var out wire.ReassignmentList
-	if err := c.doJSON(ctx, http.MethodPost, "/v1/brokers/"+strconv.Itoa(int(id))+"/decommission", nil, nil, &out); err != nil {
+	var in any
+	if req != (wire.DecommissionRequest{}) {
+		in = req
+	}
+	if err := c.doJSON(ctx, http.MethodPost, "/v1/brokers/"+strconv.Itoa(int(id))+"/decommission", nil, in, &out); err != nil {
 		return nil, fmt.Errorf("decommission broker %d: %w", id, err)
 	}
 	return &out, nil

@@ -72,6 +72,21 @@ type Reassignment struct {
 	Partition int32   `json:"partition"`
 	Replicas  []int32 `json:"replicas,omitempty"`
 	Cancel    bool    `json:"cancel,omitempty"`
+	// Throttle, when > 0, limits the catch-up traffic of the replicas the
+	// move adds to that many bytes per second, on each broker receiving
+	// them (docs/operations.md, "Throttling a move"). Without Replicas
+	// and Cancel the entry changes the throttle of the partition's move in
+	// progress; RemoveThrottle lifts it. A new target given with neither
+	// keeps the throttle in force.
+	Throttle       int64 `json:"throttle,omitempty"`
+	RemoveThrottle bool  `json:"remove_throttle,omitempty"`
+}
+
+// DecommissionRequest is the optional body of RouteDecommissionBroker.
+type DecommissionRequest struct {
+	// Throttle, when > 0, is every move's throttle in bytes per second
+	// (as Reassignment.Throttle).
+	Throttle int64 `json:"throttle,omitempty"`
 }
 
 // ReassignRequest is a reassignment plan: the body of RouteReassign, the
@@ -111,11 +126,52 @@ type ReassignmentStatus struct {
 	// RecordsBehind is how many offsets the slowest replica being added
 	// still has to copy, -1 if unknown.
 	RecordsBehind int64 `json:"records_behind"`
+	// Throttle is the move's throttle in bytes per second (0: none).
+	Throttle int64 `json:"throttle,omitempty"`
+	// LeaderLogBytes is the size of the leader's log, -1 if unknown.
+	LeaderLogBytes int64 `json:"leader_log_bytes"`
+	// Copies is the progress of each replica being added.
+	Copies []ReplicaCopy `json:"copies,omitempty"`
+	// Progress sums up Copies: bytes left to copy over every replica
+	// being added, their copy rate together, and the ETA of the slowest.
+	Progress CopyProgress `json:"progress"`
+}
+
+// ReplicaCopy is the progress of one replica being added.
+type ReplicaCopy struct {
+	Replica int32 `json:"replica"`
+	// LogBytes is the size of its log, -1 if unknown (its broker did not
+	// answer, or it has not opened the replica yet).
+	LogBytes int64 `json:"log_bytes"`
+	// Throttled: its fetches are under the move's throttle (it is not in
+	// the ISR yet).
+	Throttled bool `json:"throttled,omitempty"`
+	CopyProgress
+}
+
+// CopyProgress is how much of a copy is left and when it should be done.
+// Bytes left is the leader's log size minus the copy's (batches are copied
+// byte for byte); the rate is what the copy achieved over the last ten
+// seconds or so.
+type CopyProgress struct {
+	// BytesLeft is the bytes still to copy, -1 if unknown.
+	BytesLeft int64 `json:"bytes_left"`
+	// Rate is bytes per second copied lately, -1 if unknown (the copy has
+	// not run for a second yet).
+	Rate float64 `json:"rate"`
+	// ETASeconds is BytesLeft / Rate, 0 when nothing is left, -1 when
+	// unknown (no figures, or nothing copied lately).
+	ETASeconds float64 `json:"eta_seconds"`
+	// Unknown counts the copies (or partitions, in a total) without
+	// figures, which BytesLeft and Rate leave out.
+	Unknown int `json:"unknown,omitempty"`
 }
 
 // ReassignmentList answers RouteListReassignments and RouteReassign.
 type ReassignmentList struct {
 	Reassignments []ReassignmentStatus `json:"reassignments"`
+	// Total sums the progress of every partition listed.
+	Total CopyProgress `json:"total"`
 }
 
 // ClusterHealth answers RouteClusterHealth.

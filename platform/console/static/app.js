@@ -371,10 +371,14 @@ const views = {
           ["Not leading", { num: true, help: "of those, partitions another replica leads: `sluice partition elect-leader` moves them back" }],
           ["Replicas", { num: true, help: "partition replicas this broker holds" }], "HTTP", "Raft", "Serf", "Rack"],
         brokers, "No nodes known.", { id: "brokers" }),
-        moves && moves.reassignments.length ? [
+        // Spread: the view's list is flattened one level only.
+        ...(moves && moves.reassignments.length ? [
           h("h2", null, "Reassignments in progress"),
           table(["Partition", "Leader", "Target", "Adding", "Removing", "ISR",
-            ["Behind", { num: true, help: "offsets the slowest replica being added still has to copy" }]],
+            ["Behind", { num: true, help: "offsets the slowest replica being added still has to copy" }],
+            ["Bytes left", { num: true, help: "bytes the replicas being added still have to copy (the leader's log size minus theirs)" }],
+            ["ETA", { num: true, help: "when the slowest copy should be done at the rate it copied lately" }],
+            ["Throttle", { help: "the move's limit on catch-up traffic, per receiving broker (sluice partition reassign --throttle)" }]],
           moves.reassignments.map((r) => h("tr", { "data-move": `${r.topic}/${r.partition}` },
             cell("partition", [topicLink(r.topic), `/${r.partition}`]),
             cell("leader", r.leader >= 0 ? String(r.leader) : "none"),
@@ -383,8 +387,16 @@ const views = {
             cell("removing", r.removing.join(", ") || "—"),
             cell("isr", r.isr.join(", ")),
             numCell("behind", r.records_behind >= 0 ? r.records_behind : null, "not fetched yet"),
+            // Bytes left and ETA (-1: not reported yet; docs/operations.md).
+            r.progress.bytes_left < 0 ? cell("bytes-left", "?", { class: "num bad", title: "not reported yet" })
+              : cell("bytes-left", fmtBytes(r.progress.bytes_left), { class: "num", "data-value": r.progress.bytes_left }),
+            r.progress.bytes_left === 0 ? cell("eta", "—", { class: "num" })
+              : r.progress.eta_seconds < 0 ? cell("eta", "?", { class: "num bad", title: "no copy rate yet" })
+              : cell("eta", `${Math.floor(Math.ceil(r.progress.eta_seconds) / 60)}m${pad(Math.ceil(r.progress.eta_seconds) % 60)}s`,
+                { class: "num", "data-value": Math.ceil(r.progress.eta_seconds) }),
+            cell("throttle", r.throttle > 0 ? `${fmtBytes(r.throttle)}/s` : "—"),
           )), "None.", { id: "reassignments" }),
-        ] : null,
+        ] : []),
       ];
     },
   },
