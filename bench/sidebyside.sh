@@ -132,7 +132,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo "side by side, $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $("$NS" --version), $("$NATS" --version 2>&1), sluice $(git rev-parse --short HEAD)"
 echo "1 KiB records ($SIZE B), acks=all (min.insync.replicas 2 at R3) vs JetStream async publish, file storage"
 printf '%-4s %-11s %-12s %14s %14s %8s\n' R class sluice-parts sluice-rec/s jetstream-msg/s ratio
-consumed=()
+consumed=() summary=()
 for n in 1 3; do
 	for class in $CLASSES; do
 		jsmsgs=$RECORDS slrecs=$RECORDS
@@ -146,9 +146,11 @@ for n in 1 3; do
 		for p in $PARTITIONS; do
 			sl=$(sluice_pub "$n" "$class" "$p" "$slrecs")
 			printf '%-4s %-11s %-12s %14s %14s %8s\n' "R$n" "$class" "$p" "$sl" "$js" "$(ratio "$sl" "$js")"
+			summary+=("produce R$n $class ${p}p $(ratio "$sl" "$js")x")
 			if [ -n "$jsc" ]; then
 				slc=$(sluice_consume "sbs-$class-$p" "$slrecs")
 				consumed+=("$(printf '%-4s %-11s %-12s %14s %14s %8s' "R$n" "$class" "$p" "$slc" "$jsc" "$(ratio "$slc" "$jsc")")")
+				summary+=("consume R$n $class ${p}p $(ratio "$slc" "$jsc")x")
 			fi
 		done
 		stop_all
@@ -157,3 +159,5 @@ done
 echo "consume the backlog just produced (sluice bench consume from earliest vs nats bench js ordered)"
 printf '%-4s %-11s %-12s %14s %14s %8s\n' R class sluice-parts sluice-rec/s jetstream-msg/s ratio
 printf '%s\n' "${consumed[@]}"
+echo "ratios sluice/jetstream (produce and consume side by side; targets: R3 6p produce >= 1.5x, R3 1p >= 1.0x, R1 >= 2x, consume >= 2x):"
+printf '  %s\n' "${summary[@]}"
