@@ -77,7 +77,7 @@ func storedRecords(n int, ts int64) []Record {
 }
 
 func TestDecodeFetchBatchesDeliversFromToNext(t *testing.T) {
-	first := storedRecords(4, 1000) // offsets 10..13
+	first := storedRecords(4, 1000)  // offsets 10..13
 	second := storedRecords(3, 2000) // offsets 14..16, an idempotent producer's
 	body := batchesBody(FetchBatchesHeader{Partition: 5, From: 11, NextOffset: 16, HighWatermark: 16, LogStart: 2, LogEnd: 17},
 		encodeStored(10, 1000, -1, first), encodeStored(14, 2000, 77, second))
