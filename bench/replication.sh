@@ -11,7 +11,7 @@
 #   PROTOCOL=request bench/replication.sh      # followers on the JSON request route
 #   SRC=/path/to/other/tree bench/replication.sh   # build sluice from another tree (a before/after)
 #   DURABILITY=fsync RATE=0 bench/replication.sh   # fsync class; no fixed-rate run
-#   INSECURE=1 bench/replication.sh            # plain HTTP cluster plane (--insecure, no TLS)
+#   INSECURE=1 bench/replication.sh            # plain HTTP everywhere (--insecure: no TLS, no authentication)
 set -euo pipefail
 PARTITIONS=${PARTITIONS:-"1 6"}
 RECORDS=${RECORDS:-200000}
@@ -36,20 +36,24 @@ for i in 1 2 3; do "$S" cert node --dir "$work/tls" --id "$i" >/dev/null; done
 "$S" cert gossip-key --dir "$work/tls" >/dev/null
 proto=()
 if [ -n "${PROTOCOL:-}" ]; then proto=(--replication-protocol "$PROTOCOL"); fi
-sec=(--tls-dir "$work/tls")
-if [ -n "${INSECURE:-}" ]; then sec=(--insecure); fi
-
+# Secure by default: mTLS between nodes, authentication on, and https on
+# the HTTP listener with the node certificates (sluice server refuses a
+# multi-node cluster without TLS and authentication unless --insecure).
+scheme=https
+if [ -n "${INSECURE:-}" ]; then scheme=http; fi
 http() { echo "127.0.0.1:$((BASE + $1))"; }
 for i in 1 2 3; do
 	joins=()
 	[ "$i" = 1 ] || joins=(--join "127.0.0.1:$((BASE + 201))")
+	sec=(--tls-dir "$work/tls" --tls-cert "$work/tls/node-$i.crt" --tls-key "$work/tls/node-$i.key" --bootstrap-admin-token-file "$work/admin-token")
+	if [ -n "${INSECURE:-}" ]; then sec=(--insecure); fi
 	"$S" server --node-id "$i" --data-dir "$work/n$i" "${sec[@]}" \
 		--http-addr "$(http "$i")" --raft-addr "127.0.0.1:$((BASE + 100 + i))" \
 		--serf-addr "127.0.0.1:$((BASE + 200 + i))" --cluster-addr "127.0.0.1:$((BASE + 300 + i))" \
 		--bootstrap-expect 3 "${joins[@]}" "${proto[@]}" --log-level "${LOG_LEVEL:-warn}" >>"$work/n$i.log" 2>&1 &
 	pids+=($!)
 	if [ "$i" = 1 ]; then
-		until curl -s -m 1 -o /dev/null "http://$(http 1)/healthz"; do sleep 0.1; done
+		until curl -s -m 1 -o /dev/null --cacert "$work/tls/ca.crt" "$scheme://$(http 1)/healthz"; do sleep 0.1; done
 	fi
 done
 waitfor() { # waitfor SECONDS CMD...
@@ -59,20 +63,26 @@ waitfor() { # waitfor SECONDS CMD...
 		sleep 0.1
 	done
 }
-for i in 1 2 3; do waitfor 90 curl -fsS -m 1 "http://$(http "$i")/healthz"; done
+for i in 1 2 3; do waitfor 90 curl -fsS -m 1 --cacert "$work/tls/ca.crt" "$scheme://$(http "$i")/healthz"; done
+auth=() cli=()
+if [ -z "${INSECURE:-}" ]; then
+	waitfor 30 test -s "$work/admin-token"
+	auth=(--cacert "$work/tls/ca.crt" -H "Authorization: Bearer $(cat "$work/admin-token")")
+	cli=(--ca-file "$work/tls/ca.crt" --token "$(cat "$work/admin-token")")
+fi
 isr_whole() { # isr_whole TOPIC: every partition has 3 in-sync replicas
-	curl -fsS -m 2 "http://$(http 1)/v1/topics/$1" | jq -e '[.partitions[].isr | length] | all(. == 3)'
+	curl -fsS -m 2 "${auth[@]}" "$scheme://$(http 1)/v1/topics/$1" | jq -e '[.partitions[].isr | length] | all(. == 3)'
 }
 echo "sluice from $SRC ($(cd "$SRC" && git rev-parse --short HEAD 2>/dev/null || echo tree)), protocol ${PROTOCOL:-default}, $SIZE-byte records, durability $DURABILITY, RF 3, acks=all, min.insync.replicas 2"
 for p in $PARTITIONS; do
 	t="repl-$p"
-	waitfor 30 curl -fsS -m 5 -XPOST -H 'Content-Type: application/json' "http://$(http 1)/v1/topics" \
+	waitfor 30 curl -fsS -m 5 "${auth[@]}" -XPOST -H 'Content-Type: application/json' "$scheme://$(http 1)/v1/topics" \
 		-d "{\"name\":\"$t\",\"partitions\":$p,\"replication_factor\":3,\"config\":{\"min.insync.replicas\":\"2\",\"durability\":\"$DURABILITY\"}}"
 	waitfor 60 isr_whole "$t"
 	echo "== $p partition(s), as fast as it goes"
-	"$S" --server "http://$(http 1)" bench produce "$t" --records "$RECORDS" --size "$SIZE" --acks all
+	"$S" "${cli[@]}" --server "$scheme://$(http 1)" bench produce "$t" --records "$RECORDS" --size "$SIZE" --acks all
 	if [ "$RATE" != 0 ]; then
 		echo "== $p partition(s), fixed rate $RATE rec/s"
-		"$S" --server "http://$(http 1)" bench produce "$t" --records $((RATE * 10)) --size "$SIZE" --acks all --rate "$RATE"
+		"$S" "${cli[@]}" --server "$scheme://$(http 1)" bench produce "$t" --records $((RATE * 10)) --size "$SIZE" --acks all --rate "$RATE"
 	fi
 done

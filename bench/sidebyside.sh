@@ -31,7 +31,7 @@ BASE=${BASE:-27000}
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 NATS_DIR=${NATS_DIR:-$work/nats}
-pids=()
+pids=() api='' auth=() cli=()
 stop_all() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -92,7 +92,7 @@ js_consume() {
 # sluice_consume TOPIC RECORDS: records/s of `sluice bench consume` from earliest.
 sluice_consume() {
 	local out
-	out=$("$S" --server "http://127.0.0.1:$((BASE + 101))" bench consume "$1" --records "$2" 2>&1) || { echo "$out" >&2; return 1; }
+	out=$("$S" "${cli[@]}" --server "$api" bench consume "$1" --records "$2" 2>&1) || { echo "$out" >&2; return 1; }
 	awk '/^throughput/ {print $2}' <<<"$out"
 }
 # js_pub N MSGS: records/s of one JetStream publish run at R=N.
@@ -102,37 +102,50 @@ js_pub() {
 		--storage file --replicas "$1" --msgs "$2" --size "${SIZE}B" --no-progress 2>&1) || { echo "$out" >&2; return 1; }
 	grep -o '[0-9,]* msgs/sec' <<<"$out" | head -1 | tr -d , | cut -d' ' -f1
 }
-# sluice_cluster N CLASS: start N sluice servers over mTLS.
+# sluice_cluster N CLASS: start N sluice servers over mTLS, authentication
+# on (the bootstrapped admin's token). A multi-node cluster also needs TLS
+# on its HTTP listener (sluice server refuses one without): R3 serves
+# https with the node certificates, R1 plain http.
 sluice_cluster() {
-	local n=$1 class=$2
+	local n=$1 class=$2 tokfile="$work/admin-token-$class-$n"
+	local scheme=http
+	[ "$n" -gt 1 ] && scheme=https
+	api="$scheme://127.0.0.1:$((BASE + 101))"
 	for i in $(seq 1 "$n"); do
-		local joins=()
+		local joins=() tls=()
 		[ "$i" = 1 ] || joins=(--join "127.0.0.1:$((BASE + 201))")
-		"$S" server --node-id "$i" --data-dir "$work/sl-$class-$n-$i" --tls-dir "$work/tls" \
+		[ "$n" -gt 1 ] && tls=(--tls-cert "$work/tls/node-$i.crt" --tls-key "$work/tls/node-$i.key")
+		"$S" server --node-id "$i" --data-dir "$work/sl-$class-$n-$i" --tls-dir "$work/tls" "${tls[@]}" \
+			--bootstrap-admin-token-file "$tokfile" \
 			--http-addr "127.0.0.1:$((BASE + 100 + i))" --raft-addr "127.0.0.1:$((BASE + 150 + i))" \
 			--serf-addr "127.0.0.1:$((BASE + 200 + i))" --cluster-addr "127.0.0.1:$((BASE + 250 + i))" \
 			--bootstrap-expect "$n" "${joins[@]}" --log-level warn >>"$work/sl-$class-$n-$i.log" 2>&1 &
 		pids+=($!)
-		[ "$i" = 1 ] && waitfor 60 curl -s -m 1 -o /dev/null "http://127.0.0.1:$((BASE + 101))/healthz"
+		[ "$i" = 1 ] && waitfor 60 curl -s -m 1 -o /dev/null --cacert "$work/tls/ca.crt" "$api/healthz"
 	done
-	for i in $(seq 1 "$n"); do waitfor 90 curl -fsS -m 1 "http://127.0.0.1:$((BASE + 100 + i))/healthz"; done
+	for i in $(seq 1 "$n"); do waitfor 90 curl -fsS -m 1 --cacert "$work/tls/ca.crt" "$scheme://127.0.0.1:$((BASE + 100 + i))/healthz"; done
+	waitfor 30 test -s "$tokfile"
+	local tok
+	tok=$(cat "$tokfile")
+	auth=(--cacert "$work/tls/ca.crt" -H "Authorization: Bearer $tok")
+	cli=(--ca-file "$work/tls/ca.crt" --token "$tok")
 }
 # sluice_pub N CLASS P RECORDS: records/s of one Sluice run at RF N.
 sluice_pub() {
-	local n=$1 class=$2 p=$3 recs=$4 t="sbs-$2-$3" api="http://127.0.0.1:$((BASE + 101))" min=1 out
+	local n=$1 class=$2 p=$3 recs=$4 t="sbs-$2-$3" min=1 out
 	[ "$n" -gt 1 ] && min=2
-	waitfor 30 curl -fsS -m 5 -XPOST -H 'Content-Type: application/json' "$api/v1/topics" \
+	waitfor 30 curl -fsS -m 5 "${auth[@]}" -XPOST -H 'Content-Type: application/json' "$api/v1/topics" \
 		-d "{\"name\":\"$t\",\"partitions\":$p,\"replication_factor\":$n,\"config\":{\"min.insync.replicas\":\"$min\",\"durability\":\"$class\"}}"
-	waitfor 60 bash -c "curl -fsS -m 2 '$api/v1/topics/$t' | jq -e '[.partitions[].isr | length] | all(. == $n)'"
-	out=$("$S" --server "$api" bench produce "$t" --records "$recs" --size "$SIZE" --acks all 2>&1) || { echo "$out" >&2; return 1; }
+	waitfor 60 bash -c "curl -fsS -m 2 --cacert '$work/tls/ca.crt' -H 'Authorization: Bearer $(cat "$work/admin-token-$class-$n")' '$api/v1/topics/$t' | jq -e '[.partitions[].isr | length] | all(. == $n)'"
+	out=$("$S" "${cli[@]}" --server "$api" bench produce "$t" --records "$recs" --size "$SIZE" --acks all 2>&1) || { echo "$out" >&2; return 1; }
 	awk '/^throughput/ {print $2}' <<<"$out"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 echo "side by side, $(date -u +%FT%TZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $("$NS" --version), $("$NATS" --version 2>&1), sluice $(git rev-parse --short HEAD)"
-echo "1 KiB records ($SIZE B), acks=all (min.insync.replicas 2 at R3) vs JetStream async publish, file storage"
+echo "1 KiB records ($SIZE B), acks=all (min.insync.replicas 2 at R3) vs JetStream async publish, file storage; Sluice with authentication, R3 over https (a multi-node sluice server requires TLS)"
 printf '%-4s %-11s %-12s %14s %14s %8s\n' R class sluice-parts sluice-rec/s jetstream-msg/s ratio
-consumed=()
+consumed=() summary=()
 for n in 1 3; do
 	for class in $CLASSES; do
 		jsmsgs=$RECORDS slrecs=$RECORDS
@@ -146,9 +159,11 @@ for n in 1 3; do
 		for p in $PARTITIONS; do
 			sl=$(sluice_pub "$n" "$class" "$p" "$slrecs")
 			printf '%-4s %-11s %-12s %14s %14s %8s\n' "R$n" "$class" "$p" "$sl" "$js" "$(ratio "$sl" "$js")"
+			summary+=("produce R$n $class ${p}p $(ratio "$sl" "$js")x")
 			if [ -n "$jsc" ]; then
 				slc=$(sluice_consume "sbs-$class-$p" "$slrecs")
 				consumed+=("$(printf '%-4s %-11s %-12s %14s %14s %8s' "R$n" "$class" "$p" "$slc" "$jsc" "$(ratio "$slc" "$jsc")")")
+				summary+=("consume R$n $class ${p}p $(ratio "$slc" "$jsc")x")
 			fi
 		done
 		stop_all
@@ -157,3 +172,5 @@ done
 echo "consume the backlog just produced (sluice bench consume from earliest vs nats bench js ordered)"
 printf '%-4s %-11s %-12s %14s %14s %8s\n' R class sluice-parts sluice-rec/s jetstream-msg/s ratio
 printf '%s\n' "${consumed[@]}"
+echo "ratios sluice/jetstream (produce and consume side by side; targets: R3 6p produce >= 1.5x, R3 1p >= 1.0x, R1 >= 2x, consume >= 2x):"
+printf '  %s\n' "${summary[@]}"

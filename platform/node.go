@@ -545,6 +545,7 @@ func (n *Node) stop() error {
 		}
 	}
 	if n.peer != nil {
+		_ = n.peer.Close() // its produce streams
 		n.peer.HTTP.CloseIdleConnections()
 	}
 	if n.members != nil {

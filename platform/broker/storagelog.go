@@ -70,3 +70,7 @@ func (r retainer) untrack(l Log) {
 		r.j.Remove(sl.Log)
 	}
 }
+
+// BatchEnd is the offset after the last record of a stored batch
+// (storage.BatchEnd), for FetchRaw.
+func (l storageLog) BatchEnd(raw []byte) (int64, error) { return storage.BatchEnd(raw) }

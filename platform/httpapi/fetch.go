@@ -90,6 +90,9 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if processor == "" && format != wire.FormatJSON && acceptsBatches(r.Header.Get("Accept")) && s.fetchRaw(w, r, req) {
+		return
+	}
 	recsp := fetchRecordsPool.Get().(*[]record.Record)
 	defer func() {
 		clear(*recsp)

@@ -99,6 +99,7 @@ func caller(r *http.Request) (int32, error) {
 
 func (s *Server) registerInternal() {
 	s.Handle(RouteForwardProduce, http.HandlerFunc(s.forwardedProduce))
+	s.Handle(RouteProduceStream, http.HandlerFunc(s.produceStream))
 	s.Handle(RouteWatchMetadata, http.HandlerFunc(s.watchMetadata))
 	s.Handle(RoutePropose, http.HandlerFunc(s.proposeLocal))
 	s.Handle(RoutePartitionState, http.HandlerFunc(s.partitionState))

@@ -31,6 +31,7 @@ func TestInternalRoutesThroughPeer(t *testing.T) {
 	defer hs.Close()
 	defer http.DefaultClient.CloseIdleConnections()
 	peer := &Peer{NodeID: 1}
+	defer peer.Close() // its produce stream to the server
 	ctx := context.Background()
 
 	// Propose through the internal route; a refused command comes back

@@ -32,6 +32,8 @@ type Peer struct {
 	// only a cluster plane without TLS reads (with TLS the certificate
 	// names the node).
 	NodeID int32
+
+	streams produceStreams // forwarded produce, one stream per leader
 }
 
 // clusterAddr is b's cluster-plane base URL.
@@ -55,7 +57,7 @@ const ForwardTimeout = time.Duration(wire.DefaultProduceTimeoutMs) * time.Millis
 // Forward appends recs to partition of topic on its leader; it
 // implements broker.Forwarder.
 func (p *Peer) Forward(ctx context.Context, leader *meta.Broker, topic string, partition int32, recs []record.Record, acks broker.Acks) (int64, error) {
-	return p.forward(ctx, leader, topic, partition, recs, acks, nil)
+	return p.forward(ctx, leader, topic, partition, recs, acks, nil, 0)
 }
 
 // WatchMetadata long-polls the controller at base for metadata newer than

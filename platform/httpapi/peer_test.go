@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/platform/broker"
@@ -14,10 +15,15 @@ import (
 
 // lateReader is a transport that gives up at once but keeps the request
 // body, as net/http's may after a timeout: its writer can still be
-// reading it when Do has returned.
+// reading it when Do has returned. It answers a produce stream's upgrade
+// 404, as a leader without produce streams does, so Forward falls back to
+// the POST route.
 type lateReader struct{ bodies chan io.ReadCloser }
 
 func (l lateReader) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Upgrade") != "" {
+		return &http.Response{StatusCode: http.StatusNotFound, Body: io.NopCloser(strings.NewReader("404 page not found")), Request: req}, nil
+	}
 	l.bodies <- req.Body
 	return nil, errors.New("injected: the leader did not answer in time")
 }

@@ -120,6 +120,7 @@ func (a *asyncProducer) close() {
 // appended, and refuses new ones. Call it after the HTTP server stopped
 // taking requests and before the broker is closed.
 func (s *Server) Close() error {
+	s.produceStreams.closeAll()
 	s.async.close()
 	return nil
 }

@@ -38,34 +38,50 @@ func forwardedProducer(q url.Values) (*broker.Producer, int64, error) {
 // ForwardAs is Forward for an idempotent producer's share of a request;
 // it implements broker.ProducerForwarder.
 func (p *Peer) ForwardAs(ctx context.Context, leader *meta.Broker, topic string, partition int32, recs []record.Record, acks broker.Acks, prod broker.Producer, lastSeq int64) (int64, error) {
-	q := url.Values{
-		wire.ParamProducerID:    {strconv.FormatInt(prod.ID, 10)},
-		wire.ParamProducerEpoch: {strconv.FormatInt(int64(prod.Epoch), 10)},
-		wire.ParamSequence:      {strconv.FormatInt(prod.BaseSequence, 10)},
-		paramLastSequence:       {strconv.FormatInt(lastSeq, 10)},
-	}
-	return p.forward(ctx, leader, topic, partition, recs, acks, q)
+	return p.forward(ctx, leader, topic, partition, recs, acks, &prod, lastSeq)
 }
 
-func (p *Peer) forward(ctx context.Context, leader *meta.Broker, topic string, partition int32, recs []record.Record, acks broker.Acks, extra url.Values) (int64, error) {
+// forward sends one share to its leader: over the produce stream to the
+// leader (RouteProduceStream, binary frames on a persistent connection),
+// or, to a leader that serves none, as a POST to RouteForwardProduce.
+func (p *Peer) forward(ctx context.Context, leader *meta.Broker, topic string, partition int32, recs []record.Record, acks broker.Acks, prod *broker.Producer, lastSeq int64) (int64, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		// A leader that stops answering must not hold the producer forever.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, ForwardTimeout)
 		defer cancel()
 	}
-	// Not a pooled buffer: net/http may go on reading a request body after
-	// Do returned (a timeout or cancellation ends the round trip before the
-	// transport's writer is done; it closes the body later, from another
-	// goroutine), so the bytes must stay ours until nobody refers to them.
 	base, err := clusterAddr(leader)
 	if err != nil {
 		return -1, fmt.Errorf("%w: %v", broker.ErrLeaderUnreachable, err)
 	}
+	var timeout time.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	off, err := p.forwardStream(ctx, base, produceFrame(topic, partition, recs, acks, timeout, prod, lastSeq))
+	if !errors.Is(err, errProduceStreamUnsupported) {
+		if err != nil {
+			return -1, forwardError(ctx, leader, base, err)
+		}
+		return off, nil
+	}
+	return p.forwardHTTP(ctx, leader, base, topic, partition, recs, acks, prod, lastSeq)
+}
+
+// forwardHTTP is forward as one POST to RouteForwardProduce.
+func (p *Peer) forwardHTTP(ctx context.Context, leader *meta.Broker, base, topic string, partition int32, recs []record.Record, acks broker.Acks, prod *broker.Producer, lastSeq int64) (int64, error) {
+	// Not a pooled buffer: net/http may go on reading a request body after
+	// Do returned (a timeout or cancellation ends the round trip before the
+	// transport's writer is done; it closes the body later, from another
+	// goroutine), so the bytes must stay ours until nobody refers to them.
 	body := appendRecords(nil, recs)
 	q := url.Values{wire.ParamAcks: {acks.String()}}
-	for k, v := range extra {
-		q[k] = v
+	if prod != nil {
+		q.Set(wire.ParamProducerID, strconv.FormatInt(prod.ID, 10))
+		q.Set(wire.ParamProducerEpoch, strconv.FormatInt(int64(prod.Epoch), 10))
+		q.Set(wire.ParamSequence, strconv.FormatInt(prod.BaseSequence, 10))
+		q.Set(paramLastSequence, strconv.FormatInt(lastSeq, 10))
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		q.Set(wire.ParamTimeoutMs, strconv.FormatInt(max(time.Until(dl).Milliseconds(), 1), 10))
@@ -90,6 +106,9 @@ func forwardError(ctx context.Context, leader *meta.Broker, base string, err err
 	}
 	if ctx.Err() != nil {
 		return err // the caller's deadline: timeout
+	}
+	if errors.Is(err, broker.ErrForwardFailed) || errors.Is(err, broker.ErrLeaderUnreachable) {
+		return err // classified already (the produce stream)
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {

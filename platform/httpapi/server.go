@@ -116,6 +116,8 @@ type Server struct {
 
 	async asyncProducer // acks=0 produces answered, not yet appended
 
+	produceStreams streamSet // produce streams served (RouteProduceStream)
+
 	inflight     byteBudget             // request body bytes held by running handlers
 	bodyRefusals *prometheus.CounterVec // requests refused while reading their body
 }

@@ -18,6 +18,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(AppendResponse(nil, sampleResponse()))
 	f.Add(AppendPositions(nil, 2, samplePositions()))
 	f.Add(AppendError(nil, "stop"))
+	f.Add(AppendProduce(nil, sampleProduce()))
+	f.Add(AppendProduceResult(nil, &ProduceResult{ID: 9, BaseOffset: -1, Code: "not_leader", Message: "moved", Details: []byte(`{"leader_id":2}`)}))
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		if _, _, _, err := ReadFrame(bytes.NewReader(frame), nil); err != nil {
 			return
@@ -46,6 +48,26 @@ func FuzzDecode(f *testing.F) {
 			_, b2, _ := SplitFrame(AppendResponse(nil, &resp))
 			if err := DecodeResponse(b2, &again); err != nil || !reflect.DeepEqual(resp, again) {
 				t.Fatalf("response does not round-trip: %v\n%+v\n%+v", err, resp, again)
+			}
+		case TypeProduce:
+			var p Produce
+			if DecodeProduce(body, &p) != nil {
+				return
+			}
+			var again Produce
+			_, b2, _ := SplitFrame(AppendProduce(nil, &p))
+			if err := DecodeProduce(b2, &again); err != nil || !reflect.DeepEqual(p, again) {
+				t.Fatalf("produce does not round-trip: %v\n%+v\n%+v", err, p, again)
+			}
+		case TypeProduceResult:
+			var r ProduceResult
+			if DecodeProduceResult(body, &r) != nil {
+				return
+			}
+			var again ProduceResult
+			_, b2, _ := SplitFrame(AppendProduceResult(nil, &r))
+			if err := DecodeProduceResult(b2, &again); err != nil || !reflect.DeepEqual(r, again) {
+				t.Fatalf("produce result does not round-trip: %v\n%+v\n%+v", err, r, again)
 			}
 		case TypePositions:
 			replica, pos, err := DecodePositions(body)

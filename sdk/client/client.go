@@ -240,7 +240,7 @@ func (c *Client) doOnce(ctx context.Context, r request) (status int, header http
 		return 0, nil, nil, c.transportError(r, err)
 	}
 	defer resp.Body.Close()
-	body, err = io.ReadAll(resp.Body)
+	body, err = readAnswer(resp)
 	if err != nil {
 		return resp.StatusCode, resp.Header, nil, fmt.Errorf("%s %s: read answer: %w", r.method, r.path, err)
 	}
@@ -248,6 +248,24 @@ func (c *Client) doOnce(ctx context.Context, r request) (status int, header http
 		return resp.StatusCode, resp.Header, body, decodeError(r.method, r.path, resp.StatusCode, body)
 	}
 	return resp.StatusCode, resp.Header, body, nil
+}
+
+// maxPresized bounds the buffer readAnswer allocates from an announced
+// Content-Length; a larger answer grows as it arrives.
+const maxPresized = 64 << 20
+
+// readAnswer reads a whole answer body. With a Content-Length (a fetch
+// answer's is exact) the body is read into one buffer of that size: no
+// regrowth and copying of a multi-megabyte fetch as io.ReadAll does.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxPresized {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(resp.Body)
 }
 
 func (c *Client) transportError(r request, err error) error {

@@ -22,7 +22,7 @@ type ConsumerConfig struct {
 	From Position
 	// Offsets override From for the partitions they name.
 	Offsets map[int32]int64
-	// MaxBytes per fetch (default: the server's, 1 MiB).
+	// MaxBytes per fetch (default DefaultConsumerMaxBytes, 4 MiB).
 	MaxBytes int
 	// MaxWait is the long-poll wait of each fetch (default 1 s).
 	MaxWait time.Duration
@@ -35,10 +35,18 @@ type ConsumerConfig struct {
 	RetryBackoff time.Duration
 }
 
+// DefaultConsumerMaxBytes is ConsumerConfig.MaxBytes when unset: large
+// enough that a fetch's fixed costs (a request, a read transaction, a
+// wake-up) are small beside its records.
+const DefaultConsumerMaxBytes = 4 << 20
+
 // Consumer reads partitions of a topic by long-polling fetches, one
-// goroutine per partition, each holding at most one fetched batch until
-// Poll takes it; memory is bounded by partitions × MaxBytes.
-// Poll from one goroutine; Close from any.
+// goroutine per partition. A partition's goroutine fetches ahead: while
+// one fetched batch waits for Poll, it fetches the next and holds it, so
+// Poll rarely waits for a round trip; memory is bounded by
+// 2 × partitions × MaxBytes (about one batch more for a single fetch
+// larger than MaxBytes). Fetched records alias the answer they came in
+// (no copy per record). Poll from one goroutine; Close from any.
 type Consumer struct {
 	c      *Client
 	cfg    ConsumerConfig
@@ -63,6 +71,9 @@ type fetched struct {
 func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = time.Second
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultConsumerMaxBytes
 	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = 100 * time.Millisecond
@@ -100,7 +111,9 @@ func (c *Client) NewConsumer(ctx context.Context, cfg ConsumerConfig) (*Consumer
 			MaxBytes: cfg.MaxBytes, MaxWait: cfg.MaxWait,
 			Processor: cfg.Processor, Params: cfg.Params,
 		},
-		out:       make(chan fetched),
+		// One parked batch per partition: each goroutine fetches the next
+		// while its last one waits in the channel.
+		out:       make(chan fetched, len(parts)),
 		cancel:    cancel,
 		positions: starts,
 		live:      len(parts),

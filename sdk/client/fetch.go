@@ -58,7 +58,7 @@ func (c *Client) Fetch(ctx context.Context, topic string, partition int32, offse
 		method: http.MethodGet,
 		path:   "/v1/topics/" + seg(topic) + "/partitions/" + strconv.FormatInt(int64(partition), 10) + "/records",
 		query:  opts.query(offset),
-		accept: wire.MediaTypeRecords,
+		accept: fetchAccept,
 		extra:  opts.MaxWait,
 	}
 	_, hdr, body, err := c.do(ctx, r)
@@ -72,10 +72,19 @@ func (c *Client) Fetch(ctx context.Context, topic string, partition int32, offse
 	return fb, nil
 }
 
-// decodeFetch reads a binary answer, or a JSON one from a server that
-// preferred JSON.
+// fetchAccept asks for stored batches (decoded here, records aliasing the
+// answer) and takes binary records (a fetch through a processor, or a
+// server that does not send batches).
+const fetchAccept = wire.MediaTypeBatches + ", " + wire.MediaTypeRecords
+
+// decodeFetch reads a stored-batches or binary-records answer, or a JSON
+// one from a server that preferred JSON, as its Content-Type says.
 func decodeFetch(ctype string, body []byte) (*wire.FetchBatch, error) {
-	if mt, _, _ := mime.ParseMediaType(ctype); mt == wire.MediaTypeJSON {
+	mt, _, _ := mime.ParseMediaType(ctype)
+	if mt == wire.MediaTypeBatches {
+		return wire.DecodeFetchBatches(body)
+	}
+	if mt == wire.MediaTypeJSON {
 		var fr wire.FetchResponse
 		if err := json.Unmarshal(body, &fr); err != nil {
 			return nil, fmt.Errorf("decode answer: %w", err)
