@@ -273,3 +273,49 @@ func TestFollowerLagAndRebalanceSeries(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestFetchLatencyExcludesTheLongPoll: a fetch that long-polls an empty
+// partition is recorded with its wait in sluice_fetch_wait_seconds and
+// only the rest in sluice_fetch_duration_seconds; the two together fit in
+// the route's answer time.
+func TestFetchLatencyExcludesTheLongPoll(t *testing.T) {
+	n := testnode.Start(t)
+	cl, err := client.New(n.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := cl.CreateTopic(context.Background(), wire.CreateTopicRequest{Name: "idle", Partitions: 1}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(n.URL() + "/v1/topics/idle/partitions/0/records?offset=0&max_wait_ms=300")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("fetch: %s", resp.Status)
+	}
+	// The observations are made before the answer completes; poll anyway
+	// so that a scrape racing the server's bookkeeping cannot fail this.
+	var wait, waitN, read, readN, answer, answerN float64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		m := scrape(t, n.URL())
+		wait, waitN = m[`sluice_fetch_wait_seconds_sum{format="json"}`], m[`sluice_fetch_wait_seconds_count{format="json"}`]
+		read, readN = m[`sluice_fetch_duration_seconds_sum{format="json"}`], m[`sluice_fetch_duration_seconds_count{format="json"}`]
+		route := `{route="` + wire.RouteFetch + `"}`
+		answer, answerN = m[`sluice_http_request_duration_seconds_sum`+route], m[`sluice_http_request_duration_seconds_count`+route]
+		if waitN == 1 && readN == 1 && answerN == 1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if waitN != 1 || readN != 1 || answerN != 1 {
+		t.Fatalf("fetch histograms counted %v waits, %v answers, route %v; want 1 each", waitN, readN, answerN)
+	}
+	if wait < 0.3 {
+		t.Errorf("wait %vs, want the whole long-poll of 0.3s", wait)
+	}
+	if read+wait > answer {
+		t.Errorf("read %vs + wait %vs exceed the route's answer time %vs", read, wait, answer)
+	}
+}

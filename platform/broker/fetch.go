@@ -31,6 +31,9 @@ type FetchResult struct {
 	Records    []record.Record
 	NextOffset int64
 	ReadInfo
+	// Waited is how long the fetch waited for records (the long-poll):
+	// its time to answer minus Waited is the time spent reading.
+	Waited time.Duration
 }
 
 // Fetch returns records from req.Offset up to the high watermark,
@@ -47,17 +50,18 @@ func (b *Broker) Fetch(ctx context.Context, req FetchRequest, dst []record.Recor
 		defer t.Stop()
 		timer = t.C
 	}
+	var waited time.Duration
 	for {
 		t, p, err := b.partitionOf(req.Topic, req.Partition)
 		if err != nil {
-			return FetchResult{}, err
+			return FetchResult{Waited: waited}, err
 		}
 		changed := p.changed.Wait()
 		recs, info, err := p.read(dst[:0], req.Offset, req.MaxBytes)
 		if err != nil {
-			return FetchResult{ReadInfo: info}, b.enrich(t, req.Partition, err)
+			return FetchResult{ReadInfo: info, Waited: waited}, b.enrich(t, req.Partition, err)
 		}
-		res := FetchResult{Records: recs, NextOffset: req.Offset, ReadInfo: info}
+		res := FetchResult{Records: recs, NextOffset: req.Offset, ReadInfo: info, Waited: waited}
 		if len(recs) > 0 {
 			res.NextOffset = recs[len(recs)-1].Offset + 1
 			return res, nil
@@ -65,11 +69,15 @@ func (b *Broker) Fetch(ctx context.Context, req FetchRequest, dst []record.Recor
 		if timer == nil {
 			return res, nil
 		}
+		start := time.Now()
 		select {
 		case <-changed:
+			waited += time.Since(start)
 		case <-timer:
+			res.Waited += time.Since(start)
 			return res, nil
 		case <-ctx.Done():
+			res.Waited += time.Since(start)
 			return res, fmt.Errorf("fetch %s-%d: %w", req.Topic, req.Partition, ctx.Err())
 		}
 	}

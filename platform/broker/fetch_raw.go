@@ -26,6 +26,8 @@ type RawFetchResult struct {
 	// requested offset when there are no batches.
 	NextOffset int64
 	ReadInfo
+	// Waited is how long the fetch waited for records (the long-poll).
+	Waited time.Duration
 }
 
 // rawFetchLog is a Log that reads stored batches into a caller's buffer
@@ -50,13 +52,15 @@ func (b *Broker) FetchRaw(ctx context.Context, req FetchRequest, dst []byte) (Ra
 		defer t.Stop()
 		timer = t.C
 	}
+	var waited time.Duration
 	for {
 		t, p, err := b.partitionOf(req.Topic, req.Partition)
 		if err != nil {
-			return RawFetchResult{Buf: dst}, err
+			return RawFetchResult{Buf: dst, Waited: waited}, err
 		}
 		changed := p.changed.Wait()
 		res, err := p.readRaw(dst[:0], req.Offset, req.MaxBytes)
+		res.Waited = waited
 		if err != nil {
 			return res, b.enrich(t, req.Partition, err)
 		}
@@ -64,11 +68,15 @@ func (b *Broker) FetchRaw(ctx context.Context, req FetchRequest, dst []byte) (Ra
 			return res, nil
 		}
 		dst = res.Buf
+		start := time.Now()
 		select {
 		case <-changed:
+			waited += time.Since(start)
 		case <-timer:
+			res.Waited += time.Since(start)
 			return res, nil
 		case <-ctx.Done():
+			res.Waited += time.Since(start)
 			return res, fmt.Errorf("fetch %s-%d: %w", req.Topic, req.Partition, ctx.Err())
 		}
 	}

@@ -30,6 +30,7 @@ func partitionParam(r *http.Request) (int32, error) {
 }
 
 func (s *Server) fetch(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	topic := r.PathValue("topic")
 	partition, err := partitionParam(r)
 	if err != nil {
@@ -90,7 +91,7 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if processor == "" && format != wire.FormatJSON && acceptsBatches(r.Header.Get("Accept")) && s.fetchRaw(w, r, req) {
+	if processor == "" && format != wire.FormatJSON && acceptsBatches(r.Header.Get("Accept")) && s.fetchRaw(w, r, req, start) {
 		return
 	}
 	recsp := fetchRecordsPool.Get().(*[]record.Record)
@@ -131,6 +132,7 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request) {
 		*out = appendFetch((*out)[:0], partition, &res)
 		s.metrics.fetchBytes.WithLabelValues(topic).Add(float64(len(*out)))
 		writeBody(w, http.StatusOK, wire.MediaTypeRecords, *out)
+		s.metrics.observeFetch(fetchFormatRecords, start, res.Waited)
 		return
 	}
 	ans := wire.FetchResponse{
@@ -145,6 +147,7 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request) {
 		ans.Records[i] = wire.NewFetchRecord(toWireRecord(partition, &res.Records[i]), forceBase64)
 	}
 	writeJSON(w, http.StatusOK, ans)
+	s.metrics.observeFetch(fetchFormatJSON, start, res.Waited)
 }
 
 func toWireRecord(partition int32, r *record.Record) wire.Record {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -28,7 +29,7 @@ func acceptsBatches(accept string) bool {
 // written to the connection as it is. It reports false, having written
 // nothing, when the replica's log cannot read raw batches; the caller
 // then answers with records.
-func (s *Server) fetchRaw(w http.ResponseWriter, r *http.Request, req broker.FetchRequest) bool {
+func (s *Server) fetchRaw(w http.ResponseWriter, r *http.Request, req broker.FetchRequest, start time.Time) bool {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	*buf = slices.Grow((*buf)[:0], min(req.MaxBytes, maxPooledBuffer))
@@ -71,5 +72,6 @@ func (s *Server) fetchRaw(w http.ResponseWriter, r *http.Request, req broker.Fet
 	}
 	// The batches are the buffer's bytes, back to back: one write.
 	_, _ = w.Write(res.Buf[len(res.Buf)-size:])
+	s.metrics.observeFetch(fetchFormatBatches, start, res.Waited)
 	return true
 }

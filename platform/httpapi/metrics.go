@@ -26,6 +26,25 @@ type metrics struct {
 	prodBytes   *prometheus.CounterVec
 	fetchRecs   *prometheus.CounterVec
 	fetchBytes  *prometheus.CounterVec
+	// fetchTime and fetchWait split an HTTP fetch's answer time into the
+	// long-poll wait and the rest (reading, encoding, writing).
+	fetchTime *prometheus.HistogramVec
+	fetchWait *prometheus.HistogramVec
+}
+
+// Answer formats of a fetch, the format label of the fetch histograms.
+const (
+	fetchFormatJSON    = "json"
+	fetchFormatRecords = "records"
+	fetchFormatBatches = "batches"
+)
+
+// observeFetch records a fetch answered in format that started at start
+// and waited (long-polled) for waited of its time.
+func (m *metrics) observeFetch(format string, start time.Time, waited time.Duration) {
+	total := time.Since(start)
+	m.fetchTime.WithLabelValues(format).Observe(max(total-waited, 0).Seconds())
+	m.fetchWait.WithLabelValues(format).Observe(waited.Seconds())
 }
 
 func newMetrics(reg *prometheus.Registry, b *broker.Broker) (*metrics, error) {
@@ -60,8 +79,18 @@ func newMetrics(reg *prometheus.Registry, b *broker.Broker) (*metrics, error) {
 			Name: "sluice_fetch_bytes_total",
 			Help: "Answer body bytes of fetch requests, by topic.",
 		}, []string{"topic"}),
+		fetchTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_fetch_duration_seconds",
+			Help:    "Time to answer an HTTP fetch without its long-poll wait (reading, encoding, writing), by answer format.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}, []string{"format"}),
+		fetchWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "sluice_fetch_wait_seconds",
+			Help:    "Time an HTTP fetch waited for records (long-poll), by answer format; 0 for a fetch that found records at once.",
+			Buckets: []float64{0, .001, .01, .1, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"format"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.inFlight, m.latency, m.prodRecords, m.prodBytes, m.fetchRecs, m.fetchBytes}
+	cs := []prometheus.Collector{m.requests, m.inFlight, m.latency, m.prodRecords, m.prodBytes, m.fetchRecs, m.fetchBytes, m.fetchTime, m.fetchWait}
 	if b != nil {
 		cs = append(cs, &partitionCollector{b: b})
 	}
