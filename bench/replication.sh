@@ -11,6 +11,7 @@
 #   PROTOCOL=request bench/replication.sh      # followers on the JSON request route
 #   SRC=/path/to/other/tree bench/replication.sh   # build sluice from another tree (a before/after)
 #   DURABILITY=fsync RATE=0 bench/replication.sh   # fsync class; no fixed-rate run
+#   RATE_FLAGS='--in-flight 16' bench/replication.sh   # extra flags of the fixed-rate run
 #   INSECURE=1 bench/replication.sh            # plain HTTP everywhere (--insecure: no TLS, no authentication)
 set -euo pipefail
 PARTITIONS=${PARTITIONS:-"1 6"}
@@ -83,6 +84,6 @@ for p in $PARTITIONS; do
 	"$S" "${cli[@]}" --server "$scheme://$(http 1)" bench produce "$t" --records "$RECORDS" --size "$SIZE" --acks all
 	if [ "$RATE" != 0 ]; then
 		echo "== $p partition(s), fixed rate $RATE rec/s"
-		"$S" "${cli[@]}" --server "$scheme://$(http 1)" bench produce "$t" --records $((RATE * 10)) --size "$SIZE" --acks all --rate "$RATE"
+		"$S" "${cli[@]}" --server "$scheme://$(http 1)" bench produce "$t" --records $((RATE * 10)) --size "$SIZE" --acks all --rate "$RATE" ${RATE_FLAGS:-}
 	fi
 done

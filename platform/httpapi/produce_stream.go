@@ -151,8 +151,8 @@ func (l *leaderProduceStream) run(ctx context.Context) {
 		if err != nil {
 			putBuffer(bufp)
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && len(slots) > 0 {
-				continue // idle only counts with nothing in flight
+			if errors.As(err, &ne) && ne.Timeout() && len(slots) > 0 && !errors.Is(err, replwire.ErrFrame) {
+				continue // between frames, idle only counts with nothing in flight
 			}
 			if errors.Is(err, replwire.ErrFrame) {
 				l.fail(err)
