@@ -87,6 +87,10 @@ type Config struct {
 	LoadRetry time.Duration
 	// LoadBatchBytes is the read size when loading offsets. Default 1 MiB.
 	LoadBatchBytes int
+	// MetadataRefresh is how often the coordinator reads the partition
+	// count of the topics members consume, to rebalance a group whose
+	// topic gained partitions. Default 1s.
+	MetadataRefresh time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -112,6 +116,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxSessionTimeout, 5*time.Minute)
 	def(&c.RebalanceTimeout, 30*time.Second)
 	def(&c.LoadRetry, 250*time.Millisecond)
+	def(&c.MetadataRefresh, time.Second)
 	if c.LoadBatchBytes <= 0 {
 		c.LoadBatchBytes = 1 << 20
 	}

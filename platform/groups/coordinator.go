@@ -69,9 +69,10 @@ func NewCoordinator(cfg Config) (*Coordinator, error) {
 		wake:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 	}
-	c.stopped.Add(2)
+	c.stopped.Add(3)
 	go c.loadLoop()
 	go c.timerLoop()
+	go c.metadataLoop()
 	return c, nil
 }
 

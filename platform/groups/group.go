@@ -94,7 +94,8 @@ type Group struct {
 	generation       int32
 	members          map[string]*member
 	holder           map[TopicPartition]string
-	partitions       map[string]int32 // topic -> partition count seen at the last join
+	partitions       map[string]int32        // topic -> partition count seen at the last join
+	added            map[TopicPartition]bool // partitions created while the group consumed their topic
 }
 
 // NewGroup returns an empty group. rebalanceTimeout bounds how long a member
@@ -142,7 +143,7 @@ func (g *Group) Join(now time.Time, spec JoinSpec, a Assignor) ([]Notice, error)
 	} else if g.assignor.Name() != a.Name() {
 		return nil, fmt.Errorf("%w: group %s uses %s, member asked for %s", ErrInconsistentAssignor, g.name, g.assignor.Name(), a.Name())
 	}
-	g.partitions[spec.Topic] = spec.Partitions
+	g.partitions[spec.Topic] = max(g.partitions[spec.Topic], spec.Partitions)
 	g.members[spec.MemberID] = &member{
 		id:             spec.MemberID,
 		clientID:       spec.ClientID,

@@ -215,6 +215,15 @@ func (c *consumer) startOffset(p int32) (int64, error) {
 		if ok {
 			return h.clampCommitted(ctx, c.params.topic, p, v.Offset)
 		}
+		if h.cfg.Groups.PartitionAdded(c.params.group, c.params.topic, p) {
+			// Created while the group consumed the topic: every record in
+			// it is newer than the member's join, none may be skipped.
+			off, err := h.cfg.Broker.ListOffset(ctx, c.params.topic, p, OffsetEarliest)
+			if err != nil {
+				return 0, fmt.Errorf("start offset of %s/%d: %w", c.params.topic, p, err)
+			}
+			return off, nil
+		}
 	}
 	at := OffsetLatest
 	switch f := c.params.from; f.kind {
