@@ -44,42 +44,67 @@ func (b *Broker) Fetch(ctx context.Context, req FetchRequest, dst []record.Recor
 	if req.MaxBytes <= 0 {
 		req.MaxBytes = DefaultFetchMaxBytes
 	}
-	var timer <-chan time.Time
-	if req.MaxWait > 0 {
-		t := time.NewTimer(req.MaxWait)
-		defer t.Stop()
-		timer = t.C
-	}
-	var waited time.Duration
+	lp := newLongPoll(req.MaxWait)
+	defer lp.close()
 	for {
 		t, p, err := b.partitionOf(req.Topic, req.Partition)
 		if err != nil {
-			return FetchResult{Waited: waited}, err
+			return FetchResult{Waited: lp.waited}, err
 		}
 		changed := p.changed.Wait()
 		recs, info, err := p.read(dst[:0], req.Offset, req.MaxBytes)
 		if err != nil {
-			return FetchResult{ReadInfo: info, Waited: waited}, b.enrich(t, req.Partition, err)
+			return FetchResult{ReadInfo: info, Waited: lp.waited}, b.enrich(t, req.Partition, err)
 		}
-		res := FetchResult{Records: recs, NextOffset: req.Offset, ReadInfo: info, Waited: waited}
+		res := FetchResult{Records: recs, NextOffset: req.Offset, ReadInfo: info, Waited: lp.waited}
 		if len(recs) > 0 {
 			res.NextOffset = recs[len(recs)-1].Offset + 1
 			return res, nil
 		}
-		if timer == nil {
-			return res, nil
+		again, err := lp.wait(ctx, changed, req)
+		if !again {
+			res.Waited = lp.waited
+			return res, err
 		}
-		start := time.Now()
-		select {
-		case <-changed:
-			waited += time.Since(start)
-		case <-timer:
-			res.Waited += time.Since(start)
-			return res, nil
-		case <-ctx.Done():
-			res.Waited += time.Since(start)
-			return res, fmt.Errorf("fetch %s-%d: %w", req.Topic, req.Partition, ctx.Err())
-		}
+	}
+}
+
+// longPoll is the wait of one fetch: until its partition changes, MaxWait
+// passes or ctx ends. It adds up the time waited (FetchResult.Waited).
+type longPoll struct {
+	timer  *time.Timer // nil: no wait (MaxWait 0)
+	waited time.Duration
+}
+
+func newLongPoll(maxWait time.Duration) longPoll {
+	if maxWait <= 0 {
+		return longPoll{}
+	}
+	return longPoll{timer: time.NewTimer(maxWait)}
+}
+
+func (lp *longPoll) close() {
+	if lp.timer != nil {
+		lp.timer.Stop()
+	}
+}
+
+// wait blocks until changed fires (again: read once more), the wait runs
+// out (not again, no error) or ctx ends (not again, ctx's error). Without a
+// wait it returns at once, not again.
+func (lp *longPoll) wait(ctx context.Context, changed <-chan struct{}, req FetchRequest) (again bool, err error) {
+	if lp.timer == nil {
+		return false, nil
+	}
+	start := time.Now()
+	defer func() { lp.waited += time.Since(start) }()
+	select {
+	case <-changed:
+		return true, nil
+	case <-lp.timer.C:
+		return false, nil
+	case <-ctx.Done():
+		return false, fmt.Errorf("fetch %s-%d: %w", req.Topic, req.Partition, ctx.Err())
 	}
 }
 

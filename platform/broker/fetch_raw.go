@@ -46,38 +46,27 @@ func (b *Broker) FetchRaw(ctx context.Context, req FetchRequest, dst []byte) (Ra
 	if req.MaxBytes <= 0 {
 		req.MaxBytes = DefaultFetchMaxBytes
 	}
-	var timer <-chan time.Time
-	if req.MaxWait > 0 {
-		t := time.NewTimer(req.MaxWait)
-		defer t.Stop()
-		timer = t.C
-	}
-	var waited time.Duration
+	lp := newLongPoll(req.MaxWait)
+	defer lp.close()
 	for {
 		t, p, err := b.partitionOf(req.Topic, req.Partition)
 		if err != nil {
-			return RawFetchResult{Buf: dst, Waited: waited}, err
+			return RawFetchResult{Buf: dst, Waited: lp.waited}, err
 		}
 		changed := p.changed.Wait()
 		res, err := p.readRaw(dst[:0], req.Offset, req.MaxBytes)
-		res.Waited = waited
+		res.Waited = lp.waited
 		if err != nil {
 			return res, b.enrich(t, req.Partition, err)
 		}
-		if len(res.Batches) > 0 || timer == nil {
+		if len(res.Batches) > 0 {
 			return res, nil
 		}
 		dst = res.Buf
-		start := time.Now()
-		select {
-		case <-changed:
-			waited += time.Since(start)
-		case <-timer:
-			res.Waited += time.Since(start)
-			return res, nil
-		case <-ctx.Done():
-			res.Waited += time.Since(start)
-			return res, fmt.Errorf("fetch %s-%d: %w", req.Topic, req.Partition, ctx.Err())
+		again, err := lp.wait(ctx, changed, req)
+		if !again {
+			res.Waited = lp.waited
+			return res, err
 		}
 	}
 }
