@@ -56,7 +56,7 @@ func TestHostileGoModule(t *testing.T) {
 
 // A runaway loop while the Go runtime collects garbage: the collector's
 // stop-the-world phases need the goroutine running Wasm to reach a safe
-// point, which its yields give it every ~100 µs (timelimit.go). The call
+// point, which its yields give it every ~20 µs (timelimit.go). The call
 // must fail with ErrTimeout at its limit, and collections must complete
 // while it runs, not only after it (before the yields, the first one
 // waited for the whole call).

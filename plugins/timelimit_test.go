@@ -121,7 +121,7 @@ func TestTreeRecursionInterrupted(t *testing.T) {
 }
 
 // A running call yields to Go at its fuel checks: a loop of 100 ms makes
-// hundreds of yields (one per ~100 µs of guest time), each a point where
+// thousands of yields (one per ~20 µs of guest time), each a point where
 // a garbage collection or another goroutine may take over.
 func TestLoopYields(t *testing.T) {
 	h, _ := newTestHost(t, Config{MaxInstancesPerModule: 1})
