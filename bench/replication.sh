@@ -12,6 +12,8 @@
 #   SRC=/path/to/other/tree bench/replication.sh   # build sluice from another tree (a before/after)
 #   DURABILITY=fsync RATE=0 bench/replication.sh   # fsync class; no fixed-rate run
 #   RATE_FLAGS='--in-flight 16' bench/replication.sh   # extra flags of the fixed-rate run
+#   PARTITIONER=sticky bench/replication.sh    # topics with the sticky partitioner (default auto)
+#   TO_LEADER=1 PARTITIONS=1 bench/replication.sh   # send to partition 0's leader: no forwarding
 #   INSECURE=1 bench/replication.sh            # plain HTTP everywhere (--insecure: no TLS, no authentication)
 set -euo pipefail
 PARTITIONS=${PARTITIONS:-"1 6"}
@@ -19,6 +21,7 @@ RECORDS=${RECORDS:-200000}
 SIZE=${SIZE:-1024}
 RATE=${RATE:-10000}
 DURABILITY=${DURABILITY:-replicated}
+PARTITIONER=${PARTITIONER:-auto}
 BASE=${BASE:-25000}
 cd "$(dirname "$0")/.."
 SRC=${SRC:-$PWD}
@@ -74,16 +77,22 @@ fi
 isr_whole() { # isr_whole TOPIC: every partition has 3 in-sync replicas
 	curl -fsS -m 2 "${auth[@]}" "$scheme://$(http 1)/v1/topics/$1" | jq -e '[.partitions[].isr | length] | all(. == 3)'
 }
-echo "sluice from $SRC ($(cd "$SRC" && git rev-parse --short HEAD 2>/dev/null || echo tree)), protocol ${PROTOCOL:-default}, $SIZE-byte records, durability $DURABILITY, RF 3, acks=all, min.insync.replicas 2"
+echo "sluice from $SRC ($(cd "$SRC" && git rev-parse --short HEAD 2>/dev/null || echo tree)), protocol ${PROTOCOL:-default}, $SIZE-byte records, durability $DURABILITY, partitioner $PARTITIONER, RF 3, acks=all, min.insync.replicas 2"
 for p in $PARTITIONS; do
 	t="repl-$p"
 	waitfor 30 curl -fsS -m 5 "${auth[@]}" -XPOST -H 'Content-Type: application/json' "$scheme://$(http 1)/v1/topics" \
-		-d "{\"name\":\"$t\",\"partitions\":$p,\"replication_factor\":3,\"config\":{\"min.insync.replicas\":\"2\",\"durability\":\"$DURABILITY\"}}"
+		-d "{\"name\":\"$t\",\"partitions\":$p,\"partitioner\":\"$PARTITIONER\",\"replication_factor\":3,\"config\":{\"min.insync.replicas\":\"2\",\"durability\":\"$DURABILITY\"}}"
 	waitfor 60 isr_whole "$t"
+	leaders=$(curl -fsS -m 2 "${auth[@]}" "$scheme://$(http 1)/v1/topics/$t" | jq -r '[.partitions[].leader] | map(tostring) | join(" ")')
+	# The node the bench sends to: node 1, or with TO_LEADER=1 the leader
+	# of partition 0 (for one partition: no forwarded produce at all).
+	to=1
+	if [ -n "${TO_LEADER:-}" ]; then to=${leaders%% *}; fi
+	echo "== $p partition(s), leaders by partition: $leaders; the bench sends to node $to"
 	echo "== $p partition(s), as fast as it goes"
-	"$S" "${cli[@]}" --server "$scheme://$(http 1)" bench produce "$t" --records "$RECORDS" --size "$SIZE" --acks all
+	"$S" "${cli[@]}" --server "$scheme://$(http "$to")" bench produce "$t" --records "$RECORDS" --size "$SIZE" --acks all
 	if [ "$RATE" != 0 ]; then
 		echo "== $p partition(s), fixed rate $RATE rec/s"
-		"$S" "${cli[@]}" --server "$scheme://$(http 1)" bench produce "$t" --records $((RATE * 10)) --size "$SIZE" --acks all --rate "$RATE" ${RATE_FLAGS:-}
+		"$S" "${cli[@]}" --server "$scheme://$(http "$to")" bench produce "$t" --records $((RATE * 10)) --size "$SIZE" --acks all --rate "$RATE" ${RATE_FLAGS:-}
 	fi
 done

@@ -2,7 +2,9 @@
 // goes to. It defines the Partitioner interface that the broker calls once per
 // produce batch, and the built-in partitioners: "roundrobin", "hash" (Kafka's
 // murmur2, so keys land where Kafka's default partitioner puts them) and
-// "auto" (hash for records with a key, round-robin for records without).
+// "auto" (hash for records with a key, round-robin for records without) and
+// "sticky" (hash for records with a key, records without one in sticky runs
+// of up to RunBytes, round-robin run by run).
 // A Wasm plugin partitioner (package plugins) fulfils the same interface.
 package partitioner
 
@@ -28,6 +30,7 @@ const (
 	Auto       = "auto"
 	Hash       = "hash"
 	RoundRobin = "roundrobin"
+	Sticky     = "sticky"
 )
 
 // Default is the partitioner a topic gets when its configuration names none.
@@ -54,15 +57,17 @@ func Builtin(name string) (Partitioner, error) {
 		return hashPartitioner{}, nil
 	case RoundRobin:
 		return &roundRobin{}, nil
+	case Sticky:
+		return &sticky{}, nil
 	default:
-		return nil, fmt.Errorf("%w %q (built-in partitioners: auto, hash, roundrobin)", ErrUnknown, name)
+		return nil, fmt.Errorf("%w %q (built-in partitioners: auto, hash, roundrobin, sticky)", ErrUnknown, name)
 	}
 }
 
 // IsBuiltin reports whether name names a built-in partitioner.
 func IsBuiltin(name string) bool {
 	switch name {
-	case Auto, "", Hash, RoundRobin:
+	case Auto, "", Hash, RoundRobin, Sticky:
 		return true
 	}
 	return false
@@ -125,6 +130,43 @@ func (p *roundRobin) Partition(_ context.Context, recs []record.Record, partitio
 	return nil
 }
 
+// RunBytes bounds a sticky run: "sticky" puts the keyless records of a batch
+// into runs of consecutive records of up to RunBytes of payload (at least
+// one record), every run to one partition, successive runs to successive
+// partitions, as Kafka's sticky partitioner (KIP-480) fills one batch per
+// partition. A small request then touches one partition, not one per
+// record: a replicated acks=all produce waits for one partition's replicas
+// instead of the slowest of them all, and every partition append carries
+// more records. Large requests still spread: 1 MiB of keyless records
+// makes 16 runs.
+const RunBytes = 64 << 10
+
+// Runs is the run numbering of one batch's keyless records: Next returns
+// the run of the next keyless record of size bytes (Record.Size).
+type Runs struct {
+	run, bytes int
+	any        bool
+}
+
+// Next returns the run (0, 1, ...) of the next keyless record.
+func (r *Runs) Next(size int) int {
+	if r.any && r.bytes+size > RunBytes {
+		r.run++
+		r.bytes = 0
+	}
+	r.any = true
+	r.bytes += size
+	return r.run
+}
+
+// Count is the number of runs so far.
+func (r *Runs) Count() int {
+	if !r.any {
+		return 0
+	}
+	return r.run + 1
+}
+
 // auto hashes records with a key and spreads records without one
 // round-robin: Kafka's default behaviour before sticky partitioning.
 type auto struct{ c counter }
@@ -151,6 +193,36 @@ func (p *auto) Partition(_ context.Context, recs []record.Record, partitions int
 		}
 		out[i] = int32(pos % n)
 		pos++
+	}
+	return nil
+}
+
+// sticky hashes records with a key and puts records without one in sticky
+// runs (RunBytes), round-robin over the partitions run by run.
+type sticky struct{ c counter }
+
+func (p *sticky) Partition(_ context.Context, recs []record.Record, partitions int, out []int32) error {
+	if err := checkArgs(recs, partitions, out); err != nil {
+		return err
+	}
+	var count Runs
+	for i := range recs {
+		if recs[i].Key == nil {
+			count.Next(recs[i].Size())
+		}
+	}
+	var pos uint64
+	if n := count.Count(); n > 0 {
+		pos = p.c.reserve(n)
+	}
+	n := uint64(partitions)
+	var runs Runs
+	for i := range recs {
+		if recs[i].Key != nil {
+			out[i] = HashPartition(recs[i].Key, partitions)
+			continue
+		}
+		out[i] = int32((pos + uint64(runs.Next(recs[i].Size()))) % n)
 	}
 	return nil
 }

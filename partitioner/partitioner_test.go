@@ -19,7 +19,7 @@ func keyed(keys ...string) []record.Record {
 }
 
 func TestBuiltinNames(t *testing.T) {
-	for _, name := range []string{"", "auto", "hash", "roundrobin"} {
+	for _, name := range []string{"", "auto", "hash", "roundrobin", "sticky"} {
 		if _, err := Builtin(name); err != nil {
 			t.Errorf("Builtin(%q): %v", name, err)
 		}
@@ -27,9 +27,9 @@ func TestBuiltinNames(t *testing.T) {
 			t.Errorf("IsBuiltin(%q) = false", name)
 		}
 	}
-	_, err := Builtin("sticky")
+	_, err := Builtin("uniform")
 	if !errors.Is(err, ErrUnknown) {
-		t.Fatalf("Builtin(sticky) err = %v, want ErrUnknown", err)
+		t.Fatalf("Builtin(uniform) err = %v, want ErrUnknown", err)
 	}
 }
 
@@ -149,8 +149,81 @@ func TestAutoMixesHashAndRoundRobin(t *testing.T) {
 	}
 }
 
+// sticky hashes keys as auto does, and sends a small batch's keyless
+// records to one partition, the next batch's to the next.
+func TestStickyKeepsSmallBatchesTogether(t *testing.T) {
+	p, _ := Builtin(Sticky)
+	recs := []record.Record{
+		{Key: []byte("foobar")}, {}, {}, {Key: []byte("21")}, {}, {Key: []byte{}},
+	}
+	out := make([]int32, len(recs))
+	const n = 3
+	for batch := range 4 {
+		if err := p.Partition(context.Background(), recs, n, out); err != nil {
+			t.Fatal(err)
+		}
+		if out[0] != HashPartition([]byte("foobar"), n) || out[3] != HashPartition([]byte("21"), n) || out[5] != HashPartition([]byte{}, n) {
+			t.Errorf("keyed records not hashed: %v", out)
+		}
+		want := fmt.Sprint([]int32{int32(batch % n), int32(batch % n), int32(batch % n)})
+		if got := fmt.Sprint([]int32{out[1], out[2], out[4]}); got != want {
+			t.Errorf("batch %d: keyless records = %v, want one run %v", batch, got, want)
+		}
+	}
+}
+
+// Keyless records fill runs of up to RunBytes, each run to the next
+// partition: a large batch still spreads over every partition, evenly.
+func TestStickyRunsSpreadLargeBatches(t *testing.T) {
+	p, _ := Builtin(Sticky)
+	const n, size = 6, 1024
+	recs := make([]record.Record, 1000)
+	for i := range recs {
+		recs[i] = record.Record{Value: make([]byte, size)}
+	}
+	out := make([]int32, len(recs))
+	if err := p.Partition(context.Background(), recs, n, out); err != nil {
+		t.Fatal(err)
+	}
+	perRun := RunBytes / size
+	for i := range recs {
+		if want := int32((i / perRun) % n); out[i] != want {
+			t.Fatalf("record %d: partition %d, want %d (runs of %d records)", i, out[i], want, perRun)
+		}
+	}
+	counts := make([]int, n)
+	for _, o := range out {
+		counts[o]++
+	}
+	for i, c := range counts {
+		if c < len(recs)/n-perRun || c > len(recs)/n+perRun {
+			t.Errorf("partition %d got %d records: %v", i, c, counts)
+		}
+	}
+	// A record larger than a run is a run of its own.
+	big := []record.Record{{Value: make([]byte, 2*RunBytes)}, {Value: []byte("x")}}
+	out = out[:2]
+	if err := p.Partition(context.Background(), big, n, out); err != nil {
+		t.Fatal(err)
+	}
+	if out[0] == out[1] {
+		t.Errorf("a record after one larger than a run shares its partition: %v", out)
+	}
+}
+
+func TestRuns(t *testing.T) {
+	var r Runs
+	if r.Count() != 0 {
+		t.Fatalf("empty Runs counts %d", r.Count())
+	}
+	got := []int{r.Next(RunBytes - 1), r.Next(1), r.Next(1), r.Next(0), r.Next(RunBytes), r.Next(3 * RunBytes)}
+	if fmt.Sprint(got) != "[0 0 1 1 2 3]" || r.Count() != 4 {
+		t.Errorf("runs = %v, count %d; want [0 0 1 1 2 3], 4", got, r.Count())
+	}
+}
+
 func TestBadArgs(t *testing.T) {
-	for _, name := range []string{Auto, Hash, RoundRobin} {
+	for _, name := range []string{Auto, Hash, RoundRobin, Sticky} {
 		p, _ := Builtin(name)
 		if err := p.Partition(context.Background(), keyed("a"), 0, make([]int32, 1)); !errors.Is(err, ErrBadArgs) {
 			t.Errorf("%s with 0 partitions: err = %v", name, err)

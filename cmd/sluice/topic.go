@@ -11,7 +11,7 @@ import (
 
 func topicCommand() *cli.Command {
 	configFlag := &cli.StringSliceFlag{Name: "config", Aliases: []string{"c"}, Usage: "topic setting `KEY=VALUE` (repeatable), e.g. retention.ms=86400000, durability=replicated"}
-	partitionerFlag := &cli.StringFlag{Name: "partitioner", Usage: "auto (hash keyed records, round-robin the rest), hash, roundrobin or wasm:NAME[@N]"}
+	partitionerFlag := &cli.StringFlag{Name: "partitioner", Usage: "auto (hash keyed records, round-robin the rest), hash, roundrobin, sticky (hash keyed records, keyless ones in runs of 64 KiB per partition) or wasm:NAME[@N]"}
 	paramFlag := &cli.StringSliceFlag{Name: "partitioner-param", Usage: "parameter `KEY=VALUE` for a Wasm partitioner (repeatable)"}
 	return &cli.Command{
 		Name:  "topic",

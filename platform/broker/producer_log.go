@@ -158,26 +158,48 @@ func (p *partition) write(ctx context.Context, recs []record.Record, epoch int32
 // splitIdempotent places an idempotent request's records with a built-in
 // partitioner as a pure function of the request, so a retry lands every
 // record where the first attempt put it: a key hashes as always (murmur2,
-// the hash partitioner), a record without a key (or every record, for
+// the hash partitioner); a record without a key (or every record, for
 // roundrobin) goes round-robin by its sequence, starting at a partition
-// derived from the producer id. It reports false for Wasm partitioners,
-// which run as usual (they must be deterministic for retries to be
-// recognised; see docs/api.md).
+// derived from the producer id; for sticky, the records without a key go
+// in sticky runs (partitioner.RunBytes), the request's first run to a
+// partition derived from the producer id and the request's sequence, the
+// next runs to the partitions after it. It reports false for Wasm
+// partitioners, which run as usual (they must be deterministic for retries
+// to be recognised; see docs/api.md).
 func splitIdempotent(spec meta.PartitionerSpec, q Producer, recs []record.Record, n int, out []int32) bool {
 	name := spec.Name
 	if name == "" {
 		name = meta.PartitionerAuto
 	}
-	if name != meta.PartitionerAuto && name != meta.PartitionerHash && name != meta.PartitionerRoundRobin {
+	switch name {
+	case meta.PartitionerAuto, meta.PartitionerHash, meta.PartitionerRoundRobin, meta.PartitionerSticky:
+	default:
 		return false
 	}
 	start := uint64(q.ID) % uint64(n)
+	// A request's first run: spread by a mix of the producer and the
+	// sequence, so requests of any size visit every partition.
+	first := mix64(uint64(q.ID)^uint64(q.BaseSequence)) % uint64(n)
+	var runs partitioner.Runs
 	for i := range recs {
-		if name == meta.PartitionerHash || (name == meta.PartitionerAuto && recs[i].Key != nil) {
+		switch {
+		case name == meta.PartitionerHash || (name != meta.PartitionerRoundRobin && recs[i].Key != nil):
 			out[i] = partitioner.HashPartition(recs[i].Key, n)
-			continue
+		case name == meta.PartitionerSticky:
+			out[i] = int32((first + uint64(runs.Next(recs[i].Size()))) % uint64(n))
+		default:
+			out[i] = int32((start + uint64(q.BaseSequence) + uint64(i)) % uint64(n))
 		}
-		out[i] = int32((start + uint64(q.BaseSequence) + uint64(i)) % uint64(n))
 	}
 	return true
+}
+
+// mix64 is SplitMix64's finaliser: every input bit moves every output bit.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/platform/meta"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
@@ -65,6 +66,47 @@ func TestForwardToLeaderBehindIsRetriable(t *testing.T) {
 	}
 	if forwarded == 0 {
 		t.Fatal("nothing was forwarded")
+	}
+}
+
+// With the sticky partitioner, an idempotent request's small keyless
+// records go to one partition, a function of the producer and the
+// sequence (a retry lands there too), keyed ones hash; requests with other
+// sequences visit every partition.
+func TestIdempotentStickySplit(t *testing.T) {
+	src := newMemSource(t, 1)
+	b := startBroker(t, src, t.TempDir())
+	waitVersion(t, b, src.propose(t, meta.Command{Op: meta.OpCreateTopic, CreateTopic: &meta.CreateTopic{
+		Name: "sticky", Partitions: 4, Partitioner: meta.PartitionerSpec{Name: meta.PartitionerSticky}}}))
+	recs := append(values(6, "nokey"), keyed(2, "k")...)
+	seen := map[int32]bool{}
+	for seq := int64(0); seq < 64; seq += 8 {
+		prod := &Producer{ID: 777, BaseSequence: seq}
+		req := ProduceRequest{Topic: "sticky", Records: recs, Acks: AcksLeader, Producer: prod}
+		first, err := b.Produce(context.Background(), req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := b.Produce(context.Background(), req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int32(mix64(777^uint64(seq)) % 4)
+		for i := range first {
+			if first[i].Err != nil || first[i] != again[i] {
+				t.Fatalf("seq %d record %d: first %+v, retry %+v", seq, i, first[i], again[i])
+			}
+			if i < 6 && first[i].Partition != want {
+				t.Fatalf("seq %d keyless record %d went to %d, want %d (one run)", seq, i, first[i].Partition, want)
+			}
+			if i >= 6 && first[i].Partition != partitioner.HashPartition(recs[i].Key, 4) {
+				t.Fatalf("seq %d keyed record %d went to %d", seq, i, first[i].Partition)
+			}
+		}
+		seen[want] = true
+	}
+	if len(seen) < 3 {
+		t.Errorf("8 requests' runs used partitions %v only", seen)
 	}
 }
 

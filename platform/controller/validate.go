@@ -364,7 +364,7 @@ func checkCreateTopic(ct *meta.CreateTopic) error {
 
 func checkPartitioner(p *meta.PartitionerSpec) error {
 	switch p.Name {
-	case "", meta.PartitionerAuto, meta.PartitionerHash, meta.PartitionerRoundRobin:
+	case "", meta.PartitionerAuto, meta.PartitionerHash, meta.PartitionerRoundRobin, meta.PartitionerSticky:
 	case meta.PartitionerWasm:
 		if err := checkPluginName(p.Plugin); err != nil {
 			return err

@@ -12,12 +12,13 @@ const (
 	PartitionerAuto       = "auto"       // hash with a key, round-robin without (default)
 	PartitionerHash       = "hash"       // Kafka's murmur2 of the key
 	PartitionerRoundRobin = "roundrobin" // spread evenly, keys ignored
+	PartitionerSticky     = "sticky"     // hash with a key, sticky runs without (partitioner.RunBytes)
 	PartitionerWasm       = "wasm"       // a partitioner plugin from the registry
 )
 
 // PartitionerSpec is a topic's choice of partitioner.
 type PartitionerSpec struct {
-	// Name is auto, hash, roundrobin or wasm; empty means auto.
+	// Name is auto, hash, roundrobin, sticky or wasm; empty means auto.
 	Name string `json:"name"`
 	// Plugin names the registry plugin (Name == wasm only).
 	Plugin string `json:"plugin,omitempty"`
@@ -30,19 +31,19 @@ type PartitionerSpec struct {
 	Params map[string]string `json:"params,omitempty"`
 }
 
-// ParsePartitionerSpec parses "auto", "hash", "roundrobin", "wasm:NAME" or
+// ParsePartitionerSpec parses "auto", "hash", "roundrobin", "sticky", "wasm:NAME" or
 // "wasm:NAME@VERSION". The empty string means auto.
 func ParsePartitionerSpec(s string) (PartitionerSpec, error) {
 	s = strings.TrimSpace(s)
 	switch s {
 	case "", PartitionerAuto:
 		return PartitionerSpec{Name: PartitionerAuto}, nil
-	case PartitionerHash, PartitionerRoundRobin:
+	case PartitionerHash, PartitionerRoundRobin, PartitionerSticky:
 		return PartitionerSpec{Name: s}, nil
 	}
 	rest, ok := strings.CutPrefix(s, PartitionerWasm+":")
 	if !ok {
-		return PartitionerSpec{}, fmt.Errorf("partitioner %q: want auto, hash, roundrobin or wasm:NAME[@VERSION]: %w", s, ErrInvalidRequest)
+		return PartitionerSpec{}, fmt.Errorf("partitioner %q: want auto, hash, roundrobin, sticky or wasm:NAME[@VERSION]: %w", s, ErrInvalidRequest)
 	}
 	spec := PartitionerSpec{Name: PartitionerWasm, Plugin: rest}
 	if name, ver, ok := strings.Cut(rest, "@"); ok {

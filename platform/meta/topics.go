@@ -125,7 +125,7 @@ func (a *applier) checkPartitioner(spec PartitionerSpec) (PartitionerSpec, error
 	case "":
 		spec.Name = PartitionerAuto
 		fallthrough
-	case PartitionerAuto, PartitionerHash, PartitionerRoundRobin:
+	case PartitionerAuto, PartitionerHash, PartitionerRoundRobin, PartitionerSticky:
 		if spec.Plugin != "" || spec.Version != 0 {
 			return spec, fmt.Errorf("partitioner %s takes no plugin: %w", spec.Name, ErrInvalidRequest)
 		}

@@ -59,12 +59,12 @@ func ParsePartitioner(spec string) (name string, version int32, wasm bool, err e
 	switch spec {
 	case "", PartitionerAuto:
 		return PartitionerAuto, 0, false, nil
-	case PartitionerHash, PartitionerRoundRobin:
+	case PartitionerHash, PartitionerRoundRobin, PartitionerSticky:
 		return spec, 0, false, nil
 	}
 	ref, ok := strings.CutPrefix(spec, PartitionerWasmPrefix)
 	if !ok {
-		return "", 0, false, fmt.Errorf("partitioner %q: want auto, hash, roundrobin or wasm:NAME[@N]", spec)
+		return "", 0, false, fmt.Errorf("partitioner %q: want auto, hash, roundrobin, sticky or wasm:NAME[@N]", spec)
 	}
 	name, version, err = ParsePluginRef(ref)
 	if err != nil {

@@ -11,6 +11,11 @@ const (
 	PartitionerAuto       = "auto"
 	PartitionerHash       = "hash"
 	PartitionerRoundRobin = "roundrobin"
+	// PartitionerSticky hashes keyed records and sends the keyless records
+	// of a request in runs of up to 64 KiB, each run to one partition
+	// (Kafka's sticky partitioning): lower replicated latency for small
+	// requests.
+	PartitionerSticky = "sticky"
 	// PartitionerWasmPrefix starts the spec of a Wasm partitioner.
 	PartitionerWasmPrefix = "wasm:"
 )
@@ -74,7 +79,7 @@ type CreateTopicRequest struct {
 	// ReplicationFactor is the number of replicas per partition; 0 means the
 	// server's default (1 on a one-broker cluster, else min(3, brokers)).
 	ReplicationFactor int32 `json:"replication_factor,omitempty"`
-	// Partitioner is "auto" (default when empty), "hash", "roundrobin" or
+	// Partitioner is "auto" (default when empty), "hash", "roundrobin", "sticky" or
 	// "wasm:NAME[@N]".
 	Partitioner string `json:"partitioner,omitempty"`
 	// PartitionerParams are handed to a Wasm partitioner when it is

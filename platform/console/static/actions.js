@@ -188,10 +188,10 @@ views.topics.actions = () => action({
     field("Replication factor", input("rf", { type: "number", min: 0, value: 0 }), "0: the server's default"),
     field("Retention", select("retention", [["", "default (7 days)"], ["3600000", "1 hour"], ["86400000", "1 day"],
       ["604800000", "7 days"], ["2592000000", "30 days"], ["-1", "forever"]])),
-    field("Partitioner", input("partitioner", { list: "partitioner-choices", placeholder: "auto, hash, roundrobin or wasm:NAME[@N]" })),
+    field("Partitioner", input("partitioner", { list: "partitioner-choices", placeholder: "auto, hash, roundrobin, sticky or wasm:NAME[@N]" })),
     field("Partitioner params", input("params", { placeholder: "key=value, key=value" })),
     field("Other config", input("config", { placeholder: "durability=fsync, retention.bytes=…" })),
-    h("datalist", { id: "partitioner-choices" }, ["auto", "hash", "roundrobin"].map((v) => h("option", { value: v }))),
+    h("datalist", { id: "partitioner-choices" }, ["auto", "hash", "roundrobin", "sticky"].map((v) => h("option", { value: v }))),
   ],
   async submit(form) {
     const config = kvPairs(val(form, "config"), "config");
@@ -248,8 +248,8 @@ views.topic.actions = (route, t) => {
       fields: () => [
         field("Set", input("config", { placeholder: "retention.ms=86400000, durability=fsync" }), "an empty value (key=) resets a key to its default"),
         field("Partitioner", input("partitioner", { value: t.partitioner, list: "partitioner-choices-alter" }),
-          wasm ? `wasm:${wasm[1]}: name a version (@N) to upgrade; without @N the newest is used` : "auto, hash, roundrobin or wasm:NAME[@N]"),
-        h("datalist", { id: "partitioner-choices-alter" }, ["auto", "hash", "roundrobin"].map((v) => h("option", { value: v }))),
+          wasm ? `wasm:${wasm[1]}: name a version (@N) to upgrade; without @N the newest is used` : "auto, hash, roundrobin, sticky or wasm:NAME[@N]"),
+        h("datalist", { id: "partitioner-choices-alter" }, ["auto", "hash", "roundrobin", "sticky"].map((v) => h("option", { value: v }))),
         field("Partitioner params", input("params", { value: paramsText(t.partitioner_params), placeholder: "key=value" })),
       ],
       async submit(form) {
