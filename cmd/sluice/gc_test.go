@@ -1,0 +1,28 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"testing"
+)
+
+// A node runs the collector at serverGCPercent, unless GOGC says otherwise.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	quiet := slog.New(slog.DiscardHandler)
+
+	t.Setenv("GOGC", "150") // restored after the test, with its unset below
+	debug.SetGCPercent(150)
+	tuneGC(quiet)
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("with GOGC=150 the target became %d", got)
+	}
+
+	os.Unsetenv("GOGC")
+	debug.SetGCPercent(100)
+	tuneGC(quiet)
+	if got := debug.SetGCPercent(100); got != serverGCPercent {
+		t.Errorf("without GOGC the target is %d, want %d", got, serverGCPercent)
+	}
+}
