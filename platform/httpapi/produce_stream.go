@@ -57,13 +57,8 @@ func (s *Server) produceStream(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !strings.EqualFold(r.Header.Get("Upgrade"), replwire.ProduceProtocol) {
-		s.writeError(w, r, badRequest("produce stream: want Upgrade: %s", replwire.ProduceProtocol))
-		return
-	}
-	conn, brw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("produce stream: %w", err))
+	conn, rd, ok := s.upgradeStream(w, r, "produce stream", replwire.ProduceProtocol)
+	if !ok {
 		return
 	}
 	defer conn.Close()
@@ -71,15 +66,35 @@ func (s *Server) produceStream(w http.ResponseWriter, r *http.Request) {
 		return // the server is closing
 	}
 	defer s.produceStreams.remove(conn)
+	ls := &leaderProduceStream{s: s, conn: conn, rd: rd, log: s.log.With("forwarder", from)}
+	ls.run(r.Context())
+}
+
+// upgradeStream checks that r asks for protocol (Upgrade), takes over its
+// connection and answers 101 Switching Protocols: the start of a produce
+// or replica stream. The connection outlives the server's request
+// deadlines. When it reports false, r was answered with the error, or the
+// connection failed and is closed.
+func (s *Server) upgradeStream(w http.ResponseWriter, r *http.Request, what, protocol string) (net.Conn, *bufio.Reader, bool) {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), protocol) {
+		s.writeError(w, r, badRequest("%s: want Upgrade: %s", what, protocol))
+		return nil, nil, false
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("%s: %w", what, err))
+		return nil, nil, false
+	}
 	_ = conn.SetDeadline(time.Time{})
-	if _, err := brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + replwire.ProduceProtocol + "\r\n\r\n"); err != nil {
-		return
+	if _, err := brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + protocol + "\r\n\r\n"); err != nil {
+		conn.Close()
+		return nil, nil, false
 	}
 	if err := brw.Flush(); err != nil {
-		return
+		conn.Close()
+		return nil, nil, false
 	}
-	ls := &leaderProduceStream{s: s, conn: conn, rd: brw.Reader, log: s.log.With("forwarder", from)}
-	ls.run(r.Context())
+	return conn, brw.Reader, true
 }
 
 // streamSet is the produce streams a server serves, closed by Close

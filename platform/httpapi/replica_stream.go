@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -52,24 +51,12 @@ func (s *Server) replicaStream(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if !strings.EqualFold(r.Header.Get("Upgrade"), replwire.Protocol) {
-		s.writeError(w, r, badRequest("replica stream: want Upgrade: %s", replwire.Protocol))
-		return
-	}
-	conn, brw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("replica stream: %w", err))
+	conn, rd, ok := s.upgradeStream(w, r, "replica stream", replwire.Protocol)
+	if !ok {
 		return
 	}
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Time{}) // the stream outlives the server's request deadlines
-	if _, err := brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + replwire.Protocol + "\r\n\r\n"); err != nil {
-		return
-	}
-	if err := brw.Flush(); err != nil {
-		return
-	}
-	(&leaderStream{b: s.cfg.Broker, from: from, conn: conn, rd: brw.Reader, log: s.log.With("replica", from)}).run(r.Context())
+	(&leaderStream{b: s.cfg.Broker, from: from, conn: conn, rd: rd, log: s.log.With("replica", from)}).run(r.Context())
 }
 
 // leaderStream is the leader's end of one replication stream. Its reader
