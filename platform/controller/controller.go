@@ -129,16 +129,25 @@ func (c *Controller) open() error {
 	if err != nil {
 		return fmt.Errorf("resolve raft advertise address: %w", err)
 	}
+	// MaxRPCsInFlight 1 turns hashicorp/raft's pipelined replication off:
+	// with it on, a follower's Success=false answer can leave the
+	// pipeline's sender and decoder each waiting for the other (both
+	// channels unbuffered at the default of 2), so the leader never again
+	// replicates to that follower and its shutdown never returns (seen
+	// here as a controller Close hung for 10 minutes in a rolling restart;
+	// the same deadlock as grafana/pyroscope#5518, hashicorp/raft#612).
+	// Metadata commands are small and rare: synchronous AppendEntries cost
+	// nothing that matters (raft's own docs: pipelining helps little).
+	tcfg := &raft.NetworkTransportConfig{MaxPool: 3, Timeout: cfg.TransportTimeout, Logger: hlog, MaxRPCsInFlight: 1}
 	var trans *raft.NetworkTransport
 	if cfg.TLS != nil {
 		stream, err := clusternet.NewStreamLayer(cfg.RaftAddr, adv, cfg.TLS)
 		if err != nil {
 			return fmt.Errorf("raft transport on %s: %w", cfg.RaftAddr, err)
 		}
-		trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-			Stream: stream, MaxPool: 3, Timeout: cfg.TransportTimeout, Logger: hlog,
-		})
-	} else if trans, err = raft.NewTCPTransportWithLogger(cfg.RaftAddr, adv, 3, cfg.TransportTimeout, hlog); err != nil {
+		tcfg.Stream = stream
+		trans = raft.NewNetworkTransportWithConfig(tcfg)
+	} else if trans, err = raft.NewTCPTransportWithConfig(cfg.RaftAddr, adv, tcfg); err != nil {
 		return fmt.Errorf("raft transport on %s: %w", cfg.RaftAddr, err)
 	}
 	c.trans = trans

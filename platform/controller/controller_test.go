@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/sluicehq/sluice/platform/meta"
 )
 
@@ -238,5 +240,19 @@ func TestStartValidatesConfig(t *testing.T) {
 	}
 	if _, err := Start(context.Background(), Config{DataDir: filepath.Join(file, "x"), RaftAddr: "127.0.0.1:0"}); err == nil {
 		t.Error("Start in an impossible dir succeeded")
+	}
+}
+
+// Fault: hashicorp/raft's pipelined replication can deadlock after a
+// follower answers Success=false (sender and decoder each waiting for the
+// other), wedging replication to that follower and the leader's shutdown
+// (a Close hung for 10 minutes in a rolling restart; grafana/pyroscope#5518).
+// Guarantee: the controller's raft transport never pipelines, so
+// replication and Close cannot wedge that way.
+func TestRaftTransportDoesNotPipeline(t *testing.T) {
+	c := startSingle(t, t.TempDir(), nil)
+	_, err := c.trans.AppendEntriesPipeline("peer", "127.0.0.1:1")
+	if !errors.Is(err, raft.ErrPipelineReplicationNotSupported) {
+		t.Fatalf("AppendEntriesPipeline: %v, want ErrPipelineReplicationNotSupported", err)
 	}
 }
