@@ -26,16 +26,24 @@ type memBudget struct {
 }
 
 // reserve takes n bytes from the budget, evicting idle instances once if
-// they do not fit.
+// they do not fit. The count never passes the limit, not even for a moment
+// (a compare-and-swap, not an add taken back): a reader (metrics, tests)
+// never sees more than the limit in use, and two reservations that would
+// each fit alone never both fail for having been counted together.
 func (b *memBudget) reserve(n int64) bool {
 	if n <= 0 {
 		return true
 	}
 	for attempt := range 2 {
-		if b.used.Add(n) <= b.limit {
-			return true
+		for {
+			used := b.used.Load()
+			if used+n > b.limit {
+				break
+			}
+			if b.used.CompareAndSwap(used, used+n) {
+				return true
+			}
 		}
-		b.used.Add(-n)
 		if attempt == 0 && b.evict != nil {
 			b.evict(n - (b.limit - b.used.Load()))
 		}
