@@ -21,11 +21,17 @@ func fastConfig(id int32, join ...string) Config {
 		Tags: Tags{NodeID: id, Roles: []string{"controller", "broker"},
 			HTTPAddr: fmt.Sprintf("127.0.0.1:%d", 9000+id), RaftAddr: fmt.Sprintf("127.0.0.1:%d", 9100+id), Rack: "r1"},
 		Join:                join,
-		ProbeInterval:       100 * time.Millisecond,
-		ProbeTimeout:        100 * time.Millisecond,
+		// Fast, but not so fast that a live node is taken for failed when
+		// the race detector and the rest of the suite load both cores: at
+		// 100 ms probes and a suspicion multiplier of 2, a node in
+		// TestJoinFailLeave once saw its only peer as failed, so its Leave
+		// sent no leave intent (serf broadcasts one only with a peer
+		// alive) and the peer reported it failed, not left.
+		ProbeInterval:       200 * time.Millisecond,
+		ProbeTimeout:        300 * time.Millisecond,
 		GossipInterval:      20 * time.Millisecond,
-		SuspicionMult:       2,
-		LeavePropagateDelay: 300 * time.Millisecond,
+		SuspicionMult:       3,
+		LeavePropagateDelay: 500 * time.Millisecond,
 	}
 }
 
