@@ -24,6 +24,9 @@ type consumer struct {
 	nparts int32
 	proc   Processor
 	member *groups.Member // nil without a group
+	// joined is member for the reader goroutine's heartbeats: it runs from
+	// the start, while serve is still joining the group.
+	joined atomic.Pointer[groups.Member]
 
 	ctx    context.Context // ends when the connection ends
 	cancel context.CancelFunc
@@ -153,6 +156,7 @@ func (c *consumer) serve(r *http.Request) (readEnd, error) {
 		if err != nil {
 			return 0, err
 		}
+		c.joined.Store(c.member)
 		welcome.MemberID = c.member.ID()
 		welcome.Assignor = c.params.assignor
 		if welcome.Assignor == "" {
@@ -261,8 +265,8 @@ func (c *consumer) readLoop() {
 }
 
 func (c *consumer) heartbeat() {
-	if c.member != nil {
-		c.member.Heartbeat()
+	if m := c.joined.Load(); m != nil {
+		m.Heartbeat()
 	}
 }
 
