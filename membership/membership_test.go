@@ -20,7 +20,7 @@ func fastConfig(id int32, join ...string) Config {
 		BindAddr: "127.0.0.1:0",
 		Tags: Tags{NodeID: id, Roles: []string{"controller", "broker"},
 			HTTPAddr: fmt.Sprintf("127.0.0.1:%d", 9000+id), RaftAddr: fmt.Sprintf("127.0.0.1:%d", 9100+id), Rack: "r1"},
-		Join:                join,
+		Join: join,
 		// Fast, but not so fast that a live node is taken for failed when
 		// the race detector and the rest of the suite load both cores: at
 		// 100 ms probes and a suspicion multiplier of 2, a node in
