@@ -31,6 +31,21 @@ func okSoon(t *testing.T, server, stdin string, args ...string) cliResult {
 	}
 }
 
+// fencedSoon waits until the controller has seen broker id stop (fenced
+// it): `broker remove` refuses a broker the metadata still counts alive,
+// and a stop reaches the controller through membership, not at once.
+func fencedSoon(t *testing.T, server string, id int32) {
+	t.Helper()
+	healthSoon(t, server, fmt.Sprintf("broker %d fenced", id), func(h wire.ClusterHealth) bool {
+		for _, b := range h.Brokers {
+			if b.ID == id {
+				return b.Fenced
+			}
+		}
+		return false
+	})
+}
+
 // healthSoon polls `cluster health -o json` until want says yes.
 func healthSoon(t *testing.T, server, what string, want func(h wire.ClusterHealth) bool) wire.ClusterHealth {
 	t.Helper()
@@ -120,6 +135,7 @@ func TestRunbooks(t *testing.T) {
 		t.Fatalf("decommission: %+v", r)
 	}
 	n3.Stop(t)
+	fencedSoon(t, srv, 3)
 	okSoon(t, srv, "", "broker", "remove", "3")
 	// Controller 3 left the quorum with its clean stop; wait for it before
 	// another controller stops (two gone at once is no majority of three).
@@ -143,6 +159,7 @@ func TestRunbooks(t *testing.T) {
 	}
 	testnode.Join(t, n1, 5, broker)
 	okSoon(t, srv, "", "broker", "decommission", "2", "--wait", "--timeout", "1m", "--throttle", "50MiB")
+	fencedSoon(t, srv, 2)
 	okSoon(t, srv, "", "broker", "remove", "2")
 	// Controllers 2 and 3 left the quorum when they stopped; removing
 	// them again names them unknown.
