@@ -2,7 +2,6 @@ package platform_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -28,23 +27,8 @@ func BenchmarkProduceFanout(b *testing.B) {
 	testnode.Join(b, n1, 2, nil)
 	testnode.Join(b, n1, 3, nil)
 	for _, part := range []string{"auto", "sticky"} {
-		body, _ := json.Marshal(wire.CreateTopicRequest{Name: "fan-" + part, Partitions: 6, ReplicationFactor: 3, Partitioner: part,
+		createReplicatedTopic(b, n1.URL(), wire.CreateTopicRequest{Name: "fan-" + part, Partitions: 6, ReplicationFactor: 3, Partitioner: part,
 			Config: map[string]string{meta.KeyMinInsyncReplicas: "2", "durability": "replicated"}})
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			resp, err := http.Post(n1.URL()+"/v1/topics", wire.MediaTypeJSON, bytes.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusCreated || resp.StatusCode == http.StatusConflict {
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("create: %d", resp.StatusCode)
-			}
-			time.Sleep(50 * time.Millisecond) // retry interval while the quorum elects
-		}
 	}
 	recs := make([]wire.Record, 6)
 	for i := range recs {

@@ -177,9 +177,12 @@ func splitIdempotent(spec meta.PartitionerSpec, q Producer, recs []record.Record
 		return false
 	}
 	start := uint64(q.ID) % uint64(n)
-	// A request's first run: spread by a mix of the producer and the
-	// sequence, so requests of any size visit every partition.
-	first := mix64(uint64(q.ID)^uint64(q.BaseSequence)) % uint64(n)
+	var first uint64
+	if name == meta.PartitionerSticky {
+		// A request's first run: spread by a mix of the producer and the
+		// sequence, so requests of any size visit every partition.
+		first = mix64(uint64(q.ID)^uint64(q.BaseSequence)) % uint64(n)
+	}
 	var runs partitioner.Runs
 	for i := range recs {
 		switch {

@@ -69,6 +69,26 @@ func TestForwardToLeaderBehindIsRetriable(t *testing.T) {
 	}
 }
 
+// produceTwice sends req and then the same request again, as a retry, and
+// fails unless every record of both succeeded with the same answer.
+func produceTwice(t *testing.T, b *Broker, req ProduceRequest) []ProduceResult {
+	t.Helper()
+	first, err := b.Produce(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.Produce(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range first {
+		if first[i].Err != nil || first[i] != again[i] {
+			t.Fatalf("%s seq %d record %d: first %+v, retry %+v", req.Topic, req.Producer.BaseSequence, i, first[i], again[i])
+		}
+	}
+	return first
+}
+
 // With the sticky partitioner, an idempotent request's small keyless
 // records go to one partition, a function of the producer and the
 // sequence (a retry lands there too), keyed ones hash; requests with other
@@ -82,20 +102,9 @@ func TestIdempotentStickySplit(t *testing.T) {
 	seen := map[int32]bool{}
 	for seq := int64(0); seq < 64; seq += 8 {
 		prod := &Producer{ID: 777, BaseSequence: seq}
-		req := ProduceRequest{Topic: "sticky", Records: recs, Acks: AcksLeader, Producer: prod}
-		first, err := b.Produce(context.Background(), req, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := b.Produce(context.Background(), req, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		first := produceTwice(t, b, ProduceRequest{Topic: "sticky", Records: recs, Acks: AcksLeader, Producer: prod})
 		want := int32(mix64(777^uint64(seq)) % 4)
 		for i := range first {
-			if first[i].Err != nil || first[i] != again[i] {
-				t.Fatalf("seq %d record %d: first %+v, retry %+v", seq, i, first[i], again[i])
-			}
 			if i < 6 && first[i].Partition != want {
 				t.Fatalf("seq %d keyless record %d went to %d, want %d (one run)", seq, i, first[i].Partition, want)
 			}
@@ -120,20 +129,9 @@ func TestIdempotentProduceSplitAndRetry(t *testing.T) {
 	waitVersion(t, b, src.createTopic(t, "idem", 4, nil))
 	recs := append(values(6, "nokey"), keyed(6, "k")...)
 	prod := &Producer{ID: 12345, BaseSequence: 100}
-	req := ProduceRequest{Topic: "idem", Records: recs, Acks: AcksLeader, Producer: prod}
-	first, err := b.Produce(context.Background(), req, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := b.Produce(context.Background(), req, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := produceTwice(t, b, ProduceRequest{Topic: "idem", Records: recs, Acks: AcksLeader, Producer: prod})
 	var parts []int32
 	for i := range first {
-		if first[i].Err != nil || first[i] != again[i] {
-			t.Fatalf("record %d: first %+v, retry %+v", i, first[i], again[i])
-		}
 		parts = append(parts, first[i].Partition)
 	}
 	// Keyless records go round-robin from the producer's start partition.
