@@ -64,6 +64,7 @@ func (h *Host) startInstance(ctx context.Context, c *compiled, m Module, limits 
 		interpreter: h.cfg.Interpreter,
 	}
 	inst.clock.depth = depthLimit(c.frameBytes, limits)
+	inst.clock.sched = h.sched
 	inst.io.clock = &inst.clock
 	sp := newSpan(h.cfg.InstantiateTimeout, "start-up")
 	ictx, cancel := context.WithDeadline(ctx, sp.deadline())

@@ -3,8 +3,10 @@ package plugins
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // scheduler bounds the Wasm calls running at once on a node
@@ -23,6 +25,8 @@ import (
 // calls running when it arrives and at most one call of each other plugin
 // then waiting, however many callers those have queued.
 type scheduler struct {
+	running atomic.Int32 // calls holding a slot now (yields read it)
+
 	mu     sync.Mutex
 	free   int
 	queues map[string]*[]*slotWaiter // waiting callers by plugin, FIFO
@@ -45,6 +49,7 @@ func (s *scheduler) acquire(ctx context.Context, plugin string) error {
 	s.mu.Lock()
 	if s.free > 0 && len(s.ring) == 0 {
 		s.free--
+		s.running.Add(1)
 		s.mu.Unlock()
 		return nil
 	}
@@ -59,12 +64,14 @@ func (s *scheduler) acquire(ctx context.Context, plugin string) error {
 	s.mu.Unlock()
 	select {
 	case <-w.ch:
+		s.running.Add(1)
 		return nil
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
 	if w.granted { // granted as ctx ended: pass the slot on
 		s.mu.Unlock()
+		s.running.Add(1)
 		s.release()
 	} else {
 		*q = slices.DeleteFunc(*q, func(x *slotWaiter) bool { return x == w })
@@ -78,6 +85,7 @@ func (s *scheduler) acquire(ctx context.Context, plugin string) error {
 
 // release frees a slot: to the next plugin's first waiter, or to the pool.
 func (s *scheduler) release() {
+	s.running.Add(-1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.ring) == 0 {
@@ -107,6 +115,14 @@ func (s *scheduler) dropQueue(plugin string) {
 	if s.next > i {
 		s.next--
 	}
+}
+
+// holdsEveryP reports whether the running calls occupy every scheduler
+// slot (P) of the process, so that nothing else runs but when one of them
+// gives its P up (only possible when Config.MaxConcurrentCalls is at least
+// GOMAXPROCS, as with GOMAXPROCS 1).
+func (s *scheduler) holdsEveryP() bool {
+	return int(s.running.Load()) >= runtime.GOMAXPROCS(0)
 }
 
 // waiting returns the callers waiting, by plugin (for metrics and tests).

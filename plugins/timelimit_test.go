@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -144,4 +146,65 @@ func TestLoopYields(t *testing.T) {
 		t.Fatalf("%d yields in a 100 ms call, want hundreds", inst.clock.yields)
 	}
 	t.Logf("%d yields in 100 ms, quantum %d checks", inst.clock.yields, inst.clock.quantum)
+}
+
+// Fault: plugin calls hold every P of the process (GOMAXPROCS 1, one
+// execution slot, a looping call). Guarantee: the rest of the node still
+// runs, at the call's yields, not only when Go's sysmon preempts it (every
+// 10 ms): another goroutine gets hundreds of turns during a 100 ms call.
+// With a P left over (the default bound) a call keeps its P between
+// preemptions instead, like any CPU-bound goroutine (holdsEveryP).
+func TestCallsHoldingEveryPGiveWay(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	h, _ := newTestHost(t, Config{MaxInstancesPerModule: 1, MaxConcurrentCalls: 1})
+	ctx := context.Background()
+	c, err := h.compile(ctx, buildWAT(t, "testdata/loop.wat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.release(ctx, c)
+	m := Module{Name: "loop", Version: 1}
+	inst, err := h.newInstance(ctx, c, m, Limits{CallTimeout: 100 * time.Millisecond}.withDefaults(Limits{}), nil, KindPartitioner, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.close(ctx)
+	if err := h.sched.acquire(ctx, m.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if !h.sched.holdsEveryP() {
+		t.Fatal("one running call at GOMAXPROCS 1 does not hold every P")
+	}
+	var turns atomic.Int64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				turns.Add(1)
+				runtime.Gosched()
+			}
+		}
+	}()
+	runtime.Gosched() // let it start
+	before := turns.Load()
+	err = inst.call(ctx, newSpan(100*time.Millisecond, "call"), inst.entry, inst.stack[:])
+	during := turns.Load() - before
+	close(stop)
+	<-done
+	h.sched.release()
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	if during < 100 {
+		t.Fatalf("another goroutine ran %d times during a 100 ms call holding the only P (%d yields), want hundreds", during, inst.clock.yields)
+	}
+	if h.sched.running.Load() != 0 || h.sched.holdsEveryP() {
+		t.Fatalf("after release: %d running", h.sched.running.Load())
+	}
+	t.Logf("%d turns of another goroutine, %d yields", during, inst.clock.yields)
 }

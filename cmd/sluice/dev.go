@@ -59,7 +59,7 @@ func runDev(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	tuneGC(logger)
+	platform.TuneGC(logger)
 	cfgs, err := devConfigs(devOptions{nodes: c.Int("nodes"), dataDir: c.String("data-dir"),
 		httpAddr: c.String("http-addr"), raftAddr: c.String("raft-addr"), serfAddr: c.String("serf-addr"),
 		clusterAddr: c.String("cluster-addr"),

@@ -322,7 +322,7 @@ func runServer(c *cli.Context) error {
 		return err
 	}
 	s.cfg.Logger = logger
-	tuneGC(logger)
+	platform.TuneGC(logger)
 	if err := checkClusterSecurity(s.cfg); err != nil {
 		return err
 	}

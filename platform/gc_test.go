@@ -1,4 +1,4 @@
-package main
+package platform
 
 import (
 	"log/slog"
@@ -7,22 +7,22 @@ import (
 	"testing"
 )
 
-// A node runs the collector at serverGCPercent, unless GOGC says otherwise.
+// A node runs the collector at ServerGCPercent, unless GOGC says otherwise.
 func TestTuneGC(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	quiet := slog.New(slog.DiscardHandler)
 
 	t.Setenv("GOGC", "150") // restored after the test, with its unset below
 	debug.SetGCPercent(150)
-	tuneGC(quiet)
+	TuneGC(quiet)
 	if got := debug.SetGCPercent(150); got != 150 {
 		t.Errorf("with GOGC=150 the target became %d", got)
 	}
 
 	os.Unsetenv("GOGC")
 	debug.SetGCPercent(100)
-	tuneGC(quiet)
-	if got := debug.SetGCPercent(100); got != serverGCPercent {
-		t.Errorf("without GOGC the target is %d, want %d", got, serverGCPercent)
+	TuneGC(quiet)
+	if got := debug.SetGCPercent(100); got != ServerGCPercent {
+		t.Errorf("without GOGC the target is %d, want %d", got, ServerGCPercent)
 	}
 }

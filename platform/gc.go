@@ -1,4 +1,4 @@
-package main
+package platform
 
 import (
 	"log/slog"
@@ -6,7 +6,7 @@ import (
 	"runtime/debug"
 )
 
-// serverGCPercent is the garbage collector's target a node runs with
+// ServerGCPercent is the garbage collector's target a node runs with
 // unless GOGC is set (docs/operations.md, "Memory and garbage
 // collection"). A node's live heap is small (metadata, indexes, buffers in
 // flight; record data lives in files and the page cache), so Go's default
@@ -15,13 +15,15 @@ import (
 // 10,000 rec/s, 6 partitions: p99 3.9-5.1 ms at 100, 2.2-2.5 ms at 400,
 // docs/benchmarks.md). 400 lets the heap grow to five times the live heap
 // between collections; GOMEMLIMIT caps it where memory is tight.
-const serverGCPercent = 400
+const ServerGCPercent = 400
 
-// tuneGC applies serverGCPercent unless the operator set GOGC.
-func tuneGC(logger *slog.Logger) {
+// TuneGC applies ServerGCPercent unless the operator set GOGC: `sluice
+// server` and `sluice dev` call it at start, and benchmarks that measure a
+// node's latency in their own process do too.
+func TuneGC(logger *slog.Logger) {
 	if v, set := os.LookupEnv("GOGC"); set {
 		logger.Debug("garbage collector target from GOGC", "gogc", v)
 		return
 	}
-	debug.SetGCPercent(serverGCPercent)
+	debug.SetGCPercent(ServerGCPercent)
 }
