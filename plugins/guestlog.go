@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/sluicehq/sluice/record"
 )
 
 // guestIO is where one instance's stdout and stderr go. It travels in the
@@ -20,6 +22,12 @@ type guestIO struct {
 	// clock is the instance's running call's time limit and depth limit
 	// (timelimit.go).
 	clock *clock
+	// batch is the running sluice_partition call's records as the host
+	// holds them (values and headers too, whatever the module is sent),
+	// and partitions its partition count; nil outside a partition call.
+	// Read by sluice.partition_call_by_json_field (hostfn.go).
+	batch      []record.Record
+	partitions int
 }
 
 type guestKey struct{}

@@ -9,6 +9,7 @@ package plugins
 
 import (
 	"context"
+	"math"
 	"strings"
 
 	"github.com/tetratelabs/wazero/api"
@@ -23,11 +24,13 @@ const (
 	hostErrMalformed = -1 // the batch breaks the ABI layout
 	hostErrBounds    = -2 // a pointer and length lie outside memory
 	hostErrArgs      = -3 // partitions < 1 or an empty path
+	hostErrNoCall    = -4 // partition_call_*: not within a sluice_partition call
 )
 
 // hostFuncs is the allow-list of the "sluice" module.
 var hostFuncs = map[string]wasiFunc{
-	"partition_by_json_field": {[]api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}, constFn(partitionByJSONField)},
+	"partition_by_json_field":      {[]api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}, constFn(partitionByJSONField)},
+	"partition_call_by_json_field": {[]api.ValueType{i32, i32, i32}, []api.ValueType{i32}, constFn(partitionCallByJSONField)},
 }
 
 func (h *Host) instantiateHostFuncs(ctx context.Context) error {
@@ -84,4 +87,44 @@ func partitionByJSONField(_ context.Context, mod api.Module, stack []uint64) {
 		le.PutUint32(outBytes[4*i:], uint32(out[i]))
 	}
 	res(int32(n))
+}
+
+// partitionCallByJSONField(path_ptr, path_len, out_ptr) -> i32 is
+// partitionByJSONField over the records of the running sluice_partition
+// call as the host holds them, with the call's partition count: the module
+// need not be sent the values (sluice_partition_fields), so a batch's
+// values are never copied into it. It returns the record count, or a
+// negative hostErr (hostErrNoCall outside a partition call).
+func partitionCallByJSONField(ctx context.Context, mod api.Module, stack []uint64) {
+	pp, pl, op := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	res := func(v int32) { stack[0] = uint64(uint32(v)) }
+	g := guestFrom(ctx)
+	if g == nil || g.batch == nil {
+		res(hostErrNoCall)
+		return
+	}
+	mem := mod.Memory()
+	path, ok := mem.Read(pp, pl)
+	if !ok {
+		res(hostErrBounds)
+		return
+	}
+	if len(path) == 0 {
+		res(hostErrArgs)
+		return
+	}
+	if len(g.batch) > math.MaxUint32/4 {
+		res(hostErrArgs)
+		return
+	}
+	outBytes, ok := mem.Read(op, uint32(len(g.batch))*4)
+	if !ok {
+		res(hostErrBounds)
+		return
+	}
+	steps := strings.Split(string(path), ".")
+	for i := range g.batch {
+		le.PutUint32(outBytes[4*i:], uint32(fieldpart.Partition(g.batch[i].Value, steps, g.partitions)))
+	}
+	res(int32(len(g.batch)))
 }

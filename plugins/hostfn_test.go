@@ -2,12 +2,14 @@ package plugins
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
 
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/record"
+	"github.com/sluicehq/sluice/sdk/fieldpart"
 )
 
 // A hand-written module using sluice.partition_by_json_field passes
@@ -99,4 +101,105 @@ func mustCompile(t *testing.T, h *Host, wasm []byte) wazero.CompiledModule {
 	}
 	t.Cleanup(func() { c.Close(context.Background()) })
 	return c
+}
+
+// A hand-written module using sluice.partition_call_by_json_field and
+// asking for keys only is sent no values (it traps if one arrives), and
+// still routes by the field of each record's value exactly as Kafka would
+// route records keyed by the field's text: the host reads the records
+// where it holds them.
+func TestHostFunctionPartitionCallByJSONField(t *testing.T) {
+	h, _ := newTestHost(t, Config{})
+	ctx := context.Background()
+	wasm := buildWAT(t, "testdata/fieldcall.wat")
+	info, err := h.Validate(ctx, wasm, KindPartitioner)
+	if err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if len(info.Imports) != 1 || info.Imports[0] != "sluice.partition_call_by_json_field" {
+		t.Fatalf("imports %v", info.Imports)
+	}
+	p, err := h.Partitioner(ctx, Module{Name: "field", Version: 1, Wasm: wasm}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	recs := []record.Record{
+		{Key: []byte("k"), Value: []byte(`{"order":1,"customer_id":"c-42"}`), Headers: []record.Header{{Key: "h", Value: []byte("v")}}},
+		{Value: []byte(`{"customer_id":12345}`)},
+		{Value: []byte(`nope`)},
+		{Key: []byte{}, Value: []byte(`{"customer_id":"c-\u0034\u0032"}`)},
+	}
+	for i := range 1000 {
+		recs = append(recs, record.Record{Key: fmt.Appendf(nil, "o-%d", i), Value: fmt.Appendf(nil, `{"order":%d,"customer_id":"c-%d"}`, i, i%37)})
+	}
+	for _, partitions := range []int{1, 9, 64} {
+		out := make([]int32, len(recs))
+		if err := p.Partition(ctx, recs, partitions, out); err != nil {
+			t.Fatal(err)
+		}
+		for i := range recs {
+			want := fieldpart.Partition(recs[i].Value, []string{"customer_id"}, partitions)
+			if want < 0 {
+				want = 0
+			}
+			if i == 0 && want != partitioner.HashPartition([]byte("c-42"), partitions) || i == 3 && want != partitioner.HashPartition([]byte("c-42"), partitions) {
+				t.Fatalf("record %d: fieldpart gives %d, not Kafka's partition of c-42", i, want)
+			}
+			if out[i] != want {
+				t.Fatalf("%d partitions, record %d: partition %d, want %d", partitions, i, out[i], want)
+			}
+		}
+	}
+}
+
+// Outside a partition call (sluice_init, a processor, a bare call) the
+// call's host function answers -4; within one it checks the path and out
+// ranges against the module's memory and answers a negative code, never a
+// trap or a read outside memory.
+func TestHostFunctionCallRefusesBadArguments(t *testing.T) {
+	h, _ := newTestHost(t, Config{})
+	ctx := context.Background()
+	mod, err := h.rt.InstantiateModule(ctx, mustCompile(t, h, buildWAT(t, "testdata/fieldcall.wat")), wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mod.Close(ctx)
+	mem := mod.Memory()
+	probe := mod.ExportedFunction("probe")
+	call := func(ctx context.Context, args ...uint64) int32 {
+		t.Helper()
+		res, err := probe.Call(ctx, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int32(res[0])
+	}
+	if got := call(ctx, 64, 11, 2048); got != hostErrNoCall {
+		t.Fatalf("outside a call: %d, want %d", got, hostErrNoCall)
+	}
+	if got := call(withGuest(ctx, &guestIO{}), 64, 11, 2048); got != hostErrNoCall {
+		t.Fatalf("outside a partition call: %d, want %d", got, hostErrNoCall)
+	}
+	in := withGuest(ctx, &guestIO{batch: []record.Record{{Value: []byte(`{"customer_id":"x"}`)}, {Value: []byte(`[]`)}}, partitions: 4})
+	size := mem.Size()
+	for _, c := range []struct {
+		name string
+		args []uint64
+		want int32
+	}{
+		{"valid", []uint64{64, 11, 2048}, 2},
+		{"path past memory", []uint64{uint64(size - 2), 11, 2048}, hostErrBounds},
+		{"out past memory", []uint64{64, 11, uint64(size - 4)}, hostErrBounds},
+		{"empty path", []uint64{64, 0, 2048}, hostErrArgs},
+	} {
+		if got := call(in, c.args...); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+	first, _ := mem.ReadUint32Le(2048)
+	second, _ := mem.ReadUint32Le(2052)
+	if int32(first) != partitioner.HashPartition([]byte("x"), 4) || int32(second) != fieldpart.Missing {
+		t.Errorf("valid call wrote %d, %d", int32(first), int32(second))
+	}
 }

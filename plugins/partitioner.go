@@ -56,7 +56,10 @@ func (w *WasmPartitioner) Partition(ctx context.Context, recs []record.Record, p
 		view, _ := inst.mem.Read(ptr, uint32(size)) // place checked the bounds
 		encodeBatch(view, recs, inst.fields)
 		inst.stack[0], inst.stack[1], inst.stack[2] = uint64(ptr), uint64(size), uint64(partitions)
-		if err := inst.call(ctx, sp, inst.entry, inst.stack[:]); err != nil {
+		inst.io.batch, inst.io.partitions = recs, partitions
+		err = inst.call(ctx, sp, inst.entry, inst.stack[:])
+		inst.io.batch = nil // the caller's records: not kept past the call
+		if err != nil {
 			return false, err
 		}
 		res, err := inst.result(inst.stack[0])

@@ -42,6 +42,9 @@ func pack(b []byte) uint64 {
 	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b))))<<32 | uint64(len(b))
 }
 
+//go:wasmexport sluice_partition_fields
+func exportPartitionFields() int32 { return partitionFields() }
+
 //go:wasmexport sluice_init
 func exportInit(ptr, n uint32) uint64 {
 	b, ok := input(ptr, n)

@@ -9,10 +9,12 @@ import (
 // way Kafka's default partitioner would partition records keyed by the
 // field's text: (Murmur2(text) & 0x7fffffff) % partitions, where text is a
 // string field's unescaped contents or a number's literal (jsonscan.Text).
-// The host computes it natively over the whole batch (the host function
-// sluice.partition_by_json_field, docs/plugin-abi.md section 12), so the
-// module spends no Wasm time per record on it: only records without the
-// field are decoded and handed to Missing.
+// The host computes it natively over the whole batch, reading the records
+// where it holds them (the host function
+// sluice.partition_call_by_json_field, docs/plugin-abi.md section 12), so
+// the module spends no Wasm time per record on it and, unless
+// ValuesForMissing is set, is not even sent the values: only records
+// without the field are decoded and handed to Missing.
 type FieldPartitioner struct {
 	// Path is the field, dotted for nested objects ("customer.id"). Set it
 	// before the first batch, typically from a parameter in an OnInit
@@ -21,7 +23,15 @@ type FieldPartitioner struct {
 	// Missing partitions a record whose value is not a JSON object with
 	// the field. Nil: Kafka's hash of the record key, or round-robin for a
 	// record without a key. A panic in it fails the batch with its message.
+	// Unless ValuesForMissing is set, the record it gets has its key and
+	// timestamp but an empty Value and no Headers.
 	Missing PartitionFunc
+	// ValuesForMissing: Missing reads records' values or headers, so the
+	// host sends them (sluice_partition_fields 3). Without it the host
+	// sends keys only and a batch's values are never copied into the
+	// module, which for large records is most of a call's cost. It must be
+	// set before the instance starts: in an init function, not in OnInit.
+	ValuesForMissing bool
 
 	roundRobin int
 }
@@ -53,8 +63,8 @@ func handleFieldPartition(in []byte, partitions int) (res []byte) {
 	}
 	out = append(out[:0], make([]byte, 8+4*count)...)
 	le.PutUint32(out[4:], count)
-	if n := hostPartitionByJSONField(in, p.Path, partitions, out[8:]); n != int32(count) {
-		return errorResult(fmt.Sprintf("host function sluice.partition_by_json_field(%q) failed with %d", p.Path, n))
+	if n := hostPartitionCallByJSONField(p.Path, out[8:]); n != int32(count) {
+		return errorResult(fmt.Sprintf("host function sluice.partition_call_by_json_field(%q) failed with %d", p.Path, n))
 	}
 	res = out
 	missing := p.Missing
@@ -95,6 +105,16 @@ func skipRecords(recs []byte, n int) []byte {
 		recs = recs[size:]
 	}
 	return recs
+}
+
+// partitionFields is what the module answers sluice_partition_fields:
+// values and headers (3) unless a FieldPartitioner's Missing needs neither
+// (0: keys only).
+func partitionFields() int32 {
+	if fieldPart != nil && !fieldPart.ValuesForMissing {
+		return 0
+	}
+	return 3
 }
 
 // splitPath splits a dotted path.

@@ -4,16 +4,15 @@ package sdk
 
 import "github.com/sluicehq/sluice/sdk/fieldpart"
 
-// hostPartitionByJSONField does off Wasm (LocalPartition, plain go test)
-// what the host function does: the same code the host runs.
-func hostPartitionByJSONField(in []byte, path string, partitions int, out []byte) int32 {
-	parts := make([]int32, len(out)/4)
-	n, err := fieldpart.Partitions(in, splitPath(path), partitions, parts)
-	if err != nil {
-		return -1
+// hostPartitionCallByJSONField does off Wasm (LocalPartition, plain go
+// test) what the host function does, with the same code the host runs.
+func hostPartitionCallByJSONField(path string, out []byte) int32 {
+	if localBatch == nil {
+		return -4 // not within a partition call
 	}
-	for i := range n {
-		le.PutUint32(out[4*i:], uint32(parts[i]))
+	steps := splitPath(path)
+	for i := range localBatch {
+		le.PutUint32(out[4*i:], uint32(fieldpart.Partition(localBatch[i].Value, steps, localPartitions)))
 	}
-	return int32(n)
+	return int32(len(localBatch))
 }

@@ -12,6 +12,14 @@ type Output struct {
 	SourceOffset int64
 }
 
+// localBatch and localPartitions are the running LocalPartition call's
+// records, as the host holds them, and partition count (read by the off-Wasm
+// host functions).
+var (
+	localBatch      []Record
+	localPartitions int
+)
+
 // LocalPartition runs the registered partition function over recs exactly
 // as the host would (parameters through OnInit, the batch through the ABI
 // encoding), without Wasm. For plugin unit tests with plain `go test`.
@@ -22,7 +30,24 @@ func LocalPartition(p map[string]string, recs []Record, partitions int) ([]int, 
 	if partitions < 1 {
 		return nil, fmt.Errorf("partitions must be at least 1, got %d", partitions)
 	}
-	body, err := localResult(handlePartition(encodeBatch(recs), partitions))
+	// What the host sends: keys only when the module says so
+	// (sluice_partition_fields); its host functions see every field.
+	sent := recs
+	if f := partitionFields(); f&3 != 3 {
+		sent = make([]Record, len(recs))
+		for i, r := range recs {
+			sent[i] = Record{Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key}
+			if f&1 != 0 {
+				sent[i].Value = r.Value
+			}
+			if f&2 != 0 {
+				sent[i].Headers = r.Headers
+			}
+		}
+	}
+	localBatch, localPartitions = recs, partitions
+	body, err := localResult(handlePartition(encodeBatch(sent), partitions))
+	localBatch = nil
 	if err != nil {
 		return nil, err
 	}

@@ -92,3 +92,40 @@ func TestLocalProcess(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A FieldPartitioner's module asks for keys only: Missing sees a record's
+// key and timestamp but no value or headers (as on the host), while the
+// field is read from the full values; with ValuesForMissing it asks for
+// everything and Missing sees the value.
+func TestFieldPartitionerSendsKeysOnly(t *testing.T) {
+	t.Cleanup(func() { fieldPart = nil })
+	var seen []Record
+	p := &FieldPartitioner{Path: "customer_id", Missing: func(r Record, n int) int {
+		seen = append(seen, r)
+		return 1
+	}}
+	HandleFieldPartition(p)
+	recs := []Record{
+		{Key: []byte("k1"), Timestamp: 7, Value: []byte(`{"customer_id":"c-42"}`)},
+		{Key: []byte("k2"), Timestamp: 8, Value: []byte(`not json`), Headers: []Header{{Key: "h", Value: []byte("v")}}},
+	}
+	for _, values := range []bool{false, true} {
+		p.ValuesForMissing, seen = values, nil
+		if got, want := partitionFields(), map[bool]int32{false: 0, true: 3}[values]; got != want {
+			t.Fatalf("ValuesForMissing %v: sluice_partition_fields %d, want %d", values, got, want)
+		}
+		parts, err := LocalPartition(nil, recs, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parts[0] != KafkaPartition([]byte("c-42"), 6) || parts[1] != 1 {
+			t.Fatalf("ValuesForMissing %v: partitions %v", values, parts)
+		}
+		if len(seen) != 1 || string(seen[0].Key) != "k2" || seen[0].Timestamp != 8 {
+			t.Fatalf("ValuesForMissing %v: Missing saw %+v", values, seen)
+		}
+		if gotValue := len(seen[0].Value) > 0 || len(seen[0].Headers) > 0; gotValue != values {
+			t.Fatalf("ValuesForMissing %v: Missing saw value %q, headers %v", values, seen[0].Value, seen[0].Headers)
+		}
+	}
+}

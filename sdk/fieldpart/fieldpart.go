@@ -73,13 +73,24 @@ func Partitions(batch []byte, path []string, partitions int, out []int32) (int, 
 		if vlen > end-q {
 			return 0, fmt.Errorf("%w: record %d value of %d bytes past its end", ErrMalformed, i, vlen)
 		}
-		out[i] = Missing
-		if raw, ok := jsonscan.Get(batch[q:q+vlen], path...); ok {
-			out[i] = int32(int(Murmur2(jsonscan.Text(raw))&0x7fffffff) % partitions)
-		}
+		out[i] = Partition(batch[q:q+vlen], path, partitions)
 		p = end
 	}
 	return int(count), nil
+}
+
+// Partition is the partition in [0, partitions) of the text
+// (jsonscan.Text) of the value at path in value, read as JSON
+// ((Murmur2(text) & 0x7fffffff) % partitions), or Missing. partitions must
+// be at least 1. It is Partitions' work for one record, and the host
+// function sluice.partition_call_by_json_field's, which reads the call's
+// records where the host holds them.
+func Partition(value []byte, path []string, partitions int) int32 {
+	raw, ok := jsonscan.Get(value, path...)
+	if !ok {
+		return Missing
+	}
+	return int32(int(Murmur2(jsonscan.Text(raw))&0x7fffffff) % partitions)
 }
 
 // Murmur2 is Kafka's 32-bit murmur2 hash (Utils.murmur2, seed 0x9747b28c,
