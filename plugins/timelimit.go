@@ -35,8 +35,8 @@ import (
 //     it does not: a Gosched puts the call on the global run queue, from
 //     which the P the node's requests run on picks it up, and they then
 //     wait for its next yield (BenchmarkBystanderLatency: produce p99
-//     1.17-1.30x an idle node's with a Gosched at every yield, 0.83-1.09x
-//     without, docs/benchmarks.md);
+//     1.17-1.30x an idle node's with a Gosched at every yield, medians of
+//     0.97-1.13x without, docs/benchmarks.md);
 //   - sizes the next quantum so that the guest runs about yieldEvery
 //     between two yields (doubling or halving it within
 //     [quantumMin, quantumMax]), whatever a check's loop body costs.
