@@ -1,6 +1,9 @@
 package platform_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -48,10 +51,20 @@ func TestPluginMetrics(t *testing.T) {
 	// Backed off now (for a second: asked at once, before the metrics
 	// reads below, so that a loaded machine cannot outlast the back-off):
 	// a retriable error naming the plugin.
-	st, raw := h.produce("bad", rec)
-	e := h.apiError(st, raw, http.StatusServiceUnavailable, wire.CodeUnavailable)
+	body, _ := json.Marshal(wire.ProduceRequest{Records: rec})
+	resp, err := http.Post(n.URL()+"/v1/topics/bad/records", wire.MediaTypeJSON, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	e := h.apiError(resp.StatusCode, raw, http.StatusServiceUnavailable, wire.CodeUnavailable)
 	if e.Details.Plugin != "spin@1" {
 		t.Errorf("backed-off answer: %+v", e)
+	}
+	// When to retry: the back-off's first period (1 s), in whole seconds.
+	if ra := resp.Header.Get("Retry-After"); ra != "1" {
+		t.Errorf("backed-off answer: Retry-After %q, want 1", ra)
 	}
 	if v := metricValue(h, `sluice_plugin_calls_total\{kind="partitioner",plugin="keys",result="ok",version="1"\}`); v < 3 {
 		t.Errorf("ok calls of keys@1: %v, want >= 3", v)

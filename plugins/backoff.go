@@ -19,6 +19,17 @@ const (
 	DefaultBackoffMax   = 30 * time.Second
 )
 
+// BackedOffError is the error of a call refused by a back-off: it wraps
+// ErrBackedOff and says when a retry may be let through (the HTTP API
+// sends it as Retry-After).
+type BackedOffError struct {
+	RetryAfter time.Duration
+	err        error
+}
+
+func (e *BackedOffError) Error() string { return e.err.Error() }
+func (e *BackedOffError) Unwrap() error { return e.err }
+
 // backoff decides whether a plugin may be called, from the outcomes of its
 // recent calls. A call that exceeds a limit (time or memory) is a strike;
 // after `after` strikes in a row the plugin is backed off for min, then
@@ -45,12 +56,15 @@ func (b *backoff) allow(now time.Time) error {
 		return nil
 	}
 	if now.Before(b.until) {
-		return fmt.Errorf("%w for %v after %d calls in a row exceeded its limits (last: %s); retry later",
-			ErrBackedOff, max(b.until.Sub(now).Round(time.Millisecond), time.Millisecond), b.strikes, b.last)
+		left := max(b.until.Sub(now).Round(time.Millisecond), time.Millisecond)
+		return &BackedOffError{RetryAfter: left, err: fmt.Errorf("%w for %v after %d calls in a row exceeded its limits (last: %s); retry later",
+			ErrBackedOff, left, b.strikes, b.last)}
 	}
 	if b.probing {
-		return fmt.Errorf("%w: a probe call after its back-off is running (last failure: %s); retry later",
-			ErrBackedOff, b.last)
+		// The probe ends within its time limit; min is the shortest
+		// back-off that may follow it.
+		return &BackedOffError{RetryAfter: b.min, err: fmt.Errorf("%w: a probe call after its back-off is running (last failure: %s); retry later",
+			ErrBackedOff, b.last)}
 	}
 	b.probing = true
 	return nil

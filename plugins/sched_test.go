@@ -121,11 +121,15 @@ func TestBackoffRules(t *testing.T) {
 			t.Fatalf("at %v: refused: %v", now.Sub(t0), err)
 		}
 	}
-	mustRefuse := func(now time.Time, msg string) {
+	mustRefuse := func(now time.Time, msg string, retryAfter time.Duration) {
 		t.Helper()
 		err := b.allow(now)
 		if !errors.Is(err, ErrBackedOff) || !strings.Contains(err.Error(), msg) {
 			t.Fatalf("at %v: err = %v, want ErrBackedOff saying %q", now.Sub(t0), err, msg)
+		}
+		var bo *BackedOffError
+		if !errors.As(err, &bo) || bo.RetryAfter != retryAfter {
+			t.Fatalf("at %v: %#v, want a BackedOffError to retry after %v", now.Sub(t0), err, retryAfter)
 		}
 	}
 	// Two strikes, then a success: no back-off, the run is over.
@@ -140,16 +144,16 @@ func TestBackoffRules(t *testing.T) {
 	}
 	mustAllow(at(0))
 	b.record(at(0), true, "timed out (3)") // third in a row: 1 s
-	mustRefuse(at(500*time.Millisecond), "for 500ms after 3 calls in a row exceeded its limits (last: timed out (3))")
+	mustRefuse(at(500*time.Millisecond), "for 500ms after 3 calls in a row exceeded its limits (last: timed out (3))", 500*time.Millisecond)
 	mustAllow(at(time.Second)) // the probe
-	mustRefuse(at(time.Second), "a probe call")
+	mustRefuse(at(time.Second), "a probe call", time.Second)
 	b.record(at(time.Second), true, "timed out") // probe failed: 2 s
-	mustRefuse(at(2900*time.Millisecond), "for 100ms")
+	mustRefuse(at(2900*time.Millisecond), "for 100ms", 100*time.Millisecond)
 	mustAllow(at(3 * time.Second))
 	b.record(at(3*time.Second), true, "timed out") // 4 s
 	mustAllow(at(7 * time.Second))
 	b.record(at(7*time.Second), true, "timed out") // capped at 4 s
-	mustRefuse(at(10*time.Second), "for 1s")
+	mustRefuse(at(10*time.Second), "for 1s", time.Second)
 	mustAllow(at(11 * time.Second))
 	b.record(at(11*time.Second), false, "") // success clears everything
 	mustAllow(at(11 * time.Second))

@@ -16,8 +16,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/sluicehq/sluice/platform/broker"
 	"github.com/sluicehq/sluice/platform/console"
 	"github.com/sluicehq/sluice/platform/meta"
+	"github.com/sluicehq/sluice/plugins"
 	"github.com/sluicehq/sluice/record"
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -271,6 +274,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status := we.Code.HTTPStatus()
 	if status >= 500 && we.Code == wire.CodeInternal {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var bo *plugins.BackedOffError
+	if errors.As(err, &bo) {
+		// Whole seconds (RFC 9110), rounded up.
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((bo.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	writeJSON(w, status, wire.ErrorResponse{Error: we})
 }
