@@ -31,7 +31,8 @@ func newLogger(w *syncBuffer) *slog.Logger {
 // watCache holds modules built from testdata or examples once per test run.
 var watCache sync.Map // path -> []byte
 
-// buildWAT compiles a .wat file (relative to the package dir) with wat2wasm,
+// buildWAT compiles a .wat file (relative to the package dir) with wat2wasm
+// (with a name section),
 // skipping the test when wat2wasm is not installed.
 func buildWAT(t testing.TB, path string) []byte {
 	t.Helper()
@@ -40,7 +41,9 @@ func buildWAT(t testing.TB, path string) []byte {
 	}
 	bin := testtool.Need(t, testtool.WAT2Wasm)
 	out := filepath.Join(t.TempDir(), filepath.Base(path)+".wasm")
-	args := []string{path, "-o", out}
+	// With a name section (function names), as toolchains other than a
+	// bare wat2wasm emit: the upload's rewrite must renumber it.
+	args := []string{path, "-o", out, "--debug-names"}
 	if strings.HasSuffix(path, ".nocheck.wat") { // deliberately invalid modules
 		args = append(args, "--no-check")
 	}

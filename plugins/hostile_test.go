@@ -44,6 +44,9 @@ func TestHostileCalls(t *testing.T) {
 		{"infinite loop is interrupted", "loop.wat", ErrTimeout, "interrupted after"},
 		{"memory growth past the limit", "grow.wat", ErrMemoryLimit, "limit 64 pages"},
 		{"trap", "trap.wat", ErrPluginFailed, "unreachable"},
+		// The name section survives the rewrite, renumbered: the trap's
+		// functions, innermost first (the export has no name: $index).
+		{"trap in named functions", "trapdeep.wat", ErrPluginFailed, "trap: wasm error: unreachable (in check_order <- route <- $5)"},
 		{"partition out of range", "badpartition.wat", ErrBadOutput, "partition 6 out of range [0, 6)"},
 		{"garbage output", "garbage.wat", ErrBadOutput, "unknown result status"},
 		{"result outside memory", "outofbounds.wat", ErrBadOutput, "outside memory"},

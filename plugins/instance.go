@@ -248,7 +248,7 @@ func (inst *instance) failure(ctx context.Context, err error, s span, interrupte
 	if inst.memory.denied.Load() {
 		return inst.memoryError(firstLine(err))
 	}
-	return fmt.Errorf("%w: trap: %s", ErrPluginFailed, firstLine(err))
+	return fmt.Errorf("%w: trap: %s%s", ErrPluginFailed, firstLine(err), wasmStack(err))
 }
 
 func (inst *instance) memoryError(detail string) error {
@@ -262,6 +262,40 @@ func (inst *instance) memoryError(detail string) error {
 
 // firstLine drops wazero's stack trace from a trap message (the trace goes
 // to the debug log of the caller if needed).
+// maxStackFrames is how many frames of a trap's Wasm stack its error names.
+const maxStackFrames = 8
+
+// wasmStack names the functions of the Wasm stack trace wazero appends to
+// a trap's error, innermost first: " (in check_order <- route <- $5)". A
+// function without a name in the module's name section is $index. Empty if
+// err has no trace.
+func wasmStack(err error) string {
+	_, trace, ok := strings.Cut(err.Error(), "\nwasm stack trace:\n")
+	if !ok {
+		return ""
+	}
+	var frames []string
+	for line := range strings.Lines(trace) {
+		f := strings.TrimSpace(line)
+		if f == "" || !strings.HasPrefix(line, "\t") {
+			break // the trace ends (wazero may add Go frames after it)
+		}
+		if len(frames) == maxStackFrames {
+			frames = append(frames, "...")
+			break
+		}
+		f = strings.TrimPrefix(f, ".") // the module's name: ""
+		if i := strings.IndexByte(f, '('); i > 0 {
+			f = f[:i]
+		}
+		frames = append(frames, f)
+	}
+	if len(frames) == 0 {
+		return ""
+	}
+	return " (in " + strings.Join(frames, " <- ") + ")"
+}
+
 func firstLine(err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

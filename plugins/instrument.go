@@ -153,8 +153,9 @@ func instrument(wasm []byte) ([]byte, error) {
 // The yield import is appended to the module's imported functions, so
 // every function index at or past the old import count moves up by one:
 // calls, ref.func (in code, global initialisers and element segments),
-// function exports and the start function are renumbered. The "name"
-// custom section, whose indices would be stale, is dropped. A table with
+// function exports and the start function are renumbered, and so are the
+// function indices of the "name" custom section (rewriteNames), which
+// wazero uses in the stack traces of traps. A table with
 // an initialiser expression (function-references proposal) is refused.
 func instrumentModule(wasm []byte) (instrumented, error) {
 	if len(wasm) < 8 || string(wasm[:4]) != "\x00asm" {
@@ -262,7 +263,12 @@ func instrumentModule(wasm []byte) (instrumented, error) {
 		switch s.id {
 		case secCustom:
 			if customName(s.body) == "name" {
-				continue // function indices moved: the names would be wrong
+				// Function indices moved: renumbered, or dropped if it
+				// does not parse (a name section is never an error).
+				if names, ok := rewriteNames(s.body, &mi, w); ok {
+					put(s.id, names)
+				}
+				continue
 			}
 			put(s.id, s.body)
 		case secStart:
@@ -286,6 +292,72 @@ func instrumentModule(wasm []byte) (instrumented, error) {
 	}
 	flushBefore(1 << 30)
 	return instrumented{wasm: out, frameBytes: frame}, nil
+}
+
+// Subsections of the "name" custom section that name functions or their
+// parts (0 is the module's name; the extended name section proposal's 4-9
+// name types, tables, memories, globals, elements and data).
+const (
+	nameFunctions = 1 // name map: function index -> name
+	nameLocals    = 2 // indirect name map: function index -> local index -> name
+	nameLabels    = 3 // indirect name map: function index -> label index -> name
+)
+
+// rewriteNames renumbers the function indices of a "name" custom section
+// (body from the section's own name on) for the yield import; every other
+// subsection is copied as it is (type, table, memory, global and data
+// indices do not move: what the rewrite adds is appended). ok is false if
+// it does not parse, and then the section is dropped: names are optional
+// and a malformed name section must not fail a module.
+func rewriteNames(body []byte, mi *modInfo, w *budget) (out []byte, ok bool) {
+	r := &reader{b: body, w: w}
+	r.bytes(int(r.u32())) // "name"
+	out = append(out, body[:r.i]...)
+	for !r.done() {
+		r.step()
+		id := r.byte()
+		sub := r.bytes(int(r.u32()))
+		if r.err != nil {
+			return nil, false
+		}
+		switch id {
+		case nameFunctions, nameLocals, nameLabels:
+			sr := &reader{b: sub, w: w}
+			var nb []byte
+			n := sr.count(2) // index, name length
+			nb = appendU32(nb, n)
+			for range n {
+				sr.step()
+				nb = appendU32(nb, mi.fn(sr.u32()))
+				if id == nameFunctions {
+					name := sr.bytes(int(sr.u32()))
+					nb = appendU32(nb, uint32(len(name)))
+					nb = append(nb, name...)
+					continue
+				}
+				m := sr.count(2)
+				nb = appendU32(nb, m)
+				for range m {
+					sr.step()
+					nb = appendU32(nb, sr.u32())
+					name := sr.bytes(int(sr.u32()))
+					nb = appendU32(nb, uint32(len(name)))
+					nb = append(nb, name...)
+				}
+			}
+			if sr.err != nil || !sr.done() {
+				return nil, false
+			}
+			sub = nb
+		}
+		out = append(out, id)
+		out = appendU32(out, uint32(len(sub)))
+		out = append(out, sub...)
+	}
+	if r.err != nil {
+		return nil, false
+	}
+	return out, true
 }
 
 // modInfo is what the rewrite needs to know of a module.

@@ -51,6 +51,59 @@ func TestInstrumentRefusesCountsPastTheInput(t *testing.T) {
 	}
 }
 
+// A name section is renumbered for the yield import; one that does not
+// parse is dropped, never an error (names are optional), and the module is
+// still accepted.
+func TestInstrumentNameSection(t *testing.T) {
+	named := buildWAT(t, "testdata/trapdeep.wat") // with --debug-names
+	out, err := instrument(named)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, ok := nameSection(t, out)
+	if !ok {
+		t.Fatal("the name section was dropped")
+	}
+	// Functions 0-4 of the module become 1-5 (the yield import is 0):
+	// check_order was 2, now 3.
+	if !bytes.Contains(names, append([]byte{3, byte(len("check_order"))}, "check_order"...)) {
+		t.Fatalf("check_order not renumbered to 3 in % x", names)
+	}
+	for _, junk := range [][]byte{
+		{4, 'n', 'a', 'm', 'e', 1, 5, 0xff, 0xff, 0xff, 0xff, 0x0f}, // a count past its bytes
+		{4, 'n', 'a', 'm', 'e', 1, 2, 1, 0},                         // a truncated entry
+		{4, 'n', 'a', 'm', 'e', 1, 9},                               // a subsection past the section
+	} {
+		bad := append([]byte(wasmHeader), secCustom)
+		bad = appendU32(bad, uint32(len(junk)))
+		bad = append(bad, junk...)
+		out, err := instrument(bad)
+		if err != nil {
+			t.Fatalf("name section % x: %v, want it dropped", junk, err)
+		}
+		if _, ok := nameSection(t, out); ok {
+			t.Fatalf("malformed name section % x kept", junk)
+		}
+	}
+}
+
+// nameSection returns the body of the "name" custom section of wasm.
+func nameSection(t *testing.T, wasm []byte) ([]byte, bool) {
+	t.Helper()
+	r := &reader{b: wasm, i: 8}
+	for !r.done() {
+		id := r.byte()
+		body := r.bytes(int(r.u32()))
+		if id == secCustom && customName(body) == "name" {
+			return body, true
+		}
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return nil, false
+}
+
 func TestInstrumentWorkIsMetered(t *testing.T) {
 	// A budget smaller than the module's loop count stops the walk with
 	// errWorkLimit (the backstop behind the byte bounds).
