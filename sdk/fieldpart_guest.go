@@ -108,11 +108,15 @@ func skipRecords(recs []byte, n int) []byte {
 }
 
 // partitionFields is what the module answers sluice_partition_fields:
-// values and headers (3) unless a FieldPartitioner's Missing needs neither
-// (0: keys only).
+// for a FieldPartitioner, keys only (0) unless its Missing reads values and
+// headers (3); for a partition function, what PartitionReads declared, or
+// everything (3).
 func partitionFields() int32 {
-	if fieldPart != nil && !fieldPart.ValuesForMissing {
+	switch {
+	case fieldPart != nil && !fieldPart.ValuesForMissing:
 		return 0
+	case fieldPart == nil && partitionReads >= 0:
+		return int32(partitionReads)
 	}
 	return 3
 }

@@ -85,6 +85,26 @@ var (
 // from an init function.
 func HandlePartition(fn PartitionFunc) { partitionFn = fn }
 
+// Fields are the record fields a partition function reads besides the key,
+// offset and timestamp, which it always gets (sluice_partition_fields,
+// docs/plugin-abi.md section 2).
+type Fields int32
+
+const (
+	Values  Fields = 1 // record values
+	Headers Fields = 2 // record headers
+)
+
+// partitionReads is what PartitionReads declared; -1: everything.
+var partitionReads Fields = -1
+
+// PartitionReads declares which fields the partition function registered
+// with HandlePartition reads (0: the key only). The host then sends only
+// those, and the function sees the others empty: for large records, not
+// copying values into the module is most of a call's saving. Without it a
+// partition function gets every field. Call it from an init function.
+func PartitionReads(f Fields) { partitionReads = f & (Values | Headers) }
+
 // HandleProcess registers the module's process function. Call it once, from
 // an init function.
 func HandleProcess(fn ProcessFunc) { processFn = fn }

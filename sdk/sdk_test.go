@@ -129,3 +129,32 @@ func TestFieldPartitionerSendsKeysOnly(t *testing.T) {
 		}
 	}
 }
+
+// A partition function that declares it reads only keys (or only
+// headers) is sent only those, as the host would send them.
+func TestPartitionReads(t *testing.T) {
+	t.Cleanup(func() { partitionFn, partitionReads = nil, -1 })
+	var seen []Record
+	HandlePartition(func(r Record, n int) int { seen = append(seen, r); return 0 })
+	recs := []Record{{Key: []byte("k"), Timestamp: 9, Value: []byte("v"), Headers: []Header{{Key: "h", Value: []byte("x")}}}}
+	for _, c := range []struct {
+		reads                  Fields
+		fields                 int32
+		wantValue, wantHeaders bool
+	}{{-1, 3, true, true}, {0, 0, false, false}, {Headers, 2, false, true}, {Values, 1, true, false}} {
+		partitionReads, seen = c.reads, nil
+		if c.reads >= 0 {
+			PartitionReads(c.reads)
+		}
+		if got := partitionFields(); got != c.fields {
+			t.Fatalf("reads %d: sluice_partition_fields %d, want %d", c.reads, got, c.fields)
+		}
+		if _, err := LocalPartition(nil, recs, 2); err != nil {
+			t.Fatal(err)
+		}
+		r := seen[0]
+		if string(r.Key) != "k" || r.Timestamp != 9 || (len(r.Value) > 0) != c.wantValue || (len(r.Headers) > 0) != c.wantHeaders {
+			t.Fatalf("reads %d: the function saw %+v", c.reads, r)
+		}
+	}
+}
