@@ -1,9 +1,6 @@
 package sdk
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // FieldPartitioner partitions records by a JSON field of their value, the
 // way Kafka's default partitioner would partition records keyed by the
@@ -120,6 +117,3 @@ func partitionFields() int32 {
 	}
 	return 3
 }
-
-// splitPath splits a dotted path.
-func splitPath(path string) []string { return strings.Split(path, ".") }

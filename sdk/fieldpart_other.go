@@ -2,7 +2,11 @@
 
 package sdk
 
-import "github.com/sluicehq/sluice/sdk/fieldpart"
+import (
+	"strings"
+
+	"github.com/sluicehq/sluice/sdk/fieldpart"
+)
 
 // hostPartitionCallByJSONField does off Wasm (LocalPartition, plain go
 // test) what the host function does, with the same code the host runs.
@@ -16,3 +20,6 @@ func hostPartitionCallByJSONField(path string, out []byte) int32 {
 	}
 	return int32(len(localBatch))
 }
+
+// splitPath splits a dotted path.
+func splitPath(path string) []string { return strings.Split(path, ".") }
