@@ -176,7 +176,7 @@ func (c *Client) do(ctx context.Context, r request) (status int, header http.Hea
 	rt := c.retry.start()
 	for {
 		status, header, body, err = c.doRedirect(ctx, r)
-		if err == nil || !(nothingDone(err) || c.justCreated(r, err)) || !rt.next(ctx) {
+		if err == nil || !(nothingDone(err) || c.justCreated(r, err)) || !rt.after(err).next(ctx) {
 			return status, header, body, err
 		}
 	}
@@ -245,7 +245,11 @@ func (c *Client) doOnce(ctx context.Context, r request) (status int, header http
 		return resp.StatusCode, resp.Header, nil, fmt.Errorf("%s %s: read answer: %w", r.method, r.path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, resp.Header, body, decodeError(r.method, r.path, resp.StatusCode, body)
+		err := decodeError(r.method, r.path, resp.StatusCode, body)
+		if ae, ok := err.(*APIError); ok {
+			ae.RetryAfter = retryAfter(resp.Header)
+		}
+		return resp.StatusCode, resp.Header, body, err
 	}
 	return resp.StatusCode, resp.Header, body, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluicehq/sluice/sdk/wire"
 )
@@ -93,6 +94,10 @@ type APIError struct {
 	Code    wire.Code
 	Message string
 	Details *wire.ErrorDetails
+	// RetryAfter is the server's Retry-After (a backed-off plugin, an
+	// overloaded node): retries of this client wait at least this long.
+	// 0 if it sent none.
+	RetryAfter time.Duration
 }
 
 // Error returns the server's message, which names the problem for people.

@@ -109,7 +109,7 @@ func (c *Client) produce(ctx context.Context, topic string, recs []Record, opts 
 	rt := pol.start()
 	for {
 		res, err := c.produceBody(ctx, topic, body, len(recs), opts)
-		if !c.retryProduce(ctx, topic, opts.Idempotent != nil, res, err) || !rt.next(ctx) {
+		if !c.retryProduce(ctx, topic, opts.Idempotent != nil, res, err) || !rt.after(err).next(ctx) {
 			if err != nil {
 				return nil, fmt.Errorf("produce to %s: %w", topic, err)
 			}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -75,7 +77,33 @@ type retrier struct {
 	p        retryPolicy
 	deadline time.Time
 	n        int
+	atLeast  time.Duration // the next wait's floor (the server's Retry-After)
 }
+
+// after takes the server's Retry-After from err, if any, as the floor of
+// the next wait.
+func (r *retrier) after(err error) *retrier {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		r.atLeast = ae.RetryAfter
+	}
+	return r
+}
+
+// retryAfter reads a Retry-After header in seconds (RFC 9110; the date
+// form is not used by Sluice servers): 0 if absent or not a number, at
+// most maxRetryAfter.
+func retryAfter(h http.Header) time.Duration {
+	secs, err := strconv.ParseInt(strings.TrimSpace(h.Get("Retry-After")), 10, 64)
+	if err != nil || secs <= 0 {
+		return 0
+	}
+	return min(time.Duration(secs)*time.Second, maxRetryAfter)
+}
+
+// maxRetryAfter bounds a server's Retry-After (it cannot stall a client
+// longer than this per retry; the delivery timeout still applies).
+const maxRetryAfter = 5 * time.Minute
 
 func (r retryPolicy) start() *retrier {
 	return &retrier{p: r, deadline: time.Now().Add(r.delivery)}
@@ -87,7 +115,8 @@ func (r *retrier) next(ctx context.Context) bool {
 	if r.p.delivery <= 0 || r.p.retries < 0 || (r.p.retries > 0 && r.n >= r.p.retries) {
 		return false
 	}
-	w := r.p.wait(r.n)
+	w := max(r.p.wait(r.n), r.atLeast)
+	r.atLeast = 0
 	if time.Now().Add(w).After(r.deadline) {
 		return false
 	}
