@@ -47,7 +47,8 @@ func (h *Host) instantiateHostFuncs(ctx context.Context) error {
 // batch_ptr, the i32 partition of the text of the JSON field at the dotted
 // path (fieldpart.Partitions) or -1, at out_ptr + 4*i, and returns the
 // record count, or a negative hostErr.
-func partitionByJSONField(_ context.Context, mod api.Module, stack []uint64) {
+func partitionByJSONField(ctx context.Context, mod api.Module, stack []uint64) {
+	interruptHostCall(ctx)
 	bp, bl, pp, pl := uint32(stack[0]), uint32(stack[1]), uint32(stack[2]), uint32(stack[3])
 	partitions, op := int32(stack[4]), uint32(stack[5])
 	res := func(v int32) { stack[0] = uint64(uint32(v)) }
@@ -98,6 +99,7 @@ func partitionByJSONField(_ context.Context, mod api.Module, stack []uint64) {
 func partitionCallByJSONField(ctx context.Context, mod api.Module, stack []uint64) {
 	pp, pl, op := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	res := func(v int32) { stack[0] = uint64(uint32(v)) }
+	interruptHostCall(ctx)
 	g := guestFrom(ctx)
 	if g == nil || g.batch == nil {
 		res(hostErrNoCall)

@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -143,4 +144,33 @@ func TestCallerCancelInterruptsCall(t *testing.T) {
 		t.Fatalf("err = %v, want the caller's context.DeadlineExceeded", err)
 	}
 	assertStillServes(t, h)
+}
+
+// The frames of wazero's trace become function names, whatever the names
+// hold: Go's and TinyGo's parentheses, results, source lines under a
+// frame, names past the cap.
+func TestWasmStackNames(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	err := errors.New("wasm error: unreachable\nwasm stack trace:\n" +
+		"\t.main.(*T).route(i32,i32) i64\n" +
+		"\t\t/src/main.go:12:3\n" +
+		"\t.(*main.T).check(i32) (i32,i64)\n" +
+		"\t.$5()\n" +
+		"\t." + long + "(i32)\n" +
+		"Go runtime stack trace:\n\tgoroutine 1\n")
+	want := " (in main.(*T).route <- (*main.T).check <- $5 <- " + long[:maxFrameName] + "…)"
+	if got := wasmStack(err); got != want {
+		t.Fatalf("wasmStack = %q\nwant        %q", got, want)
+	}
+	if got := wasmStack(errors.New("wasm error: unreachable")); got != "" {
+		t.Fatalf("no trace: %q", got)
+	}
+	var many strings.Builder
+	many.WriteString("x\nwasm stack trace:\n")
+	for i := range 20 {
+		fmt.Fprintf(&many, "\t.f%d()\n", i)
+	}
+	if got := wasmStack(errors.New(many.String())); got != " (in f0 <- f1 <- f2 <- f3 <- f4 <- f5 <- f6 <- f7 <- ...)" {
+		t.Fatalf("20 frames: %q", got)
+	}
 }

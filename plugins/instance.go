@@ -276,6 +276,9 @@ func wasmStack(err error) string {
 	}
 	var frames []string
 	for line := range strings.Lines(trace) {
+		if strings.HasPrefix(line, "\t\t") {
+			continue // a source line (DWARF) under its frame: stale after the rewrite
+		}
 		f := strings.TrimSpace(line)
 		if f == "" || !strings.HasPrefix(line, "\t") {
 			break // the trace ends (wazero may add Go frames after it)
@@ -284,16 +287,36 @@ func wasmStack(err error) string {
 			frames = append(frames, "...")
 			break
 		}
-		f = strings.TrimPrefix(f, ".") // the module's name: ""
-		if i := strings.IndexByte(f, '('); i > 0 {
-			f = f[:i]
-		}
-		frames = append(frames, f)
+		frames = append(frames, frameName(f))
 	}
 	if len(frames) == 0 {
 		return ""
 	}
 	return " (in " + strings.Join(frames, " <- ") + ")"
+}
+
+// maxFrameName caps a function name in a trap's error (names come from the
+// module and end up in answers and logs).
+const maxFrameName = 128
+
+// frameName is the function of one frame of wazero's trace,
+// "<module>.<name>(<params>)[ <results>]": the module is "" (instances
+// are unnamed), and a name may hold parentheses and dots itself (Go's
+// "main.(*T).route", TinyGo's "(*main.T).route").
+func frameName(f string) string {
+	f = strings.TrimPrefix(f, ".")
+	if i := strings.LastIndex(f, ") "); i >= 0 {
+		f = f[:i+1] // the results
+	}
+	if strings.HasSuffix(f, ")") {
+		if i := strings.LastIndexByte(f, '('); i > 0 {
+			f = f[:i] // the parameters
+		}
+	}
+	if len(f) > maxFrameName {
+		f = strings.ToValidUTF8(f[:maxFrameName], "") + "…"
+	}
+	return f
 }
 
 func firstLine(err error) string {

@@ -66,6 +66,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 const (
@@ -250,7 +251,7 @@ func instrumentModule(wasm []byte) (instrumented, error) {
 			pending = pending[1:]
 		}
 	}
-	frame := 0
+	frame, hasNames := 0, false
 	for _, s := range secs {
 		if s.id != secCustom {
 			flushBefore(sectionRank[s.id])
@@ -264,9 +265,11 @@ func instrumentModule(wasm []byte) (instrumented, error) {
 		case secCustom:
 			if customName(s.body) == "name" {
 				// Function indices moved: renumbered, or dropped if it
-				// does not parse (a name section is never an error).
-				if names, ok := rewriteNames(s.body, &mi, w); ok {
+				// does not parse (a name section is never an error); a
+				// second one is dropped too (wazero refuses two).
+				if names, ok := rewriteNames(s.body, &mi, w); ok && !hasNames {
 					put(s.id, names)
+					hasNames = true
 				}
 				continue
 			}
@@ -294,25 +297,33 @@ func instrumentModule(wasm []byte) (instrumented, error) {
 	return instrumented{wasm: out, frameBytes: frame}, nil
 }
 
-// Subsections of the "name" custom section that name functions or their
-// parts (0 is the module's name; the extended name section proposal's 4-9
-// name types, tables, memories, globals, elements and data).
+// Subsections of the "name" custom section the rewrite keeps: the ones
+// wazero reads. The others (0, the module's name, which would prefix every
+// frame of a trace; 3, label names, whose indices the inserted checks
+// shift; the extended proposal's 4-9) are dropped.
 const (
 	nameFunctions = 1 // name map: function index -> name
 	nameLocals    = 2 // indirect name map: function index -> local index -> name
-	nameLabels    = 3 // indirect name map: function index -> label index -> name
 )
 
-// rewriteNames renumbers the function indices of a "name" custom section
-// (body from the section's own name on) for the yield import; every other
-// subsection is copied as it is (type, table, memory, global and data
-// indices do not move: what the rewrite adds is appended). ok is false if
-// it does not parse, and then the section is dropped: names are optional
-// and a malformed name section must not fail a module.
+// rewriteNames returns the "name" custom section (body from the section's
+// own name on) with its function and local names, the function indices
+// renumbered for the yield import (locals keep theirs: the rewrite appends
+// its own). ok is false if it does not parse or holds a name that is not
+// UTF-8 (wazero would refuse the module), and then the section is dropped:
+// names are optional, and a malformed name section must not fail a module.
 func rewriteNames(body []byte, mi *modInfo, w *budget) (out []byte, ok bool) {
 	r := &reader{b: body, w: w}
 	r.bytes(int(r.u32())) // "name"
 	out = append(out, body[:r.i]...)
+	name := func(sr *reader, nb []byte) []byte {
+		n := sr.bytes(int(sr.u32()))
+		if !utf8.Valid(n) {
+			sr.err = errors.New("a name is not UTF-8")
+		}
+		nb = appendU32(nb, uint32(len(n)))
+		return append(nb, n...)
+	}
 	for !r.done() {
 		r.step()
 		id := r.byte()
@@ -320,39 +331,34 @@ func rewriteNames(body []byte, mi *modInfo, w *budget) (out []byte, ok bool) {
 		if r.err != nil {
 			return nil, false
 		}
-		switch id {
-		case nameFunctions, nameLocals, nameLabels:
-			sr := &reader{b: sub, w: w}
-			var nb []byte
-			n := sr.count(2) // index, name length
-			nb = appendU32(nb, n)
-			for range n {
+		if id != nameFunctions && id != nameLocals {
+			continue
+		}
+		sr := &reader{b: sub, w: w}
+		var nb []byte
+		n := sr.count(2) // index, name length
+		nb = appendU32(nb, n)
+		for range n {
+			sr.step()
+			nb = appendU32(nb, mi.fn(sr.u32()))
+			if id == nameFunctions {
+				nb = name(sr, nb)
+				continue
+			}
+			m := sr.count(2)
+			nb = appendU32(nb, m)
+			for range m {
 				sr.step()
-				nb = appendU32(nb, mi.fn(sr.u32()))
-				if id == nameFunctions {
-					name := sr.bytes(int(sr.u32()))
-					nb = appendU32(nb, uint32(len(name)))
-					nb = append(nb, name...)
-					continue
-				}
-				m := sr.count(2)
-				nb = appendU32(nb, m)
-				for range m {
-					sr.step()
-					nb = appendU32(nb, sr.u32())
-					name := sr.bytes(int(sr.u32()))
-					nb = appendU32(nb, uint32(len(name)))
-					nb = append(nb, name...)
-				}
+				nb = appendU32(nb, sr.u32())
+				nb = name(sr, nb)
 			}
-			if sr.err != nil || !sr.done() {
-				return nil, false
-			}
-			sub = nb
+		}
+		if sr.err != nil || !sr.done() {
+			return nil, false
 		}
 		out = append(out, id)
-		out = appendU32(out, uint32(len(sub)))
-		out = append(out, sub...)
+		out = appendU32(out, uint32(len(nb)))
+		out = append(out, nb...)
 	}
 	if r.err != nil {
 		return nil, false

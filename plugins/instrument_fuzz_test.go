@@ -51,10 +51,13 @@ func TestInstrumentRefusesCountsPastTheInput(t *testing.T) {
 	}
 }
 
-// A name section is renumbered for the yield import; one that does not
-// parse is dropped, never an error (names are optional), and the module is
-// still accepted.
+// A name section is renumbered for the yield import and keeps only what
+// wazero reads (function and local names); one that does not parse or that
+// wazero would refuse is dropped, never an error (names are optional), and
+// the module still compiles.
 func TestInstrumentNameSection(t *testing.T) {
+	h, _ := newTestHost(t, Config{})
+	ctx := context.Background()
 	named := buildWAT(t, "testdata/trapdeep.wat") // with --debug-names
 	out, err := instrument(named)
 	if err != nil {
@@ -69,21 +72,53 @@ func TestInstrumentNameSection(t *testing.T) {
 	if !bytes.Contains(names, append([]byte{3, byte(len("check_order"))}, "check_order"...)) {
 		t.Fatalf("check_order not renumbered to 3 in % x", names)
 	}
-	for _, junk := range [][]byte{
-		{4, 'n', 'a', 'm', 'e', 1, 5, 0xff, 0xff, 0xff, 0xff, 0x0f}, // a count past its bytes
-		{4, 'n', 'a', 'm', 'e', 1, 2, 1, 0},                         // a truncated entry
-		{4, 'n', 'a', 'm', 'e', 1, 9},                               // a subsection past the section
+	sub := func(id byte, body ...byte) []byte { return append(appendU32([]byte{id}, uint32(len(body))), body...) }
+	section := func(subs ...[]byte) []byte {
+		b := []byte{4, 'n', 'a', 'm', 'e'}
+		for _, s := range subs {
+			b = append(b, s...)
+		}
+		return b
+	}
+	fnNames := sub(1, 1, 0, 2, 'o', 'k')             // function 0 is "ok"
+	renumbered := section(sub(1, 1, 1, 2, 'o', 'k')) // after the yield import: 1
+	for _, c := range []struct {
+		name     string
+		sections [][]byte
+		kept     bool
+	}{
+		{"a count past its bytes", [][]byte{section(sub(1, 0xff, 0xff, 0xff, 0xff, 0x0f))}, false},
+		{"a truncated entry", [][]byte{section(sub(1, 1, 0))}, false},
+		{"a subsection past the section", [][]byte{{4, 'n', 'a', 'm', 'e', 1, 9}}, false},
+		{"a name not UTF-8", [][]byte{section(sub(1, 1, 0, 2, 0xff, 0xfe))}, false},
+		{"a local name not UTF-8", [][]byte{section(sub(2, 1, 0, 1, 0, 1, 0xc3))}, false},
+		{"two name sections", [][]byte{section(fnNames), section(fnNames)}, true},
+		{"a module name of the wrong size", [][]byte{section(sub(0, 9, 'm'), fnNames)}, true},
+		{"label names", [][]byte{section(fnNames, sub(3, 1, 0, 1, 0, 1, 'l'))}, true},
 	} {
-		bad := append([]byte(wasmHeader), secCustom)
-		bad = appendU32(bad, uint32(len(junk)))
-		bad = append(bad, junk...)
-		out, err := instrument(bad)
-		if err != nil {
-			t.Fatalf("name section % x: %v, want it dropped", junk, err)
-		}
-		if _, ok := nameSection(t, out); ok {
-			t.Fatalf("malformed name section % x kept", junk)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			wasm := []byte(wasmHeader)
+			for _, body := range c.sections {
+				wasm = append(appendU32(append(wasm, secCustom), uint32(len(body))), body...)
+			}
+			out, err := instrument(wasm)
+			if err != nil {
+				t.Fatalf("instrument: %v, want the names dropped", err)
+			}
+			names, ok := nameSection(t, out)
+			if ok != c.kept {
+				t.Fatalf("name section kept: %v, want %v (% x)", ok, c.kept, names)
+			}
+			if ok && !bytes.Equal(names, renumbered) {
+				t.Fatalf("kept % x, want only the function names, renumbered: % x", names, renumbered)
+			}
+			if n := bytes.Count(out, []byte{4, 'n', 'a', 'm', 'e'}); n > 1 {
+				t.Fatalf("%d name sections kept", n)
+			}
+			if _, err := h.rt.CompileModule(ctx, out); err != nil {
+				t.Fatalf("wazero refuses the rewritten module: %v", err)
+			}
+		})
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 // then waiting, however many callers those have queued.
 type scheduler struct {
 	running atomic.Int32 // calls holding a slot now (yields read it)
+	procs   atomic.Int32 // GOMAXPROCS, refreshed by the yields (refreshProcs)
 
 	mu     sync.Mutex
 	free   int
@@ -40,8 +41,14 @@ type slotWaiter struct {
 }
 
 func newScheduler(slots int) *scheduler {
-	return &scheduler{free: max(slots, 1), queues: map[string]*[]*slotWaiter{}}
+	s := &scheduler{free: max(slots, 1), queues: map[string]*[]*slotWaiter{}}
+	s.refreshProcs()
+	return s
 }
+
+// refreshProcs rereads GOMAXPROCS (Go may change it at run time, following
+// the container's CPU limit).
+func (s *scheduler) refreshProcs() { s.procs.Store(int32(runtime.GOMAXPROCS(0))) }
 
 // acquire takes a slot for a call of plugin, waiting its turn. The caller
 // must release it.
@@ -122,7 +129,7 @@ func (s *scheduler) dropQueue(plugin string) {
 // gives its P up (only possible when Config.MaxConcurrentCalls is at least
 // GOMAXPROCS, as with GOMAXPROCS 1).
 func (s *scheduler) holdsEveryP() bool {
-	return int(s.running.Load()) >= runtime.GOMAXPROCS(0)
+	return s.running.Load() >= s.procs.Load()
 }
 
 // waiting returns the callers waiting, by plugin (for metrics and tests).

@@ -137,6 +137,34 @@ func (c *clock) next(ran time.Duration) uint32 {
 	return c.quantum
 }
 
+// procsRefresh is how many yields of a call pass between two reads of
+// GOMAXPROCS (which takes a runtime lock): every ~20 ms of guest time.
+const procsRefresh = 1024
+
+// interruptIfDue traps the running call (panic errInterrupted) if its span
+// is past its deadline at now or the caller's context has ended. The yields
+// call it, and so do the host functions of the "sluice" module on entry, so
+// that a module calling one in a loop (each call a scan of a whole batch,
+// between two fuel checks) stops at its limit too.
+func (c *clock) interruptIfDue(now time.Time) {
+	if !now.Before(c.deadline) {
+		panic(errInterrupted)
+	}
+	select {
+	case <-c.done:
+		panic(errInterrupted)
+	default:
+	}
+}
+
+// interruptHostCall is interruptIfDue for a host function: a no-op outside
+// a call (no clock).
+func interruptHostCall(ctx context.Context) {
+	if g := guestFrom(ctx); g != nil && g.clock != nil {
+		g.clock.interruptIfDue(time.Now())
+	}
+}
+
 // yieldFn is sluice_internal.yield(why i32) -> i32 (the next quantum).
 func yieldFn(ctx context.Context, _ api.Module, stack []uint64) {
 	g := guestFrom(ctx)
@@ -149,16 +177,12 @@ func yieldFn(ctx context.Context, _ api.Module, stack []uint64) {
 		panic(&depthError{limit: c.depth})
 	}
 	now := time.Now()
-	if !now.Before(c.deadline) {
-		panic(errInterrupted)
-	}
-	select {
-	case <-c.done:
-		panic(errInterrupted)
-	default:
-	}
+	c.interruptIfDue(now)
 	c.yields++
 	q := c.next(now.Sub(c.resumed))
+	if c.yields%procsRefresh == 0 && c.sched != nil {
+		c.sched.refreshProcs()
+	}
 	if c.sched != nil && c.sched.holdsEveryP() {
 		runtime.Gosched()
 		now = time.Now()

@@ -9,8 +9,8 @@ import "fmt"
 // The host computes it natively over the whole batch, reading the records
 // where it holds them (the host function
 // sluice.partition_call_by_json_field, docs/plugin-abi.md section 12), so
-// the module spends no Wasm time per record on it and, unless
-// ValuesForMissing is set, is not even sent the values: only records
+// the module spends no Wasm time per record on it and, with the default
+// Missing or MissingKeysOnly, is not even sent the values: only records
 // without the field are decoded and handed to Missing.
 type FieldPartitioner struct {
 	// Path is the field, dotted for nested objects ("customer.id"). Set it
@@ -20,15 +20,18 @@ type FieldPartitioner struct {
 	// Missing partitions a record whose value is not a JSON object with
 	// the field. Nil: Kafka's hash of the record key, or round-robin for a
 	// record without a key. A panic in it fails the batch with its message.
-	// Unless ValuesForMissing is set, the record it gets has its key and
-	// timestamp but an empty Value and no Headers.
+	// A Missing of your own gets every field of the record, unless
+	// MissingKeysOnly is set.
 	Missing PartitionFunc
-	// ValuesForMissing: Missing reads records' values or headers, so the
-	// host sends them (sluice_partition_fields 3). Without it the host
-	// sends keys only and a batch's values are never copied into the
-	// module, which for large records is most of a call's cost. It must be
-	// set before the instance starts: in an init function, not in OnInit.
-	ValuesForMissing bool
+	// MissingKeysOnly: Missing reads only records' keys, offsets and
+	// timestamps, so the host sends the module keys only (it answers
+	// sluice_partition_fields 0) and a batch's values are never copied
+	// into it, which for large records is most of a call's cost; Missing
+	// then sees an empty Value and no Headers. The default Missing reads
+	// only keys, so without a Missing of your own the host sends keys only
+	// anyway. Set it before the instance starts: in an init function, not
+	// in OnInit (the host asks before sluice_init).
+	MissingKeysOnly bool
 
 	roundRobin int
 }
@@ -105,12 +108,12 @@ func skipRecords(recs []byte, n int) []byte {
 }
 
 // partitionFields is what the module answers sluice_partition_fields:
-// for a FieldPartitioner, keys only (0) unless its Missing reads values and
-// headers (3); for a partition function, what PartitionReads declared, or
-// everything (3).
+// for a FieldPartitioner, keys only (0) with the default Missing or
+// MissingKeysOnly, else everything (3); for a partition function, what
+// PartitionReads declared, or everything.
 func partitionFields() int32 {
 	switch {
-	case fieldPart != nil && !fieldPart.ValuesForMissing:
+	case fieldPart != nil && (fieldPart.Missing == nil || fieldPart.MissingKeysOnly):
 		return 0
 	case fieldPart == nil && partitionReads >= 0:
 		return int32(partitionReads)

@@ -24,6 +24,8 @@ var (
 // as the host would (parameters through OnInit, the batch through the ABI
 // encoding), without Wasm. For plugin unit tests with plain `go test`.
 func LocalPartition(p map[string]string, recs []Record, partitions int) ([]int, error) {
+	// The host asks which fields to send before sluice_init (OnInit).
+	f := partitionFields()
 	if err := localInit(p); err != nil {
 		return nil, err
 	}
@@ -33,7 +35,7 @@ func LocalPartition(p map[string]string, recs []Record, partitions int) ([]int, 
 	// What the host sends: keys only when the module says so
 	// (sluice_partition_fields); its host functions see every field.
 	sent := recs
-	if f := partitionFields(); f&3 != 3 {
+	if f&3 != 3 {
 		sent = make([]Record, len(recs))
 		for i, r := range recs {
 			sent[i] = Record{Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key}

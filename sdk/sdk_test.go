@@ -93,40 +93,69 @@ func TestLocalProcess(t *testing.T) {
 	}
 }
 
-// A FieldPartitioner's module asks for keys only: Missing sees a record's
-// key and timestamp but no value or headers (as on the host), while the
-// field is read from the full values; with ValuesForMissing it asks for
-// everything and Missing sees the value.
+// A FieldPartitioner's module asks for keys only with the default Missing
+// or MissingKeysOnly: Missing sees a record's key and timestamp but no
+// value or headers (as on the host), while the field is read from the full
+// values. With a Missing of its own and no MissingKeysOnly it asks for
+// everything and Missing sees the value. What is asked is decided before
+// OnInit runs, as on the host.
 func TestFieldPartitionerSendsKeysOnly(t *testing.T) {
-	t.Cleanup(func() { fieldPart = nil })
+	t.Cleanup(func() { fieldPart, initFns = nil, nil })
 	var seen []Record
-	p := &FieldPartitioner{Path: "customer_id", Missing: func(r Record, n int) int {
+	own := func(r Record, n int) int {
 		seen = append(seen, r)
 		return 1
-	}}
-	HandleFieldPartition(p)
+	}
 	recs := []Record{
 		{Key: []byte("k1"), Timestamp: 7, Value: []byte(`{"customer_id":"c-42"}`)},
 		{Key: []byte("k2"), Timestamp: 8, Value: []byte(`not json`), Headers: []Header{{Key: "h", Value: []byte("v")}}},
 	}
-	for _, values := range []bool{false, true} {
-		p.ValuesForMissing, seen = values, nil
-		if got, want := partitionFields(), map[bool]int32{false: 0, true: 3}[values]; got != want {
-			t.Fatalf("ValuesForMissing %v: sluice_partition_fields %d, want %d", values, got, want)
+	for _, c := range []struct {
+		name      string
+		p         *FieldPartitioner
+		fields    int32
+		wantValue bool
+	}{
+		{"own Missing", &FieldPartitioner{Path: "customer_id", Missing: own}, 3, true},
+		{"own Missing, keys only", &FieldPartitioner{Path: "customer_id", Missing: own, MissingKeysOnly: true}, 0, false},
+		{"default Missing", &FieldPartitioner{Path: "customer_id"}, 0, false},
+	} {
+		seen = nil
+		HandleFieldPartition(c.p)
+		if got := partitionFields(); got != c.fields {
+			t.Fatalf("%s: sluice_partition_fields %d, want %d", c.name, got, c.fields)
 		}
 		parts, err := LocalPartition(nil, recs, 6)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if parts[0] != KafkaPartition([]byte("c-42"), 6) || parts[1] != 1 {
-			t.Fatalf("ValuesForMissing %v: partitions %v", values, parts)
+		if parts[0] != KafkaPartition([]byte("c-42"), 6) {
+			t.Fatalf("%s: partitions %v", c.name, parts)
 		}
-		if len(seen) != 1 || string(seen[0].Key) != "k2" || seen[0].Timestamp != 8 {
-			t.Fatalf("ValuesForMissing %v: Missing saw %+v", values, seen)
+		if c.p.Missing == nil {
+			if parts[1] != KafkaPartition([]byte("k2"), 6) {
+				t.Fatalf("%s: partitions %v", c.name, parts)
+			}
+			continue
 		}
-		if gotValue := len(seen[0].Value) > 0 || len(seen[0].Headers) > 0; gotValue != values {
-			t.Fatalf("ValuesForMissing %v: Missing saw value %q, headers %v", values, seen[0].Value, seen[0].Headers)
+		if parts[1] != 1 || len(seen) != 1 || string(seen[0].Key) != "k2" || seen[0].Timestamp != 8 {
+			t.Fatalf("%s: partitions %v, Missing saw %+v", c.name, parts, seen)
 		}
+		if gotValue := len(seen[0].Value) > 0 || len(seen[0].Headers) > 0; gotValue != c.wantValue {
+			t.Fatalf("%s: Missing saw value %q, headers %v", c.name, seen[0].Value, seen[0].Headers)
+		}
+	}
+	// Set in OnInit, too late: the host asked before it (so does
+	// LocalPartition), and the values were sent.
+	p := &FieldPartitioner{Path: "customer_id", Missing: own}
+	HandleFieldPartition(p)
+	OnInit(func() error { p.MissingKeysOnly = true; return nil })
+	seen = nil
+	if _, err := LocalPartition(nil, recs, 6); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || len(seen[0].Value) == 0 {
+		t.Fatalf("MissingKeysOnly set in OnInit: Missing saw %+v, want the value sent", seen)
 	}
 }
 

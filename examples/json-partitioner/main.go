@@ -37,6 +37,7 @@ var (
 
 func init() {
 	byField.Missing = missing
+	byField.MissingKeysOnly = true // missing reads keys only: values are not sent
 	sdk.OnInit(setup)
 	sdk.HandleFieldPartition(byField)
 }

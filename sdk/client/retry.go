@@ -98,7 +98,7 @@ func retryAfter(h http.Header) time.Duration {
 	if err != nil || secs <= 0 {
 		return 0
 	}
-	return min(time.Duration(secs)*time.Second, maxRetryAfter)
+	return time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
 }
 
 // maxRetryAfter bounds a server's Retry-After (it cannot stall a client

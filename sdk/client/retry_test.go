@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -90,5 +91,23 @@ func TestUnknownTopicRetriedRightAfterOwnCreate(t *testing.T) {
 	c.created.Store("a/b", time.Now().Add(-CreatedTopicGrace))
 	if c.justCreated(r, unknown) {
 		t.Fatal("retried past the grace")
+	}
+}
+
+// Retry-After is read in whole seconds, capped, and ignored when absent
+// or not a number (a huge value must not wrap to a short wait).
+func TestRetryAfterHeader(t *testing.T) {
+	for v, want := range map[string]time.Duration{
+		"": 0, "x": 0, "-3": 0, "0": 0, "1": time.Second, " 7 ": 7 * time.Second,
+		"86400": maxRetryAfter, "9223372036854775807": maxRetryAfter,
+		"Wed, 21 Oct 2026 07:28:00 GMT": 0,
+	} {
+		h := http.Header{}
+		if v != "" {
+			h.Set("Retry-After", v)
+		}
+		if got := retryAfter(h); got != want {
+			t.Errorf("Retry-After %q: %v, want %v", v, got, want)
+		}
 	}
 }
