@@ -163,6 +163,7 @@ func instrumentModule(wasm []byte) (instrumented, error) {
 		return instrumented{}, errors.New("not a Wasm binary")
 	}
 	var secs []section
+	lastRank := 0
 	w := &budget{left: workPerByte*len(wasm) + 64}
 	r := &reader{b: wasm, i: 8, w: w}
 	for !r.done() {
@@ -174,9 +175,17 @@ func instrumentModule(wasm []byte) (instrumented, error) {
 			return instrumented{}, fmt.Errorf("section %d: %w", id, r.err)
 		}
 		if id != secCustom {
-			if _, ok := sectionRank[id]; !ok {
+			rank, ok := sectionRank[id]
+			if !ok {
 				return instrumented{}, fmt.Errorf("unknown section id %d", id)
 			}
+			// Wasm allows each section once, in order (wazero refuses the
+			// rest too); the rewrite replaces some by id, so a second one
+			// would be written twice.
+			if rank <= lastRank {
+				return instrumented{}, fmt.Errorf("section %d repeated or out of order", id)
+			}
+			lastRank = rank
 		}
 		secs = append(secs, section{id, body})
 	}

@@ -199,3 +199,16 @@ func FuzzInstrument(f *testing.F) {
 		}
 	})
 }
+
+// A section repeated or out of order (found by FuzzInstrument: a second
+// type section was written twice, replaced) is refused, naming it.
+func TestInstrumentRefusesSectionsOutOfOrder(t *testing.T) {
+	for name, wasm := range map[string][]byte{
+		"type twice":       append(hostileModule(secType, 0), hostileModule(secType, 0)[8:]...),
+		"code before type": append(hostileModule(secCode, 0), hostileModule(secType, 0)[8:]...),
+	} {
+		if _, err := instrument(wasm); err == nil || !strings.Contains(err.Error(), "repeated or out of order") {
+			t.Errorf("%s: err = %v, want it refused", name, err)
+		}
+	}
+}
