@@ -2,7 +2,6 @@ package platform_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -37,22 +36,14 @@ func BenchmarkProduceFanout(b *testing.B) {
 	payload := wire.AppendRecords(nil, recs)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	defer client.CloseIdleConnections()
-	post := func(topic string) int {
-		req, _ := http.NewRequest(http.MethodPost, n1.URL()+"/v1/topics/"+topic+"/records?acks=all", bytes.NewReader(payload))
-		req.Header.Set("Content-Type", wire.MediaTypeRecords)
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body) // so the connection is reused
-		resp.Body.Close()
-		return resp.StatusCode
+	post := func(topic string) error {
+		return postRecords(client, n1.URL()+"/v1/topics/"+topic+"/records?acks=all", payload)
 	}
 	for _, part := range []string{"auto", "sticky"} {
 		topic := "fan-" + part
 		// Wait until every partition has its full ISR and answers.
 		deadline := time.Now().Add(30 * time.Second)
-		for post(topic) != http.StatusOK {
+		for post(topic) != nil {
 			if time.Now().After(deadline) {
 				b.Fatal("topic never accepted acks=all")
 			}
@@ -61,8 +52,8 @@ func BenchmarkProduceFanout(b *testing.B) {
 		b.Run(part, func(b *testing.B) {
 			cpu0 := processCPU()
 			for b.Loop() {
-				if st := post(topic); st != http.StatusOK {
-					b.Fatalf("produce: %d", st)
+				if err := post(topic); err != nil {
+					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")

@@ -2,7 +2,6 @@ package platform_test
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"strconv"
 	"testing"
@@ -43,17 +42,8 @@ func BenchmarkProduceLatencyFixedRate(b *testing.B) {
 			for range b.N {
 				<-tick.C
 				start := time.Now()
-				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", wire.MediaTypeRecords)
-				req.Header.Set("Accept", wire.MediaTypeResults)
-				resp, err := client.Do(req)
-				if err != nil {
+				if err := postRecords(client, url, body); err != nil {
 					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d", resp.StatusCode)
 				}
 				_ = hist.RecordValue(time.Since(start).Microseconds())
 			}

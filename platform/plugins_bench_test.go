@@ -1,13 +1,9 @@
 package platform_test
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,47 +57,14 @@ func BenchmarkProducePartitioner(b *testing.B) {
 		h.ok(http.MethodPost, "/v1/topics", wire.CreateTopicRequest{Name: "bench-" + c.name, Partitions: parts, Partitioner: c.spec,
 			Config: map[string]string{"durability": "replicated"}}, nil)
 	}
-	// produce sends k requests to topic from the producers.
-	produce := func(topic string, k int) error {
-		url := n.URL() + "/v1/topics/" + topic + "/records?acks=1"
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		var failed atomic.Value
-		for range producers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for next.Add(1) <= int64(k) {
-					req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-					req.Header.Set("Content-Type", wire.MediaTypeRecords)
-					req.Header.Set("Accept", wire.MediaTypeResults)
-					resp, err := client.Do(req)
-					if err != nil {
-						failed.Store(err)
-						return
-					}
-					msg, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						failed.Store(fmt.Errorf("%s: status %d: %s", topic, resp.StatusCode, msg))
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		if err, _ := failed.Load().(error); err != nil {
-			return err
-		}
-		return nil
-	}
 	b.SetBytes(int64(len(body)) * int64(len(cases)))
 	b.ResetTimer()
 	for done := 0; done < b.N; done += round {
 		k := min(round, b.N-done)
 		for i := range cases {
 			start, cpu0 := time.Now(), processCPU()
-			if err := produce("bench-"+cases[i].name, k); err != nil {
+			url := n.URL() + "/v1/topics/bench-" + cases[i].name + "/records?acks=1"
+			if err := produceConcurrently(client, url, body, k, producers); err != nil {
 				b.Fatal(err)
 			}
 			cases[i].elapsed += time.Since(start)

@@ -66,18 +66,7 @@ func BenchmarkBystanderLatency(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	defer client.CloseIdleConnections()
 	post := func(topic string) error {
-		req, _ := http.NewRequest(http.MethodPost, n.URL()+"/v1/topics/"+topic+"/records?acks=1", bytes.NewReader(body))
-		req.Header.Set("Content-Type", wire.MediaTypeRecords)
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("produce to %s: status %d", topic, resp.StatusCode)
-		}
-		return nil
+		return postRecords(client, n.URL()+"/v1/topics/"+topic+"/records?acks=1", body)
 	}
 	var offset int64
 	// measure runs k iterations of the bystander into l.
