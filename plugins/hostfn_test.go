@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 
 	"github.com/sluicehq/sluice/partitioner"
 	"github.com/sluicehq/sluice/record"
@@ -19,21 +20,8 @@ import (
 // validation and routes by the field exactly as Kafka would route records
 // keyed by the field's text.
 func TestHostFunctionPartitionByJSONField(t *testing.T) {
-	h, _ := newTestHost(t, Config{})
 	ctx := context.Background()
-	wasm := buildWAT(t, "testdata/fieldhost.wat")
-	info, err := h.Validate(ctx, wasm, KindPartitioner)
-	if err != nil {
-		t.Fatalf("validate: %v", err)
-	}
-	if len(info.Imports) != 1 || info.Imports[0] != "sluice.partition_by_json_field" {
-		t.Fatalf("imports %v", info.Imports)
-	}
-	p, err := h.Partitioner(ctx, Module{Name: "field", Version: 1, Wasm: wasm}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(ctx)
+	p := hostFuncPartitioner(t, "testdata/fieldhost.wat", "sluice.partition_by_json_field")
 	recs := []record.Record{
 		{Key: []byte("k"), Value: []byte(`{"order":1,"customer_id":"c-42"}`), Headers: []record.Header{{Key: "h", Value: []byte("v")}}},
 		{Value: []byte(`{"customer_id":12345}`)},
@@ -57,11 +45,7 @@ func TestHostFunctionPartitionByJSONField(t *testing.T) {
 func TestHostFunctionRefusesBadArguments(t *testing.T) {
 	h, _ := newTestHost(t, Config{})
 	ctx := context.Background()
-	mod, err := h.rt.InstantiateModule(ctx, mustCompile(t, h, buildWAT(t, "testdata/fieldhost.wat")), wazero.NewModuleConfig().WithName(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mod.Close(ctx)
+	mod := bareInstance(t, h, "testdata/fieldhost.wat")
 	mem := mod.Memory()
 	// A valid batch of one record at 1024: {"customer_id":"x"}.
 	enc := make([]byte, batchSize([]record.Record{{Value: []byte(`{"customer_id":"x"}`)}}, allFields))
@@ -96,6 +80,42 @@ func TestHostFunctionRefusesBadArguments(t *testing.T) {
 	}
 }
 
+// hostFuncPartitioner validates the WAT module file, checks that it
+// imports exactly hostImport, and returns a partitioner of
+// it (closed with the test).
+func hostFuncPartitioner(t *testing.T, file, hostImport string) *WasmPartitioner {
+	t.Helper()
+	h, _ := newTestHost(t, Config{})
+	ctx := context.Background()
+	wasm := buildWAT(t, file)
+	info, err := h.Validate(ctx, wasm, KindPartitioner)
+	if err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if len(info.Imports) != 1 || info.Imports[0] != hostImport {
+		t.Fatalf("imports %v, want [%s]", info.Imports, hostImport)
+	}
+	p, err := h.Partitioner(ctx, Module{Name: "field", Version: 1, Wasm: wasm}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+// bareInstance instantiates the WAT module file on h's runtime as it is:
+// not instrumented, outside any call (closed with the test), for probing
+// the host functions directly.
+func bareInstance(t *testing.T, h *Host, file string) api.Module {
+	t.Helper()
+	mod, err := h.rt.InstantiateModule(context.Background(), mustCompile(t, h, buildWAT(t, file)), wazero.NewModuleConfig().WithName(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mod.Close(context.Background()) })
+	return mod
+}
+
 func mustCompile(t *testing.T, h *Host, wasm []byte) wazero.CompiledModule {
 	t.Helper()
 	c, err := h.rt.CompileModule(context.Background(), wasm)
@@ -112,21 +132,8 @@ func mustCompile(t *testing.T, h *Host, wasm []byte) wazero.CompiledModule {
 // route records keyed by the field's text: the host reads the records
 // where it holds them.
 func TestHostFunctionPartitionCallByJSONField(t *testing.T) {
-	h, _ := newTestHost(t, Config{})
 	ctx := context.Background()
-	wasm := buildWAT(t, "testdata/fieldcall.wat")
-	info, err := h.Validate(ctx, wasm, KindPartitioner)
-	if err != nil {
-		t.Fatalf("validate: %v", err)
-	}
-	if len(info.Imports) != 1 || info.Imports[0] != "sluice.partition_call_by_json_field" {
-		t.Fatalf("imports %v", info.Imports)
-	}
-	p, err := h.Partitioner(ctx, Module{Name: "field", Version: 1, Wasm: wasm}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(ctx)
+	p := hostFuncPartitioner(t, "testdata/fieldcall.wat", "sluice.partition_call_by_json_field")
 	recs := []record.Record{
 		{Key: []byte("k"), Value: []byte(`{"order":1,"customer_id":"c-42"}`), Headers: []record.Header{{Key: "h", Value: []byte("v")}}},
 		{Value: []byte(`{"customer_id":12345}`)},
@@ -163,11 +170,7 @@ func TestHostFunctionPartitionCallByJSONField(t *testing.T) {
 func TestHostFunctionCallRefusesBadArguments(t *testing.T) {
 	h, _ := newTestHost(t, Config{})
 	ctx := context.Background()
-	mod, err := h.rt.InstantiateModule(ctx, mustCompile(t, h, buildWAT(t, "testdata/fieldcall.wat")), wazero.NewModuleConfig().WithName(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mod.Close(ctx)
+	mod := bareInstance(t, h, "testdata/fieldcall.wat")
 	mem := mod.Memory()
 	probe := mod.ExportedFunction("probe")
 	call := func(ctx context.Context, args ...uint64) int32 {
@@ -238,11 +241,7 @@ func TestHostFunctionLoopStopsAtTheLimit(t *testing.T) {
 
 	// The check itself, deterministically: past the deadline, the host
 	// function traps the call instead of scanning.
-	mod, err := h.rt.InstantiateModule(ctx, mustCompile(t, h, buildWAT(t, "testdata/fieldcall.wat")), wazero.NewModuleConfig().WithName(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mod.Close(ctx)
+	mod := bareInstance(t, h, "testdata/fieldcall.wat")
 	late := withGuest(ctx, &guestIO{batch: recs[:1], partitions: 4, clock: &clock{deadline: time.Now().Add(-time.Second)}})
 	if _, err := mod.ExportedFunction("probe").Call(late, 64, 11, 2048); !errors.Is(err, errInterrupted) {
 		t.Fatalf("past the deadline: err = %v, want errInterrupted", err)

@@ -260,8 +260,6 @@ func (inst *instance) memoryError(detail string) error {
 		inst.limits.MemoryPages, uint64(inst.limits.MemoryPages)*wasmPageSize>>20, detail)
 }
 
-// firstLine drops wazero's stack trace from a trap message (the trace goes
-// to the debug log of the caller if needed).
 // maxStackFrames is how many frames of a trap's Wasm stack its error names.
 const maxStackFrames = 8
 
@@ -319,6 +317,8 @@ func frameName(f string) string {
 	return f
 }
 
+// firstLine drops wazero's stack trace from a trap message (wasmStack
+// names its functions).
 func firstLine(err error) string {
 	s := err.Error()
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

@@ -276,7 +276,10 @@ func instrumentModule(wasm []byte) (instrumented, error) {
 				// Function indices moved: renumbered, or dropped if it
 				// does not parse (a name section is never an error); a
 				// second one is dropped too (wazero refuses two).
-				if names, ok := rewriteNames(s.body, &mi, w); ok && !hasNames {
+				if hasNames {
+					continue
+				}
+				if names, ok := rewriteNames(s.body, &mi, w); ok {
 					put(s.id, names)
 					hasNames = true
 				}

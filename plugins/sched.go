@@ -25,11 +25,12 @@ import (
 // calls running when it arrives and at most one call of each other plugin
 // then waiting, however many callers those have queued.
 type scheduler struct {
-	running atomic.Int32 // calls holding a slot now (yields read it)
-	procs   atomic.Int32 // GOMAXPROCS, refreshed by the yields (refreshProcs)
+	slots int32
+	procs atomic.Int32 // GOMAXPROCS, refreshed by the yields (refreshProcs)
+	// free is changed with mu held; the yields read it without (held).
+	free atomic.Int32
 
 	mu     sync.Mutex
-	free   int
 	queues map[string]*[]*slotWaiter // waiting callers by plugin, FIFO
 	ring   []string                  // plugins with waiters, in turn order
 	next   int                       // index in ring of the next turn
@@ -41,7 +42,8 @@ type slotWaiter struct {
 }
 
 func newScheduler(slots int) *scheduler {
-	s := &scheduler{free: max(slots, 1), queues: map[string]*[]*slotWaiter{}}
+	s := &scheduler{slots: int32(max(slots, 1)), queues: map[string]*[]*slotWaiter{}}
+	s.free.Store(s.slots)
 	s.refreshProcs()
 	return s
 }
@@ -54,9 +56,8 @@ func (s *scheduler) refreshProcs() { s.procs.Store(int32(runtime.GOMAXPROCS(0)))
 // must release it.
 func (s *scheduler) acquire(ctx context.Context, plugin string) error {
 	s.mu.Lock()
-	if s.free > 0 && len(s.ring) == 0 {
-		s.free--
-		s.running.Add(1)
+	if s.free.Load() > 0 && len(s.ring) == 0 {
+		s.free.Add(-1)
 		s.mu.Unlock()
 		return nil
 	}
@@ -71,14 +72,12 @@ func (s *scheduler) acquire(ctx context.Context, plugin string) error {
 	s.mu.Unlock()
 	select {
 	case <-w.ch:
-		s.running.Add(1)
 		return nil
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
 	if w.granted { // granted as ctx ended: pass the slot on
 		s.mu.Unlock()
-		s.running.Add(1)
 		s.release()
 	} else {
 		*q = slices.DeleteFunc(*q, func(x *slotWaiter) bool { return x == w })
@@ -92,11 +91,10 @@ func (s *scheduler) acquire(ctx context.Context, plugin string) error {
 
 // release frees a slot: to the next plugin's first waiter, or to the pool.
 func (s *scheduler) release() {
-	s.running.Add(-1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.ring) == 0 {
-		s.free++
+		s.free.Add(1)
 		return
 	}
 	i := s.next % len(s.ring)
@@ -129,8 +127,12 @@ func (s *scheduler) dropQueue(plugin string) {
 // gives its P up (only possible when Config.MaxConcurrentCalls is at least
 // GOMAXPROCS, as with GOMAXPROCS 1).
 func (s *scheduler) holdsEveryP() bool {
-	return s.running.Load() >= s.procs.Load()
+	return s.held() >= s.procs.Load()
 }
+
+// held is the number of slots taken: by running calls, and by callers just
+// granted one (a slot passed on in release stays taken).
+func (s *scheduler) held() int32 { return s.slots - s.free.Load() }
 
 // waiting returns the callers waiting, by plugin (for metrics and tests).
 func (s *scheduler) waiting() map[string]int {

@@ -61,8 +61,8 @@ func TestSchedulerFairAcrossPlugins(t *testing.T) {
 	if got := strings.Join(order, " "); got != "busy-1 quiet-1 busy-2 busy-3" {
 		t.Fatalf("grant order %q, want busy-1 quiet-1 busy-2 busy-3", got)
 	}
-	if s.free != 1 || s.running.Load() != 0 || len(s.ring) != 0 || len(s.queues) != 0 {
-		t.Fatalf("after all released: free %d, running %d, ring %v", s.free, s.running.Load(), s.ring)
+	if s.free.Load() != 1 || s.held() != 0 || len(s.ring) != 0 || len(s.queues) != 0 {
+		t.Fatalf("after all released: free %d, running %d, ring %v", s.free.Load(), s.held(), s.ring)
 	}
 }
 
@@ -83,13 +83,13 @@ func TestSchedulerCancelledWaiter(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "execution slot") {
 		t.Fatalf("err = %v", err)
 	}
-	if s.running.Load() != 2 {
-		t.Fatalf("%d running, want the 2 holders", s.running.Load())
+	if s.held() != 2 {
+		t.Fatalf("%d running, want the 2 holders", s.held())
 	}
 	s.release()
 	s.release()
-	if s.free != 2 || len(s.ring) != 0 {
-		t.Fatalf("free %d ring %v", s.free, s.ring)
+	if s.free.Load() != 2 || len(s.ring) != 0 {
+		t.Fatalf("free %d ring %v", s.free.Load(), s.ring)
 	}
 	// Many callers, random give-ups: every slot comes back.
 	var wg sync.WaitGroup
@@ -106,8 +106,8 @@ func TestSchedulerCancelledWaiter(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if s.free != 2 || s.running.Load() != 0 || len(s.ring) != 0 || len(s.queues) != 0 {
-		t.Fatalf("after the storm: free %d running %d ring %v queues %v", s.free, s.running.Load(), s.ring, s.waiting())
+	if s.free.Load() != 2 || s.held() != 0 || len(s.ring) != 0 || len(s.queues) != 0 {
+		t.Fatalf("after the storm: free %d running %d ring %v queues %v", s.free.Load(), s.held(), s.ring, s.waiting())
 	}
 }
 

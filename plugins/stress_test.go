@@ -83,7 +83,7 @@ func TestHostUnderConcurrentLoad(t *testing.T) {
 	if used := h.memory.used.Load(); used != 0 {
 		t.Errorf("%d bytes of the budget held after every plugin closed", used)
 	}
-	if h.sched.free != 2 || len(h.sched.waiting()) != 0 {
-		t.Errorf("scheduler after the load: %d free, waiting %v", h.sched.free, h.sched.waiting())
+	if h.sched.free.Load() != 2 || len(h.sched.waiting()) != 0 {
+		t.Errorf("scheduler after the load: %d free, waiting %v", h.sched.free.Load(), h.sched.waiting())
 	}
 }

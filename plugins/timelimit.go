@@ -180,12 +180,14 @@ func yieldFn(ctx context.Context, _ api.Module, stack []uint64) {
 	c.interruptIfDue(now)
 	c.yields++
 	q := c.next(now.Sub(c.resumed))
-	if c.yields%procsRefresh == 0 && c.sched != nil {
-		c.sched.refreshProcs()
-	}
-	if c.sched != nil && c.sched.holdsEveryP() {
-		runtime.Gosched()
-		now = time.Now()
+	if s := c.sched; s != nil {
+		if c.yields%procsRefresh == 0 {
+			s.refreshProcs()
+		}
+		if s.holdsEveryP() {
+			runtime.Gosched()
+			now = time.Now()
+		}
 	}
 	c.resumed = now
 	stack[0] = uint64(q)

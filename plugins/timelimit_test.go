@@ -203,8 +203,8 @@ func TestCallsHoldingEveryPGiveWay(t *testing.T) {
 	if during < 100 {
 		t.Fatalf("another goroutine ran %d times during a 100 ms call holding the only P (%d yields), want hundreds", during, inst.clock.yields)
 	}
-	if h.sched.running.Load() != 0 || h.sched.holdsEveryP() {
-		t.Fatalf("after release: %d running", h.sched.running.Load())
+	if h.sched.held() != 0 || h.sched.holdsEveryP() {
+		t.Fatalf("after release: %d running", h.sched.held())
 	}
 	t.Logf("%d turns of another goroutine, %d yields", during, inst.clock.yields)
 }

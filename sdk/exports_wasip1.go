@@ -43,7 +43,7 @@ func pack(b []byte) uint64 {
 }
 
 //go:wasmexport sluice_partition_fields
-func exportPartitionFields() int32 { return partitionFields() }
+func exportPartitionFields() int32 { return int32(partitionFields()) }
 
 //go:wasmexport sluice_init
 func exportInit(ptr, n uint32) uint64 {

@@ -109,14 +109,14 @@ func skipRecords(recs []byte, n int) []byte {
 
 // partitionFields is what the module answers sluice_partition_fields:
 // for a FieldPartitioner, keys only (0) with the default Missing or
-// MissingKeysOnly, else everything (3); for a partition function, what
-// PartitionReads declared, or everything.
-func partitionFields() int32 {
+// MissingKeysOnly, else everything; for a partition function, what
+// PartitionReads declared (everything by default).
+func partitionFields() Fields {
 	switch {
-	case fieldPart != nil && (fieldPart.Missing == nil || fieldPart.MissingKeysOnly):
+	case fieldPart == nil:
+		return partitionReads
+	case fieldPart.Missing == nil || fieldPart.MissingKeysOnly:
 		return 0
-	case fieldPart == nil && partitionReads >= 0:
-		return int32(partitionReads)
 	}
-	return 3
+	return Values | Headers
 }

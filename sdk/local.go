@@ -35,14 +35,14 @@ func LocalPartition(p map[string]string, recs []Record, partitions int) ([]int, 
 	// What the host sends: keys only when the module says so
 	// (sluice_partition_fields); its host functions see every field.
 	sent := recs
-	if f&3 != 3 {
+	if f != Values|Headers {
 		sent = make([]Record, len(recs))
 		for i, r := range recs {
 			sent[i] = Record{Offset: r.Offset, Timestamp: r.Timestamp, Key: r.Key}
-			if f&1 != 0 {
+			if f&Values != 0 {
 				sent[i].Value = r.Value
 			}
-			if f&2 != 0 {
+			if f&Headers != 0 {
 				sent[i].Headers = r.Headers
 			}
 		}

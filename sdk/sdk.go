@@ -95,8 +95,8 @@ const (
 	Headers Fields = 2 // record headers
 )
 
-// partitionReads is what PartitionReads declared; -1: everything.
-var partitionReads Fields = -1
+// partitionReads is what PartitionReads declared: everything by default.
+var partitionReads = Values | Headers
 
 // PartitionReads declares which fields the partition function registered
 // with HandlePartition reads (0: the key only). The host then sends only

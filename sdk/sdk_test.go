@@ -113,7 +113,7 @@ func TestFieldPartitionerSendsKeysOnly(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		p         *FieldPartitioner
-		fields    int32
+		fields    Fields
 		wantValue bool
 	}{
 		{"own Missing", &FieldPartitioner{Path: "customer_id", Missing: own}, 3, true},
@@ -162,21 +162,22 @@ func TestFieldPartitionerSendsKeysOnly(t *testing.T) {
 // A partition function that declares it reads only keys (or only
 // headers) is sent only those, as the host would send them.
 func TestPartitionReads(t *testing.T) {
-	t.Cleanup(func() { partitionFn, partitionReads = nil, -1 })
+	t.Cleanup(func() { partitionFn, partitionReads = nil, Values|Headers })
 	var seen []Record
 	HandlePartition(func(r Record, n int) int { seen = append(seen, r); return 0 })
 	recs := []Record{{Key: []byte("k"), Timestamp: 9, Value: []byte("v"), Headers: []Header{{Key: "h", Value: []byte("x")}}}}
 	for _, c := range []struct {
+		declare                bool // call PartitionReads(reads)
 		reads                  Fields
-		fields                 int32
+		fields                 Fields
 		wantValue, wantHeaders bool
-	}{{-1, 3, true, true}, {0, 0, false, false}, {Headers, 2, false, true}, {Values, 1, true, false}} {
-		partitionReads, seen = c.reads, nil
-		if c.reads >= 0 {
+	}{{false, 0, 3, true, true}, {true, 0, 0, false, false}, {true, Headers, 2, false, true}, {true, Values, 1, true, false}} {
+		partitionReads, seen = Values|Headers, nil
+		if c.declare {
 			PartitionReads(c.reads)
 		}
 		if got := partitionFields(); got != c.fields {
-			t.Fatalf("reads %d: sluice_partition_fields %d, want %d", c.reads, got, c.fields)
+			t.Fatalf("reads %d (declared %v): sluice_partition_fields %d, want %d", c.reads, c.declare, got, c.fields)
 		}
 		if _, err := LocalPartition(nil, recs, 2); err != nil {
 			t.Fatal(err)
